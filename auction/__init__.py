@@ -1,0 +1,65 @@
+"""The auction site: create_app() builds a configured Flask app with its extensions."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .config import PROJECT_ROOT, load_config
+from .db import Database
+from .extensions import csrf, socketio
+from .logging_setup import configure_logging
+from .models import Base
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. `config` overrides environment variables and final settings."""
+    overrides = dict(config or {})
+    settings = load_config({**os.environ, **{k: v for k, v in overrides.items() if isinstance(v, str | int)}})
+    settings.update(overrides)
+
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_PATH"],
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(settings)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    configure_logging(app.config["LOG_LEVEL"], [app.config["ASAAS_API_KEY"], app.config["ASAAS_WEBHOOK_TOKEN"], app.config["SECRET_KEY"]])
+
+    db = Database(app.config["DATABASE_URL"], pool_size=app.config["DB_POOL_SIZE"], offload=app.config["DB_OFFLOAD"])
+    app.extensions["auction.db"] = db
+    if db.is_sqlite and app.config.get("AUTO_CREATE_SCHEMA", True):
+        # The embedded default needs no admin: the file and its tables appear on first start.
+        Base.metadata.create_all(db.engine)
+
+    from .ratelimit import RateLimiter
+
+    app.extensions["auction.ratelimit"] = RateLimiter(
+        app.config["RATE_LIMITS_ENABLED"], app.config["RATE_LIMIT_STORAGE"]
+    )
+
+    csrf.init_app(app)
+    socketio.init_app(
+        app,
+        async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
+        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        cors_allowed_origins=app.config["SOCKETIO_CORS_ORIGINS"] or None,
+        max_http_buffer_size=64 * 1024,
+        logger=False,
+        engineio_logger=False,
+    )
+
+    from . import cli, web
+
+    web.init_app(app)
+    cli.init_app(app)
+    return app

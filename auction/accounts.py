@@ -1,0 +1,155 @@
+"""Accounts: registration, password checks and server-side login sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import clock
+from .errors import Invalid
+from .models import LoginSession, User
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,40}$")
+MIN_PASSWORD = 10
+# A fixed hash to compare against when the user does not exist, so the time a
+# failed login takes does not reveal whether the username is registered.
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+
+
+class RegistrationError(Invalid):
+    """Registration refused; `field` names the form field to show it on."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, field=field)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class PublicUser:
+    id: int
+    username: str
+    is_admin: bool
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def normalize_cpf_cnpj(raw: str) -> str:
+    digits = re.sub(r"\D", "", raw or "")
+    if len(digits) not in (11, 14) or len(set(digits)) == 1:
+        raise RegistrationError("cpf_cnpj", "CPF must have 11 digits or CNPJ 14 digits")
+    if not _check_digits_ok(digits):
+        raise RegistrationError("cpf_cnpj", "this CPF/CNPJ number is not valid")
+    return digits
+
+
+def _check_digits_ok(digits: str) -> bool:
+    nums = [int(d) for d in digits]
+    if len(nums) == 11:
+        for size in (9, 10):
+            total = sum(n * w for n, w in zip(nums[:size], range(size + 1, 1, -1), strict=True))
+            if (total * 10 % 11) % 10 != nums[size]:
+                return False
+        return True
+    weights = [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]
+    for size in (12, 13):
+        w = weights if size == 12 else [6, *weights]
+        rest = sum(n * k for n, k in zip(nums[:size], w, strict=True)) % 11
+        if (0 if rest < 2 else 11 - rest) != nums[size]:
+            return False
+    return True
+
+
+def validate_registration(username: str, email: str, password: str, cpf_cnpj: str) -> tuple[str, str, str]:
+    username = (username or "").strip()
+    if not USERNAME_RE.match(username):
+        raise RegistrationError("username", "username: 3-40 letters, digits, '.', '_' or '-'")
+    try:
+        email = validate_email((email or "").strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise RegistrationError("email", f"email: {exc}") from exc
+    if len(password or "") < MIN_PASSWORD:
+        raise RegistrationError("password", f"password must have at least {MIN_PASSWORD} characters")
+    if password.lower() == username.lower() or len(set(password)) < 4:
+        raise RegistrationError("password", "password is too easy to guess")
+    return username, email.lower(), normalize_cpf_cnpj(cpf_cnpj)
+
+
+def register(
+    session: Session, *, username: str, email: str, password: str, cpf_cnpj: str, is_admin: bool = False
+) -> User:
+    """Create a user and their wallet; duplicates raise RegistrationError."""
+    from .wallet import ensure_wallet  # wallets are created only by the wallet service
+
+    username, email, cpf = validate_registration(username, email, password, cpf_cnpj)
+    taken = session.scalars(
+        select(User).where((func.lower(User.username) == username.lower()) | (User.email == email))
+    ).first()
+    if taken is not None:
+        if taken.username.lower() == username.lower():
+            raise RegistrationError("username", "this username is taken")
+        raise RegistrationError("email", "an account with this email already exists")
+    user = User(
+        username=username,
+        email=email,
+        password_hash=hash_password(password),
+        cpf_cnpj=cpf,
+        is_admin=is_admin,
+        created_at=clock.now(),
+    )
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent registration took it first
+        raise RegistrationError("username", "this username or email is taken") from exc
+    ensure_wallet(session, user.id)
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    user = session.scalars(
+        select(User).where(func.lower(User.username) == (username or "").strip().lower())
+    ).first()
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    return user if check_password_hash(user.password_hash, password or "") else None
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(session: Session, user_id: int) -> str:
+    """A fresh random token for a new login (never reuses one: no session fixation)."""
+    token = secrets.token_urlsafe(32)
+    session.add(LoginSession(token_hash=_token_hash(token), user_id=user_id, created_at=clock.now()))
+    return token
+
+
+def end_session(session: Session, token: str) -> None:
+    session.execute(
+        update(LoginSession)
+        .where(LoginSession.token_hash == _token_hash(token), LoginSession.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
+
+
+def user_for_token(session: Session, token: str | None) -> PublicUser | None:
+    if not token:
+        return None
+    row = session.execute(
+        select(User.id, User.username, User.is_admin)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.token_hash == _token_hash(token), LoginSession.revoked_at.is_(None))
+    ).first()
+    return PublicUser(row.id, row.username, bool(row.is_admin)) if row else None

@@ -1,0 +1,131 @@
+"""All settings, read from environment variables in one place.
+
+Every setting has a safe development default so that `python run.py` works on a
+fresh machine. Production mode (`AUCTION_ENV=production`) refuses to start
+without the secrets that must never have a default.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
+DEV_WEBHOOK_TOKEN = "dev-webhook-token-not-for-production"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says what to set."""
+
+
+def _bool(value: str | bool | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: Mapping[str, Any], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _dev_secret_key(instance_path: Path) -> str:
+    """A random key kept in the instance folder, so dev sessions survive restarts."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_config(
+    environ: Mapping[str, Any] | None = None, instance_path: Path | None = None
+) -> dict[str, Any]:
+    """Build the Flask config mapping from `environ` (default: os.environ)."""
+    env = os.environ if environ is None else environ
+    instance = Path(env.get("INSTANCE_PATH") or instance_path or DEFAULT_INSTANCE_PATH)
+    production = (env.get("AUCTION_ENV") or "development").strip().lower() == "production"
+
+    secret_key = env.get("SECRET_KEY") or ""
+    webhook_token = env.get("ASAAS_WEBHOOK_TOKEN") or ""
+    if production:
+        missing = [
+            name
+            for name, value in (("SECRET_KEY", secret_key), ("ASAAS_WEBHOOK_TOKEN", webhook_token))
+            if not value
+        ]
+        if missing:
+            raise ConfigError(
+                "production mode (AUCTION_ENV=production) needs "
+                + " and ".join(missing)
+                + " set in the environment; refusing to start"
+            )
+        if len(webhook_token) < 32:
+            raise ConfigError("ASAAS_WEBHOOK_TOKEN must be at least 32 characters (Asaas's rule)")
+    secret_key = secret_key or _dev_secret_key(instance)
+    webhook_token = webhook_token or DEV_WEBHOOK_TOKEN
+
+    host = env.get("HOST") or "127.0.0.1"
+    port = _int(env, "PORT", 5000)
+    public_url = (env.get("PUBLIC_URL") or f"http://{host}:{port}").rstrip("/")
+    asaas_api_key = env.get("ASAAS_API_KEY") or ""
+    # Without an API key the site talks to its own built-in Asaas simulator.
+    asaas_base_url = env.get("ASAAS_BASE_URL") or (
+        "https://api-sandbox.asaas.com/v3" if asaas_api_key else f"{public_url}/asaas-sim/v3"
+    )
+
+    origins = env.get("SOCKETIO_CORS_ORIGINS") or ""
+    return {
+        "AUCTION_ENV": "production" if production else "development",
+        "PRODUCTION": production,
+        "SECRET_KEY": secret_key,
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{instance / 'auction.db'}",
+        "DB_POOL_SIZE": _int(env, "DB_POOL_SIZE", 20),
+        # auto: run each unit of work through eventlet.tpool when the hub is patched.
+        "DB_OFFLOAD": (env.get("DB_OFFLOAD") or "auto").lower(),
+        "ASAAS_API_KEY": asaas_api_key,
+        "ASAAS_BASE_URL": asaas_base_url.rstrip("/"),
+        "ASAAS_WEBHOOK_TOKEN": webhook_token,
+        "ASAAS_SIMULATOR": not asaas_api_key,
+        "ASAAS_TIMEOUT": float(env.get("ASAAS_TIMEOUT") or 10),
+        "ASAAS_CREDIT_ON": (env.get("ASAAS_CREDIT_ON") or "RECEIVED").upper(),
+        "RECONCILE_INTERVAL": _int(env, "RECONCILE_INTERVAL", 600),
+        "TOPUP_MIN_CENTS": _int(env, "TOPUP_MIN_CENTS", 500),
+        "TOPUP_MAX_CENTS": _int(env, "TOPUP_MAX_CENTS", 1_000_000),
+        "SOCKETIO_MESSAGE_QUEUE": env.get("SOCKETIO_MESSAGE_QUEUE") or None,
+        "SOCKETIO_CORS_ORIGINS": [o.strip() for o in origins.split(",") if o.strip()],
+        "HOST": host,
+        "PORT": port,
+        "PUBLIC_URL": public_url,
+        "REGISTRATION_TOKEN": env.get("REGISTRATION_TOKEN") or None,
+        "PLATFORM_FEE_BPS": _int(env, "PLATFORM_FEE_BPS", 0),
+        "SOFT_CLOSE_SECONDS": _int(env, "SOFT_CLOSE_SECONDS", 120),
+        "ENDING_SOON_SECONDS": _int(env, "ENDING_SOON_SECONDS", 600),
+        "SCHEDULER_INTERVAL": float(env.get("SCHEDULER_INTERVAL") or 1.0),
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
+        "WEBHOOK_MAX_BYTES": _int(env, "WEBHOOK_MAX_BYTES", 256 * 1024),
+        "RATE_LIMITS_ENABLED": _bool(env.get("RATE_LIMITS_ENABLED"), True),
+        "RATE_LIMIT_STORAGE": env.get("RATE_LIMIT_STORAGE") or None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
+        "SESSION_COOKIE_NAME": "auction_session",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_SSL_STRICT": production,
+        "EMAIL_NOTIFICATIONS": _bool(env.get("EMAIL_NOTIFICATIONS"), False),
+        "LOG_LEVEL": (env.get("LOG_LEVEL") or "INFO").upper(),
+        "SCHEDULER_ENABLED": _bool(env.get("SCHEDULER_ENABLED"), True),
+    }

@@ -1,0 +1,30 @@
+"""Service-level exceptions. Adapters map each to an HTTP status or a socket error code."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """A rule said no. `code` is the stable machine-readable name clients see."""
+
+    code = "invalid"
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class Invalid(ServiceError):
+    code = "invalid"
+
+
+class NotFound(ServiceError):
+    code = "not_found"
+
+
+class Forbidden(ServiceError):
+    code = "forbidden"
+
+
+class RateLimited(ServiceError):
+    code = "rate_limited"

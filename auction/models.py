@@ -1,0 +1,304 @@
+"""The data model: typed SQLAlchemy 2.x mappings, the source of truth for the schema.
+
+Money columns are BIGINT integer cents. Every table is InnoDB/utf8mb4 on MariaDB.
+Unique constraints carry the idempotency rules (one Asaas customer per user, one
+row per Asaas payment, one row per webhook event, one ledger transaction per key).
+`sql/schema.sql` and the Alembic revisions are checked against these classes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .db import UTCDateTime
+
+MYSQL_OPTIONS = {
+    f"{prefix}_{option}": value
+    for prefix in ("mysql", "mariadb")
+    for option, value in (("engine", "InnoDB"), ("charset", "utf8mb4"), ("collate", "utf8mb4_unicode_ci"))
+}
+
+
+def table_args(*items: Any) -> tuple[Any, ...]:
+    return (*items, MYSQL_OPTIONS)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+def money(nullable: bool = False, default: int | None = 0) -> Any:
+    if default is None:
+        return mapped_column(BigInteger, nullable=nullable)
+    return mapped_column(BigInteger, nullable=nullable, default=default, server_default=text(str(default)))
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    cpf_cnpj: Mapped[str | None] = mapped_column(String(14))
+    asaas_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime]
+
+    wallet: Mapped[Wallet | None] = relationship(back_populates="user", uselist=False)
+
+
+class LoginSession(Base):
+    """A server-side record of a login, so logout really ends it."""
+
+    __tablename__ = "login_sessions"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Auction(Base):
+    __tablename__ = "auctions"
+    __table_args__ = table_args(Index("ix_auctions_status_ends_at", "status", "ends_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text)
+    starting_price: Mapped[int] = money(default=None)
+    # NULL: the increment comes from the price-band table (bidding.increment_for).
+    min_increment: Mapped[int | None] = money(nullable=True, default=None)
+    reserve_price: Mapped[int | None] = money(nullable=True, default=None)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    # scheduled -> open -> finished, or cancelled (admin, before any bid)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled", server_default="scheduled")
+    current_price: Mapped[int | None] = money(nullable=True, default=None)
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The leader's proxy maximum: what is held on the leader's wallet.
+    leader_max: Mapped[int | None] = money(nullable=True, default=None)
+    bid_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    winner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    final_price: Mapped[int | None] = money(nullable=True, default=None)
+    reserve_met: Mapped[bool | None] = mapped_column(Boolean)
+    ending_soon_sent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    finished_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    seller: Mapped[User] = relationship(foreign_keys=[seller_id])
+    leader: Mapped[User | None] = relationship(foreign_keys=[leader_id])
+    winner: Mapped[User | None] = relationship(foreign_keys=[winner_id])
+    photos: Mapped[list[AuctionPhoto]] = relationship(order_by="AuctionPhoto.position")
+
+
+class AuctionPhoto(Base):
+    __tablename__ = "auction_photos"
+    __table_args__ = table_args(UniqueConstraint("auction_id", "position", name="uq_auction_photos_position"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+
+
+class Bid(Base):
+    __tablename__ = "bids"
+    __table_args__ = table_args(Index("ix_bids_auction_id_id", "auction_id", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id"))
+    bidder_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    amount: Mapped[int] = money(default=None)
+    max_amount: Mapped[int | None] = money(nullable=True, default=None)
+    # True when the server placed it for a bidder's proxy maximum.
+    is_proxy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime]
+
+    bidder: Mapped[User] = relationship()
+
+
+class Watch(Base):
+    __tablename__ = "watches"
+    __table_args__ = table_args(UniqueConstraint("user_id", "auction_id", name="uq_watches_user_auction"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+
+
+class Wallet(Base):
+    """A ledger account. Users have one each; `settlement` and `fees` are the platform's.
+
+    `available` and `held` are caches of the ledger, written only by auction.wallet.
+    """
+
+    __tablename__ = "wallets"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
+    # user | settlement | fees
+    kind: Mapped[str] = mapped_column(String(16), default="user", server_default="user")
+    # Unique name of a platform account (NULL for user wallets).
+    code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    available: Mapped[int] = money()
+    held: Mapped[int] = money()
+    updated_at: Mapped[datetime]
+
+    user: Mapped[User | None] = relationship(back_populates="wallet")
+
+
+class LedgerTransaction(Base):
+    """One money movement: its entries sum to zero. Idempotent by `idempotency_key`."""
+
+    __tablename__ = "ledger_transactions"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(191), unique=True)
+    # credit | reverse | hold | release | capture
+    kind: Mapped[str] = mapped_column(String(16))
+    # what a person reads: bid_hold, released, won, sale, fee, top_up, refund, chargeback ...
+    reason: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[int] = money(default=None)
+    wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id"), index=True)
+    auction_id: Mapped[int | None] = mapped_column(ForeignKey("auctions.id"), index=True)
+    bid_id: Mapped[int | None] = mapped_column(ForeignKey("bids.id"))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    # Set when this movement left the wallet with a negative available balance.
+    created_debt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime]
+
+    entries: Mapped[list[LedgerEntry]] = relationship(back_populates="transaction")
+
+
+class LedgerEntry(Base):
+    __tablename__ = "ledger_entries"
+    __table_args__ = table_args(Index("ix_ledger_entries_wallet_id_id", "wallet_id", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), index=True)
+    wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id"))
+    # available | held
+    bucket: Mapped[str] = mapped_column(String(9))
+    # Signed: positive adds to the account's bucket, negative takes from it.
+    amount: Mapped[int] = money(default=None)
+
+    transaction: Mapped[LedgerTransaction] = relationship(back_populates="entries")
+
+
+class Hold(Base):
+    """Funds reserved on one wallet for one auction (the leader's proxy maximum)."""
+
+    __tablename__ = "holds"
+    __table_args__ = table_args(UniqueConstraint("wallet_id", "auction_id", name="uq_holds_wallet_auction"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id"))
+    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id"), index=True)
+    amount: Mapped[int] = money()
+    # open | released | captured
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    updated_at: Mapped[datetime]
+
+
+class PaymentLink(Base):
+    __tablename__ = "payment_links"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asaas_link_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    value: Mapped[int] = money(default=None)
+    url: Mapped[str | None] = mapped_column(String(512))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("1"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class Payment(Base):
+    """A wallet top-up: a charge this site created, or one that arrived through a link."""
+
+    __tablename__ = "payments"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # NULL while unmatched (a link payment nobody could be matched to).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    external_reference: Mapped[str | None] = mapped_column(String(100), unique=True)
+    asaas_payment_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    payment_link_id: Mapped[int | None] = mapped_column(ForeignKey("payment_links.id"), index=True)
+    asaas_customer_id: Mapped[str | None] = mapped_column(String(64))
+    value: Mapped[int] = money(default=None)
+    billing_type: Mapped[str | None] = mapped_column(String(20))
+    # NEW (row stored, charge not created yet), then Asaas's status names.
+    status: Mapped[str] = mapped_column(String(40), default="NEW", server_default="NEW")
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    refunded: Mapped[int] = money()
+    # What the wallet holds for this payment right now (the level the webhook converges on).
+    credited: Mapped[int] = money()
+    invoice_url: Mapped[str | None] = mapped_column(String(512))
+    matched: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("1"))
+    last_event: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    user: Mapped[User | None] = relationship()
+
+
+class WebhookDelivery(Base):
+    """Every authentic Asaas delivery, stored before it is processed."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(191), unique=True)
+    event: Mapped[str] = mapped_column(String(64))
+    asaas_payment_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    raw_body: Mapped[str] = mapped_column(Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"))
+    # received | applied | recorded | unmatched | failed
+    outcome: Mapped[str] = mapped_column(String(16), default="received", server_default="received")
+    detail: Mapped[str | None] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    received_at: Mapped[datetime]
+    processed_at: Mapped[datetime | None]
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    __table_args__ = table_args(Index("ix_notifications_user_id_id", "user_id", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # outbid | win | sale | auction_result | ending_soon | payment_approved | payment_refused ...
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(String(500))
+    auction_id: Mapped[int | None] = mapped_column(ForeignKey("auctions.id", ondelete="SET NULL"))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="SET NULL"))
+    read_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]

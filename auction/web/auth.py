@@ -1,0 +1,156 @@
+"""Register, log in, log out; who is the current user."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from .. import accounts
+from ..extensions import get_db
+
+bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
+SESSION_KEY = "sid"
+
+
+class RegisterForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=40)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    cpf_cnpj = StringField("CPF or CNPJ", validators=[DataRequired(), Length(max=20)])
+    invitation = StringField("Invitation token")
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=40)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+def current_user() -> accounts.PublicUser | None:
+    return g.get("user")
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_user() is None:
+            return redirect(url_for("auth.login", next=request.full_path))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        user = current_user()
+        if user is None:
+            return redirect(url_for("auth.login", next=request.full_path))
+        if not user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+def rate_limited(name: str, key: object) -> bool:
+    return not current_app.extensions["auction.ratelimit"].hit(name, key)
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _load_user() -> None:
+        token = session.get(SESSION_KEY)
+        g.user = get_db().run(accounts.user_for_token, token) if token else None
+
+    @app.context_processor
+    def _inject_user() -> dict[str, Any]:
+        return {"current_user": current_user()}
+
+
+def _begin_login(user_id: int) -> None:
+    token = get_db().run(accounts.start_session, user_id)
+    session.clear()  # nothing from before the login survives (no session fixation)
+    session[SESSION_KEY] = token
+    session.permanent = True
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("pages.index")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> Any:
+    form = RegisterForm()
+    required_token = current_app.config["REGISTRATION_TOKEN"]
+    if form.validate_on_submit():
+        if rate_limited("register_ip", client_ip()):
+            form.username.errors.append("too many registrations from this address; try again later")
+        elif required_token and not hmac.compare_digest(
+            (form.invitation.data or "").encode(), required_token.encode()
+        ):
+            form.invitation.errors.append("a valid invitation token is required to register")
+        else:
+            try:
+                user = get_db().run(
+                    lambda s: accounts.register(
+                        s,
+                        username=form.username.data,
+                        email=form.email.data,
+                        password=form.password.data,
+                        cpf_cnpj=form.cpf_cnpj.data,
+                    ).id
+                )
+            except accounts.RegistrationError as exc:
+                getattr(form, exc.field).errors.append(exc.message)
+            else:
+                log.info("event=user_registered user_id=%s", user)
+                _begin_login(user)
+                flash("Welcome! Your account is ready.", "success")
+                return redirect(url_for("pages.index"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/register.html", form=form, needs_token=bool(required_token)), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    form = LoginForm()
+    if form.validate_on_submit():
+        username = (form.username.data or "").strip().lower()
+        if rate_limited("login_ip", client_ip()) or rate_limited("login_user", username):
+            form.password.errors.append("too many login attempts; wait a minute and try again")
+        else:
+            user = get_db().run(accounts.authenticate, form.username.data, form.password.data)
+            if user is None:
+                log.info("event=login_failed ip=%s", client_ip())
+                form.password.errors.append("wrong username or password")
+            else:
+                _begin_login(user.id)
+                log.info("event=login user_id=%s", user.id)
+                return redirect(_safe_next(request.args.get("next")))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    token = session.get(SESSION_KEY)
+    if token:
+        get_db().run(accounts.end_session, token)
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("pages.index"))

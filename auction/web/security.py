@@ -1,0 +1,39 @@
+"""Security headers on every response."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, current_app, render_template, request
+from flask_wtf.csrf import CSRFError
+
+log = logging.getLogger(__name__)
+# Form pages re-render themselves on a CSRF failure, so the message shows on the form.
+FORM_ENDPOINTS = {"auth.register", "auth.login"}
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+)
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf_failed(error: CSRFError) -> Any:
+        log.info("event=csrf_refused path=%s reason=%s", request.path, error.description)
+        if request.endpoint in FORM_ENDPOINTS:
+            body, _status = current_app.view_functions[request.endpoint]()
+            return body, 400
+        message = "The form expired or was not sent from this site; go back, reload the page and try again."
+        return render_template("error.html", title="Request refused", message=message), 400
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config["PRODUCTION"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
