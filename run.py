@@ -1,7 +1,7 @@
 """Entry point: build the app and serve it with Flask-SocketIO on eventlet.
 
-    python run.py            # serves on HOST:PORT (default http://127.0.0.1:5000)
-    python run.py --demo     # also loads demo users and auctions if the database is empty
+python run.py            # serves on HOST:PORT (default http://127.0.0.1:5000)
+python run.py --demo     # also loads demo users and auctions if the database is empty
 """
 
 from __future__ import annotations

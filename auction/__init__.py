@@ -33,7 +33,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    configure_logging(app.config["LOG_LEVEL"], [app.config["ASAAS_API_KEY"], app.config["ASAAS_WEBHOOK_TOKEN"], app.config["SECRET_KEY"]])
+    configure_logging(
+        app.config["LOG_LEVEL"],
+        [app.config["ASAAS_API_KEY"], app.config["ASAAS_WEBHOOK_TOKEN"], app.config["SECRET_KEY"]],
+    )
 
     db = Database(app.config["DATABASE_URL"], pool_size=app.config["DB_POOL_SIZE"], offload=app.config["DB_OFFLOAD"])
     app.extensions["auction.db"] = db
@@ -58,7 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         engineio_logger=False,
     )
 
-    from . import cli, web
+    from . import cli, realtime, web  # noqa: F401 - realtime registers socket handlers
 
     web.init_app(app)
     cli.init_app(app)

@@ -116,9 +116,7 @@ def register(
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    user = session.scalars(
-        select(User).where(func.lower(User.username) == (username or "").strip().lower())
-    ).first()
+    user = session.scalars(select(User).where(func.lower(User.username) == (username or "").strip().lower())).first()
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
         return None

@@ -40,9 +40,11 @@ def create_admin(username: str, email: str, cpf_cnpj: str, password: str) -> Non
     """Create an admin user (the password is asked for, never echoed)."""
     try:
         user_id = get_db().run(
-            lambda s: accounts.register(
-                s, username=username, email=email, password=password, cpf_cnpj=cpf_cnpj, is_admin=True
-            ).id
+            lambda s: (
+                accounts.register(
+                    s, username=username, email=email, password=password, cpf_cnpj=cpf_cnpj, is_admin=True
+                ).id
+            )
         )
     except accounts.RegistrationError as exc:
         raise click.ClickException(exc.message) from exc

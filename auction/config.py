@@ -50,9 +50,7 @@ def _dev_secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
-def load_config(
-    environ: Mapping[str, Any] | None = None, instance_path: Path | None = None
-) -> dict[str, Any]:
+def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from `environ` (default: os.environ)."""
     env = os.environ if environ is None else environ
     instance = Path(env.get("INSTANCE_PATH") or instance_path or DEFAULT_INSTANCE_PATH)
@@ -62,9 +60,7 @@ def load_config(
     webhook_token = env.get("ASAAS_WEBHOOK_TOKEN") or ""
     if production:
         missing = [
-            name
-            for name, value in (("SECRET_KEY", secret_key), ("ASAAS_WEBHOOK_TOKEN", webhook_token))
-            if not value
+            name for name, value in (("SECRET_KEY", secret_key), ("ASAAS_WEBHOOK_TOKEN", webhook_token)) if not value
         ]
         if missing:
             raise ConfigError(

@@ -59,7 +59,7 @@ class RateLimiter:
         with self._lock:
             if len(self._counts) > 100_000:
                 self._counts = {k: v for k, v in self._counts.items() if v[0] == window}
-            old_window, count = self._counts.get(bucket, (window, 0))
+            _old_window, count = self._counts.get(bucket, (window, 0))
             count += 1
             self._counts[bucket] = (window, count)
         return count <= limit.count

@@ -363,7 +363,13 @@ def capture(
     row.status = "captured"
     row.updated_at = clock.now()
     movement = _record(
-        session, key=key, kind="capture", reason="won", amount=amount, wallet=winner, entries=entries,
+        session,
+        key=key,
+        kind="capture",
+        reason="won",
+        amount=amount,
+        wallet=winner,
+        entries=entries,
         auction_id=auction_id,
     )
     if rest:
@@ -409,7 +415,9 @@ def history(session: Session, user_id: int, limit: int = 100) -> list[HistoryIte
             LedgerEntry.wallet_id == wallet_id, LedgerEntry.transaction_id.in_([t.id for t in txs])
         )
     ):
-        changes[(entry.transaction_id, entry.bucket)] = changes.get((entry.transaction_id, entry.bucket), 0) + entry.amount
+        changes[(entry.transaction_id, entry.bucket)] = (
+            changes.get((entry.transaction_id, entry.bucket), 0) + entry.amount
+        )
     return [
         HistoryItem(
             transaction_id=tx.id,
@@ -467,4 +475,3 @@ def audit(session: Session) -> list[str]:
     negative_holds = session.scalars(select(Hold.id).where(Hold.amount < 0)).all()
     problems.extend(f"hold {hold_id}: negative amount" for hold_id in negative_holds)
     return problems
-

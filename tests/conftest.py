@@ -54,7 +54,7 @@ def mariadb() -> Iterator[MariaDBServer]:
         server = MariaDBServer(MARIADB_URL)
         with server.admin.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means "no MariaDB here"
+    except Exception as exc:
         if IN_CI:
             pytest.fail(f"CI=true but MariaDB is not reachable at {make_url(MARIADB_URL).render_as_string()}: {exc}")
         pytest.skip(f"MariaDB not reachable: {exc}")
@@ -142,9 +142,11 @@ def make_user(db: Database) -> Callable[..., int]:
         name = username or f"user{n}"
         cpf = VALID_CPFS[n % len(VALID_CPFS)]
         return db.run(
-            lambda s: accounts.register(
-                s, username=name, email=f"{name}@example.com", password=password, cpf_cnpj=cpf, is_admin=is_admin
-            ).id
+            lambda s: (
+                accounts.register(
+                    s, username=name, email=f"{name}@example.com", password=password, cpf_cnpj=cpf, is_admin=is_admin
+                ).id
+            )
         )
 
     return factory

@@ -100,20 +100,20 @@ def register() -> Any:
     if form.validate_on_submit():
         if rate_limited("register_ip", client_ip()):
             form.username.errors.append("too many registrations from this address; try again later")
-        elif required_token and not hmac.compare_digest(
-            (form.invitation.data or "").encode(), required_token.encode()
-        ):
+        elif required_token and not hmac.compare_digest((form.invitation.data or "").encode(), required_token.encode()):
             form.invitation.errors.append("a valid invitation token is required to register")
         else:
             try:
                 user = get_db().run(
-                    lambda s: accounts.register(
-                        s,
-                        username=form.username.data,
-                        email=form.email.data,
-                        password=form.password.data,
-                        cpf_cnpj=form.cpf_cnpj.data,
-                    ).id
+                    lambda s: (
+                        accounts.register(
+                            s,
+                            username=form.username.data,
+                            email=form.email.data,
+                            password=form.password.data,
+                            cpf_cnpj=form.cpf_cnpj.data,
+                        ).id
+                    )
                 )
             except accounts.RegistrationError as exc:
                 getattr(form, exc.field).errors.append(exc.message)
