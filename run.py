@@ -6,7 +6,12 @@ python run.py --demo     # also loads demo users and auctions if the database is
 
 from __future__ import annotations
 
-import eventlet
+import warnings
+
+# eventlet is in bugfix-only mode and says so on import; it is the server the project chose.
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
