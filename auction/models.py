@@ -17,6 +17,8 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
+    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -39,7 +41,17 @@ def table_args(*items: Any) -> tuple[Any, ...]:
     return (*items, MYSQL_OPTIONS)
 
 
+# Deterministic constraint names on every backend, so Alembic revisions can name what they alter.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
 class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime()}
 
 
@@ -59,6 +71,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     cpf_cnpj: Mapped[str | None] = mapped_column(String(14))
     asaas_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Set while one request creates the Asaas customer, so a concurrent first top-up waits (auction.payments.service).
+    asaas_customer_claimed_at: Mapped[datetime | None]
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
 
@@ -263,6 +277,11 @@ class Payment(Base):
     credited: Mapped[int] = money()
     invoice_url: Mapped[str | None] = mapped_column(String(512))
     matched: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("1"))
+    # Facts merged from every event and fetch, each only ever raised (auction.payments.events):
+    # paid 0 no / 1 confirmed / 2 received; chargeback 0 none / 1 open / 2 won; removal 0 / 1 deleted or undone / 2 restored.
+    paid_stage: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
+    chargeback_stage: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
+    removal_stage: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     last_event: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -302,3 +321,37 @@ class Notification(Base):
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="SET NULL"))
     read_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class AsaasSimObject(Base):
+    """The built-in Asaas simulator's customers, payments and links (its JSON body as Asaas shows it)."""
+
+    __tablename__ = "asaas_sim_objects"
+    __table_args__ = table_args(Index("ix_asaas_sim_objects_kind_ref", "kind", "external_reference"))
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # customer | payment | paymentLink
+    kind: Mapped[str] = mapped_column(String(16))
+    external_reference: Mapped[str | None] = mapped_column(String(100))
+    cpf_cnpj: Mapped[str | None] = mapped_column(String(14), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class AsaasSimEvent(Base):
+    """A webhook the simulator sends (and retries until the site answers 200)."""
+
+    __tablename__ = "asaas_sim_events"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(100), unique=True)
+    event: Mapped[str] = mapped_column(String(64))
+    payment_id: Mapped[str] = mapped_column(String(64), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    # pending | delivered | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
