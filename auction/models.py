@@ -17,8 +17,8 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    SmallInteger,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -278,7 +278,8 @@ class Payment(Base):
     invoice_url: Mapped[str | None] = mapped_column(String(512))
     matched: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("1"))
     # Facts merged from every event and fetch, each only ever raised (auction.payments.events):
-    # paid 0 no / 1 confirmed / 2 received; chargeback 0 none / 1 open / 2 won; removal 0 / 1 deleted or undone / 2 restored.
+    # paid 0 no / 1 confirmed / 2 received; chargeback 0 none / 1 open / 2 won;
+    # removal 0 none / 1 deleted or cash receipt undone / 2 restored.
     paid_stage: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     chargeback_stage: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     removal_stage: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
