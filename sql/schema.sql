@@ -1,0 +1,302 @@
+-- The auction site's schema for MariaDB (InnoDB, utf8mb4), for a fresh install.
+-- Generated from auction/models.py by `flask --app auction db schema-sql`; do not edit by hand.
+--
+-- Load it into an empty database (see docs/database.md):
+--   mariadb -u root -p -e "CREATE DATABASE auction CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+--   mariadb -u root -p auction < sql/schema.sql
+-- Running it again does no harm. It records the Alembic revision it equals (0001), so later
+-- schema changes are applied with `flask --app auction db upgrade` or the files in sql/migrations/.
+
+SET NAMES utf8mb4;
+
+CREATE TABLE IF NOT EXISTS asaas_sim_events (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	event_id VARCHAR(100) NOT NULL,
+	event VARCHAR(64) NOT NULL,
+	payment_id VARCHAR(64) NOT NULL,
+	`body` TEXT NOT NULL,
+	status VARCHAR(16) NOT NULL DEFAULT 'pending',
+	attempts INTEGER NOT NULL DEFAULT 0,
+	last_status INTEGER,
+	created_at DATETIME(6) NOT NULL,
+	delivered_at DATETIME(6),
+	CONSTRAINT pk_asaas_sim_events PRIMARY KEY (id),
+	CONSTRAINT uq_asaas_sim_events_event_id UNIQUE (event_id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_asaas_sim_events_payment_id ON asaas_sim_events (payment_id);
+
+CREATE TABLE IF NOT EXISTS asaas_sim_objects (
+	id VARCHAR(64) NOT NULL,
+	kind VARCHAR(16) NOT NULL,
+	external_reference VARCHAR(100),
+	cpf_cnpj VARCHAR(14),
+	`body` TEXT NOT NULL,
+	created_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_asaas_sim_objects PRIMARY KEY (id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_asaas_sim_objects_cpf_cnpj ON asaas_sim_objects (cpf_cnpj);
+
+CREATE INDEX IF NOT EXISTS ix_asaas_sim_objects_kind_ref ON asaas_sim_objects (kind, external_reference);
+
+CREATE TABLE IF NOT EXISTS users (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	username VARCHAR(40) NOT NULL,
+	email VARCHAR(254) NOT NULL,
+	password_hash VARCHAR(255) NOT NULL,
+	cpf_cnpj VARCHAR(14),
+	asaas_customer_id VARCHAR(64),
+	asaas_customer_claimed_at DATETIME(6),
+	is_admin BOOL NOT NULL DEFAULT false,
+	created_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_users PRIMARY KEY (id),
+	CONSTRAINT uq_users_username UNIQUE (username),
+	CONSTRAINT uq_users_email UNIQUE (email),
+	CONSTRAINT uq_users_asaas_customer_id UNIQUE (asaas_customer_id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	event_id VARCHAR(191) NOT NULL,
+	event VARCHAR(64) NOT NULL,
+	asaas_payment_id VARCHAR(64),
+	raw_body MEDIUMTEXT NOT NULL,
+	outcome VARCHAR(16) NOT NULL DEFAULT 'received',
+	detail VARCHAR(255),
+	attempts INTEGER NOT NULL DEFAULT 1,
+	received_at DATETIME(6) NOT NULL,
+	processed_at DATETIME(6),
+	CONSTRAINT pk_webhook_deliveries PRIMARY KEY (id),
+	CONSTRAINT uq_webhook_deliveries_event_id UNIQUE (event_id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_webhook_deliveries_asaas_payment_id ON webhook_deliveries (asaas_payment_id);
+
+CREATE TABLE IF NOT EXISTS auctions (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	seller_id INTEGER NOT NULL,
+	title VARCHAR(120) NOT NULL,
+	description TEXT NOT NULL,
+	starting_price BIGINT NOT NULL,
+	min_increment BIGINT,
+	reserve_price BIGINT,
+	starts_at DATETIME(6) NOT NULL,
+	ends_at DATETIME(6) NOT NULL,
+	status VARCHAR(16) NOT NULL DEFAULT 'scheduled',
+	current_price BIGINT,
+	leader_id INTEGER,
+	leader_max BIGINT,
+	bid_count INTEGER NOT NULL DEFAULT 0,
+	winner_id INTEGER,
+	final_price BIGINT,
+	reserve_met BOOL,
+	ending_soon_sent BOOL NOT NULL DEFAULT false,
+	finished_at DATETIME(6),
+	created_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_auctions PRIMARY KEY (id),
+	CONSTRAINT fk_auctions_seller_id_users FOREIGN KEY(seller_id) REFERENCES users (id),
+	CONSTRAINT fk_auctions_leader_id_users FOREIGN KEY(leader_id) REFERENCES users (id),
+	CONSTRAINT fk_auctions_winner_id_users FOREIGN KEY(winner_id) REFERENCES users (id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_auctions_seller_id ON auctions (seller_id);
+
+CREATE INDEX IF NOT EXISTS ix_auctions_status_ends_at ON auctions (status, ends_at);
+
+CREATE TABLE IF NOT EXISTS login_sessions (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	token_hash VARCHAR(64) NOT NULL,
+	user_id INTEGER NOT NULL,
+	created_at DATETIME(6) NOT NULL,
+	revoked_at DATETIME(6),
+	CONSTRAINT pk_login_sessions PRIMARY KEY (id),
+	CONSTRAINT uq_login_sessions_token_hash UNIQUE (token_hash),
+	CONSTRAINT fk_login_sessions_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_login_sessions_user_id ON login_sessions (user_id);
+
+CREATE TABLE IF NOT EXISTS payment_links (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	asaas_link_id VARCHAR(64),
+	name VARCHAR(120) NOT NULL,
+	value BIGINT NOT NULL,
+	url VARCHAR(512),
+	active BOOL NOT NULL DEFAULT 1,
+	created_by_id INTEGER,
+	created_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_payment_links PRIMARY KEY (id),
+	CONSTRAINT uq_payment_links_asaas_link_id UNIQUE (asaas_link_id),
+	CONSTRAINT fk_payment_links_created_by_id_users FOREIGN KEY(created_by_id) REFERENCES users (id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS wallets (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	user_id INTEGER,
+	kind VARCHAR(16) NOT NULL DEFAULT 'user',
+	code VARCHAR(32),
+	available BIGINT NOT NULL DEFAULT 0,
+	held BIGINT NOT NULL DEFAULT 0,
+	updated_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_wallets PRIMARY KEY (id),
+	CONSTRAINT uq_wallets_user_id UNIQUE (user_id),
+	CONSTRAINT fk_wallets_user_id_users FOREIGN KEY(user_id) REFERENCES users (id),
+	CONSTRAINT uq_wallets_code UNIQUE (code)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS auction_photos (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	auction_id INTEGER NOT NULL,
+	`position` INTEGER NOT NULL,
+	filename VARCHAR(80) NOT NULL,
+	content_type VARCHAR(40) NOT NULL,
+	size INTEGER NOT NULL,
+	CONSTRAINT pk_auction_photos PRIMARY KEY (id),
+	CONSTRAINT uq_auction_photos_position UNIQUE (auction_id, `position`),
+	CONSTRAINT fk_auction_photos_auction_id_auctions FOREIGN KEY(auction_id) REFERENCES auctions (id) ON DELETE CASCADE,
+	CONSTRAINT uq_auction_photos_filename UNIQUE (filename)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS bids (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	auction_id INTEGER NOT NULL,
+	bidder_id INTEGER NOT NULL,
+	amount BIGINT NOT NULL,
+	max_amount BIGINT,
+	is_proxy BOOL NOT NULL DEFAULT false,
+	created_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_bids PRIMARY KEY (id),
+	CONSTRAINT fk_bids_auction_id_auctions FOREIGN KEY(auction_id) REFERENCES auctions (id),
+	CONSTRAINT fk_bids_bidder_id_users FOREIGN KEY(bidder_id) REFERENCES users (id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_bids_auction_id_id ON bids (auction_id, id);
+
+CREATE INDEX IF NOT EXISTS ix_bids_bidder_id ON bids (bidder_id);
+
+CREATE TABLE IF NOT EXISTS holds (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	wallet_id INTEGER NOT NULL,
+	auction_id INTEGER NOT NULL,
+	amount BIGINT NOT NULL DEFAULT 0,
+	status VARCHAR(16) NOT NULL DEFAULT 'open',
+	updated_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_holds PRIMARY KEY (id),
+	CONSTRAINT uq_holds_wallet_auction UNIQUE (wallet_id, auction_id),
+	CONSTRAINT fk_holds_wallet_id_wallets FOREIGN KEY(wallet_id) REFERENCES wallets (id),
+	CONSTRAINT fk_holds_auction_id_auctions FOREIGN KEY(auction_id) REFERENCES auctions (id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_holds_auction_id ON holds (auction_id);
+
+CREATE TABLE IF NOT EXISTS payments (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	user_id INTEGER,
+	external_reference VARCHAR(100),
+	asaas_payment_id VARCHAR(64),
+	payment_link_id INTEGER,
+	asaas_customer_id VARCHAR(64),
+	value BIGINT NOT NULL,
+	billing_type VARCHAR(20),
+	status VARCHAR(40) NOT NULL DEFAULT 'NEW',
+	deleted BOOL NOT NULL DEFAULT false,
+	refunded BIGINT NOT NULL DEFAULT 0,
+	credited BIGINT NOT NULL DEFAULT 0,
+	invoice_url VARCHAR(512),
+	matched BOOL NOT NULL DEFAULT 1,
+	paid_stage SMALLINT NOT NULL DEFAULT 0,
+	chargeback_stage SMALLINT NOT NULL DEFAULT 0,
+	removal_stage SMALLINT NOT NULL DEFAULT 0,
+	last_event VARCHAR(64),
+	created_at DATETIME(6) NOT NULL,
+	updated_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_payments PRIMARY KEY (id),
+	CONSTRAINT fk_payments_user_id_users FOREIGN KEY(user_id) REFERENCES users (id),
+	CONSTRAINT uq_payments_external_reference UNIQUE (external_reference),
+	CONSTRAINT uq_payments_asaas_payment_id UNIQUE (asaas_payment_id),
+	CONSTRAINT fk_payments_payment_link_id_payment_links FOREIGN KEY(payment_link_id) REFERENCES payment_links (id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_payments_payment_link_id ON payments (payment_link_id);
+
+CREATE INDEX IF NOT EXISTS ix_payments_user_id ON payments (user_id);
+
+CREATE TABLE IF NOT EXISTS watches (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	user_id INTEGER NOT NULL,
+	auction_id INTEGER NOT NULL,
+	created_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_watches PRIMARY KEY (id),
+	CONSTRAINT uq_watches_user_auction UNIQUE (user_id, auction_id),
+	CONSTRAINT fk_watches_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE,
+	CONSTRAINT fk_watches_auction_id_auctions FOREIGN KEY(auction_id) REFERENCES auctions (id) ON DELETE CASCADE
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_watches_auction_id ON watches (auction_id);
+
+CREATE TABLE IF NOT EXISTS ledger_transactions (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	idempotency_key VARCHAR(191) NOT NULL,
+	kind VARCHAR(16) NOT NULL,
+	reason VARCHAR(32) NOT NULL,
+	amount BIGINT NOT NULL,
+	wallet_id INTEGER NOT NULL,
+	auction_id INTEGER,
+	bid_id INTEGER,
+	payment_id INTEGER,
+	created_debt BOOL NOT NULL DEFAULT false,
+	created_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_ledger_transactions PRIMARY KEY (id),
+	CONSTRAINT uq_ledger_transactions_idempotency_key UNIQUE (idempotency_key),
+	CONSTRAINT fk_ledger_transactions_wallet_id_wallets FOREIGN KEY(wallet_id) REFERENCES wallets (id),
+	CONSTRAINT fk_ledger_transactions_auction_id_auctions FOREIGN KEY(auction_id) REFERENCES auctions (id),
+	CONSTRAINT fk_ledger_transactions_bid_id_bids FOREIGN KEY(bid_id) REFERENCES bids (id),
+	CONSTRAINT fk_ledger_transactions_payment_id_payments FOREIGN KEY(payment_id) REFERENCES payments (id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_ledger_transactions_auction_id ON ledger_transactions (auction_id);
+
+CREATE INDEX IF NOT EXISTS ix_ledger_transactions_payment_id ON ledger_transactions (payment_id);
+
+CREATE INDEX IF NOT EXISTS ix_ledger_transactions_wallet_id ON ledger_transactions (wallet_id);
+
+CREATE TABLE IF NOT EXISTS notifications (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	user_id INTEGER NOT NULL,
+	kind VARCHAR(32) NOT NULL,
+	message VARCHAR(500) NOT NULL,
+	auction_id INTEGER,
+	payment_id INTEGER,
+	read_at DATETIME(6),
+	created_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_notifications PRIMARY KEY (id),
+	CONSTRAINT fk_notifications_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE,
+	CONSTRAINT fk_notifications_auction_id_auctions FOREIGN KEY(auction_id) REFERENCES auctions (id) ON DELETE SET NULL,
+	CONSTRAINT fk_notifications_payment_id_payments FOREIGN KEY(payment_id) REFERENCES payments (id) ON DELETE SET NULL
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_notifications_user_id_id ON notifications (user_id, id);
+
+CREATE TABLE IF NOT EXISTS ledger_entries (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	transaction_id INTEGER NOT NULL,
+	wallet_id INTEGER NOT NULL,
+	bucket VARCHAR(9) NOT NULL,
+	amount BIGINT NOT NULL,
+	CONSTRAINT pk_ledger_entries PRIMARY KEY (id),
+	CONSTRAINT fk_ledger_entries_transaction_id_ledger_transactions FOREIGN KEY(transaction_id) REFERENCES ledger_transactions (id),
+	CONSTRAINT fk_ledger_entries_wallet_id_wallets FOREIGN KEY(wallet_id) REFERENCES wallets (id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_ledger_entries_transaction_id ON ledger_entries (transaction_id);
+
+CREATE INDEX IF NOT EXISTS ix_ledger_entries_wallet_id_id ON ledger_entries (wallet_id, id);
+
+CREATE TABLE IF NOT EXISTS alembic_version (
+	version_num VARCHAR(32) NOT NULL,
+	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+);
+
+INSERT INTO alembic_version (version_num) SELECT '0001' FROM DUAL
+WHERE NOT EXISTS (SELECT 1 FROM alembic_version);
