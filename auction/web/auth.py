@@ -87,6 +87,12 @@ def _begin_login(user_id: int) -> None:
     session.permanent = True
 
 
+def _rate_limited_page(template: str, form: FlaskForm, **context: Any) -> Any:
+    """429 with the form and its message, so browsers show it and scripts can back off."""
+    log.info("event=rate_limited endpoint=%s ip=%s", request.endpoint, client_ip())
+    return render_template(template, form=form, **context), 429, {"Retry-After": "60"}
+
+
 def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
@@ -100,7 +106,8 @@ def register() -> Any:
     if form.validate_on_submit():
         if rate_limited("register_ip", client_ip()):
             form.username.errors.append("too many registrations from this address; try again later")
-        elif required_token and not hmac.compare_digest((form.invitation.data or "").encode(), required_token.encode()):
+            return _rate_limited_page("auth/register.html", form, needs_token=bool(required_token))
+        if required_token and not hmac.compare_digest((form.invitation.data or "").encode(), required_token.encode()):
             form.invitation.errors.append("a valid invitation token is required to register")
         else:
             try:
@@ -133,6 +140,7 @@ def login() -> Any:
         username = (form.username.data or "").strip().lower()
         if rate_limited("login_ip", client_ip()) or rate_limited("login_user", username):
             form.password.errors.append("too many login attempts; wait a minute and try again")
+            return _rate_limited_page("auth/login.html", form)
         else:
             user = get_db().run(accounts.authenticate, form.username.data, form.password.data)
             if user is None:

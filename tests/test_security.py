@@ -1,0 +1,229 @@
+"""Security: sessions, cookies, headers, rate limits, origins, secrets and who may act for whom.
+
+Each test attacks one protection and fails if that protection is removed.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from auction import create_app
+from tests.test_accounts import csrf_token
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+PASSWORD = "correct horse battery"
+
+
+def login(client, username: str, password: str = PASSWORD, **kwargs):
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_token(client, "/login")},
+        **kwargs,
+    )
+
+
+def session_data(app, client) -> dict:
+    """The decoded (signed, client-side) Flask session of a test client."""
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    if cookie is None:
+        return {}
+    return dict(app.session_interface.get_signing_serializer(app).loads(cookie.value))
+
+
+def is_anonymous_page(html: str) -> bool:
+    return "Log in" in html and "Log out" not in html
+
+
+# -- headers and cookies ---------------------------------------------------------------
+
+
+def csp_directives(header: str) -> dict[str, list[str]]:
+    directives = {}
+    for part in header.split(";"):
+        name, *values = part.split()
+        directives[name] = values
+    return directives
+
+
+@pytest.mark.parametrize("path", ["/login", "/register", "/"])
+def test_pages_send_csp_without_inline_script_and_framing_and_referrer_headers(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    csp = csp_directives(response.headers["Content-Security-Policy"])
+    script_src = csp.get("script-src", csp["default-src"])
+    assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
+    assert "*" not in script_src and "data:" not in script_src
+    assert csp["frame-ancestors"] == ["'none'"]
+    assert csp["object-src"] == ["'none'"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] in {"same-origin", "no-referrer", "strict-origin-when-cross-origin"}
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    # The policy forbids inline script, so the pages must not rely on any.
+    html = response.get_data(as_text=True)
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script> on the page"
+    assert not re.search(r"\son[a-z]+\s*=", html), "inline event handler attribute on the page"
+
+
+def production_app(app_config: dict):
+    return create_app(
+        {
+            **app_config,
+            "AUCTION_ENV": "production",
+            "SECRET_KEY": "p" * 40,
+            "ASAAS_WEBHOOK_TOKEN": "t" * 40,
+        }
+    )
+
+
+def test_production_cookies_are_secure_httponly_samesite(app_config, make_user):
+    app = production_app(app_config)
+    try:
+        assert app.config["PRODUCTION"]
+        client = app.test_client()
+        response = client.get("/login", base_url="https://localhost")
+        set_cookie = response.headers["Set-Cookie"]
+        assert set_cookie.startswith("auction_session=")
+        attributes = {part.strip().split("=")[0].lower(): part for part in set_cookie.split(";")}
+        assert "secure" in attributes and "httponly" in attributes
+        assert attributes["samesite"].strip().lower() == "samesite=lax"
+        assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    finally:
+        app.extensions["auction.db"].dispose()
+
+
+# -- sessions ----------------------------------------------------------------------------
+
+
+def test_login_does_not_authenticate_the_pre_login_cookie(app, client, make_user):
+    """Session fixation: what an attacker planted before the login is not logged in by it."""
+    make_user("vitima")
+    client.get("/login")
+    with client.session_transaction() as planted:
+        planted["planted_by_attacker"] = "yes"
+    fixed_cookie = client.get_cookie("auction_session").value
+
+    assert login(client, "vitima").status_code == 302
+    after = session_data(app, client)
+    assert after.get("sid") and "planted_by_attacker" not in after
+
+    attacker = app.test_client()
+    attacker.set_cookie("auction_session", fixed_cookie)
+    assert is_anonymous_page(attacker.get("/login").get_data(as_text=True))
+
+
+def test_relogin_as_another_user_gets_a_fresh_token(app, client, make_user):
+    make_user("primeiro")
+    make_user("segundo")
+    login(client, "primeiro")
+    first = session_data(app, client)["sid"]
+    login(client, "segundo")
+    second = session_data(app, client)["sid"]
+    assert first != second
+
+
+def test_logout_revokes_the_session_on_the_server(app, client, make_user):
+    make_user("saindo")
+    login(client, "saindo")
+    stolen = client.get_cookie("auction_session").value
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/login")})
+
+    replay = app.test_client()
+    replay.set_cookie("auction_session", stolen)
+    assert is_anonymous_page(replay.get("/login").get_data(as_text=True))
+
+
+def test_forged_session_cookie_is_anonymous(app, make_user):
+    make_user("alvo")
+    victim = app.test_client()
+    login(victim, "alvo")
+    token = session_data(app, victim)["sid"]
+
+    other = create_app({**app.config, "SECRET_KEY": "not-the-real-key"})
+    forged = other.session_interface.get_signing_serializer(other).dumps({"sid": token + "x"})
+    attacker = app.test_client()
+    attacker.set_cookie("auction_session", forged)
+    assert is_anonymous_page(attacker.get("/login").get_data(as_text=True))
+    other.extensions["auction.db"].dispose()
+
+
+# -- rate limits over HTTP ---------------------------------------------------------------
+
+
+@pytest.fixture
+def limited_app(app_config):
+    application = create_app({**app_config, "RATE_LIMITS_ENABLED": True})
+    yield application
+    application.extensions["auction.db"].dispose()
+
+
+def test_logins_are_limited_per_user_across_addresses(limited_app, make_user):
+    from auction.ratelimit import LIMITS
+
+    make_user("popular")
+    answers = [
+        login(limited_app.test_client(), "popular", "wrong password", environ_base={"REMOTE_ADDR": f"10.1.0.{n}"})
+        for n in range(LIMITS["login_user"].count + 1)
+    ]
+    assert [a.status_code for a in answers[:-1]] == [400] * LIMITS["login_user"].count
+    assert answers[-1].status_code == 429
+    assert "too many login attempts" in answers[-1].get_data(as_text=True)
+    # Even the right password is refused while the limit lasts: guessing gains nothing.
+    right = login(limited_app.test_client(), "popular", environ_base={"REMOTE_ADDR": "10.1.1.1"})
+    assert right.status_code == 429 and limited_app.test_client().get_cookie("auction_session") is None
+
+
+def test_logins_are_limited_per_address_across_users(limited_app, make_user):
+    from auction.ratelimit import LIMITS
+
+    client = limited_app.test_client()
+    here = {"REMOTE_ADDR": "10.2.0.1"}
+    codes = [
+        login(client, f"nobody{n}", "wrong password", environ_base=here).status_code
+        for n in range(LIMITS["login_ip"].count + 1)
+    ]
+    assert codes[:-1] == [400] * LIMITS["login_ip"].count and codes[-1] == 429
+    elsewhere = login(limited_app.test_client(), "nobody0", "wrong password", environ_base={"REMOTE_ADDR": "10.2.0.2"})
+    assert elsewhere.status_code == 400
+
+
+def test_registrations_are_limited_per_address(limited_app, db):
+    from sqlalchemy import func, select
+
+    from auction.models import User
+    from auction.ratelimit import LIMITS
+    from tests.conftest import VALID_CPFS
+
+    def register(n: int, ip: str):
+        client = limited_app.test_client()
+        form = {
+            "username": f"new{n}",
+            "email": f"new{n}@example.com",
+            "password": "a long passphrase",
+            "cpf_cnpj": VALID_CPFS[0],
+            "csrf_token": csrf_token(client, "/register"),
+        }
+        return client.post("/register", data=form, environ_base={"REMOTE_ADDR": ip})
+
+    allowed = LIMITS["register_ip"].count
+    codes = [register(n, "10.3.0.1").status_code for n in range(allowed + 1)]
+    assert codes[:-1] == [302] * allowed and codes[-1] == 429
+    assert register(99, "10.3.0.2").status_code == 302
+    assert db.run(lambda s: s.scalar(select(func.count(User.id)))) == allowed + 1
+
+
+# -- request size ------------------------------------------------------------------------
+
+
+def test_oversized_request_is_refused_with_413(app_config, db):
+    default = create_app({k: v for k, v in app_config.items() if k != "MAX_CONTENT_LENGTH"})
+    assert 0 < default.config["MAX_CONTENT_LENGTH"] <= 16 * 1024 * 1024
+    default.extensions["auction.db"].dispose()
+
+    small = create_app({**app_config, "MAX_CONTENT_LENGTH": 4096})
+    client = small.test_client()
+    response = client.post("/login", data={"username": "x" * 10_000, "password": "y"})
+    assert response.status_code == 413
+    small.extensions["auction.db"].dispose()
