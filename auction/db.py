@@ -2,7 +2,8 @@
 
 A unit of work is one short database transaction: `db.run(fn, *args)` opens a
 session, calls `fn(session, *args)`, commits, and retries the whole function on a
-deadlock or lock-wait timeout.
+deadlock or lock-wait timeout (and, at most twice, on a duplicate key from a racing
+insert, so the retry finds the row the other transaction committed).
 
 Why it runs off the eventlet hub: the `mariadb` connector (and sqlite3) are C
 code, so while a query waits on the database the whole eventlet hub stops and no
@@ -26,7 +27,7 @@ from typing import Any, TypeVar
 from sqlalchemy import DateTime, create_engine, event
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -38,6 +39,11 @@ RETRYABLE_ERRNOS = {1205, 1213}  # lock wait timeout, deadlock
 # Connection-level failures: the database is gone for now.
 UNAVAILABLE_ERRNOS = {1927, 2002, 2003, 2006, 2013, 2055, 4031}
 MAX_ATTEMPTS = 5
+# A duplicate key is retried at most this many times: when two transactions race to
+# insert the same unique row (e.g. a wallet's first creation), the loser's retry
+# finds the winner's committed row. A genuine duplicate fails again and is raised.
+MAX_DUPLICATE_RETRIES = 2
+DUPLICATE_KEY_ERRNO = 1062
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -89,6 +95,15 @@ def is_retryable(exc: BaseException) -> bool:
         return True
     message = str(getattr(exc, "orig", exc)).lower()
     return "deadlock" in message or "lock wait timeout" in message or "database is locked" in message
+
+
+def is_duplicate_key(exc: BaseException) -> bool:
+    if not isinstance(exc, IntegrityError):
+        return False
+    if _errno(exc) == DUPLICATE_KEY_ERRNO:
+        return True
+    message = str(getattr(exc, "orig", exc)).lower()
+    return "unique constraint failed" in message or "duplicate entry" in message
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -161,7 +176,7 @@ class Database:
     # -- units of work -------------------------------------------------------
 
     def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run `fn(session, *args, **kwargs)` as one transaction, retried on deadlock."""
+        """Run `fn(session, *args, **kwargs)` as one transaction, retried on deadlock or a racing insert."""
         if self._should_offload():
             from eventlet import tpool
 
@@ -183,6 +198,7 @@ class Database:
         self._local.inside = True
         try:
             delay = 0.005
+            duplicates = 0
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 try:
                     with self.sessionmaker() as session, session.begin():
@@ -191,9 +207,12 @@ class Database:
                     if is_unavailable(exc):
                         log.warning("event=db_unavailable url=%s error=%s", safe_url(self.url), type(exc).__name__)
                         raise DatabaseUnavailable("the database is unavailable") from exc
-                    if attempt == MAX_ATTEMPTS or not is_retryable(exc):
+                    duplicate = is_duplicate_key(exc) and duplicates < MAX_DUPLICATE_RETRIES
+                    duplicates += duplicate
+                    if attempt == MAX_ATTEMPTS or not (duplicate or is_retryable(exc)):
                         raise
-                    log.info("event=tx_retry attempt=%d reason=%s", attempt, _errno(exc) or "locked")
+                    reason = _errno(exc) or ("duplicate" if duplicate else "locked")
+                    log.info("event=tx_retry attempt=%d reason=%s", attempt, reason)
                     time.sleep(delay)
                     delay *= 2
             raise AssertionError("unreachable")

@@ -7,12 +7,19 @@ in from and out to Asaas, and the `fees` account). Each entry moves one bucket
 from its entries, and `wallets.available/held` are caches checked by `audit()`.
 
 Every operation is idempotent by a caller-supplied key: the same key twice has one
-effect, and the second call returns the first result (with `replayed=True`).
+effect, and the second call returns the first result (with `replayed=True`). A key
+already used for another kind of movement or another wallet is refused, so a
+caller's bug cannot silently return someone else's result.
 
 Concurrency: each operation locks the wallet rows it touches with SELECT ... FOR
 UPDATE in ascending id order (callers that also lock an auction lock it first),
 so concurrent movements serialize without deadlock cycles; a deadlock or lock
-timeout that still happens is retried by `Database.run`. On SQLite the whole
+timeout that still happens is retried by `Database.run`. The key is checked only
+after the locks are held: a concurrent call with the same key waits on the same
+rows, then (READ COMMITTED reads the latest commit) finds the first result. The
+one insert race left, two first-ever creations of the same wallet row, ends in a
+duplicate-key error that `Database.run` retries once the other side has
+committed. On SQLite the whole
 transaction holds the write lock from BEGIN IMMEDIATE, so the same code is
 correct there too. Functions here take the caller's Session and never commit:
 they are parts of the caller's unit of work.
@@ -29,7 +36,7 @@ from sqlalchemy.orm import Session
 from . import clock
 from .errors import Invalid, ServiceError
 from .models import Hold, LedgerEntry, LedgerTransaction, Wallet
-from .money import Cents, require_cents
+from .money import Cents, format_brl, require_cents
 
 SETTLEMENT = "settlement"
 FEES = "fees"
@@ -42,6 +49,12 @@ COUNTERPART_REASON = {"won": "sale"}
 
 class InsufficientFunds(ServiceError):
     code = "insufficient_funds"
+
+
+class WalletInDebt(InsufficientFunds):
+    """The wallet's available balance is negative (a reversal of spent money)."""
+
+    code = "wallet_in_debt"
 
 
 @dataclass(frozen=True)
@@ -121,10 +134,13 @@ def _lock(session: Session, wallet_ids: list[int]) -> dict[int, Wallet]:
     return {row.id: row for row in rows}
 
 
-def _existing(session: Session, key: str) -> Movement | None:
+def _existing(session: Session, key: str, kind: str, wallet_id: int) -> Movement | None:
+    """The first result for `key`, if this movement already happened."""
     tx = session.scalars(select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key)).first()
     if tx is None:
         return None
+    if (tx.kind, tx.wallet_id) != (kind, wallet_id):
+        raise Invalid(f"idempotency key {key!r} was already used for a different movement ({tx.kind})")
     return Movement(tx.id, tx.kind, tx.reason, tx.amount, tx.created_debt, replayed=True)
 
 
@@ -192,7 +208,7 @@ def credit(
     wallet_id = _user_wallet_id(session, user_id)
     settlement_id = system_wallet_id(session, SETTLEMENT)
     locked = _lock(session, [wallet_id, settlement_id])
-    if done := _existing(session, key):
+    if done := _existing(session, key, "credit", wallet_id):
         return done
     wallet, settlement = locked[wallet_id], locked[settlement_id]
     return _record(
@@ -221,7 +237,7 @@ def reverse(
     wallet_id = _user_wallet_id(session, user_id)
     settlement_id = system_wallet_id(session, SETTLEMENT)
     locked = _lock(session, [wallet_id, settlement_id])
-    if done := _existing(session, key):
+    if done := _existing(session, key, "reverse", wallet_id):
         return done
     wallet, settlement = locked[wallet_id], locked[settlement_id]
     return _record(
@@ -251,15 +267,17 @@ def hold(
     _check_key(key)
     wallet_id = _user_wallet_id(session, user_id)
     wallet = _lock(session, [wallet_id])[wallet_id]
-    if done := _existing(session, key):
+    if done := _existing(session, key, "hold", wallet_id):
         return done
     if wallet.available < 0:
-        raise InsufficientFunds(
-            "your wallet is in debt; add money before bidding", available=wallet.available, needed=amount
+        raise WalletInDebt(
+            f"your wallet is in debt ({format_brl(wallet.available)}); add money before bidding",
+            available=wallet.available,
+            needed=amount,
         )
     if wallet.available < amount:
         raise InsufficientFunds(
-            f"not enough funds: {amount} cents needed, {wallet.available} available",
+            f"not enough funds: {format_brl(amount)} needed, {format_brl(wallet.available)} available",
             available=wallet.available,
             needed=amount,
         )
@@ -294,23 +312,30 @@ def held_for(session: Session, *, user_id: int, auction_id: int) -> Cents:
 def release(
     session: Session, *, user_id: int, auction_id: int, key: str, amount: Cents | None = None, reason: str = "released"
 ) -> Movement:
-    """Give held funds back (held -> available): all of the auction's hold, or `amount` of it."""
+    """Give held funds back (held -> available): all of the auction's hold, or `amount` of it.
+
+    With nothing held this is a no-op that records nothing (the key stays unused).
+    """
     _check_key(key)
     wallet_id = _user_wallet_id(session, user_id)
     wallet = _lock(session, [wallet_id])[wallet_id]
-    if done := _existing(session, key):
+    if done := _existing(session, key, "release", wallet_id):
         return done
     row = _hold_row(session, wallet_id, auction_id)
     open_amount = row.amount if row is not None and row.status == "open" else 0
     amount = open_amount if amount is None else require_cents(amount)
     if amount > open_amount:
-        raise Invalid(f"cannot release {amount} cents: only {open_amount} held for this auction")
-    if amount == 0:
+        raise Invalid(f"cannot release {format_brl(amount)}: only {format_brl(open_amount)} held for this auction")
+    if row is None or amount == 0:
         return Movement(None, "release", reason, 0)
-    assert row is not None
     row.amount -= amount
     row.status = "open" if row.amount else "released"
     row.updated_at = clock.now()
+    return _unhold(session, key=key, wallet=wallet, amount=amount, auction_id=auction_id, reason=reason)
+
+
+def _unhold(session: Session, *, key: str, wallet: Wallet, amount: Cents, auction_id: int, reason: str) -> Movement:
+    """Record held -> available on one wallet (the caller has updated the hold row)."""
     return _record(
         session,
         key=key,
@@ -333,10 +358,13 @@ def capture(
     key: str,
     fee_bps: int = 0,
 ) -> Movement:
-    """The winner's held funds -> the seller's available balance, minus the platform fee.
+    """The winner's held funds -> the seller's available balance, then the platform fee.
 
-    Whatever stays held for the auction beyond `amount` (a proxy maximum above the
-    final price) is released back to the winner in a second, linked movement.
+    The fee (`amount * fee_bps // 10000`, the app passes PLATFORM_FEE_BPS) is a
+    second movement from the seller to the `fees` account, so the seller's history
+    reads "sale" and "fee". Whatever stays held for the auction beyond `amount` (a
+    proxy maximum above the final price) is released back to the winner in a
+    third movement. All of them belong to this one database transaction.
     """
     require_cents(amount)
     _check_key(key)
@@ -346,18 +374,15 @@ def capture(
     seller_wallet_id = _user_wallet_id(session, seller_id)
     fees_id = system_wallet_id(session, FEES)
     locked = _lock(session, [winner_id, seller_wallet_id, fees_id])
-    if done := _existing(session, key):
+    if done := _existing(session, key, "capture", winner_id):
         return done
     winner, seller, fees = locked[winner_id], locked[seller_wallet_id], locked[fees_id]
     row = _hold_row(session, winner_id, auction_id)
     open_amount = row.amount if row is not None and row.status == "open" else 0
-    if amount > open_amount:
-        raise InsufficientFunds(f"cannot capture {amount} cents: only {open_amount} held for this auction")
-    assert row is not None
-    fee = amount * fee_bps // 10_000
-    entries = [(winner, HELD, -amount), (seller, AVAILABLE, amount - fee)]
-    if fee:
-        entries.append((fees, AVAILABLE, fee))
+    if row is None or amount > open_amount:
+        raise InsufficientFunds(
+            f"cannot capture {format_brl(amount)}: only {format_brl(open_amount)} held for this auction"
+        )
     rest = open_amount - amount
     row.amount = 0
     row.status = "captured"
@@ -369,20 +394,22 @@ def capture(
         reason="won",
         amount=amount,
         wallet=winner,
-        entries=entries,
+        entries=[(winner, HELD, -amount), (seller, AVAILABLE, amount)],
         auction_id=auction_id,
     )
-    if rest:
+    if fee := amount * fee_bps // 10_000:
         _record(
             session,
-            key=f"{key}:rest",
-            kind="release",
-            reason="released",
-            amount=rest,
-            wallet=winner,
-            entries=[(winner, HELD, -rest), (winner, AVAILABLE, rest)],
+            key=f"{key}:fee",
+            kind="fee",
+            reason="fee",
+            amount=fee,
+            wallet=seller,
+            entries=[(seller, AVAILABLE, -fee), (fees, AVAILABLE, fee)],
             auction_id=auction_id,
         )
+    if rest:
+        _unhold(session, key=f"{key}:rest", wallet=winner, amount=rest, auction_id=auction_id, reason="released")
     return movement
 
 

@@ -1,0 +1,81 @@
+"""Helpers for wallet tests: auctions to hold money for, and an independent ledger check.
+
+`ledger_violations` recomputes the invariants with its own queries rather than
+calling `wallet.audit()`, so the tests do not trust the code they check.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from auction import clock
+from auction.db import Database
+from auction.models import Auction, Hold, LedgerEntry, LedgerTransaction, Wallet
+
+
+def make_auction(db: Database, seller_id: int, title: str = "Old radio") -> int:
+    def create(session: Session) -> int:
+        now = clock.now()
+        auction = Auction(
+            seller_id=seller_id,
+            title=title,
+            description="for wallet tests",
+            starting_price=100,
+            starts_at=now,
+            ends_at=now + timedelta(hours=1),
+            status="open",
+            created_at=now,
+        )
+        session.add(auction)
+        session.flush()
+        return auction.id
+
+    return db.run(create)
+
+
+def ledger_violations(session: Session) -> list[str]:
+    """Every broken ledger invariant, as readable lines (empty = all hold)."""
+    problems: list[str] = []
+    entries_total = session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0)))
+    if entries_total != 0:
+        problems.append(f"all entries sum to {entries_total}")
+    columns_total = session.scalar(select(func.coalesce(func.sum(Wallet.available + Wallet.held), 0)))
+    if columns_total != 0:
+        problems.append(f"all wallet balances sum to {columns_total}")
+    sums = {
+        (wallet_id, bucket): total
+        for wallet_id, bucket, total in session.execute(
+            select(LedgerEntry.wallet_id, LedgerEntry.bucket, func.sum(LedgerEntry.amount)).group_by(
+                LedgerEntry.wallet_id, LedgerEntry.bucket
+            )
+        )
+    }
+    open_holds = dict(
+        session.execute(
+            select(Hold.wallet_id, func.sum(Hold.amount)).where(Hold.status == "open").group_by(Hold.wallet_id)
+        ).all()
+    )
+    in_debt_recorded = set(
+        session.scalars(select(LedgerTransaction.wallet_id).where(LedgerTransaction.created_debt.is_(True)))
+    )
+    for wallet in session.scalars(select(Wallet)):
+        for bucket in ("available", "held"):
+            if getattr(wallet, bucket) != sums.get((wallet.id, bucket), 0):
+                problems.append(f"wallet {wallet.id} {bucket}={getattr(wallet, bucket)} but entries say {sums}")
+        if wallet.held != open_holds.get(wallet.id, 0):
+            problems.append(f"wallet {wallet.id} held={wallet.held} but open holds sum to {open_holds}")
+        if wallet.kind == "user" and wallet.available < 0 and wallet.id not in in_debt_recorded:
+            problems.append(f"wallet {wallet.id} available={wallet.available} with no created_debt movement")
+    if session.scalar(select(func.count()).select_from(Hold).where(Hold.amount < 0)):
+        problems.append("a hold has a negative amount")
+    return problems
+
+
+def total_money(session: Session) -> int:
+    """Money inside the platform: what all user and fee accounts hold (= -settlement)."""
+    return session.scalar(
+        select(func.coalesce(func.sum(Wallet.available + Wallet.held), 0)).where(Wallet.kind != "settlement")
+    )
