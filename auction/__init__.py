@@ -61,7 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         engineio_logger=False,
     )
 
-    from . import cli, realtime, web  # noqa: F401 - realtime registers socket handlers
+    from . import cli, realtime, scheduler, web  # noqa: F401 - realtime and scheduler register handlers and jobs
 
     web.init_app(app)
     cli.init_app(app)

@@ -1,0 +1,87 @@
+"""Helpers shared by the bidding, handler and live tests: auctions, money, holds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from auction import bidding, clock, wallet
+from auction.db import Database
+from auction.models import Auction, Hold, Wallet
+from auction.outbox import Outbox
+
+
+@pytest.fixture
+def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about bids, not logins: a cheap hash keeps user creation fast."""
+    monkeypatch.setattr(
+        "auction.accounts.hash_password", lambda password: generate_password_hash(password, method="pbkdf2:sha256:1")
+    )
+
+
+def fund(db: Database, user_id: int, amount: int) -> None:
+    """Give a user money the way a confirmed payment would (a ledger credit)."""
+    db.run(lambda s: wallet.credit(s, user_id=user_id, amount=amount, key=f"test-credit-{user_id}-{amount}"))
+
+
+def new_auction(db: Database, seller_id: int, *, seconds: float = 3600, starts_in: float = 0, **fields: Any) -> int:
+    """An auction through the service (open now unless `starts_in` > 0); returns its id."""
+    now = clock.now()
+    values: dict[str, Any] = {
+        "title": "Vintage camera",
+        "description": "Works well.",
+        "starting_price": 1_000,
+        "min_increment": None,
+        "reserve_price": None,
+    } | fields
+    starts_at = now + timedelta(seconds=starts_in) if starts_in else None
+    ends_at = now + timedelta(seconds=starts_in + seconds)
+    return db.run(lambda s: bidding.create_auction(s, seller_id, starts_at=starts_at, ends_at=ends_at, **values).id)
+
+
+def place(db: Database, auction_id: int, bidder_id: int, amount: Any, max_amount: Any = None, **kw: Any):
+    """Place a bid through the service (no soft close unless asked); returns (outcome, outbox)."""
+    kw.setdefault("soft_close_seconds", 0)
+    outbox = Outbox()
+    outcome = db.run(
+        bidding.place_bid,
+        outbox,
+        auction_id=auction_id,
+        bidder_id=bidder_id,
+        amount=amount,
+        max_amount=max_amount,
+        **kw,
+    )
+    return outcome, outbox
+
+
+def held(db: Database, user_id: int, auction_id: int) -> int:
+    return db.run(lambda s: wallet.held_for(s, user_id=user_id, auction_id=auction_id))
+
+
+def balance(db: Database, user_id: int) -> wallet.Balance:
+    return db.run(wallet.balance, user_id)
+
+
+def load_auction(db: Database, auction_id: int) -> Auction:
+    return db.run(lambda s: s.get(Auction, auction_id))
+
+
+def open_holds(db: Database, auction_id: int) -> dict[int, int]:
+    """user id -> amount of every open hold on the auction."""
+    rows = db.run(
+        lambda s: s.execute(
+            select(Wallet.user_id, Hold.amount)
+            .join(Hold, Hold.wallet_id == Wallet.id)
+            .where(Hold.auction_id == auction_id, Hold.status == "open", Hold.amount > 0)
+        ).all()
+    )
+    return dict(rows)
+
+
+def audit(db: Database) -> list[str]:
+    return db.run(wallet.audit)

@@ -1,0 +1,372 @@
+"""The auction rules, called directly through the service layer on SQLite and MariaDB."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from auction import bidding, clock, wallet
+from auction.errors import Forbidden, Invalid, NotFound
+from auction.models import Bid, Notification
+from auction.outbox import Outbox
+from tests.support.auctions import (  # noqa: F401 - fast_passwords is a fixture used by pytestmark
+    audit,
+    balance,
+    fast_passwords,
+    fund,
+    held,
+    load_auction,
+    new_auction,
+    open_holds,
+    place,
+)
+
+pytestmark = pytest.mark.usefixtures("fast_passwords")
+
+
+@pytest.fixture
+def people(make_user, db):
+    """A seller and three funded bidders (R$ 1.000,00 each)."""
+    ids = {name: make_user(name) for name in ("seller", "ana", "bia", "caio")}
+    for name in ("ana", "bia", "caio"):
+        fund(db, ids[name], 100_000)
+    return ids
+
+
+def events(outbox: Outbox) -> list[tuple[str, str]]:
+    return [(m.event, m.room) for m in outbox]
+
+
+def bids_of(db, auction_id: int) -> list[tuple[int, int, bool]]:
+    from sqlalchemy import select
+
+    rows = db.run(lambda s: s.scalars(select(Bid).where(Bid.auction_id == auction_id).order_by(Bid.id)).all())
+    return [(b.bidder_id, b.amount, b.is_proxy) for b in rows]
+
+
+def assert_leader_hold_is_max(db, auction_id: int) -> None:
+    auction = load_auction(db, auction_id)
+    expected = {auction.leader_id: auction.leader_max} if auction.leader_id else {}
+    assert open_holds(db, auction_id) == expected
+    assert audit(db) == []
+
+
+# -- increments and creation ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("price", "increment"),
+    [(50, 5), (499, 25), (2_000, 50), (9_999, 100), (10_000, 250), (60_000, 1_000), (600_000, 10_000)],
+)
+def test_increment_comes_from_price_band(price, increment):
+    assert bidding.band_increment(price) == increment
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"title": "ab"}, "title"),
+        ({"starting_price": 0}, "starting_price"),
+        ({"starting_price": 10.5}, "starting_price"),
+        ({"starting_price": True}, "starting_price"),
+        ({"min_increment": "5"}, "min_increment"),
+        ({"reserve_price": 500}, "reserve_price"),
+        ({"seconds": 0}, "ends_at"),
+        ({"seconds": 31 * 86400}, "ends_at"),
+    ],
+)
+def test_create_auction_names_the_invalid_field(db, people, fields, field):
+    with pytest.raises(Invalid) as error:
+        new_auction(db, people["seller"], **fields)
+    assert error.value.details["field"] == field
+
+
+def test_future_start_is_scheduled_and_opened_by_the_scheduler(db, people):
+    auction_id = new_auction(db, people["seller"], starts_in=60)
+    assert load_auction(db, auction_id).status == "scheduled"
+    with pytest.raises(bidding.AuctionNotOpen):
+        place(db, auction_id, people["ana"], 1_000)
+    assert db.run(bidding.open_due_auctions, Outbox()) == []
+    clock.advance(timedelta(seconds=61))
+    outbox = Outbox()
+    assert db.run(bidding.open_due_auctions, outbox) == [auction_id]
+    assert events(outbox) == [("auction_opened", f"auction:{auction_id}")]
+    assert db.run(bidding.open_due_auctions, Outbox()) == []
+    assert place(db, auction_id, people["ana"], 1_000)[0].leading
+
+
+# -- bids -------------------------------------------------------------------------------
+
+
+def test_first_bid_leads_and_holds_the_amount(db, people):
+    auction_id = new_auction(db, people["seller"])
+    outcome, outbox = place(db, auction_id, people["ana"], 1_000)
+    assert outcome.leading and outcome.price == 1_000 and outcome.next_min == 1_050 and outcome.bid_count == 1
+    assert held(db, people["ana"], auction_id) == 1_000
+    assert balance(db, people["ana"]) == wallet.Balance(99_000, 1_000)
+    assert ("new_bid", f"auction:{auction_id}") in events(outbox)
+    new_bid = next(m.payload for m in outbox if m.event == "new_bid")
+    assert new_bid["leader"] == "ana" and new_bid["amount"] == 1_000 and new_bid["server_time"].endswith("Z")
+    assert_leader_hold_is_max(db, auction_id)
+
+
+def test_outbid_leader_gets_hold_released_and_is_told(db, people):
+    auction_id = new_auction(db, people["seller"])
+    place(db, auction_id, people["ana"], 1_000)
+    outcome, outbox = place(db, auction_id, people["bia"], 1_200)
+    assert outcome.leading and outcome.price == 1_200
+    assert held(db, people["ana"], auction_id) == 0 and balance(db, people["ana"]).available == 100_000
+    sent = events(outbox)
+    ana_room = f"user:{people['ana']}"
+    assert ("outbid", ana_room) in sent and ("notification", ana_room) in sent and ("wallet", ana_room) in sent
+    assert ("wallet", f"user:{people['bia']}") in sent
+    assert_leader_hold_is_max(db, auction_id)
+
+
+@pytest.mark.parametrize("amount", [True, 10.0, "1000", None, -5, 0])
+def test_amount_must_be_whole_positive_cents(db, people, amount):
+    auction_id = new_auction(db, people["seller"])
+    with pytest.raises(Invalid):
+        place(db, auction_id, people["ana"], amount)
+
+
+def test_max_below_amount_is_invalid(db, people):
+    auction_id = new_auction(db, people["seller"])
+    with pytest.raises(Invalid):
+        place(db, auction_id, people["ana"], 2_000, max_amount=1_500)
+
+
+def test_refusals_have_stable_codes(db, people, make_user):
+    auction_id = new_auction(db, people["seller"])
+    with pytest.raises(bidding.TooLow) as low:
+        place(db, auction_id, people["ana"], 999)
+    assert low.value.code == "too_low" and low.value.details["next_min"] == 1_000
+    with pytest.raises(bidding.OwnAuction):
+        place(db, auction_id, people["seller"], 1_000)
+    poor = make_user("poor")
+    with pytest.raises(wallet.InsufficientFunds):
+        place(db, auction_id, poor, 1_000)
+    with pytest.raises(NotFound):
+        place(db, 999_999, people["ana"], 1_000)
+    place(db, auction_id, people["ana"], 1_000)
+    with pytest.raises(bidding.TooLow):
+        place(db, auction_id, people["bia"], 1_049)
+    assert load_auction(db, auction_id).bid_count == 1
+
+
+def test_wallet_in_debt_cannot_bid(db, people):
+    auction_id = new_auction(db, people["seller"])
+    db.run(lambda s: wallet.reverse(s, user_id=people["ana"], amount=100_001, key="chargeback-1"))
+    with pytest.raises(wallet.InsufficientFunds, match="debt"):
+        place(db, auction_id, people["ana"], 1_000)
+
+
+def test_bid_after_end_time_is_refused(db, people):
+    auction_id = new_auction(db, people["seller"], seconds=10)
+    clock.advance(timedelta(seconds=11))
+    with pytest.raises(bidding.AuctionNotOpen):
+        place(db, auction_id, people["ana"], 1_000)
+
+
+def test_proxy_maximum_answers_a_lower_challenger(db, people):
+    auction_id = new_auction(db, people["seller"])
+    place(db, auction_id, people["ana"], 1_000, max_amount=5_000)
+    assert held(db, people["ana"], auction_id) == 5_000
+    outcome, outbox = place(db, auction_id, people["bia"], 2_000)
+    assert not outcome.leading and outcome.price == 2_050
+    assert bids_of(db, auction_id)[-2:] == [(people["bia"], 2_000, False), (people["ana"], 2_050, True)]
+    assert held(db, people["bia"], auction_id) == 0
+    assert not [m for m in outbox if m.event == "outbid"]
+    state = db.run(bidding.auction_state, auction_id)
+    assert state["leader"] == "ana" and state["current_price"] == 2_050 and state["bid_count"] == 3
+    assert_leader_hold_is_max(db, auction_id)
+
+
+def test_equal_maximum_ties_go_to_the_earlier_bidder(db, people):
+    auction_id = new_auction(db, people["seller"])
+    place(db, auction_id, people["ana"], 1_000, max_amount=3_000)
+    outcome, _ = place(db, auction_id, people["bia"], 3_000)
+    assert not outcome.leading and outcome.price == 3_000
+    assert load_auction(db, auction_id).leader_id == people["ana"]
+    assert_leader_hold_is_max(db, auction_id)
+
+
+def test_higher_maximum_wins_at_second_maximum_plus_increment(db, people):
+    auction_id = new_auction(db, people["seller"])
+    place(db, auction_id, people["ana"], 1_000, max_amount=3_000)
+    outcome, outbox = place(db, auction_id, people["bia"], 1_100, max_amount=10_000)
+    assert outcome.leading and outcome.price == 3_100 and outcome.max_amount == 10_000
+    assert bids_of(db, auction_id)[-2:] == [(people["ana"], 3_000, True), (people["bia"], 3_100, False)]
+    assert held(db, people["bia"], auction_id) == 10_000 and held(db, people["ana"], auction_id) == 0
+    assert next(m.payload for m in outbox if m.event == "outbid")["amount"] == 3_100
+    capped, _ = place(db, auction_id, people["caio"], 10_050, max_amount=10_060)
+    assert capped.leading and capped.price == 10_060
+    assert_leader_hold_is_max(db, auction_id)
+
+
+def test_leader_raising_own_maximum_holds_only_the_difference(db, people):
+    auction_id = new_auction(db, people["seller"])
+    place(db, auction_id, people["ana"], 1_000, max_amount=2_000)
+    outcome, _ = place(db, auction_id, people["ana"], 1_050, max_amount=5_000)
+    assert outcome.leading and outcome.price == 1_000
+    assert held(db, people["ana"], auction_id) == 5_000
+    assert db.run(lambda s: wallet.history(s, people["ana"])[0].held_change) == 3_000
+    with pytest.raises(bidding.TooLow):
+        place(db, auction_id, people["ana"], 1_050, max_amount=5_000)
+    assert_leader_hold_is_max(db, auction_id)
+
+
+def test_bid_in_the_last_seconds_extends_the_end(db, people):
+    auction_id = new_auction(db, people["seller"], seconds=100)
+    first, _ = place(db, auction_id, people["ana"], 1_000, soft_close_seconds=30)
+    assert not first.extended
+    clock.advance(timedelta(seconds=90))
+    outcome, outbox = place(db, auction_id, people["bia"], 1_100, soft_close_seconds=30)
+    assert outcome.extended
+    assert abs(load_auction(db, auction_id).ends_at - (clock.now() + timedelta(seconds=30))) < timedelta(seconds=1)
+    new_bid = next(m.payload for m in outbox if m.event == "new_bid")
+    assert new_bid["extended"] and new_bid["ends_at"] == clock.isoformat(outcome.ends_at)
+
+
+def test_maximum_reaching_the_reserve_lifts_the_price_to_it(db, people):
+    auction_id = new_auction(db, people["seller"], reserve_price=5_000)
+    low, _ = place(db, auction_id, people["ana"], 1_000, max_amount=2_000)
+    assert low.price == 1_000
+    outcome, _ = place(db, auction_id, people["bia"], 1_100, max_amount=8_000)
+    assert outcome.price == 5_000
+    assert db.run(bidding.auction_state, auction_id)["reserve_met"] is True
+
+
+# -- finishing ---------------------------------------------------------------------------
+
+
+def finish_due(db, auction_id: int, fee_bps: int = 0):
+    outbox = Outbox()
+    return db.run(bidding.finish_if_due, outbox, auction_id, fee_bps=fee_bps), outbox
+
+
+def test_finish_captures_winner_pays_seller_and_releases_others(db, people):
+    auction_id = new_auction(db, people["seller"], seconds=60)
+    db.run(bidding.watch, people["caio"], auction_id)
+    place(db, auction_id, people["ana"], 1_000, max_amount=4_000)
+    place(db, auction_id, people["bia"], 2_000, max_amount=3_000)
+    assert finish_due(db, auction_id)[0] is None  # not due yet
+    clock.advance(timedelta(seconds=61))
+    outcome, outbox = finish_due(db, auction_id, fee_bps=1_000)
+    assert outcome.winner_id == people["ana"] and outcome.amount == 3_100 and outcome.reserve_met
+    assert finish_due(db, auction_id)[0] is None  # exactly once
+    assert balance(db, people["ana"]) == wallet.Balance(100_000 - 3_100, 0)
+    assert balance(db, people["seller"]) == wallet.Balance(3_100 - 310, 0)
+    assert open_holds(db, auction_id) == {}
+    sent = events(outbox)
+    assert ("auction_finished", f"auction:{auction_id}") in sent and ("win", f"user:{people['ana']}") in sent
+    finished = next(m.payload for m in outbox if m.event == "auction_finished")
+    assert finished == {
+        "auction_id": auction_id,
+        "winner": "ana",
+        "amount": 3_100,
+        "reserve_met": True,
+        "server_time": finished["server_time"],
+    }
+    kinds = db.run(lambda s: {(n.user_id, n.kind) for n in s.query(Notification).all()})
+    assert {(people["ana"], "win"), (people["seller"], "sale"), (people["caio"], "auction_result")} <= kinds
+    assert audit(db) == []
+
+
+def test_reserve_not_met_means_no_sale_and_every_hold_released(db, people):
+    auction_id = new_auction(db, people["seller"], seconds=60, reserve_price=50_000)
+    place(db, auction_id, people["ana"], 1_000, max_amount=2_000)
+    clock.advance(timedelta(seconds=61))
+    outcome, outbox = finish_due(db, auction_id)
+    assert outcome.winner_id is None and not outcome.reserve_met
+    assert balance(db, people["ana"]) == wallet.Balance(100_000, 0)
+    assert balance(db, people["seller"]) == wallet.Balance(0, 0)
+    assert not [m for m in outbox if m.event == "win"]
+    assert load_auction(db, auction_id).status == "finished"
+    assert audit(db) == []
+
+
+def test_who_may_finish_an_auction(db, people, make_user):
+    admin = make_user("admin", is_admin=True)
+    auction_id = new_auction(db, people["seller"], seconds=60)
+    place(db, auction_id, people["ana"], 1_000)
+
+    def finish(actor):
+        return db.run(bidding.finish_auction, Outbox(), auction_id, actor_id=actor)
+
+    with pytest.raises(Forbidden):
+        finish(people["bia"])
+    with pytest.raises(bidding.NotEnded):
+        finish(people["seller"])
+    assert finish(admin).winner_id == people["ana"]
+    with pytest.raises(bidding.AuctionNotOpen):
+        finish(people["seller"])
+
+
+def test_admin_cancels_only_before_any_bid(db, people, make_user):
+    admin = make_user("admin", is_admin=True)
+    first, second = new_auction(db, people["seller"]), new_auction(db, people["seller"])
+    with pytest.raises(Forbidden):
+        db.run(bidding.cancel_auction, Outbox(), first, people["seller"])
+    assert db.run(bidding.cancel_auction, Outbox(), first, admin).status == "cancelled"
+    place(db, second, people["ana"], 1_000)
+    with pytest.raises(Invalid):
+        db.run(bidding.cancel_auction, Outbox(), second, admin)
+
+
+def test_ending_soon_is_sent_once_to_watchers(db, people):
+    auction_id = new_auction(db, people["seller"], seconds=300)
+    db.run(bidding.watch, people["ana"], auction_id)
+    db.run(bidding.watch, people["bia"], auction_id)
+    db.run(bidding.unwatch, people["bia"], auction_id)
+    outbox = Outbox()
+    assert db.run(bidding.send_ending_soon, outbox, 600) == [auction_id]
+    assert events(outbox) == [("notification", f"user:{people['ana']}")]
+    assert db.run(bidding.send_ending_soon, Outbox(), 600) == []
+
+
+def test_scheduler_round_finishes_due_auctions(app, db, people):
+    from auction.scheduler import run_scheduler
+
+    auction_id = new_auction(db, people["seller"], seconds=5)
+    place(db, auction_id, people["ana"], 1_000)
+    clock.advance(timedelta(seconds=6))
+    with app.app_context():
+        run_scheduler(app)
+        run_scheduler(app)
+    auction = load_auction(db, auction_id)
+    assert auction.status == "finished" and auction.winner_id == people["ana"] and auction.final_price == 1_000
+    assert balance(db, people["seller"]).available == 1_000
+
+
+# -- reads for pages ---------------------------------------------------------------------
+
+
+def test_lists_for_pages(db, people):
+    camera = new_auction(db, people["seller"], title="Old Camera 100%")
+    soon = new_auction(db, people["seller"], title="Bicycle", seconds=120)
+    won = new_auction(db, people["seller"], title="Lamp", seconds=30)
+    place(db, camera, people["ana"], 1_000)
+    place(db, camera, people["bia"], 1_100)
+    place(db, won, people["ana"], 1_000)
+    clock.advance(timedelta(seconds=31))
+    finish_due(db, won)
+
+    def titles(**kw):
+        return [a.title for a in db.run(bidding.list_auctions, **kw)]
+
+    assert titles() == ["Bicycle", "Old Camera 100%"]
+    assert titles(status="ending_soon", ending_soon_seconds=600) == ["Bicycle"]
+    assert titles(status="finished") == ["Lamp"]
+    assert titles(status=None, search="camera 100%") == ["Old Camera 100%"]
+    assert titles(status=None, search="%") == ["Old Camera 100%"]
+    with pytest.raises(Invalid):
+        titles(status="bogus")
+    standing = {item["auction"].id: item["state"] for item in db.run(bidding.my_bids, people["ana"])}
+    assert standing == {camera: "outbid", won: "won"}
+    selling = {item["auction"].id: item["state"] for item in db.run(bidding.my_auctions, people["seller"])}
+    assert selling == {camera: "selling", soon: "selling", won: "sold"}
+    state = db.run(lambda s: bidding.auction_state(s, camera, viewer_id=people["bia"], watchers=3))
+    assert state["you_lead"] and state["your_max"] == 1_100 and state["watchers"] == 3
+    assert [b["amount"] for b in state["bids"]] == [1_100, 1_000] and state["bids"][0]["bidder"] == "bia"
