@@ -82,7 +82,9 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "https://api-sandbox.asaas.com/v3" if asaas_api_key else f"{public_url}/asaas-sim/v3"
     )
 
-    origins = env.get("SOCKETIO_CORS_ORIGINS") or ""
+    # Extra origins allowed to open sockets. Listing any replaces Socket.IO's same-origin
+    # default, so the site's own PUBLIC_URL is always kept in the list.
+    extra_origins = [o.strip().rstrip("/") for o in (env.get("SOCKETIO_CORS_ORIGINS") or "").split(",") if o.strip()]
     return {
         "AUCTION_ENV": "production" if production else "development",
         "PRODUCTION": production,
@@ -102,7 +104,7 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "TOPUP_MIN_CENTS": _int(env, "TOPUP_MIN_CENTS", 500),
         "TOPUP_MAX_CENTS": _int(env, "TOPUP_MAX_CENTS", 1_000_000),
         "SOCKETIO_MESSAGE_QUEUE": env.get("SOCKETIO_MESSAGE_QUEUE") or None,
-        "SOCKETIO_CORS_ORIGINS": [o.strip() for o in origins.split(",") if o.strip()],
+        "SOCKETIO_CORS_ORIGINS": [public_url, *extra_origins] if extra_origins else [],
         "HOST": host,
         "PORT": port,
         "PUBLIC_URL": public_url,

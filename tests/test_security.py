@@ -227,3 +227,30 @@ def test_oversized_request_is_refused_with_413(app_config, db):
     response = client.post("/login", data={"username": "x" * 10_000, "password": "y"})
     assert response.status_code == 413
     small.extensions["auction.db"].dispose()
+
+
+# -- sockets: origin ---------------------------------------------------------------------
+
+
+def socket_connects(url: str, origin: str, transport: str) -> bool:
+    import socketio
+
+    # websocket-client adds its own Origin header; it must be replaced, not duplicated.
+    client = socketio.Client(reconnection=False, websocket_extra_options={"origin": origin})
+    headers = {"Origin": origin} if transport == "polling" else {}
+    try:
+        client.connect(url, headers=headers, transports=[transport], wait_timeout=5)
+    except socketio.exceptions.ConnectionError:
+        return False
+    client.disconnect()
+    return True
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_socket_from_another_origin_is_refused_unless_configured(live_server_factory, db_url, transport):
+    server = live_server_factory(db_url, SOCKETIO_CORS_ORIGINS="https://partner.example")
+    assert socket_connects(server.url, server.url, transport)
+    assert socket_connects(server.url, "https://partner.example", transport)
+    assert not socket_connects(server.url, "https://evil.example", transport)
+    assert not socket_connects(server.url, "null", transport)

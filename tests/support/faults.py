@@ -1,0 +1,163 @@
+"""Fault injection for tests: a TCP proxy that can cut a database off, a private Redis, MariaDB kills.
+
+None of these touch the shared MariaDB or Redis servers: the proxy sits between one
+test server and MariaDB, the Redis is a fresh process on its own port, and
+`kill_connections` kills only connections using one test database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.support.server import free_port
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 15, interval: float = 0.05, what: str = "") -> object:
+    """Poll until `condition()` is truthy; its value is returned."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
+        time.sleep(interval)
+
+
+@dataclass
+class TcpProxy:
+    """Forwards 127.0.0.1:port to a target; `cut()` drops every connection and refuses new ones."""
+
+    target_host: str
+    target_port: int
+    port: int = field(default_factory=free_port)
+    _listener: socket.socket | None = None
+    _conns: list[socket.socket] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def up(self) -> bool:
+        return self._listener is not None
+
+    def start(self) -> TcpProxy:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        return self
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection((self.target_host, self.target_port), timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, upstream]
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        """The database is gone: connections drop mid-query and new ones are refused."""
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for sock in conns:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def restore(self) -> None:
+        if self._listener is None:
+            self.start()
+
+    def url_for(self, db_url: str) -> str:
+        """`db_url` rewritten to go through this proxy."""
+        return make_url(db_url).set(host="127.0.0.1", port=self.port).render_as_string(hide_password=False)
+
+
+@dataclass
+class RedisServer:
+    """A private redis-server on a free port (nothing on disk); never the shared one."""
+
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(self._answers, timeout=10, what=f"redis on port {self.port}")
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def database_name(db_url: str) -> str:
+    return make_url(db_url).database or ""
+
+
+def kill_connections(db_url: str) -> int:
+    """KILL CONNECTION every MariaDB connection using this test database (except ours)."""
+    admin = create_engine(make_url(db_url).set(database="information_schema"), pool_size=1)
+    try:
+        with admin.connect() as conn:
+            ids = conn.execute(
+                text("SELECT ID FROM PROCESSLIST WHERE DB = :db AND ID <> CONNECTION_ID()"),
+                {"db": database_name(db_url)},
+            ).scalars()
+            killed = 0
+            for connection_id in list(ids):
+                with contextlib.suppress(Exception):
+                    conn.exec_driver_sql(f"KILL CONNECTION {int(connection_id)}")
+                    killed += 1
+            return killed
+    finally:
+        admin.dispose()
