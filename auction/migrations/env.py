@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from alembic import context
+from alembic.operations import ops
 from sqlalchemy import create_engine, pool
 
 from auction.db import UTCDateTime
@@ -26,7 +27,23 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
+def skip_index_drops_of_dropped_tables(_context: Any, _revision: Any, directives: list[Any]) -> None:
+    """Dropping a table drops its indexes; dropping them first fails on MariaDB when a foreign key needs one."""
+    for downgrade in directives[0].downgrade_ops_list:
+        dropped = {op.table_name for op in downgrade.ops if isinstance(op, ops.DropTableOp)}
+        downgrade.ops = [
+            op
+            for op in downgrade.ops
+            if not (
+                isinstance(op, ops.ModifyTableOps)
+                and op.table_name in dropped
+                and all(isinstance(inner, ops.DropIndexOp) for inner in op.ops)
+            )
+        ]
+
+
 COMMON: dict[str, Any] = {
+    "process_revision_directives": skip_index_drops_of_dropped_tables,
     "target_metadata": target_metadata,
     "render_item": render_item,
     "compare_type": True,
