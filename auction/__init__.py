@@ -65,4 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     web.init_app(app)
     cli.init_app(app)
+    from . import payments
+
+    payments.init_app(app)
     return app

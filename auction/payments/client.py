@@ -1,0 +1,258 @@
+"""A small client for the Asaas v3 REST API (and the built-in simulator, which speaks the same subset).
+
+Every call has a timeout. Only safe calls are retried (with exponential backoff):
+GETs, and POSTs that carry our own `externalReference`, because before trying
+again the client looks the object up by that reference and returns it if the
+first attempt did land. Errors carry Asaas's codes and descriptions; the API key
+never appears in an exception, a log line or a repr.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "leilao-auction/1.0 (+https://github.com/)"
+DEV_API_KEY = "$aact_simulator_dev_key"
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+class AsaasError(Exception):
+    """Asaas refused or could not answer. `errors` is Asaas's list of {code, description}."""
+
+    def __init__(self, message: str, *, status: int | None = None, errors: list[dict[str, str]] | None = None):
+        self.status = status
+        self.errors = errors or []
+        detail = "; ".join(f"{e.get('code')}: {e.get('description')}" for e in self.errors)
+        super().__init__(f"{message}{' (' + detail + ')' if detail else ''}")
+
+    @property
+    def codes(self) -> list[str]:
+        return [str(e.get("code")) for e in self.errors]
+
+
+class AsaasInvalid(AsaasError):
+    """400: the request was refused; see `errors`."""
+
+
+class AsaasUnauthorized(AsaasError):
+    """401: the API key is missing or wrong."""
+
+
+class AsaasNotFound(AsaasError):
+    """404: no such object."""
+
+
+class AsaasRateLimited(AsaasError):
+    """429: too many requests."""
+
+
+class AsaasUnavailable(AsaasError):
+    """5xx, a timeout or no connection: Asaas could not answer now."""
+
+
+STATUS_ERRORS: dict[int, type[AsaasError]] = {
+    400: AsaasInvalid,
+    401: AsaasUnauthorized,
+    403: AsaasUnauthorized,
+    404: AsaasNotFound,
+    429: AsaasRateLimited,
+}
+
+
+@dataclass
+class AsaasClient:
+    base_url: str
+    api_key: str = field(repr=False)
+    timeout: float = 10.0
+    retries: int = 3
+    backoff: float = 0.25
+    session: requests.Session = field(default_factory=requests.Session, repr=False)
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+
+    # -- customers ---------------------------------------------------------------
+
+    def create_customer(
+        self, *, name: str, cpf_cnpj: str, email: str | None = None, external_reference: str | None = None
+    ) -> dict[str, Any]:
+        body = {"name": name, "cpfCnpj": cpf_cnpj, "email": email, "externalReference": external_reference}
+        body = {k: v for k, v in body.items() if v is not None} | {"notificationDisabled": True}
+        lookup = (
+            (lambda: self._first(self.find_customers(external_reference=external_reference)))
+            if (external_reference)
+            else None
+        )
+        return self._post("/customers", body, lookup)
+
+    def find_customers(self, *, external_reference: str | None = None, cpf_cnpj: str | None = None) -> list[dict]:
+        params = {"externalReference": external_reference, "cpfCnpj": cpf_cnpj}
+        return self._get("/customers", {k: v for k, v in params.items() if v})["data"]
+
+    def get_customer(self, customer_id: str) -> dict[str, Any]:
+        return self._get(f"/customers/{_safe_id(customer_id)}")
+
+    # -- payments ---------------------------------------------------------------
+
+    def create_payment(
+        self,
+        *,
+        customer: str,
+        value: str,
+        due_date: str,
+        external_reference: str,
+        description: str,
+        billing_type: str = "UNDEFINED",
+    ) -> dict[str, Any]:
+        """POST /payments; `value` is decimal reais as a string ("150.00")."""
+        body = {
+            "customer": customer,
+            "billingType": billing_type,
+            "value": value,
+            "dueDate": due_date,
+            "description": description,
+            "externalReference": external_reference,
+        }
+        return self._post("/payments", body, lambda: self._first(self.find_payments(external_reference)))
+
+    def get_payment(self, payment_id: str) -> dict[str, Any]:
+        return self._get(f"/payments/{_safe_id(payment_id)}")
+
+    def find_payments(self, external_reference: str) -> list[dict[str, Any]]:
+        return self._get("/payments", {"externalReference": external_reference})["data"]
+
+    def refund_payment(self, payment_id: str, value: str | None = None, description: str | None = None) -> dict:
+        """Refund all (no value) or part of a payment. Not retried: a refund must never be sent twice."""
+        body = {k: v for k, v in {"value": value, "description": description}.items() if v is not None}
+        return self._post(f"/payments/{_safe_id(payment_id)}/refund", body, None)
+
+    # -- payment links ------------------------------------------------------------
+
+    def create_payment_link(
+        self, *, name: str, value: str, description: str = "", due_date_limit_days: int = 3
+    ) -> dict:
+        body = {
+            "name": name,
+            "description": description,
+            "value": value,
+            "billingType": "UNDEFINED",
+            "chargeType": "DETACHED",
+            "dueDateLimitDays": due_date_limit_days,
+            "notificationEnabled": False,
+        }
+        return self._post("/paymentLinks", body, None)
+
+    def get_payment_link(self, link_id: str) -> dict[str, Any]:
+        return self._get(f"/paymentLinks/{_safe_id(link_id)}")
+
+    def delete_payment_link(self, link_id: str) -> dict[str, Any]:
+        return self._request("DELETE", f"/paymentLinks/{_safe_id(link_id)}")
+
+    # -- transport -----------------------------------------------------------------
+
+    @staticmethod
+    def _first(items: list[dict[str, Any]]) -> dict[str, Any] | None:
+        return items[0] if items else None
+
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self._with_retries("GET", path, lambda: self._request("GET", path, params=params))
+
+    def _post(self, path: str, body: dict[str, Any], lookup: Callable[[], dict | None] | None) -> dict[str, Any]:
+        """POST; retried only when `lookup` can tell whether an earlier attempt already created it."""
+        if lookup is None:
+            return self._request("POST", path, json=body)
+        attempt = 0
+
+        def once() -> dict[str, Any]:
+            nonlocal attempt
+            attempt += 1
+            if attempt > 1 and (found := lookup()) is not None:
+                log.info("event=asaas_post_recovered path=%s", path)
+                return found
+            return self._request("POST", path, json=body)
+
+        return self._with_retries("POST", path, once)
+
+    def _with_retries(self, method: str, path: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        delay = self.backoff
+        for attempt in range(1, self.retries + 1):
+            try:
+                return call()
+            except (AsaasUnavailable, AsaasRateLimited) as exc:
+                if attempt == self.retries:
+                    raise
+                log.info("event=asaas_retry method=%s path=%s attempt=%d status=%s", method, path, attempt, exc.status)
+                self.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        headers = {
+            "access_token": self.api_key,
+            "User-Agent": USER_AGENT,
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+        url = f"{self.base_url}{path}"
+        try:
+            response = self.session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
+        except requests.Timeout:
+            raise AsaasUnavailable(f"Asaas did not answer {method} {path} within {self.timeout}s") from None
+        except requests.RequestException as exc:
+            raise AsaasUnavailable(f"cannot reach Asaas for {method} {path}: {type(exc).__name__}") from None
+        if response.status_code == 200:
+            try:
+                return response.json()
+            except ValueError:
+                raise AsaasUnavailable(f"Asaas answered {method} {path} with a body that is not JSON") from None
+        errors = _errors_of(response)
+        error_class = STATUS_ERRORS.get(response.status_code, AsaasUnavailable)
+        log.info(
+            "event=asaas_error method=%s path=%s status=%s codes=%s",
+            method,
+            path,
+            response.status_code,
+            ",".join(str(e.get("code")) for e in errors) or "-",
+        )
+        raise error_class(
+            f"Asaas refused {method} {path} with HTTP {response.status_code}",
+            status=response.status_code,
+            errors=errors,
+        )
+
+
+def _errors_of(response: requests.Response) -> list[dict[str, str]]:
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, list):
+        return []
+    return [
+        {"code": str(e.get("code", "")), "description": str(e.get("description", ""))}
+        for e in errors
+        if isinstance(e, dict)
+    ]
+
+
+def _safe_id(value: str) -> str:
+    """Asaas ids are letters, digits, '_' and '-': anything else never reaches the URL path."""
+    if not value or not all(c.isalnum() or c in "_-" for c in value):
+        raise AsaasInvalid(f"not an Asaas id: {value[:40]!r}")
+    return value
+
+
+def client_from_config(config: Any) -> AsaasClient:
+    """The client for this app: Asaas when ASAAS_API_KEY is set, else the built-in simulator."""
+    return AsaasClient(
+        base_url=config["ASAAS_BASE_URL"],
+        api_key=config["ASAAS_API_KEY"] or DEV_API_KEY,
+        timeout=float(config["ASAAS_TIMEOUT"]),
+    )

@@ -1,0 +1,28 @@
+"""The periodic reconciliation inside the server (every RECONCILE_INTERVAL seconds)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from ..background import periodic
+from ..extensions import get_db
+from ..outbox import deliver
+from . import get_client, service
+
+log = logging.getLogger(__name__)
+
+
+def run_reconcile(app: Flask) -> list[service.Applied]:
+    """One reconciliation round; delivers the socket updates it caused."""
+    results, outbox = service.reconcile(get_db(), get_client(), credit_on=app.config["ASAAS_CREDIT_ON"])
+    deliver(outbox)
+    corrected = sum(1 for r in results if r.moved or r.outcome == "abandoned")
+    log.info("event=reconcile_round checked=%d corrected=%d", len(results), corrected)
+    return results
+
+
+@periodic("payments_reconcile", "RECONCILE_INTERVAL")
+def reconcile_job(app: Flask) -> None:
+    run_reconcile(app)

@@ -1,0 +1,110 @@
+"""POST /payment/webhook: Asaas's deliveries, authenticated by the `asaas-access-token` header.
+
+Order of work (see docs/payments.md): authenticate (401, nothing stored), check the
+size (413) and the shape (400), store the delivery in its own transaction (503 if
+that fails, so Asaas retries), then process it and answer 200 -- also for unknown
+payments and events with no effect on money, because 15 non-200 answers in a row
+pause the whole Asaas queue.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import Any
+
+from flask import Blueprint, current_app, request
+
+from ..db import DatabaseUnavailable
+from ..extensions import csrf, get_db
+from ..outbox import deliver
+from . import service
+from .events import BadPayment, facts_of
+from .service import Delivery
+
+bp = Blueprint("payment_webhook", __name__)
+log = logging.getLogger(__name__)
+TOKEN_HEADER = "asaas-access-token"
+
+
+def token_ok(sent: str | None, expected: str) -> bool:
+    """Constant-time comparison; an empty or missing token never matches."""
+    if not sent or not expected:
+        return False
+    return hmac.compare_digest(sent.encode(), expected.encode())
+
+
+def parse_delivery(raw: bytes) -> Delivery:
+    """The delivery in a body, or ValueError saying what is wrong with it."""
+    try:
+        text = raw.decode("utf-8")
+        body = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError("body is not JSON") from exc
+    if not isinstance(body, dict):
+        raise ValueError("body is not a JSON object")
+    event, payment = body.get("event"), body.get("payment")
+    if not isinstance(event, str) or not event:
+        raise ValueError("missing event")
+    if not isinstance(payment, dict) or not isinstance(payment.get("id"), str | int) or not str(payment["id"]):
+        raise ValueError("missing payment.id")
+    event_id = body.get("id")
+    if not isinstance(event_id, str | int) or not str(event_id) or len(str(event_id)) > 191:
+        raise ValueError("missing or overlong event id")
+    try:
+        facts_of(event, payment)
+    except BadPayment as exc:
+        raise ValueError(f"unreadable payment: {exc}") from exc
+    return Delivery(str(event_id), event, payment, text)
+
+
+def _answer(status: int, **body: Any) -> tuple[dict[str, Any], int]:
+    return body, status
+
+
+@bp.post("/payment/webhook")
+@csrf.exempt
+def receive() -> Any:
+    if not token_ok(request.headers.get(TOKEN_HEADER), current_app.config["ASAAS_WEBHOOK_TOKEN"]):
+        log.warning(
+            "event=webhook_unauthorized ip=%s token_present=%s", request.remote_addr, TOKEN_HEADER in request.headers
+        )
+        return _answer(401, error="unauthorized")
+    limit = current_app.config["WEBHOOK_MAX_BYTES"]
+    if (request.content_length or 0) > limit:
+        return _answer(413, error="body too large")
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        return _answer(413, error="body too large")
+    try:
+        delivery = parse_delivery(raw)
+    except ValueError as exc:
+        log.info("event=webhook_malformed reason=%s", exc)
+        return _answer(400, error=str(exc))
+    db = get_db()
+    try:
+        delivery_id, first = service.store_delivery(db, delivery)
+    except DatabaseUnavailable:
+        log.warning("event=webhook_not_stored event_id=%s", delivery.event_id)
+        return _answer(503, error="could not store the event; retry later")
+    from . import get_client
+
+    try:
+        result, outbox = service.handle_delivery(
+            db, get_client(), delivery_id, delivery.payment, credit_on=current_app.config["ASAAS_CREDIT_ON"]
+        )
+    except DatabaseUnavailable:
+        # Stored but not processed: the redelivery (or `payments replay`) will process it.
+        log.warning("event=webhook_not_processed delivery_id=%s", delivery_id)
+        return _answer(200, received=True, outcome="received")
+    deliver(outbox)
+    log.info(
+        "event=webhook event_id=%s name=%s payment=%s first=%s outcome=%s",
+        delivery.event_id,
+        delivery.event,
+        delivery.asaas_payment_id,
+        first,
+        result.outcome,
+    )
+    return _answer(200, received=True, outcome=result.outcome)
