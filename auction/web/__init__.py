@@ -2,15 +2,41 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Flask
 
+from .. import clock
 from ..money import format_brl
-from . import auth, pages, security
+from . import admin, auctions, auth, notifications_pages, pages, photos, security, wallet_pages
+
+
+def _as_datetime(moment: datetime | str | None) -> datetime | None:
+    if isinstance(moment, str):
+        return datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    return moment
+
+
+def iso(moment: datetime | str | None) -> str:
+    """ISO-8601 UTC for data-* attributes the page scripts read."""
+    return clock.isoformat(_as_datetime(moment)) or ""
+
+
+def when(moment: datetime | str | None) -> str:
+    """A readable UTC time for people: '25 Nov 2026, 14:30 UTC'."""
+    value = _as_datetime(moment)
+    return value.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC") if value else ""
+
+
+def reais(cents: int) -> str:
+    """Cents as the plain decimal a money input accepts: 1234 -> '12,34'."""
+    return f"{cents // 100},{cents % 100:02d}"
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters["brl"] = format_brl
+    app.jinja_env.filters.update(brl=format_brl, iso=iso, when=when, reais=reais)
     auth.init_app(app)
     security.init_app(app)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(pages.bp)
+    pages.init_app(app)
+    for module in (auth, pages, auctions, photos, wallet_pages, notifications_pages, admin):
+        app.register_blueprint(module.bp)

@@ -1,0 +1,216 @@
+"""Admin pages (admins only): users, auctions, payments, and every Asaas webhook delivery."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .. import bidding
+from ..errors import NotFound, ServiceError
+from ..extensions import get_db
+from ..models import Auction, Payment, User, Wallet, WebhookDelivery
+from ..outbox import Outbox, deliver
+from ..payments import get_client
+from ..payments import service as payment_service
+from .auth import admin_required, current_user
+from .forms import parse_reais
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+log = logging.getLogger(__name__)
+PAGE_SIZE = 200
+
+
+@bp.before_request
+@admin_required
+def _admins_only() -> None:
+    """Every admin page requires an admin (403 for anyone else, login for anonymous)."""
+
+
+def _counts(session: Session) -> dict[str, int]:
+    def count(statement: Any) -> int:
+        return session.scalar(statement) or 0
+
+    return {
+        "users": count(select(func.count(User.id))),
+        "open_auctions": count(select(func.count(Auction.id)).where(Auction.status == "open")),
+        "unmatched": count(select(func.count(Payment.id)).where(Payment.user_id.is_(None))),
+        "failed": count(select(func.count(WebhookDelivery.id)).where(WebhookDelivery.outcome == "failed")),
+    }
+
+
+@bp.get("/")
+def dashboard() -> Any:
+    return render_template("admin/dashboard.html", counts=get_db().run(_counts))
+
+
+def _users(session: Session) -> list[Any]:
+    return list(
+        session.execute(
+            select(User.id, User.username, User.email, User.is_admin, User.created_at, Wallet.available, Wallet.held)
+            .outerjoin(Wallet, Wallet.user_id == User.id)
+            .order_by(User.id.desc())
+            .limit(PAGE_SIZE)
+        ).all()
+    )
+
+
+@bp.get("/users")
+def users() -> Any:
+    return render_template("admin/users.html", users=get_db().run(_users))
+
+
+def _auctions(session: Session) -> list[Any]:
+    seller = User.__table__.alias("seller")
+    return list(
+        session.execute(
+            select(Auction, seller.c.username)
+            .join(seller, seller.c.id == Auction.seller_id)
+            .order_by(Auction.status != "open", Auction.id.desc())
+            .limit(PAGE_SIZE)
+        ).all()
+    )
+
+
+@bp.get("/auctions")
+def auctions() -> Any:
+    return render_template("admin/auctions.html", rows=get_db().run(_auctions))
+
+
+def _auction_action(fn: Any, auction_id: int, done: str, **kwargs: Any) -> Any:
+    user = current_user()
+    assert user is not None
+    outbox = Outbox()
+    try:
+        get_db().run(fn, outbox, auction_id, **kwargs)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        deliver(outbox)
+        log.info("event=admin_auction_action action=%s auction_id=%s admin_id=%s", fn.__name__, auction_id, user.id)
+        flash(done, "success")
+    return redirect(url_for("admin.auctions"))
+
+
+@bp.post("/auctions/<int:auction_id>/cancel")
+def cancel_auction(auction_id: int) -> Any:
+    user = current_user()
+    assert user is not None
+    return _auction_action(bidding.cancel_auction, auction_id, "Auction cancelled.", actor_id=user.id)
+
+
+@bp.post("/auctions/<int:auction_id>/finish")
+def finish_auction(auction_id: int) -> Any:
+    user = current_user()
+    assert user is not None
+    fee = current_app.config["PLATFORM_FEE_BPS"]
+    return _auction_action(bidding.finish_auction, auction_id, "Auction finished.", actor_id=user.id, fee_bps=fee)
+
+
+def _payments(session: Session, unmatched_only: bool) -> dict[str, Any]:
+    statement = select(Payment, User.username).outerjoin(User, User.id == Payment.user_id).order_by(Payment.id.desc())
+    if unmatched_only:
+        statement = statement.where(Payment.user_id.is_(None))
+    return {
+        "rows": list(session.execute(statement.limit(PAGE_SIZE)).all()),
+        "links": payment_service.list_payment_links(session),
+    }
+
+
+@bp.get("/payments")
+def payments() -> Any:
+    unmatched_only = request.args.get("unmatched") == "1"
+    page = get_db().run(_payments, unmatched_only)
+    return render_template("admin/payments.html", **page, unmatched_only=unmatched_only)
+
+
+def _user_id(session: Session, username: str) -> int:
+    user_id = session.scalar(select(User.id).where(User.username == username.strip()))
+    if user_id is None:
+        raise NotFound(f"no user named {username.strip()!r}")
+    return user_id
+
+
+def _assign(session: Session, payment_id: int, username: str, outbox: Outbox, credit_on: str) -> Any:
+    return payment_service.assign_unmatched(
+        session, payment_id, _user_id(session, username), outbox, credit_on=credit_on
+    )
+
+
+@bp.post("/payments/<int:payment_id>/assign")
+def assign_payment(payment_id: int) -> Any:
+    outbox = Outbox()
+    try:
+        get_db().run(
+            _assign, payment_id, request.form.get("username") or "", outbox, current_app.config["ASAAS_CREDIT_ON"]
+        )
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        deliver(outbox)
+        flash(f"Payment #{payment_id} assigned.", "success")
+    return redirect(url_for("admin.payments", unmatched=1))
+
+
+@bp.post("/payment-links")
+def create_payment_link() -> Any:
+    user = current_user()
+    assert user is not None
+    config = current_app.config
+    try:
+        payment_service.create_payment_link(
+            get_db(),
+            get_client(),
+            admin_id=user.id,
+            name=request.form.get("name") or "",
+            amount=parse_reais(request.form.get("amount") or ""),
+            min_cents=config["TOPUP_MIN_CENTS"],
+            max_cents=config["TOPUP_MAX_CENTS"],
+        )
+    except (ValueError, ServiceError) as exc:
+        flash(f"Could not create the link: {getattr(exc, 'message', exc)}", "error")
+    else:
+        flash("Payment link created.", "success")
+    return redirect(url_for("admin.payments"))
+
+
+@bp.get("/deliveries")
+def deliveries() -> Any:
+    outcome = request.args.get("outcome") or None
+    rows = get_db().run(lambda s: payment_service.list_deliveries(s, outcome=outcome, limit=PAGE_SIZE))
+    return render_template("admin/deliveries.html", rows=rows, outcome=outcome)
+
+
+@bp.get("/deliveries/<int:delivery_id>")
+def delivery(delivery_id: int) -> Any:
+    try:
+        row = get_db().run(payment_service.get_delivery, delivery_id)
+    except NotFound:
+        abort(404)
+    return render_template("admin/delivery.html", d=row, body=redact(row["raw_body"]))
+
+
+@bp.post("/deliveries/<int:delivery_id>/reprocess")
+def reprocess(delivery_id: int) -> Any:
+    user = current_user()
+    assert user is not None
+    try:
+        result, outbox = payment_service.reprocess_delivery(
+            get_db(), get_client(), delivery_id, credit_on=current_app.config["ASAAS_CREDIT_ON"]
+        )
+    except NotFound:
+        abort(404)
+    deliver(outbox)
+    log.info("event=admin_reprocess delivery_id=%s admin_id=%s outcome=%s", delivery_id, user.id, result.outcome)
+    category = "error" if result.outcome == "failed" else "success"
+    flash(f"Re-processed: {result.outcome}{' (' + result.detail + ')' if result.detail else ''}.", category)
+    return redirect(url_for("admin.delivery", delivery_id=delivery_id))
+
+
+def redact(raw_body: str) -> str:
+    """The raw body as stored, with the webhook token blanked should a sender ever have put it there."""
+    token = current_app.config["ASAAS_WEBHOOK_TOKEN"]
+    return raw_body.replace(token, "[redacted]") if token else raw_body

@@ -1,0 +1,170 @@
+"""Auction pages: one auction live, the sell form, my bids and my auctions."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from .. import bidding, clock
+from ..errors import NotFound, ServiceError
+from ..extensions import get_db
+from ..models import AuctionPhoto, User
+from . import photos
+from .auth import current_user, login_required
+from .forms import ReaisField
+
+bp = Blueprint("auctions", __name__)
+log = logging.getLogger(__name__)
+
+DURATION_UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
+MAX_DURATION = timedelta(days=30)
+HISTORY_SIZE = 20
+
+
+class SellForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(min=3, max=120)])
+    description = TextAreaField("Description", validators=[DataRequired(), Length(max=5000)])
+    starting_price = ReaisField("Starting price (R$)", validators=[DataRequired()])
+    min_increment = ReaisField("Minimum increment (R$, optional)", validators=[Optional()])
+    reserve_price = ReaisField("Reserve price (R$, optional)", validators=[Optional()])
+    starts_in = IntegerField(
+        "Starts in (minutes, 0 = now)", default=0, validators=[Optional(), NumberRange(min=0, max=7 * 24 * 60)]
+    )
+    duration = IntegerField("Runs for", default=7, validators=[DataRequired(), NumberRange(min=1, max=10_000)])
+    duration_unit = SelectField("Unit", choices=[(u, u) for u in DURATION_UNITS], default="days")
+    photos = MultipleFileField("Photos (up to 5: JPEG, PNG, WebP or GIF)")
+
+    def validate_duration(self, field: IntegerField) -> None:
+        if self.duration_unit.data in DURATION_UNITS and field.data and self.run_time() > MAX_DURATION:
+            field.errors.append("an auction can run for at most 30 days")
+
+    def run_time(self) -> timedelta:
+        return timedelta(seconds=(self.duration.data or 0) * DURATION_UNITS.get(self.duration_unit.data, 0))
+
+
+def _auction_page(session: Session, auction_id: int, viewer_id: int | None) -> dict[str, Any]:
+    state = bidding.auction_state(session, auction_id, viewer_id=viewer_id, last_bids=HISTORY_SIZE)
+    state["photos"] = photos.filenames(session, auction_id)
+    return state
+
+
+@bp.get("/auctions/<int:auction_id>")
+def detail(auction_id: int) -> Any:
+    user = current_user()
+    try:
+        state = get_db().run(_auction_page, auction_id, user.id if user else None)
+    except NotFound:
+        abort(404)
+    return render_template("auctions/detail.html", s=state)
+
+
+@bp.post("/auctions/<int:auction_id>/watch")
+@login_required
+def toggle_watch(auction_id: int) -> Any:
+    """The no-JS path of the watch button (with JS the socket's watch/unwatch events do it)."""
+    user = current_user()
+    assert user is not None
+    change = bidding.watch if request.form.get("watch") == "1" else bidding.unwatch
+    try:
+        watching = get_db().run(change, user.id, auction_id)
+    except NotFound:
+        abort(404)
+    flash("You are watching this auction." if watching else "You stopped watching this auction.", "info")
+    return redirect(url_for("auctions.detail", auction_id=auction_id))
+
+
+@bp.route("/sell", methods=["GET", "POST"])
+@login_required
+def sell() -> Any:
+    form = SellForm()
+    if form.validate_on_submit():
+        try:
+            checked = photos.check_photos(photos.chosen_files(form.photos.data or []))
+        except photos.PhotoError as exc:
+            form.photos.errors = [str(exc)]
+        else:
+            auction_id = _create(form, checked)
+            if auction_id is not None:
+                flash("Your auction is listed.", "success")
+                return redirect(url_for("auctions.detail", auction_id=auction_id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auctions/sell.html", form=form, max_photos=photos.MAX_PHOTOS), status
+
+
+def _create(form: SellForm, checked: list[tuple[bytes, str, str]]) -> int | None:
+    """Store the photos, then create the auction with them; on a refusal the form shows why."""
+    user = current_user()
+    assert user is not None
+    stored = photos.store(checked)
+    starts_at = clock.now() + timedelta(minutes=form.starts_in.data or 0)
+    try:
+        auction_id = get_db().run(
+            _create_with_photos,
+            seller_id=user.id,
+            title=form.title.data.strip(),
+            description=form.description.data.strip(),
+            starting_price=form.starting_price.cents,
+            min_increment=form.min_increment.cents,
+            reserve_price=form.reserve_price.cents,
+            starts_at=starts_at,
+            ends_at=starts_at + form.run_time(),
+            stored=stored,
+        )
+    except ServiceError as exc:
+        photos.discard(stored)
+        field = getattr(form, str(exc.details.get("field", "")), None) or form.title
+        field.errors = [*field.errors, exc.message]
+        return None
+    except Exception:
+        photos.discard(stored)
+        raise
+    log.info("event=auction_listed auction_id=%s seller_id=%s photos=%d", auction_id, user.id, len(stored))
+    return auction_id
+
+
+def _create_with_photos(session: Session, *, stored: list[photos.StoredPhoto], **fields: Any) -> int:
+    auction = bidding.create_auction(session, **fields)
+    session.add_all(
+        AuctionPhoto(auction_id=auction.id, position=i, filename=p.filename, content_type=p.content_type, size=p.size)
+        for i, p in enumerate(stored)
+    )
+    return auction.id
+
+
+def _my_bids(session: Session, user_id: int) -> list[dict[str, Any]]:
+    return bidding.my_bids(session, user_id)
+
+
+def _my_auctions(session: Session, user_id: int) -> list[dict[str, Any]]:
+    items = bidding.my_auctions(session, user_id)
+    winners = dict(
+        session.execute(
+            select(User.id, User.username).where(User.id.in_({i["auction"].winner_id for i in items} - {None}))
+        ).all()
+    )
+    return [{**item, "winner": winners.get(item["auction"].winner_id)} for item in items]
+
+
+@bp.get("/me/bids")
+@login_required
+def my_bids() -> Any:
+    user = current_user()
+    assert user is not None
+    return render_template("auctions/my_bids.html", rows=get_db().run(_my_bids, user.id))
+
+
+@bp.get("/me/auctions")
+@login_required
+def my_auctions() -> Any:
+    user = current_user()
+    assert user is not None
+    return render_template("auctions/my_auctions.html", rows=get_db().run(_my_auctions, user.id))

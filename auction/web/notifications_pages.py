@@ -1,0 +1,36 @@
+"""The notifications page: the user's own notifications, newest first; mark read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from .. import notifications
+from ..extensions import get_db
+from .auth import current_user, login_required
+
+bp = Blueprint("notifications_pages", __name__)
+
+
+@bp.get("/notifications")
+@login_required
+def notifications_list() -> Any:
+    user = current_user()
+    assert user is not None
+    rows = get_db().run(notifications.list_for, user.id)
+    return render_template("notifications.html", rows=rows)
+
+
+@bp.post("/notifications/read")
+@login_required
+def mark_read() -> Any:
+    """Mark one (`id`) or all of the user's notifications read; someone else's ids change nothing."""
+    user = current_user()
+    assert user is not None
+    raw = request.form.get("id")
+    ids = [int(raw)] if raw and raw.isdigit() else None
+    get_db().run(notifications.mark_read, user.id, ids)
+    if request.accept_mimetypes.best == "application/json":
+        return {"ok": True, "unread": get_db().run(notifications.unread_count, user.id)}
+    return redirect(url_for("notifications_pages.notifications_list"))

@@ -1,0 +1,121 @@
+"""The wallet page (balances, ledger history, add money) and the list of the user's payments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import wallet as ledger
+from ..db import DatabaseUnavailable
+from ..errors import ServiceError
+from ..extensions import get_db
+from ..models import Auction
+from ..payments import get_client
+from ..payments import service as payment_service
+from .auth import client_ip, current_user, login_required, rate_limited
+from .forms import parse_reais
+
+bp = Blueprint("wallet_pages", __name__)
+
+# Ledger reasons as a person reads them.
+REASONS = {
+    "bid_hold": "Bid hold",
+    "released": "Hold released",
+    "won": "Auction won",
+    "sale": "Sale",
+    "fee": "Platform fee",
+    "top_up": "Top-up",
+    "refund": "Refund",
+    "chargeback": "Chargeback",
+    "chargeback_reversed": "Chargeback reversed",
+    "payment_restored": "Payment restored",
+    "payment_undone": "Payment undone",
+    "demo_credit": "Demo credit",
+}
+# Asaas payment statuses as a person reads them.
+PAYMENT_STATUSES = {
+    "NEW": "Being created",
+    "PENDING": "Waiting for payment",
+    "AWAITING_RISK_ANALYSIS": "Under review",
+    "CONFIRMED": "Confirmed",
+    "RECEIVED": "Paid",
+    "RECEIVED_IN_CASH": "Paid in cash",
+    "OVERDUE": "Overdue",
+    "REFUNDED": "Refunded",
+    "REFUND_REQUESTED": "Refund requested",
+    "REFUND_IN_PROGRESS": "Refund in progress",
+    "PARTIALLY_REFUNDED": "Partially refunded",
+    "CHARGEBACK_REQUESTED": "Chargeback",
+    "CHARGEBACK_DISPUTE": "Chargeback in dispute",
+    "AWAITING_CHARGEBACK_REVERSAL": "Chargeback reversal pending",
+    "DUNNING_REQUESTED": "In collection",
+    "DUNNING_RECEIVED": "Recovered",
+    "DELETED": "Cancelled",
+    "REFUSED": "Refused",
+}
+
+
+def reason_label(reason: str) -> str:
+    return REASONS.get(reason, reason.replace("_", " ").capitalize())
+
+
+def payment_status_label(status: str) -> str:
+    return PAYMENT_STATUSES.get(status, status.replace("_", " ").capitalize())
+
+
+def _wallet_page(session: Session, user_id: int) -> dict[str, Any]:
+    items = ledger.history(session, user_id)
+    auction_ids = {i.auction_id for i in items} - {None}
+    titles = dict(session.execute(select(Auction.id, Auction.title).where(Auction.id.in_(auction_ids))).all())
+    return {"balance": ledger.balance(session, user_id), "items": items, "titles": titles}
+
+
+@bp.get("/wallet")
+@login_required
+def wallet() -> Any:
+    user = current_user()
+    assert user is not None
+    page = get_db().run(_wallet_page, user.id)
+    limits = (current_app.config["TOPUP_MIN_CENTS"], current_app.config["TOPUP_MAX_CENTS"])
+    return render_template("wallet/wallet.html", **page, reason_label=reason_label, limits=limits)
+
+
+@bp.get("/wallet/payments")
+@login_required
+def payments() -> Any:
+    user = current_user()
+    assert user is not None
+    rows = get_db().run(payment_service.list_user_payments, user.id)
+    return render_template("wallet/payments.html", payments=rows, status_label=payment_status_label)
+
+
+@bp.post("/wallet/topup")
+@login_required
+def topup() -> Any:
+    """Without JS: start the top-up and send the browser to the checkout page (with JS the socket's add_money does)."""
+    user = current_user()
+    assert user is not None
+    config = current_app.config
+    if rate_limited("topup_user", user.id) or rate_limited("topup_ip", client_ip()):
+        flash("Too many top-ups; wait a minute and try again.", "error")
+        return redirect(url_for("wallet_pages.wallet"))
+    try:
+        amount = parse_reais(request.form.get("amount") or "")
+        started = payment_service.create_topup(
+            get_db(),
+            get_client(),
+            user_id=user.id,
+            amount=amount,
+            min_cents=config["TOPUP_MIN_CENTS"],
+            max_cents=config["TOPUP_MAX_CENTS"],
+        )
+    except (ValueError, ServiceError) as exc:
+        flash(f"Could not add money: {getattr(exc, 'message', exc)}", "error")
+        return redirect(url_for("wallet_pages.wallet"))
+    except DatabaseUnavailable:
+        flash("The service is briefly unavailable; please try again.", "error")
+        return redirect(url_for("wallet_pages.wallet"))
+    return redirect(started.payment_url)

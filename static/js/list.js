@@ -1,0 +1,66 @@
+// The auctions list: join the rooms of the open auctions shown, so prices, bid counts,
+// end times and results change live on the cards.
+import { emitWithAck, flashChange, formatBRL, onConnected, socket, syncClock, tickCountdowns } from "./live.js";
+
+const MAX_ROOMS = 30;
+const cards = new Map();
+for (const card of document.querySelectorAll("[data-auction-card]")) {
+  if (card.dataset.status === "open" && cards.size < MAX_ROOMS) cards.set(Number(card.dataset.auctionId), card);
+}
+
+function setField(card, field, text) {
+  const el = card.querySelector(`[data-field="${field}"]`);
+  if (el && el.textContent !== text) {
+    el.textContent = text;
+    flashChange(el);
+  }
+}
+
+function bidsText(count) {
+  return `${count} bid${count === 1 ? "" : "s"}`;
+}
+
+function update(card, { price, bidCount, endsAt }) {
+  if (price !== null && price !== undefined) setField(card, "price", formatBRL(price));
+  if (typeof bidCount === "number") setField(card, "bid-count", bidsText(bidCount));
+  const countdown = card.querySelector("[data-countdown]");
+  if (countdown && endsAt) countdown.dataset.endsAt = endsAt;
+}
+
+function finish(card, amount) {
+  card.dataset.status = "finished";
+  const countdown = card.querySelector("[data-countdown]");
+  if (countdown) {
+    const status = document.createElement("span");
+    status.className = "status status-finished";
+    status.dataset.field = "status";
+    status.textContent = "Finished";
+    countdown.replaceWith(status);
+  }
+  if (amount) setField(card, "price", formatBRL(amount));
+}
+
+onConnected(() => {
+  for (const [auctionId, card] of cards) {
+    emitWithAck("join_auction", { auction_id: auctionId }).then((s) => {
+      if (!s.ok) return;
+      syncClock(s.server_time);
+      if (s.status === "finished") finish(card, s.final_price);
+      else update(card, { price: s.current_price ?? s.starting_price, bidCount: s.bid_count, endsAt: s.ends_at });
+      tickCountdowns();
+    });
+  }
+});
+
+if (socket) {
+  socket.on("new_bid", (d) => {
+    const card = cards.get(d.auction_id);
+    if (!card) return;
+    syncClock(d.server_time);
+    update(card, { price: d.amount, bidCount: d.bid_count, endsAt: d.ends_at });
+  });
+  socket.on("auction_finished", (d) => {
+    const card = cards.get(d.auction_id);
+    if (card) finish(card, d.amount);
+  });
+}
