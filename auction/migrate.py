@@ -9,6 +9,7 @@ sql/migrations/<rev>_<slug>.sql (see `render_migration_sql`).
 from __future__ import annotations
 
 import io
+import logging
 import re
 import shutil
 import sys
@@ -29,6 +30,8 @@ SQL_MIGRATIONS_DIR = PROJECT_ROOT / "sql" / "migrations"
 # Offline SQL is rendered for this dialect; no server is contacted.
 OFFLINE_URL = "mariadb+mariadbconnector://"
 VERSION_TABLE = "alembic_version"
+# One INFO line per Alembic plugin on every command is noise in the admin's terminal.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 class MigrationError(RuntimeError):

@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from auction import clock, create_app, schema_sql, wallet
+from auction import clock, schema_sql, wallet
 from auction.demo import DEMO_PASSWORD, load_demo_data
 from auction.models import Auction, LedgerTransaction, User, Wallet
-from tests.support.schema_compare import load_sql_file
+from tests.support.schema_compare import app_on, load_sql_file
 from tests.test_accounts import csrf_token
-
-
-def demo_app(url: str, tmp_path: Path):
-    return create_app(
-        {
-            "DATABASE_URL": url,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "SECRET_KEY": "test-secret-key",
-            "TESTING": True,
-            "RATE_LIMITS_ENABLED": False,
-            "SCHEDULER_ENABLED": False,
-        }
-    )
 
 
 def demo_facts(session: Session) -> dict:
@@ -54,7 +40,7 @@ def test_demo_sql_loads_twice_audits_clean_and_alice_logs_in(mariadb, tmp_path):
     load_sql_file(url, schema_sql.DEMO_PATH)
     load_sql_file(url, schema_sql.DEMO_PATH)
 
-    app = demo_app(url, tmp_path)
+    app = app_on(url, tmp_path)
     db = app.extensions["auction.db"]
     try:
         assert db.run(wallet.audit) == []
@@ -86,7 +72,7 @@ def test_demo_sql_holds_the_same_data_as_demo_load(mariadb, tmp_path):
 
     facts = []
     for url in (from_sql, from_python):
-        app = demo_app(url, tmp_path)
+        app = app_on(url, tmp_path)
         db = app.extensions["auction.db"]
         try:
             if url == from_python:

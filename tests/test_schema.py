@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from auction import create_app, migrate, schema_sql
+from auction import migrate, schema_sql
 from auction.models import Base
 from tests.support.schema_compare import (
     VERSION_TABLE,
+    app_on,
     diff_against_models,
     diff_snapshots,
     load_sql_file,
@@ -23,21 +24,8 @@ from tests.support.schema_compare import (
 SCHEMA_SQL = schema_sql.SCHEMA_PATH
 
 
-def cli_app(url: str, tmp_path: Path):
-    return create_app(
-        {
-            "DATABASE_URL": url,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "SECRET_KEY": "test-secret-key",
-            "TESTING": True,
-            "SCHEDULER_ENABLED": False,
-            "AUTO_CREATE_SCHEMA": False,
-        }
-    )
-
-
 def flask_db(url: str, tmp_path: Path, *args: str) -> str:
-    app = cli_app(url, tmp_path)
+    app = app_on(url, tmp_path)
     try:
         result = app.test_cli_runner().invoke(args=["db", *args])
     finally:
@@ -189,7 +177,7 @@ def test_upgrade_refuses_a_database_with_tables_but_no_alembic_version(tmp_path)
     engine = create_engine(url)
     Base.metadata.create_all(engine)
     engine.dispose()
-    app = cli_app(url, tmp_path)
+    app = app_on(url, tmp_path)
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     app.extensions["auction.db"].dispose()
     assert result.exit_code == 1

@@ -299,6 +299,23 @@ def diff_against_models(url: str, metadata: MetaData) -> list[str]:
     return diff_snapshots(model_snapshot(metadata), reflect_snapshot(url, exclude=(VERSION_TABLE,)))
 
 
+def app_on(url: str, tmp_path: Path) -> Any:
+    """The app on an existing database, as an admin runs it after loading the scripts (no auto-created schema)."""
+    from auction import create_app
+
+    return create_app(
+        {
+            "DATABASE_URL": url,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "SECRET_KEY": "test-secret-key",
+            "TESTING": True,
+            "RATE_LIMITS_ENABLED": False,
+            "SCHEDULER_ENABLED": False,
+            "AUTO_CREATE_SCHEMA": False,
+        }
+    )
+
+
 # -- loading SQL files the way an admin does ------------------------------------------------
 
 
