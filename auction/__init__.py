@@ -50,6 +50,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["RATE_LIMITS_ENABLED"], app.config["RATE_LIMIT_STORAGE"]
     )
 
+    # Socket handlers must be registered before socketio.init_app: Flask-SocketIO copies its
+    # handler list into each new server, so a handler decorated later reaches only the first
+    # app's server (and a second app, as in tests, would answer no events).
+    from . import realtime, scheduler  # noqa: F401 - register socket handlers and the scheduler job
+    from .payments import sockets  # noqa: F401 - registers add_money
+
     csrf.init_app(app)
     socketio.init_app(
         app,
@@ -61,7 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         engineio_logger=False,
     )
 
-    from . import cli, realtime, scheduler, web  # noqa: F401 - realtime and scheduler register handlers and jobs
+    from . import cli, web
 
     web.init_app(app)
     cli.init_app(app)

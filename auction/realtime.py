@@ -8,23 +8,26 @@ with stable codes (see docs/socket-protocol.md), sent only to the caller.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, request, session
-from flask_socketio import join_room
+from flask_socketio import join_room, leave_room
 
-from . import accounts
+from . import accounts, bidding
 from .accounts import PublicUser
 from .db import DatabaseUnavailable
 from .errors import ServiceError
 from .extensions import get_db, socketio
-from .outbox import user_room
+from .outbox import Outbox, auction_room, deliver, user_room
 from .web.auth import SESSION_KEY
 
 log = logging.getLogger(__name__)
 
 # sid -> the logged-in user of that socket (None for anonymous watchers).
 _socket_users: dict[str, PublicUser | None] = {}
+# sid -> the auction rooms it joined, to update their watcher counts when it leaves.
+_socket_auctions: dict[str, set[int]] = {}
 
 
 def socket_user() -> PublicUser | None:
@@ -49,7 +52,7 @@ def service_call(event: str, fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, d
         return get_db().run(fn, *args, **kwargs), None
     except ServiceError as exc:
         log.info("event=socket_refused name=%s sid=%s code=%s", event, request.sid, exc.code)
-        return None, error_ack(exc.code, exc.message)
+        return None, error_ack(exc.code, exc.message, **exc.details)
     except DatabaseUnavailable:
         return None, error_ack("unavailable", "the service is briefly unavailable; please try again")
     except Exception:
@@ -76,3 +79,127 @@ def on_connect(auth: Any = None) -> bool:
 @socketio.on("disconnect")
 def on_disconnect(*_args: Any) -> None:
     _socket_users.pop(request.sid, None)
+    for auction_id in _socket_auctions.pop(request.sid, set()):
+        leave_room(auction_room(auction_id))
+        _announce_watchers(auction_id)
+
+
+# -- auctions ----------------------------------------------------------------------------
+
+
+def watcher_count(auction_id: int) -> int:
+    """Sockets in the auction's room on THIS process (see docs/socket-protocol.md, scale-out)."""
+    return sum(1 for _ in socketio.server.manager.get_participants("/", auction_room(auction_id)))
+
+
+def _announce_watchers(auction_id: int) -> None:
+    socketio.emit(
+        "watchers", {"auction_id": auction_id, "count": watcher_count(auction_id)}, to=auction_room(auction_id)
+    )
+
+
+def _auction_id(data: Any) -> int | None:
+    value = data.get("auction_id") if isinstance(data, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    return value
+
+
+def _invalid_auction_id() -> dict[str, Any]:
+    return error_ack("invalid", "auction_id must be a positive whole number")
+
+
+def _logged_in_call(event: str, data: Any, fn: Any, **kwargs: Any) -> dict[str, Any]:
+    """The common shape of a logged-in auction event: check, run `fn(session, outbox, ...)`, deliver, ack."""
+    user = socket_user()
+    if user is None:
+        return error_ack("not_logged_in", "log in to do this")
+    auction_id = _auction_id(data)
+    if auction_id is None:
+        return _invalid_auction_id()
+    outbox = Outbox()
+    outcome, error = service_call(event, fn, outbox, auction_id, user.id, **kwargs)
+    if error is not None:
+        return error
+    deliver(outbox)
+    return outcome.as_ack()
+
+
+@socketio.on("join_auction")
+def on_join_auction(data: Any = None) -> dict[str, Any]:
+    auction_id = _auction_id(data)
+    if auction_id is None:
+        return _invalid_auction_id()
+    user = socket_user()
+    state, error = service_call("join_auction", bidding.auction_state, auction_id, viewer_id=user.id if user else None)
+    if error is not None:
+        return error
+    join_room(auction_room(auction_id))
+    _socket_auctions.setdefault(request.sid, set()).add(auction_id)
+    state["watchers"] = watcher_count(auction_id)
+    _announce_watchers(auction_id)
+    return {"ok": True, **state}
+
+
+@socketio.on("leave_auction")
+def on_leave_auction(data: Any = None) -> dict[str, Any]:
+    auction_id = _auction_id(data)
+    if auction_id is None:
+        return _invalid_auction_id()
+    leave_room(auction_room(auction_id))
+    _socket_auctions.get(request.sid, set()).discard(auction_id)
+    _announce_watchers(auction_id)
+    return {"ok": True, "auction_id": auction_id}
+
+
+def _place_bid(session: Any, outbox: Outbox, auction_id: int, user_id: int, **kwargs: Any) -> bidding.BidOutcome:
+    return bidding.place_bid(session, outbox, auction_id=auction_id, bidder_id=user_id, **kwargs)
+
+
+@socketio.on("bid")
+def on_bid(data: Any = None) -> dict[str, Any]:
+    user = socket_user()
+    if user is not None and (rate_limited("bid_user", user.id) or rate_limited("bid_ip", client_ip())):
+        return error_ack("rate_limited", "too many bids; wait a moment and try again")
+    payload = data if isinstance(data, dict) else {}
+    return _logged_in_call(
+        "bid",
+        data,
+        _place_bid,
+        amount=payload.get("amount"),
+        max_amount=payload.get("max_amount"),
+        soft_close_seconds=current_app.config["SOFT_CLOSE_SECONDS"],
+    )
+
+
+def _finish(session: Any, outbox: Outbox, auction_id: int, user_id: int, fee_bps: int) -> bidding.FinishOutcome:
+    return bidding.finish_auction(session, outbox, auction_id, actor_id=user_id, fee_bps=fee_bps)
+
+
+@socketio.on("finish_auction")
+def on_finish_auction(data: Any = None) -> dict[str, Any]:
+    return _logged_in_call("finish_auction", data, _finish, fee_bps=current_app.config["PLATFORM_FEE_BPS"])
+
+
+@dataclass(frozen=True)
+class _Watching:
+    auction_id: int
+    watching: bool
+
+    def as_ack(self) -> dict[str, Any]:
+        return {"ok": True, "auction_id": self.auction_id, "watching": self.watching}
+
+
+def _set_watch(session: Any, _outbox: Outbox, auction_id: int, user_id: int, watching: bool) -> _Watching:
+    change = bidding.watch if watching else bidding.unwatch
+    return _Watching(auction_id, change(session, user_id, auction_id))
+
+
+@socketio.on("watch")
+def on_watch(data: Any = None) -> dict[str, Any]:
+    return _logged_in_call("watch", data, _set_watch, watching=True)
+
+
+@socketio.on("unwatch")
+def on_unwatch(data: Any = None) -> dict[str, Any]:
+    return _logged_in_call("unwatch", data, _set_watch, watching=False)

@@ -1,0 +1,240 @@
+"""Socket.IO handlers through Flask-SocketIO's test client: every event and every error code.
+
+The handlers are adapters, so these run on SQLite only; the rules themselves are
+tested on both backends in test_bidding.py.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from auction import clock
+from auction.db import DatabaseUnavailable
+from auction.extensions import socketio
+from auction.models import Watch
+from tests.support.auctions import (  # noqa: F401 - fast_passwords is a fixture used by pytestmark
+    fast_passwords,
+    fund,
+    held,
+    load_auction,
+    new_auction,
+)
+from tests.test_accounts import csrf_token
+
+PASSWORD = "correct horse battery"
+pytestmark = pytest.mark.usefixtures("fast_passwords")
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def people(make_user, db):
+    ids = {name: make_user(name) for name in ("seller", "ana", "bia")}
+    ids["admin"] = make_user("admin", is_admin=True)
+    fund(db, ids["ana"], 100_000)
+    fund(db, ids["bia"], 100_000)
+    return ids
+
+
+@pytest.fixture
+def connect(app):
+    """connect(username or None) -> a socket test client, logged in over HTTP first when named."""
+    clients = []
+
+    def factory(username: str | None = None):
+        http = app.test_client()
+        if username:
+            form = {"username": username, "password": PASSWORD, "csrf_token": csrf_token(http, "/login")}
+            assert http.post("/login", data=form).status_code == 302
+        sio = socketio.test_client(app, flask_test_client=http)
+        assert sio.is_connected()
+        clients.append(sio)
+        return sio
+
+    yield factory
+    for sio in clients:
+        if sio.is_connected():
+            sio.disconnect()
+
+
+def received(sio, name: str) -> list[dict]:
+    return [message["args"][0] for message in sio.get_received() if message["name"] == name]
+
+
+def by_name(sio) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for message in sio.get_received():
+        out.setdefault(message["name"], []).append(message["args"][0])
+    return out
+
+
+def test_join_returns_full_state_and_counts_watchers(connect, db, people):
+    auction_id = new_auction(db, people["seller"])
+    anonymous = connect()
+    state = anonymous.emit("join_auction", {"auction_id": auction_id}, callback=True)
+    assert state["ok"] and state["status"] == "open" and state["current_price"] is None
+    assert state["next_min"] == 1_000 and state["bid_count"] == 0 and state["bids"] == []
+    assert state["watchers"] == 1 and state["server_time"].endswith("Z") and state["ends_at"].endswith("Z")
+    ana = connect("ana")
+    assert ana.emit("join_auction", {"auction_id": auction_id}, callback=True)["watchers"] == 2
+    assert received(anonymous, "watchers")[-1] == {"auction_id": auction_id, "count": 2}
+    assert ana.emit("leave_auction", {"auction_id": auction_id}, callback=True) == {
+        "ok": True,
+        "auction_id": auction_id,
+    }
+    assert received(anonymous, "watchers")[-1]["count"] == 1
+    ana.emit("join_auction", {"auction_id": auction_id}, callback=True)
+    ana.disconnect()
+    assert received(anonymous, "watchers")[-1]["count"] == 1
+
+
+@pytest.mark.parametrize("event", ["join_auction", "leave_auction", "bid", "finish_auction", "watch", "unwatch"])
+def test_bad_auction_id_is_invalid(connect, people, event):
+    ana = connect("ana")
+    for payload in (None, {}, {"auction_id": "1"}, {"auction_id": True}, {"auction_id": 0}, [1]):
+        ack = ana.emit(event, payload, callback=True)
+        assert ack["ok"] is False and ack["error"] == "invalid", payload
+
+
+def test_unknown_auction_is_not_found(connect, people):
+    ana = connect("ana")
+    for event in ("join_auction", "bid", "finish_auction", "watch"):
+        assert ana.emit(event, {"auction_id": 424242, "amount": 1_000}, callback=True)["error"] == "not_found"
+
+
+@pytest.mark.parametrize("event", ["bid", "finish_auction", "watch", "unwatch"])
+def test_anonymous_may_watch_but_not_act(connect, db, people, event):
+    auction_id = new_auction(db, people["seller"])
+    ack = connect().emit(event, {"auction_id": auction_id, "amount": 1_000}, callback=True)
+    assert ack == {"ok": False, "error": "not_logged_in", "message": ack["message"]}
+
+
+def test_bid_reaches_the_room_and_outbids_the_leader(connect, db, people):
+    auction_id = new_auction(db, people["seller"])
+    ana, bia, watcher = connect("ana"), connect("bia"), connect()
+    for sio in (ana, bia, watcher):
+        sio.emit("join_auction", {"auction_id": auction_id}, callback=True)
+        sio.get_received()
+    first = ana.emit("bid", {"auction_id": auction_id, "amount": 1_000}, callback=True)
+    assert first["ok"] and first["leading"] and first["amount"] == 1_000 and first["next_min"] == 1_050
+    assert received(watcher, "new_bid")[0]["leader"] == "ana"
+    assert received(ana, "wallet")[-1] == {"available": 99_000, "held": 1_000, "in_debt": False}
+    second = bia.emit("bid", {"auction_id": auction_id, "amount": 1_200, "max_amount": 5_000}, callback=True)
+    assert second["ok"] and second["leading"] and second["amount"] == 1_200
+    news = received(watcher, "new_bid")[0]
+    assert {k: news[k] for k in ("auction_id", "amount", "leader", "bid_count", "next_min")} == {
+        "auction_id": auction_id,
+        "amount": 1_200,
+        "leader": "bia",
+        "bid_count": 2,
+        "next_min": 1_250,
+    }
+    assert news["ends_at"] and news["server_time"]
+    ana_got = by_name(ana)
+    assert ana_got["outbid"] == [
+        {"auction_id": auction_id, "amount": 1_200, "server_time": ana_got["outbid"][0]["server_time"]}
+    ]
+    assert ana_got["notification"][0]["kind"] == "outbid"
+    assert ana_got["wallet"][-1]["held"] == 0
+    assert held(db, people["bia"], auction_id) == 5_000
+    state = bia.emit("join_auction", {"auction_id": auction_id}, callback=True)
+    assert state["you_lead"] and state["your_max"] == 5_000
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ({"amount": 999}, "too_low"),
+        ({"amount": True}, "invalid"),
+        ({"amount": 1000.0}, "invalid"),
+        ({"amount": "1000"}, "invalid"),
+        ({}, "invalid"),
+        ({"amount": 2_000, "max_amount": 1_000}, "invalid"),
+        ({"amount": 500_000}, "insufficient_funds"),
+    ],
+)
+def test_bid_refusals(connect, db, people, payload, code):
+    auction_id = new_auction(db, people["seller"])
+    ack = connect("ana").emit("bid", {"auction_id": auction_id, **payload}, callback=True)
+    assert ack["ok"] is False and ack["error"] == code and ack["message"]
+    if code == "too_low":
+        assert ack["next_min"] == 1_000
+    assert load_auction(db, auction_id).bid_count == 0
+
+
+def test_own_auction_and_closed_auction(connect, db, people):
+    auction_id = new_auction(db, people["seller"], seconds=10)
+    assert connect("seller").emit("bid", {"auction_id": auction_id, "amount": 1_000}, callback=True)["error"] == (
+        "own_auction"
+    )
+    clock.advance(timedelta(seconds=11))
+    ack = connect("ana").emit("bid", {"auction_id": auction_id, "amount": 1_000}, callback=True)
+    assert ack["error"] == "auction_not_open"
+
+
+def test_bids_are_rate_limited_per_user(app, connect, db, people):
+    app.extensions["auction.ratelimit"].enabled = True
+    auction_id = new_auction(db, people["seller"])
+    ana = connect("ana")
+    codes = [ana.emit("bid", {"auction_id": auction_id, "amount": 1}, callback=True)["error"] for _ in range(12)]
+    assert codes[:10] == ["too_low"] * 10 and codes[10:] == ["rate_limited"] * 2
+
+
+def test_database_down_answers_unavailable(connect, db, people, monkeypatch):
+    auction_id = new_auction(db, people["seller"])
+    ana = connect("ana")
+
+    def down(*_args, **_kwargs):
+        raise DatabaseUnavailable("down")
+
+    monkeypatch.setattr(db, "run", down)
+    for event in ("bid", "join_auction", "finish_auction", "watch"):
+        assert ana.emit(event, {"auction_id": auction_id, "amount": 1_000}, callback=True)["error"] == "unavailable"
+
+
+def test_finish_auction_by_seller_after_end_and_by_admin_early(connect, db, people):
+    early = new_auction(db, people["seller"])
+    later = new_auction(db, people["seller"], seconds=60)
+    ana, seller, admin, bia = connect("ana"), connect("seller"), connect("admin"), connect("bia")
+    bia.emit("join_auction", {"auction_id": early}, callback=True)
+    ana.emit("bid", {"auction_id": early, "amount": 1_000}, callback=True)
+    assert ana.emit("finish_auction", {"auction_id": early}, callback=True)["error"] == "forbidden"
+    assert seller.emit("finish_auction", {"auction_id": early}, callback=True)["error"] == "not_ended"
+    ack = admin.emit("finish_auction", {"auction_id": early}, callback=True)
+    assert ack["ok"] and ack["winner_id"] == people["ana"] and ack["amount"] == 1_000 and ack["reserve_met"]
+    assert admin.emit("finish_auction", {"auction_id": early}, callback=True)["error"] == "auction_not_open"
+    finished = received(bia, "auction_finished")[0]
+    assert {k: finished[k] for k in ("auction_id", "winner", "amount", "reserve_met")} == {
+        "auction_id": early,
+        "winner": "ana",
+        "amount": 1_000,
+        "reserve_met": True,
+    }
+    ana_got = by_name(ana)
+    assert ana_got["win"][0]["amount"] == 1_000 and ana_got["wallet"][-1]["held"] == 0
+    assert [n["kind"] for n in by_name(seller)["notification"]] == ["sale"]
+    clock.advance(timedelta(seconds=61))
+    assert seller.emit("finish_auction", {"auction_id": later}, callback=True)["reserve_met"] is False
+
+
+def test_watch_and_unwatch_persist(connect, db, people):
+    auction_id = new_auction(db, people["seller"])
+    ana = connect("ana")
+
+    def watching() -> bool:
+        return db.run(lambda s: s.scalar(select(Watch.id).where(Watch.auction_id == auction_id))) is not None
+
+    assert ana.emit("watch", {"auction_id": auction_id}, callback=True) == {
+        "ok": True,
+        "auction_id": auction_id,
+        "watching": True,
+    }
+    assert watching() and ana.emit("join_auction", {"auction_id": auction_id}, callback=True)["watching"]
+    assert ana.emit("unwatch", {"auction_id": auction_id}, callback=True)["watching"] is False
+    assert not watching()
