@@ -410,9 +410,17 @@ def _pending_event_ids(session: Session) -> list[str]:
 # -- the HTTP API -------------------------------------------------------------------------
 
 
+def _sent_key() -> str:
+    """The `access_token` header. Servers drop headers with underscores from the WSGI environ
+    (eventlet keeps them in `headers_raw`), so look there too."""
+    raw = request.environ.get("headers_raw") or ()
+    sent = [value for name, value in raw if name.lower() == "access_token"]
+    return (sent[0] if sent else request.headers.get("access_token", "")).strip()
+
+
 @api.before_request
 def _require_key() -> Any:
-    if not request.headers.get("access_token", "").strip():
+    if not _sent_key():
         return _error(SimError(401, "invalid_access_token", "A chave de API fornecida é inválida"))
     return None
 
