@@ -218,6 +218,7 @@ if (socket) {
 }
 
 function showOutbid(amount) {
+  show(okBox, false);
   setText(root, "[data-outbid-text]", `The price is now ${formatBRL(amount)}. Bid again to take the lead.`);
   show(outbidBanner, true);
 }

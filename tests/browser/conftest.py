@@ -1,0 +1,136 @@
+"""Real Chromium (Debian's /usr/bin/chromium, driven by Playwright) against the real eventlet server.
+
+Users and auctions are set up through the services on the same SQLite file the
+server uses; everything a person does (register, log in, bid, top up, sell) goes
+through the pages.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from auction import accounts, bidding, clock, wallet
+from auction.db import Database
+from tests.conftest import ARTIFACTS, IN_CI, VALID_CPFS
+from tests.support.server import LiveServer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+PASSWORD = "correct horse battery"
+TIMEOUT_MS = 10_000
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if os.path.exists(CHROMIUM) or IN_CI:
+        return
+    skip = pytest.mark.skip(reason=f"{CHROMIUM} is not installed (apt-get install chromium); required when CI=true")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class Site:
+    server: LiveServer
+    db: Database
+    browser: object
+    contexts: list
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def user(self, username: str, *, funds: int = 0, is_admin: bool = False) -> int:
+        cpf = VALID_CPFS[len(username) % len(VALID_CPFS)]
+
+        def create(session: object) -> int:
+            user = accounts.register(
+                session,
+                username=username,
+                email=f"{username}@example.com",
+                password=PASSWORD,
+                cpf_cnpj=cpf,
+                is_admin=is_admin,
+            )
+            if funds:
+                wallet.credit(session, user_id=user.id, amount=funds, key=f"test-funds-{user.id}")
+            return user.id
+
+        return self.db.run(create)
+
+    def auction(self, seller_id: int, title: str, *, price: int = 10_000, seconds: int = 3600, **extra: object) -> int:
+        ends_at = clock.now() + timedelta(seconds=seconds)
+        return self.db.run(
+            lambda s: (
+                bidding.create_auction(
+                    s,
+                    seller_id=seller_id,
+                    title=title,
+                    description=extra.pop("description", f"{title}: in good condition, ships in two days."),
+                    starting_price=price,
+                    min_increment=extra.pop("min_increment", None),
+                    reserve_price=extra.pop("reserve_price", None),
+                    starts_at=None,
+                    ends_at=ends_at,
+                ).id
+            )
+        )
+
+    def page(self, *, width: int = 1280, height: int = 900) -> object:
+        context = self.browser.new_context(viewport={"width": width, "height": height})
+        context.set_default_timeout(TIMEOUT_MS)
+        self.contexts.append(context)
+        return context.new_page()
+
+    def login(self, page: object, username: str) -> None:
+        page.goto(f"{self.url}/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector(f"text={username}", state="attached")
+
+    def open_as(self, username: str, path: str, **viewport: int) -> object:
+        page = self.page(**viewport)
+        self.login(page, username)
+        page.goto(f"{self.url}{path}")
+        return page
+
+
+@pytest.fixture
+def site(chromium: object, live_server_factory: Callable[..., LiveServer], tmp_path: Path) -> Iterator[Site]:
+    url = f"sqlite:///{tmp_path / 'browser.db'}"
+    server = live_server_factory(url, SOFT_CLOSE_SECONDS="4", LOG_LEVEL="INFO")
+    db = Database(url, pool_size=2, offload="none")
+    running = Site(server, db, chromium, [])
+    yield running
+    for context in running.contexts:
+        context.close()
+    db.dispose()
+
+
+def screenshot(page: object, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

@@ -1,0 +1,98 @@
+"""Two bidders on one auction in two browsers, the seller's wallet in a third: live bids, outbid,
+countdown, inline errors, and the finish seen by everyone without a reload."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Site, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+
+
+def bid(page: object, amount: str, max_amount: str | None = None) -> None:
+    page.fill("[data-bid-amount]", amount)
+    if max_amount is not None:
+        page.click(".proxy summary")
+        page.fill("[data-bid-max]", max_amount)
+    page.click("[data-bid-submit]")
+
+
+def countdown_seconds(page: object) -> int:
+    return int(page.get_attribute("[data-main-countdown]", "data-remaining"))
+
+
+def test_bidding_war_outbid_errors_and_finish_seen_live(site: Site) -> None:
+    seller = site.user("sellerina")
+    site.user("alice", funds=50_000)
+    site.user("bob", funds=50_000)
+    site.user("broke")
+    auction_id = site.auction(seller, "Vintage film camera", price=10_000, seconds=25)
+    path = f"/auctions/{auction_id}"
+
+    alice = site.open_as("alice", path)
+    bob = site.open_as("bob", path)
+    seller_wallet = site.open_as("sellerina", "/wallet")
+    for page in (alice, bob):
+        expect(page.locator('[data-field="watchers"]')).not_to_have_text("0")
+        expect(page.locator("[data-bid-amount]")).to_have_value("100,00")
+
+    first = countdown_seconds(alice)
+    assert 0 < first <= 25
+    alice.wait_for_timeout(1200)
+    assert countdown_seconds(alice) < first
+
+    bid(alice, "100,00")
+    expect(alice.locator("[data-bid-ok]")).to_contain_text("You are the highest bidder at R$ 100,00")
+    expect(bob.locator('[data-field="price"]')).to_have_text("R$ 100,00")
+    expect(bob.locator('[data-field="leader"]')).to_have_text("alice")
+    expect(bob.locator("[data-bid-amount]")).to_have_value("102,50")
+    expect(bob.locator("[data-bid-history] tr").first).to_contain_text("alice")
+    expect(alice.locator("nav [data-wallet-available]")).to_have_text("R$ 400,00")
+
+    bid(bob, "102,50")
+    expect(alice.locator("[data-outbid-banner]")).to_be_visible()
+    expect(alice.locator("[data-outbid-banner]")).to_contain_text("R$ 102,50")
+    expect(alice.locator('[data-field="leader"]')).to_have_text("bob")
+    expect(alice.locator("nav [data-wallet-available]")).to_have_text("R$ 500,00")
+    expect(alice.locator("[data-unread-count]")).to_have_text("1")
+
+    bid(alice, "101,00")
+    expect(alice.locator("[data-bid-error]")).to_have_attribute("data-code", "too_low")
+    expect(alice.locator("[data-bid-error]")).to_contain_text("the minimum now is R$ 105,00")
+
+    broke = site.open_as("broke", path, width=390, height=844)
+    bid(broke, "105,00")
+    expect(broke.locator("[data-bid-error]")).to_have_attribute("data-code", "insufficient_funds")
+    expect(broke.locator("[data-bid-error] a")).to_have_attribute("href", "/wallet")
+    screenshot(broke, "auction-phone-unfunded")
+
+    bid(alice, "105,00")
+    expect(bob.locator("[data-outbid-banner]")).to_be_visible()
+    bid(bob, "110,00", max_amount="150,00")
+    expect(bob.locator("[data-bid-ok]")).to_contain_text("highest bidder")
+    expect(alice.locator('[data-field="leader"]')).to_have_text("bob")
+    screenshot(alice, "auction-outbid")
+
+    # The auction ends on its own (soft close may have moved the end a few seconds).
+    expect(bob.locator("[data-result]")).to_contain_text("You won this auction for R$ 110,00", timeout=40_000)
+    expect(alice.locator("[data-result]")).to_contain_text("Won by bob for R$ 110,00")
+    expect(alice.locator("[data-bid-form]")).to_be_hidden()
+    expect(alice.locator('[data-field="status"]')).to_have_text("Finished")
+    expect(seller_wallet.locator("[data-wallet-available]").first).to_have_text("R$ 110,00")
+    expect(bob.locator("nav [data-wallet-available]")).to_have_text("R$ 390,00")
+    screenshot(bob, "auction-won")
+    seller_wallet.reload()
+    expect(seller_wallet.locator("table.ledger")).to_contain_text("Sale")
+    screenshot(seller_wallet, "wallet-seller")
+
+    bob.goto(f"{site.url}/me/bids")
+    expect(bob.locator("tr[data-outcome=won]")).to_contain_text("Vintage film camera")
+    screenshot(bob, "my-bids")
+    alice.goto(f"{site.url}/notifications")
+    expect(alice.locator("[data-kind=outbid]").first).to_be_visible()
+    screenshot(alice, "notifications")
+    assert re.search(r"auction_finished|auction_id", site.server.log())
