@@ -34,10 +34,10 @@ class SellForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(min=3, max=120)])
     description = TextAreaField("Description", validators=[DataRequired(), Length(max=5000)])
     starting_price = ReaisField("Starting price (R$)", validators=[DataRequired()])
-    min_increment = ReaisField("Minimum increment (R$, optional)", validators=[Optional()])
-    reserve_price = ReaisField("Reserve price (R$, optional)", validators=[Optional()])
+    min_increment = ReaisField("Min. increment (optional)", validators=[Optional()])
+    reserve_price = ReaisField("Reserve price (optional)", validators=[Optional()])
     starts_in = IntegerField(
-        "Starts in (minutes, 0 = now)", default=0, validators=[Optional(), NumberRange(min=0, max=7 * 24 * 60)]
+        "Starts in (minutes)", default=0, validators=[Optional(), NumberRange(min=0, max=7 * 24 * 60)]
     )
     duration = IntegerField("Runs for", default=7, validators=[DataRequired(), NumberRange(min=1, max=10_000)])
     duration_unit = SelectField("Unit", choices=[(u, u) for u in DURATION_UNITS], default="days")

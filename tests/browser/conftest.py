@@ -134,3 +134,24 @@ def site(chromium: object, live_server_factory: Callable[..., LiveServer], tmp_p
 def screenshot(page: object, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def make_png(width: int = 320, height: int = 240, seed: int = 0) -> bytes:
+    """A real PNG image (a soft gradient) built without an image library."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(
+        b"\x00"
+        + bytes(
+            value
+            for x in range(width)
+            for value in ((x * 255 // width + seed) % 256, (y * 255 // height) % 256, (150 + seed) % 256)
+        )
+        for y in range(height)
+    )
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
