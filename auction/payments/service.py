@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -339,10 +339,13 @@ class Delivery:
 
 
 def _insert_delivery(session: Session, delivery: Delivery) -> tuple[int, bool]:
-    existing = session.scalars(select(WebhookDelivery).where(WebhookDelivery.event_id == delivery.event_id)).first()
+    existing = session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.event_id == delivery.event_id))
     if existing is not None:
-        existing.attempts += 1
-        return existing.id, False
+        # Atomic increment: concurrent copies of one event must not lose counts.
+        session.execute(
+            update(WebhookDelivery).where(WebhookDelivery.id == existing).values(attempts=WebhookDelivery.attempts + 1)
+        )
+        return existing, False
     row = WebhookDelivery(
         event_id=delivery.event_id,
         event=delivery.event[:64],
