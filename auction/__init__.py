@@ -14,7 +14,7 @@ from .config import PROJECT_ROOT, load_config
 from .db import Database
 from .extensions import csrf, socketio
 from .logging_setup import configure_logging
-from .models import Base
+from .migrate import create_schema
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["auction.db"] = db
     if db.is_sqlite and app.config.get("AUTO_CREATE_SCHEMA", True):
         # The embedded default needs no admin: the file and its tables appear on first start.
-        Base.metadata.create_all(db.engine)
+        # Recorded at the newest Alembic revision, so `flask db upgrade` works on it later.
+        create_schema(db.engine)
 
     from .ratelimit import RateLimiter
 

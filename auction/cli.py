@@ -13,7 +13,6 @@ from flask.cli import AppGroup
 from . import accounts, wallet
 from .db import DatabaseUnavailable
 from .extensions import get_db
-from .models import Base
 
 db_cli = AppGroup("db", help="Create or migrate the database schema.")
 user_cli = AppGroup("user", help="Manage users.")
@@ -29,12 +28,9 @@ def db_create() -> None:
         db.check_connection()
     except DatabaseUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
-    Base.metadata.create_all(db.engine)
-    from . import migrate
+    from .migrate import create_schema
 
-    if migrate.current_revision(db.engine) is None:
-        # The tables now equal the newest revision; record it so `db upgrade` starts from there.
-        migrate.stamp(_database_url(), "head")
+    create_schema(db.engine)
     click.echo(f"schema created on {db.dialect}")
 
 
@@ -43,12 +39,14 @@ def _database_url() -> str:
 
 
 def _migrate(action: Callable[[], object], done: str) -> None:
+    from alembic.util import CommandError
+
     from .migrate import MigrationError
 
     try:
         get_db().check_connection()
         action()
-    except (DatabaseUnavailable, MigrationError) as exc:
+    except (DatabaseUnavailable, MigrationError, CommandError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(done)
 
@@ -86,6 +84,14 @@ def db_current() -> None:
     from . import migrate
 
     click.echo(migrate.current_revision(get_db().engine) or "none (not under Alembic)")
+
+
+@db_cli.command("check")
+def db_check() -> None:
+    """Exit 1 if the models differ from the database at its revision (a migration is missing)."""
+    from . import migrate
+
+    _migrate(lambda: migrate.check(_database_url()), "no changes: the models equal the newest migration")
 
 
 @db_cli.command("revision")

@@ -4,6 +4,8 @@ Money columns are BIGINT integer cents. Every table is InnoDB/utf8mb4 on MariaDB
 Unique constraints carry the idempotency rules (one Asaas customer per user, one
 row per Asaas payment, one row per webhook event, one ledger transaction per key).
 `sql/schema.sql` and the Alembic revisions are checked against these classes.
+Boolean server defaults are text("0")/text("1"), what MariaDB reports back, so
+Alembic's autogenerate sees no change where there is none.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    false,
     text,
 )
 from sqlalchemy.dialects import mysql
@@ -73,7 +74,7 @@ class User(Base):
     asaas_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Set while one request creates the Asaas customer, so a concurrent first top-up waits (auction.payments.service).
     asaas_customer_claimed_at: Mapped[datetime | None]
-    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
     created_at: Mapped[datetime]
 
     wallet: Mapped[Wallet | None] = relationship(back_populates="user", uselist=False)
@@ -116,7 +117,7 @@ class Auction(Base):
     winner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     final_price: Mapped[int | None] = money(nullable=True, default=None)
     reserve_met: Mapped[bool | None] = mapped_column(Boolean)
-    ending_soon_sent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    ending_soon_sent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
     finished_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
@@ -148,7 +149,7 @@ class Bid(Base):
     amount: Mapped[int] = money(default=None)
     max_amount: Mapped[int | None] = money(nullable=True, default=None)
     # True when the server placed it for a bidder's proxy maximum.
-    is_proxy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    is_proxy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
     created_at: Mapped[datetime]
 
     bidder: Mapped[User] = relationship()
@@ -204,7 +205,7 @@ class LedgerTransaction(Base):
     bid_id: Mapped[int | None] = mapped_column(ForeignKey("bids.id"))
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
     # Set when this movement left the wallet with a negative available balance.
-    created_debt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_debt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
     created_at: Mapped[datetime]
 
     entries: Mapped[list[LedgerEntry]] = relationship(back_populates="transaction")
@@ -271,7 +272,7 @@ class Payment(Base):
     billing_type: Mapped[str | None] = mapped_column(String(20))
     # NEW (row stored, charge not created yet), then Asaas's status names.
     status: Mapped[str] = mapped_column(String(40), default="NEW", server_default="NEW")
-    deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
     refunded: Mapped[int] = money()
     # What the wallet holds for this payment right now (the level the webhook converges on).
     credited: Mapped[int] = money()

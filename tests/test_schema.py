@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from auction import migrate, schema_sql
+from auction import create_app, migrate, schema_sql
 from auction.models import Base
 from tests.support.schema_compare import (
     VERSION_TABLE,
@@ -71,9 +71,11 @@ def test_migration_sql_files_match_what_alembic_renders_now():
 # -- MariaDB ------------------------------------------------------------------------------------
 
 
-def test_schema_sql_loaded_twice_equals_the_models(schema_sql_db):
+def test_schema_sql_loaded_twice_equals_the_models(schema_sql_db, tmp_path):
     assert diff_against_models(schema_sql_db, Base.metadata) == []
     assert revision_at(schema_sql_db) == migrate.head()
+    # Alembic's own autogenerate agrees: no model change is missing from the migrations.
+    assert "no changes" in flask_db(schema_sql_db, tmp_path, "check")
 
 
 def test_comparer_reports_changed_column_dropped_index_and_other_drift(mariadb):
@@ -141,6 +143,10 @@ def test_migration_sql_files_applied_in_order_equal_schema_sql(mariadb, schema_s
 # -- SQLite ---------------------------------------------------------------------------------------
 
 
+def sqlite_url(tmp_path: Path, name: str) -> str:
+    return f"sqlite:///{tmp_path / name}"
+
+
 def sqlite_columns(url: str) -> dict[str, set[str]]:
     engine = create_engine(url)
     try:
@@ -155,7 +161,7 @@ def model_columns() -> dict[str, set[str]]:
 
 
 def test_sqlite_upgrade_from_empty_creates_the_model_tables_and_downgrades(tmp_path):
-    url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    url = sqlite_url(tmp_path, "migrated.db")
     flask_db(url, tmp_path, "upgrade")
     assert revision_at(url) == migrate.head()
     assert sqlite_columns(url) == {**model_columns(), VERSION_TABLE: {"version_num"}}
@@ -164,7 +170,7 @@ def test_sqlite_upgrade_from_empty_creates_the_model_tables_and_downgrades(tmp_p
 
 
 def test_sqlite_db_create_records_the_head_revision_so_upgrade_is_a_no_op(tmp_path):
-    url = f"sqlite:///{tmp_path / 'created.db'}"
+    url = sqlite_url(tmp_path, "created.db")
     assert "schema created on sqlite" in flask_db(url, tmp_path, "create")
     assert revision_at(url) == migrate.head()
     flask_db(url, tmp_path, "upgrade")
@@ -173,7 +179,7 @@ def test_sqlite_db_create_records_the_head_revision_so_upgrade_is_a_no_op(tmp_pa
 
 
 def test_upgrade_refuses_a_database_with_tables_but_no_alembic_version(tmp_path):
-    url = f"sqlite:///{tmp_path / 'unversioned.db'}"
+    url = sqlite_url(tmp_path, "unversioned.db")
     engine = create_engine(url)
     Base.metadata.create_all(engine)
     engine.dispose()
@@ -182,3 +188,27 @@ def test_upgrade_refuses_a_database_with_tables_but_no_alembic_version(tmp_path)
     app.extensions["auction.db"].dispose()
     assert result.exit_code == 1
     assert "no Alembic version table" in result.output and "db stamp head" in result.output
+
+
+def test_sqlite_database_made_on_first_start_is_recorded_and_upgradable(tmp_path):
+    url = sqlite_url(tmp_path, "first-start.db")
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "i"), "SCHEDULER_ENABLED": False})
+    app.extensions["auction.db"].dispose()
+    assert revision_at(url) == migrate.head()
+    flask_db(url, tmp_path, "upgrade")
+    assert "no changes" in flask_db(url, tmp_path, "check")
+
+
+def test_revision_writes_no_empty_migration_when_the_models_have_not_changed(tmp_path):
+    url = sqlite_url(tmp_path, "at-head.db")
+    flask_db(url, tmp_path, "upgrade")
+    before = set(migrate.MIGRATIONS_DIR.joinpath("versions").glob("*.py"))
+    app = app_on(url, tmp_path)
+    try:
+        result = app.test_cli_runner().invoke(args=["db", "revision", "-m", "nothing changed"])
+    finally:
+        app.extensions["auction.db"].dispose()
+        for written in set(migrate.MIGRATIONS_DIR.joinpath("versions").glob("*.py")) - before:
+            written.unlink()
+    assert result.exit_code == 1
+    assert "no model changes found" in result.output

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-25 14:32:41.697320
+Create Date: 2026-11-25 14:36:42.495694
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def upgrade() -> None:
             sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb"),
             nullable=True,
         ),
-        sa.Column("is_admin", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column("is_admin", sa.Boolean(), server_default=sa.text("0"), nullable=False),
         sa.Column("created_at", sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb"), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("asaas_customer_id", name=op.f("uq_users_asaas_customer_id")),
@@ -138,7 +138,7 @@ def upgrade() -> None:
         sa.Column("winner_id", sa.Integer(), nullable=True),
         sa.Column("final_price", sa.BigInteger(), nullable=True),
         sa.Column("reserve_met", sa.Boolean(), nullable=True),
-        sa.Column("ending_soon_sent", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column("ending_soon_sent", sa.Boolean(), server_default=sa.text("0"), nullable=False),
         sa.Column("finished_at", sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb"), nullable=True),
         sa.Column("created_at", sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb"), nullable=False),
         sa.ForeignKeyConstraint(["leader_id"], ["users.id"], name=op.f("fk_auctions_leader_id_users")),
@@ -246,7 +246,7 @@ def upgrade() -> None:
         sa.Column("bidder_id", sa.Integer(), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("max_amount", sa.BigInteger(), nullable=True),
-        sa.Column("is_proxy", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column("is_proxy", sa.Boolean(), server_default=sa.text("0"), nullable=False),
         sa.Column("created_at", sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb"), nullable=False),
         sa.ForeignKeyConstraint(["auction_id"], ["auctions.id"], name=op.f("fk_bids_auction_id_auctions")),
         sa.ForeignKeyConstraint(["bidder_id"], ["users.id"], name=op.f("fk_bids_bidder_id_users")),
@@ -295,7 +295,7 @@ def upgrade() -> None:
         sa.Column("value", sa.BigInteger(), nullable=False),
         sa.Column("billing_type", sa.String(length=20), nullable=True),
         sa.Column("status", sa.String(length=40), server_default="NEW", nullable=False),
-        sa.Column("deleted", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column("deleted", sa.Boolean(), server_default=sa.text("0"), nullable=False),
         sa.Column("refunded", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.Column("credited", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.Column("invoice_url", sa.String(length=512), nullable=True),
@@ -357,7 +357,7 @@ def upgrade() -> None:
         sa.Column("auction_id", sa.Integer(), nullable=True),
         sa.Column("bid_id", sa.Integer(), nullable=True),
         sa.Column("payment_id", sa.Integer(), nullable=True),
-        sa.Column("created_debt", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column("created_debt", sa.Boolean(), server_default=sa.text("0"), nullable=False),
         sa.Column("created_at", sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb"), nullable=False),
         sa.ForeignKeyConstraint(
             ["auction_id"], ["auctions.id"], name=op.f("fk_ledger_transactions_auction_id_auctions")
