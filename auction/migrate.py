@@ -172,7 +172,7 @@ def render_migration_sql(script: Script) -> str:
         f"-- Migration {script.revision}: {script.doc}\n"
         f"-- Generated from auction/migrations/versions/{Path(script.path).name} by\n"
         "--   flask --app auction db migration-sql\n"
-        "-- Apply in order to a MariaDB database at the previous revision:\n"
+        f"-- Apply to a MariaDB database {f'at revision {down}' if down else 'that is empty'}:\n"
         f"--   mariadb -u USER -p DBNAME < sql/migrations/{_slug(script)}.sql\n\n"
     )
     body = "\n".join(line.rstrip() for line in output.getvalue().splitlines())

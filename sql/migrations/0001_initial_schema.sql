@@ -1,7 +1,7 @@
 -- Migration 0001: initial schema
 -- Generated from auction/migrations/versions/0001_initial_schema.py by
 --   flask --app auction db migration-sql
--- Apply in order to a MariaDB database at the previous revision:
+-- Apply to a MariaDB database that is empty:
 --   mariadb -u USER -p DBNAME < sql/migrations/0001_initial_schema.sql
 
 CREATE TABLE alembic_version (
