@@ -40,6 +40,7 @@ def _database_url() -> str:
 
 def _migrate(action: Callable[[], object], done: str) -> None:
     from alembic.util import CommandError
+    from sqlalchemy.exc import DBAPIError
 
     from .migrate import MigrationError
 
@@ -48,6 +49,8 @@ def _migrate(action: Callable[[], object], done: str) -> None:
         action()
     except (DatabaseUnavailable, MigrationError, CommandError) as exc:
         raise click.ClickException(str(exc)) from exc
+    except DBAPIError as exc:  # e.g. the user lacks a privilege: say what the server said, not a traceback
+        raise click.ClickException(str(exc.orig).splitlines()[0]) from exc
     click.echo(done)
 
 

@@ -73,5 +73,10 @@ def test_docs_procedure_installs_with_least_privileges_and_the_site_runs(docs_in
         assert response.status_code == 302
         home = client.get("/").get_data(as_text=True)
         assert "bob" in home and "Log out" in home
+
+        # The site's user cannot change the schema: one clear line, no traceback, nothing dropped.
+        result = app.test_cli_runner().invoke(args=["db", "downgrade", "base"])
+        assert result.exit_code == 1 and "denied" in result.output and "Traceback" not in result.output
+        assert db.run(wallet.audit) == []
     finally:
         db.dispose()
