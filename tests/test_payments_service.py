@@ -1,0 +1,361 @@
+"""Top-ups, customers, links, reconciliation and the CLI, against the built-in simulator run in-process."""
+# ruff: noqa: F811 - pytest fixtures imported from tests.support.payments are requested by name
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+from pytest_httpserver import HTTPServer
+from sqlalchemy import func, select
+
+from auction import clock, wallet
+from auction.errors import Invalid
+from auction.extensions import socketio
+from auction.models import AsaasSimEvent, AsaasSimObject, Notification, Payment, User, WebhookDelivery
+from auction.outbox import Outbox
+from auction.payments import service, simulator
+from auction.payments.client import AsaasClient
+from auction.payments.service import PaymentGatewayError
+from tests.support.payments import (  # noqa: F401 - fixtures
+    TOKEN,
+    audited,
+    available,
+    payment_row,
+    sim_client,
+    user,
+)
+
+pytestmark = pytest.mark.usefixtures("audited")
+LIMITS = {"min_cents": 500, "max_cents": 1_000_000}
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def app_config(app_config: dict) -> dict:
+    return app_config | {"ASAAS_SIM_DELIVERY": "inline", "WTF_CSRF_ENABLED": False, "PUBLIC_URL": "http://sim.test"}
+
+
+@pytest.fixture
+def asaas(app) -> AsaasClient:
+    client = sim_client(app)
+    app.extensions["auction.asaas"] = client
+    return client
+
+
+def topup(db, asaas, user_id: int, amount: int = 5_000) -> service.TopUp:
+    return service.create_topup(db, asaas, user_id=user_id, amount=amount, **LIMITS)
+
+
+def press(client, url: str, action: str, **form: str):
+    path = url.replace("http://sim.test", "")
+    return client.post(f"{path}/{action}", data=form)
+
+
+def sim_count(db, kind: str) -> int:
+    return db.run(lambda s: s.scalar(select(func.count()).where(AsaasSimObject.kind == kind)))
+
+
+def notes(db, user_id: int) -> list[str]:
+    return db.run(
+        lambda s: [
+            n.kind
+            for n in s.scalars(select(Notification).where(Notification.user_id == user_id).order_by(Notification.id))
+        ]
+    )
+
+
+# -- amounts and customers ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "amount, message", [(499, "minimum"), (1_000_001, "maximum"), ("50", "whole"), (10.5, "whole")]
+)
+def test_bad_amounts_are_refused_with_a_clear_message(db, asaas, user, amount, message):
+    with pytest.raises(Invalid, match=message):
+        topup(db, asaas, user, amount)
+    assert db.run(lambda s: s.scalar(select(func.count(Payment.id)))) == 0
+
+
+def test_the_first_top_up_creates_the_customer_and_later_ones_reuse_it(db, asaas, user):
+    topup(db, asaas, user)
+    topup(db, asaas, user)
+    customer = db.run(lambda s: s.get(User, user).asaas_customer_id)
+    assert customer.startswith("cus_")
+    assert sim_count(db, "customer") == 1
+    remote = asaas.get_customer(customer)
+    assert remote["externalReference"] == str(user) and remote["cpfCnpj"]
+
+
+def test_an_existing_asaas_customer_is_found_by_reference_not_duplicated(db, asaas, user):
+    existing = asaas.create_customer(name="x", cpf_cnpj="52998224725", external_reference=str(user))
+    topup(db, asaas, user)
+    assert db.run(lambda s: s.get(User, user).asaas_customer_id) == existing["id"]
+    assert sim_count(db, "customer") == 1
+
+
+def test_two_concurrent_first_top_ups_create_one_customer(db, app, user):
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def go() -> None:
+        start.wait()
+        try:
+            with app.app_context():
+                topup(db, sim_client(app), user)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sim_count(db, "customer") == 1
+    assert sim_count(db, "payment") == 4
+
+
+# -- charges ----------------------------------------------------------------------------------
+
+
+def test_a_top_up_stores_the_payment_and_returns_the_checkout_url(db, asaas, user):
+    started = topup(db, asaas, user, 5_000)
+    row = payment_row(db, started.payment_id)
+    assert (row.status, row.value, row.external_reference) == ("PENDING", 5_000, f"topup-{row.id}")
+    assert started.payment_url == row.invoice_url == f"http://sim.test/asaas-sim/i/{row.asaas_payment_id}"
+    remote = asaas.get_payment(row.asaas_payment_id)
+    assert (remote["billingType"], remote["value"], remote["externalReference"]) == (
+        "UNDEFINED",
+        50.0,
+        row.external_reference,
+    )
+
+
+def test_a_failed_charge_leaves_the_row_for_reconciliation_to_find(db, app, asaas, user, httpserver: HTTPServer):
+    topup(db, asaas, user)  # the customer exists now
+    broken = AsaasClient(base_url=httpserver.url_for("/v3"), api_key="k", retries=1, sleep=lambda _s: None)
+    httpserver.expect_request("/v3/payments", method="POST").respond_with_data("", status=503)
+    with pytest.raises(PaymentGatewayError):
+        topup(db, broken, user, 7_000)
+    stuck = db.run(lambda s: s.scalars(select(Payment).where(Payment.status == "NEW")).one())
+    assert stuck.asaas_payment_id is None and stuck.external_reference == f"topup-{stuck.id}"
+    # The charge did reach Asaas after all (created by the first attempt): reconciliation finds it by reference.
+    remote = asaas.create_payment(
+        customer=stuck.asaas_customer_id,
+        value="70.00",
+        due_date=(clock.now() + timedelta(days=1)).date().isoformat(),
+        external_reference=stuck.external_reference,
+        description="retry",
+    )
+    service.reconcile(db, asaas, credit_on="RECEIVED")
+    assert payment_row(db, stuck.id).asaas_payment_id == remote["id"]
+
+
+def test_a_charge_asaas_never_got_is_abandoned_after_an_hour(db, asaas, user, httpserver: HTTPServer):
+    topup(db, asaas, user)
+    broken = AsaasClient(base_url=httpserver.url_for("/v3"), api_key="k", retries=1, sleep=lambda _s: None)
+    httpserver.expect_request("/v3/payments", method="POST").respond_with_data("", status=500)
+    with pytest.raises(PaymentGatewayError):
+        topup(db, broken, user, 7_000)
+    clock.advance(timedelta(hours=2))
+    results, _ = service.reconcile(db, asaas, credit_on="RECEIVED")
+    assert "abandoned" in [r.outcome for r in results]
+
+
+# -- the checkout page and its webhooks (in-process) ---------------------------------------------------
+
+
+def test_paying_on_the_checkout_page_credits_the_wallet_and_notifies(db, client, asaas, user):
+    started = topup(db, asaas, user, 5_000)
+    page = client.get(started.payment_url.replace("http://sim.test", ""))
+    assert page.status_code == 200 and b"Pay with PIX" in page.data
+    assert "script" not in page.get_data(as_text=True).split("<main>")[1]
+    assert press(client, started.payment_url, "pay").status_code == 302
+    assert available(db, user) == 5_000
+    assert notes(db, user) == ["payment_approved"]
+    row = payment_row(db, started.payment_id)
+    assert (row.status, row.credited, row.last_event) == ("RECEIVED", 5_000, "PAYMENT_RECEIVED")
+    events = db.run(
+        lambda s: [(e.event, e.status) for e in s.scalars(select(AsaasSimEvent).order_by(AsaasSimEvent.id))]
+    )
+    assert events == [
+        ("PAYMENT_CREATED", "delivered"),
+        ("PAYMENT_CONFIRMED", "delivered"),
+        ("PAYMENT_RECEIVED", "delivered"),
+    ]
+    assert press(client, started.payment_url, "pay").status_code == 400  # paid already
+
+
+def test_a_refused_card_notifies_and_leaves_the_charge_payable(db, client, asaas, user):
+    started = topup(db, asaas, user)
+    press(client, started.payment_url, "refuse")
+    assert notes(db, user) == ["payment_refused"]
+    assert available(db, user) == 0
+    assert press(client, started.payment_url, "pay").status_code == 302
+    assert available(db, user) == 5_000
+
+
+def test_card_then_chargeback_ends_at_zero(db, client, asaas, user):
+    started = topup(db, asaas, user)
+    press(client, started.payment_url, "card_chargeback")
+    assert available(db, user) == 0
+    assert notes(db, user) == ["payment_approved", "payment_chargeback"]
+
+
+def test_admin_buttons_are_admin_only(db, client, asaas, user):
+    started = topup(db, asaas, user)
+    press(client, started.payment_url, "pay")
+    assert press(client, started.payment_url, "refund").status_code == 403
+    assert press(client, started.payment_url, "chargeback").status_code == 403
+
+
+def login(client, username: str) -> None:
+    assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
+
+
+def test_an_admin_refunds_part_then_charges_back_then_wins_the_dispute(db, client, asaas, user, make_user):
+    make_user("boss", is_admin=True)
+    started = topup(db, asaas, user, 10_000)
+    press(client, started.payment_url, "pay")
+    login(client, "boss")
+    assert b"Refund" in client.get(started.payment_url.replace("http://sim.test", "")).data
+    press(client, started.payment_url, "refund", value="25.00")
+    assert available(db, user) == 7_500
+    press(client, started.payment_url, "chargeback")
+    assert available(db, user) == 0
+    press(client, started.payment_url, "dispute_won")
+    assert available(db, user) == 7_500
+    assert payment_row(db, started.payment_id).refunded == 2_500
+
+
+def test_the_admin_page_replays_any_event(db, client, asaas, user, make_user):
+    make_user("boss", is_admin=True)
+    started = topup(db, asaas, user, 10_000)
+    asaas_id = payment_row(db, started.payment_id).asaas_payment_id
+    assert client.get("/asaas-sim/admin").status_code == 302  # not logged in
+    login(client, "boss")
+    page = client.get("/asaas-sim/admin").get_data(as_text=True)
+    assert page.count('<option value="PAYMENT_') == 28
+    for event in ("PAYMENT_RECEIVED", "PAYMENT_REFUNDED"):
+        assert client.post("/asaas-sim/admin/replay", data={"payment_id": asaas_id, "event": event}).status_code == 302
+    assert available(db, user) == 0
+    assert notes(db, user) == ["payment_approved", "payment_refunded"]
+    assert client.post("/asaas-sim/admin/replay", data={"payment_id": asaas_id, "event": "NOPE"}).status_code == 400
+
+
+def test_the_simulator_api_wants_a_key_and_answers_errors_like_asaas(client):
+    assert client.get("/asaas-sim/v3/payments/pay_x").status_code == 401
+    answer = client.post("/asaas-sim/v3/customers", json={"name": "x", "cpfCnpj": "1"}, headers={"access_token": "k"})
+    assert answer.status_code == 400
+    assert answer.get_json()["errors"][0]["code"] == "invalid_cpfCnpj"
+    missing = client.get("/asaas-sim/v3/payments/pay_x", headers={"access_token": "k"})
+    assert missing.status_code == 404
+
+
+# -- reconciliation, replay, CLI ------------------------------------------------------------------------
+
+
+def test_reconcile_applies_a_payment_whose_webhooks_were_lost(db, app, asaas, user):
+    started = topup(db, asaas, user, 5_000)
+    asaas_id = payment_row(db, started.payment_id).asaas_payment_id
+    db.run(simulator.apply_events, asaas_id, ("PAYMENT_CONFIRMED", "PAYMENT_RECEIVED"))  # never dispatched
+    assert available(db, user) == 0
+    result = app.test_cli_runner().invoke(args=["payments", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert f"payment {started.payment_id}: applied, wallet moved by 5000 cents" in result.output
+    assert available(db, user) == 5_000
+    assert "checked 0 payment(s)" in app.test_cli_runner().invoke(args=["payments", "reconcile"]).output
+
+
+def test_replay_reprocesses_a_stored_delivery_without_a_second_effect(db, app, client, asaas, user):
+    started = topup(db, asaas, user, 5_000)
+    press(client, started.payment_url, "pay")
+    event_id = db.run(
+        lambda s: s.scalars(select(WebhookDelivery.event_id).where(WebhookDelivery.event == "PAYMENT_RECEIVED")).one()
+    )
+    result = app.test_cli_runner().invoke(args=["payments", "replay", event_id])
+    assert result.exit_code == 0 and "recorded, wallet moved by 0 cents" in result.output
+    assert available(db, user) == 5_000
+    assert app.test_cli_runner().invoke(args=["payments", "replay", "evt_nope"]).exit_code == 1
+
+
+def test_send_test_webhook_posts_a_signed_example(app, httpserver: HTTPServer):
+    httpserver.expect_request(
+        "/payment/webhook", method="POST", headers={"asaas-access-token": TOKEN}
+    ).respond_with_json({"received": True})
+    result = app.test_cli_runner().invoke(
+        args=["payments", "send-test-webhook", "--url", httpserver.url_for("/payment/webhook"), "--payment-id", "pay_t"]
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(httpserver.log[0][0].get_data())
+    assert body["event"] == "PAYMENT_RECEIVED" and body["payment"]["id"] == "pay_t" and body["id"].startswith("evt_")
+
+
+# -- payment links and unmatched payments --------------------------------------------------------------------
+
+
+def test_a_link_payment_is_matched_to_the_user_by_cpf(db, client, asaas, user, make_user):
+    admin = make_user("boss", is_admin=True)
+    link = service.create_payment_link(db, asaas, admin_id=admin, name="", amount=2_000, **LIMITS)
+    assert link.url.startswith("http://sim.test/asaas-sim/c/")
+    cpf = db.run(lambda s: s.get(User, user).cpf_cnpj)
+    answer = client.post(link.url.replace("http://sim.test", ""), data={"name": "Payer", "cpfCnpj": cpf, "email": ""})
+    invoice = answer.headers["Location"]
+    press(client, invoice, "pay")
+    assert available(db, user) == 2_000
+    row = db.run(lambda s: s.scalars(select(Payment).where(Payment.payment_link_id == link.id)).one())
+    assert row.user_id == user and row.matched
+
+
+def test_an_unmatched_link_payment_is_kept_and_an_admin_assigns_it(db, client, asaas, user, make_user):
+    admin = make_user("boss", is_admin=True)
+    link = service.create_payment_link(db, asaas, admin_id=admin, name="R$ 30", amount=3_000, **LIMITS)
+    stranger = {"name": "Stranger", "cpfCnpj": "123.456.789-09", "email": "stranger@example.org"}
+    answer = client.post(link.url.replace("http://sim.test", ""), data=stranger)
+    press(client, answer.headers["Location"], "pay")
+    unmatched = db.run(service.list_unmatched)
+    [row] = unmatched["payments"]
+    assert row.user_id is None and not row.matched and row.credited == 0
+    outbox = Outbox()
+    applied = db.run(service.assign_unmatched, row.id, user, outbox, credit_on="RECEIVED")
+    assert applied.moved == 3_000 and available(db, user) == 3_000
+    assert [m.event for m in outbox] == ["wallet", "notification"]
+    with pytest.raises(Invalid):
+        db.run(service.assign_unmatched, row.id, user, Outbox(), credit_on="RECEIVED")
+
+
+def test_deliveries_are_listed_and_shown_without_secrets(db, client, asaas, user):
+    started = topup(db, asaas, user)
+    press(client, started.payment_url, "pay")
+    rows = db.run(lambda s: service.list_deliveries(s, limit=10))
+    assert [r.event for r in rows] == ["PAYMENT_RECEIVED", "PAYMENT_CONFIRMED", "PAYMENT_CREATED"]
+    shown = db.run(service.get_delivery, rows[0].id)
+    assert json.loads(shown["raw_body"])["event"] == "PAYMENT_RECEIVED"
+    assert TOKEN not in json.dumps(shown)
+    mine = db.run(service.list_user_payments, user)
+    assert [p.id for p in mine] == [started.payment_id]
+
+
+# -- the add_money socket event ------------------------------------------------------------------------------
+
+
+def test_add_money_over_the_socket_answers_with_the_checkout_url(app, db, asaas, user):
+    http = app.test_client()
+    login(http, "payer")
+    sio = socketio.test_client(app, flask_test_client=http)
+    ack = sio.emit("add_money", {"amount": 2_500}, callback=True)
+    assert ack["ok"] is True and re.match(r"http://sim.test/asaas-sim/i/pay_\w+", ack["payment_url"])
+    assert sio.emit("add_money", {"amount": 1}, callback=True)["error"] == "invalid"
+    assert sio.emit("add_money", "junk", callback=True)["error"] == "invalid"
+    http.post(ack["payment_url"].replace("http://sim.test", "") + "/pay")
+    wallet_updates = [m["args"][0] for m in sio.get_received() if m["name"] == "wallet"]
+    assert wallet_updates[-1]["available"] == 2_500
+    sio.disconnect()
+    anonymous = socketio.test_client(app)
+    assert anonymous.emit("add_money", {"amount": 2_500}, callback=True)["error"] == "unauthenticated"
+    anonymous.disconnect()
+    assert db.run(wallet.audit) == []
