@@ -40,7 +40,7 @@ class SellForm(FlaskForm):
         "Starts in (minutes)", default=0, validators=[Optional(), NumberRange(min=0, max=7 * 24 * 60)]
     )
     duration = IntegerField("Runs for", default=7, validators=[DataRequired(), NumberRange(min=1, max=10_000)])
-    duration_unit = SelectField("Unit", choices=[(u, u) for u in DURATION_UNITS], default="days")
+    duration_unit = SelectField("Unit", choices=list(DURATION_UNITS), default="days")
     photos = MultipleFileField("Photos (up to 5: JPEG, PNG, WebP or GIF)")
 
     def validate_duration(self, field: IntegerField) -> None:

@@ -41,4 +41,3 @@ class ReaisField(StringField):
             self.cents = parse_reais(self.data)
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
-
