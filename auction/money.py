@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 Cents = int
+MAX_CENTS = 10**13
 
 
 class InvalidAmount(ValueError):
@@ -17,7 +18,7 @@ def require_cents(value: object, *, allow_zero: bool = False) -> Cents:
         raise InvalidAmount("amount must be a whole number of cents")
     if value < 0 or (value == 0 and not allow_zero):
         raise InvalidAmount("amount must be positive")
-    if value > 10**13:
+    if value > MAX_CENTS:
         raise InvalidAmount("amount is too large")
     return value
 
@@ -30,6 +31,9 @@ def reais_to_cents(value: object) -> Cents:
         raise InvalidAmount(f"not a decimal amount: {value!r}") from exc
     if not amount.is_finite():
         raise InvalidAmount(f"not a finite amount: {value!r}")
+    # Same ceiling as require_cents; it also keeps quantize() from overflowing on 1e999999.
+    if abs(amount) > MAX_CENTS / 100:
+        raise InvalidAmount("amount is too large")
     return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
