@@ -52,7 +52,7 @@ class Rule:
     chargeback: int = NO_CHARGEBACK
     removal: int = NOT_REMOVED
     full_refund: bool = False
-    notify: str | None = None  # notification kind sent on this event even when the level does not move
+    notify: str | None = None  # notification sent on this event itself (level changes notify on their own)
     # For the table-driven test: events delivered before it, and the level after it (in % of the value).
     before: tuple[str, ...] = ()
     level_after: int = 0
@@ -102,7 +102,6 @@ RULES: tuple[Rule, ...] = (
         "level 0: reverse the credit",
         removal=REMOVED,
         before=("PAYMENT_RECEIVED",),
-        notify="payment_refunded",
     ),
     Rule("PAYMENT_AUTHORIZED", "card", "AUTHORIZED", "record"),
     Rule("PAYMENT_AWAITING_RISK_ANALYSIS", "card", "AWAITING_RISK_ANALYSIS", "record"),
@@ -198,7 +197,6 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 EVENTS: dict[str, Rule] = {rule.event: rule for rule in RULES}
-REFUSAL_EVENTS = {name for name, rule in EVENTS.items() if rule.notify == "payment_refused"}
 
 
 @dataclass(frozen=True)
@@ -294,3 +292,31 @@ def movement_reason(before: State, after: State, up: bool) -> str:
     if after.removal == REMOVED:
         return "payment_undone"
     return "refund"
+
+
+def _facts_added(rule: Rule) -> str:
+    parts = []
+    if rule.paid:
+        parts.append("paid: " + ("confirmed" if rule.paid == CONFIRMED else "received"))
+    if rule.chargeback:
+        parts.append("chargeback: " + ("open" if rule.chargeback == CHARGEBACK_OPEN else "won"))
+    if rule.removal:
+        parts.append("removal: " + ("removed" if rule.removal == REMOVED else "restored"))
+    if rule.full_refund:
+        parts.append("refunded: all")
+    return ", ".join(parts) or "-"
+
+
+def markdown_table() -> str:
+    """The table in docs/payments.md (a test checks the two agree)."""
+    lines = [
+        "| event | group | status it carries | facts its name adds | wallet | notification | test: after | level |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for rule in RULES:
+        after = ", ".join(e.removeprefix("PAYMENT_") for e in rule.before) or "-"
+        lines.append(
+            f"| `{rule.event}` | {rule.group} | {rule.status} | {_facts_added(rule)} | {rule.action} "
+            f"| {rule.notify or '-'} | {after} | {rule.level_after}% |"
+        )
+    return "\n".join(lines)

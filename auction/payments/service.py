@@ -32,7 +32,7 @@ from ..money import Cents, cents_to_reais, format_brl
 from ..notifications import notify
 from ..outbox import Outbox
 from .client import AsaasClient, AsaasError
-from .events import FINAL_STATUSES, REFUSAL_EVENTS, Facts, State, facts_of, level, movement_reason
+from .events import EVENTS, FINAL_STATUSES, Facts, State, facts_of, level, movement_reason
 
 log = logging.getLogger(__name__)
 
@@ -316,10 +316,9 @@ def apply_facts(
         )
         outbox.wallet(session, payment.user_id)
         _notice(session, outbox, payment, reason, abs(delta), movement.created_debt)
-    if event in REFUSAL_EVENTS:
-        _notice(session, outbox, payment, "payment_refused", 0, False)
-    elif event == "PAYMENT_OVERDUE" and not payment.credited:
-        _notice(session, outbox, payment, "payment_overdue", 0, False)
+    rule = EVENTS.get(event or "")
+    if rule is not None and rule.notify and not (rule.notify == "payment_overdue" and payment.credited):
+        _notice(session, outbox, payment, rule.notify, 0, False)
     return Applied(payment.id, "applied" if delta else "recorded", moved=delta)
 
 
