@@ -58,6 +58,8 @@ class Site:
     db: Database
     browser: object
     contexts: list
+    # Script errors and CSP violations seen on any page (network drops excepted).
+    errors: list
 
     @property
     def url(self) -> str:
@@ -103,7 +105,15 @@ class Site:
         context = self.browser.new_context(viewport={"width": width, "height": height})
         context.set_default_timeout(TIMEOUT_MS)
         self.contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("pageerror", lambda exc: self.errors.append(f"{page.url}: {exc}"))
+        page.on("console", lambda msg: self._console(page, msg))
+        return page
+
+    def _console(self, page: object, msg: object) -> None:
+        expected = ("WebSocket", "ERR_CONNECTION_REFUSED", "Failed to load resource")
+        if msg.type == "error" and not any(text in msg.text for text in expected):
+            self.errors.append(f"{page.url}: {msg.text}")
 
     def login(self, page: object, username: str) -> None:
         page.goto(f"{self.url}/login")
@@ -124,11 +134,12 @@ def site(chromium: object, live_server_factory: Callable[..., LiveServer], tmp_p
     url = f"sqlite:///{tmp_path / 'browser.db'}"
     server = live_server_factory(url, SOFT_CLOSE_SECONDS="4", LOG_LEVEL="INFO")
     db = Database(url, pool_size=2, offload="none")
-    running = Site(server, db, chromium, [])
+    running = Site(server, db, chromium, [], [])
     yield running
     for context in running.contexts:
         context.close()
     db.dispose()
+    assert running.errors == [], "errors in the browser console"
 
 
 def screenshot(page: object, name: str) -> None:

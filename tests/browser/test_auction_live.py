@@ -4,10 +4,15 @@ countdown, inline errors, and the finish seen by everyone without a reload."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import update
 
+from auction import bidding, clock
+from auction.models import Auction
+from auction.outbox import Outbox
 from tests.browser.conftest import Site, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -30,7 +35,7 @@ def test_bidding_war_outbid_errors_and_finish_seen_live(site: Site) -> None:
     site.user("alice", funds=50_000)
     site.user("bob", funds=50_000)
     site.user("broke")
-    auction_id = site.auction(seller, "Vintage film camera", price=10_000, seconds=25)
+    auction_id = site.auction(seller, "Vintage film camera", price=10_000, seconds=22)
     path = f"/auctions/{auction_id}"
 
     alice = site.open_as("alice", path)
@@ -41,7 +46,7 @@ def test_bidding_war_outbid_errors_and_finish_seen_live(site: Site) -> None:
         expect(page.locator("[data-bid-amount]")).to_have_value("100,00")
 
     first = countdown_seconds(alice)
-    assert 0 < first <= 25
+    assert 0 < first <= 22
     alice.wait_for_timeout(1200)
     assert countdown_seconds(alice) < first
 
@@ -96,3 +101,37 @@ def test_bidding_war_outbid_errors_and_finish_seen_live(site: Site) -> None:
     expect(alice.locator("[data-kind=outbid]").first).to_be_visible()
     screenshot(alice, "notifications")
     assert re.search(r"auction_finished|auction_id", site.server.log())
+
+
+def test_reconnect_rejoins_with_current_state_and_soft_close_extension_is_shown(site: Site) -> None:
+    seller = site.user("sol")
+    site.user("ana", funds=50_000)
+    bo = site.user("boris", funds=50_000)
+    auction_id = site.auction(seller, "Old radio", price=5_000, seconds=600)
+    ana = site.open_as("ana", f"/auctions/{auction_id}")
+    expect(ana.locator('[data-field="watchers"]')).to_have_text("1")
+
+    # The server goes away; meanwhile a bid lands (straight in the database, so no live message).
+    site.server.stop()
+    expect(ana.locator("[data-connection-banner]")).to_be_visible()
+    site.db.run(
+        lambda s: bidding.place_bid(
+            s, Outbox(), auction_id=auction_id, bidder_id=bo, amount=6_000, soft_close_seconds=0
+        )
+    )
+    site.server.start()
+    expect(ana.locator('[data-field="leader"]')).to_have_text("boris", timeout=20_000)
+    expect(ana.locator('[data-field="price"]')).to_have_text("R$ 60,00")
+    expect(ana.locator("[data-bid-history] tr").first).to_contain_text("boris")
+    expect(ana.locator("[data-connection-banner]")).to_be_hidden()
+
+    # A bid in the last seconds moves the end (SOFT_CLOSE_SECONDS=4 on this server) and says so.
+    site.db.run(
+        lambda s: s.execute(
+            update(Auction).where(Auction.id == auction_id).values(ends_at=clock.now() + timedelta(seconds=2))
+        )
+    )
+    bid(ana, "61,00")
+    expect(ana.locator("[data-extended-banner]")).to_contain_text("extended")
+    assert countdown_seconds(ana) >= 2
+    expect(ana.locator("[data-result]")).to_contain_text("You won this auction for R$ 61,00", timeout=20_000)
