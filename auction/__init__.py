@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.orm import configure_mappers
 
 from .config import PROJECT_ROOT, load_config
 from .db import Database
 from .extensions import csrf, socketio
 from .logging_setup import configure_logging
 from .migrate import create_schema
+from .models import Base  # noqa: F401 - the mappers configure_mappers() sets up
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         [app.config["ASAAS_API_KEY"], app.config["ASAAS_WEBHOOK_TOKEN"], app.config["SECRET_KEY"]],
     )
 
+    # Configure the ORM mappers now, on the hub: done lazily, the first queries would take
+    # SQLAlchemy's configure mutex (a green lock after monkey-patching) from several tpool
+    # OS threads at once, and a green lock contended across OS threads can hang forever.
+    configure_mappers()
     db = Database(app.config["DATABASE_URL"], pool_size=app.config["DB_POOL_SIZE"], offload=app.config["DB_OFFLOAD"])
     app.extensions["auction.db"] = db
     if db.is_sqlite and app.config.get("AUTO_CREATE_SCHEMA", True):
