@@ -366,3 +366,26 @@ def _add_payment(session, payment: Payment) -> int:
     session.add(payment)
     session.flush()
     return payment.id
+
+
+def test_admin_reprocesses_a_failed_delivery(client, db, make_user):
+    body = json.dumps({"id": "evt_2", "event": "PAYMENT_RECEIVED", "payment": {"id": "pay_unknown", "value": 10}})
+    delivery_id = db.run(lambda s: _add_delivery(s, "evt_2", "PAYMENT_RECEIVED", body, outcome="failed"))
+    log_in(client, db, make_user("boss", is_admin=True))
+    token = csrf_token(client, "/admin/deliveries")
+    page = client.post(f"/admin/deliveries/{delivery_id}/reprocess", data={"csrf_token": token}, follow_redirects=True)
+    assert "Re-processed: unmatched" in page.get_data(as_text=True)
+    assert db.run(lambda s: s.get(WebhookDelivery, delivery_id).outcome) == "unmatched"
+
+
+def test_watch_button_works_without_javascript(client, db, make_user):
+    auction_id = new_auction(db, make_user("seller"))
+    alice = make_user("alice")
+    log_in(client, db, alice)
+    token = csrf_token(client, f"/auctions/{auction_id}")
+    client.post(f"/auctions/{auction_id}/watch", data={"csrf_token": token, "watch": "1"})
+    assert db.run(lambda s: bidding.is_watching(s, alice, auction_id))
+    assert "Stop watching" in client.get(f"/auctions/{auction_id}").get_data(as_text=True)
+    client.post(f"/auctions/{auction_id}/watch", data={"csrf_token": token, "watch": "0"})
+    assert not db.run(lambda s: bidding.is_watching(s, alice, auction_id))
+    assert client.post("/auctions/999/watch", data={"csrf_token": token, "watch": "1"}).status_code == 404

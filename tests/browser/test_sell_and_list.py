@@ -58,6 +58,9 @@ def test_sell_with_photos_and_list_updates_live(site: Site, tmp_path: Path) -> N
     bidder.fill("[data-bid-amount]", "650,00")
     bidder.click("[data-bid-submit]")
     expect(bidder.locator("[data-bid-ok]")).to_be_visible()
+    bidder.click("[data-watch-button]")
+    expect(bidder.locator("[data-watch-button]")).to_have_text("Stop watching")
+    assert bidder.url.endswith(auction_path), "the socket did it, no form post"
     expect(card.locator('[data-field="price"]')).to_have_text("R$ 650,00")
     expect(card.locator('[data-field="bid-count"]')).to_have_text("1 bid")
     screenshot(watcher, "auctions-phone")
