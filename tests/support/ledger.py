@@ -11,9 +11,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from auction import clock
+from auction import clock, wallet
 from auction.db import Database
-from auction.models import Auction, Hold, LedgerEntry, LedgerTransaction, Wallet
+from auction.models import Auction, Base, Hold, LedgerEntry, LedgerTransaction, User, Wallet
 
 
 def make_auction(db: Database, seller_id: int, title: str = "Old radio") -> int:
@@ -61,14 +61,14 @@ def ledger_violations(session: Session) -> list[str]:
     in_debt_recorded = set(
         session.scalars(select(LedgerTransaction.wallet_id).where(LedgerTransaction.created_debt.is_(True)))
     )
-    for wallet in session.scalars(select(Wallet)):
+    for account in session.scalars(select(Wallet)):
         for bucket in ("available", "held"):
-            if getattr(wallet, bucket) != sums.get((wallet.id, bucket), 0):
-                problems.append(f"wallet {wallet.id} {bucket}={getattr(wallet, bucket)} but entries say {sums}")
-        if wallet.held != open_holds.get(wallet.id, 0):
-            problems.append(f"wallet {wallet.id} held={wallet.held} but open holds sum to {open_holds}")
-        if wallet.kind == "user" and wallet.available < 0 and wallet.id not in in_debt_recorded:
-            problems.append(f"wallet {wallet.id} available={wallet.available} with no created_debt movement")
+            if getattr(account, bucket) != sums.get((account.id, bucket), 0):
+                problems.append(f"wallet {account.id} {bucket}={getattr(account, bucket)} but entries say {sums}")
+        if account.held != open_holds.get(account.id, 0):
+            problems.append(f"wallet {account.id} held={account.held} but open holds sum to {open_holds}")
+        if account.kind == "user" and account.available < 0 and account.id not in in_debt_recorded:
+            problems.append(f"wallet {account.id} available={account.available} with no created_debt movement")
     if session.scalar(select(func.count()).select_from(Hold).where(Hold.amount < 0)):
         problems.append("a hold has a negative amount")
     return problems
@@ -79,3 +79,28 @@ def total_money(session: Session) -> int:
     return session.scalar(
         select(func.coalesce(func.sum(Wallet.available + Wallet.held), 0)).where(Wallet.kind != "settlement")
     )
+
+
+def add_users(db: Database, count: int, prefix: str = "u") -> list[int]:
+    """Users with wallets, created directly (no password hashing: these tests are about money)."""
+
+    def create(session: Session) -> list[int]:
+        users = [
+            User(username=f"{prefix}{n}", email=f"{prefix}{n}@example.com", password_hash="-", created_at=clock.now())
+            for n in range(count)
+        ]
+        session.add_all(users)
+        session.flush()
+        return [wallet.ensure_wallet(session, user.id).user_id for user in users]
+
+    return db.run(create)
+
+
+def empty_tables(db: Database) -> None:
+    """Delete every row, children first (the schema stays)."""
+
+    def delete_all(session: Session) -> None:
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(table.delete())
+
+    db.run(delete_all)
