@@ -1,0 +1,277 @@
+"""The real eventlet server (run.py in a subprocess) with real python-socketio clients over websockets.
+
+Auctions here last a few seconds, the scheduler ticks every 0.2 s and the soft-close
+window is 2 s, so every scenario plays out in real time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import socketio
+from sqlalchemy import func, select
+
+from auction import accounts, bidding, clock, wallet
+from auction.db import Database
+from auction.models import Auction, Base, Bid, LedgerTransaction, Notification
+from tests.support.auctions import (  # noqa: F401 - fast_passwords is a fixture used by pytestmark
+    audit,
+    balance,
+    fast_passwords,
+    fund,
+    load_auction,
+    open_holds,
+)
+from tests.support.sockets import PASSWORD, SocketUser
+
+pytestmark = [pytest.mark.live, pytest.mark.usefixtures("fast_passwords")]
+LIVE_ENV = {"SOFT_CLOSE_SECONDS": "2", "SCHEDULER_INTERVAL": "0.2", "LOG_LEVEL": "INFO"}
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(params=["mariadb"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database(db_url: str) -> Iterator[Database]:
+    """The test's own connection to the server's database (users, money, checks)."""
+    database = Database(db_url, pool_size=5, offload="none")
+    Base.metadata.create_all(database.engine)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def users(database: Database):
+    """users(*names, money=100_000) -> {name: id}; everyone but 'seller' gets `money`."""
+
+    def create(*names: str, money: int = 100_000) -> dict[str, int]:
+        ids = {}
+        for name in names:
+            ids[name] = database.run(
+                lambda s, n=name: (
+                    accounts.register(
+                        s, username=n, email=f"{n}@example.com", password=PASSWORD, cpf_cnpj="52998224725"
+                    ).id
+                )
+            )
+            if name != "seller":
+                fund(database, ids[name], money)
+        return ids
+
+    return create
+
+
+@pytest.fixture
+def sockets() -> Iterator[list[SocketUser]]:
+    opened: list[SocketUser] = []
+    yield opened
+    for user in opened:
+        user.close()
+
+
+def connect(opened: list[SocketUser], url: str, username: str | None = None) -> SocketUser:
+    user = SocketUser(url, username)
+    opened.append(user)
+    return user
+
+
+def auction_ending_in(database: Database, seller_id: int, seconds: float, **fields) -> int:
+    values = {"title": "Live lot", "description": "", "starting_price": 1_000, "min_increment": None} | fields
+    values.setdefault("reserve_price", None)
+    ends_at = clock.now() + timedelta(seconds=seconds)
+    return database.run(lambda s: bidding.create_auction(s, seller_id, starts_at=None, ends_at=ends_at, **values).id)
+
+
+def count(database: Database, statement) -> int:
+    return database.run(lambda s: s.scalar(statement))
+
+
+def wait_until(condition, timeout: float = 10, step: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(step)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "mariadb"])
+def test_two_bidders_and_a_watcher_bid_outbid_extend_finish_and_win(
+    live_server_factory, db_url, database, users, sockets
+):
+    ids = users("seller", "ana", "bia")
+    server = live_server_factory(db_url, **LIVE_ENV)
+    auction_id = auction_ending_in(database, ids["seller"], 4)
+    ana, bia = connect(sockets, server.url, "ana"), connect(sockets, server.url, "bia")
+    seller, watcher = connect(sockets, server.url, "seller"), connect(sockets, server.url)
+    for user in (ana, bia, seller):
+        assert user.call("join_auction", {"auction_id": auction_id})["ok"]
+    joined = watcher.call("join_auction", {"auction_id": auction_id})
+    assert joined["watchers"] == 4 and joined["status"] == "open" and joined["next_min"] == 1_000
+    assert ana.wait_for("watchers", lambda p: p["count"] == 4) == {"auction_id": auction_id, "count": 4}
+
+    assert ana.call("bid", {"auction_id": auction_id, "amount": 1_000})["leading"]
+    assert watcher.wait_for("new_bid")["leader"] == "ana"
+    second = bia.call("bid", {"auction_id": auction_id, "amount": 1_100})
+    assert second["ok"] and second["leading"] and not second["extended"]
+    assert ana.wait_for("outbid")["amount"] == 1_100
+    assert ana.wait_for("notification")["kind"] == "outbid"
+    assert ana.wait_for("wallet", lambda p: p["held"] == 0)["available"] == 100_000
+    assert watcher.wait_for("new_bid", lambda p: p["leader"] == "bia")["bid_count"] == 2
+
+    ends_at = load_auction(database, auction_id).ends_at
+    time.sleep(max(0.0, (ends_at - clock.now()).total_seconds() - 1.2))
+    last = ana.call("bid", {"auction_id": auction_id, "amount": 1_200})
+    assert last["ok"] and last["extended"] and last["ends_at"] > clock.isoformat(ends_at)
+    assert watcher.wait_for("new_bid", lambda p: p["extended"])["ends_at"] == last["ends_at"]
+
+    finished = watcher.wait_for("auction_finished", timeout=8)
+    assert {k: finished[k] for k in ("auction_id", "winner", "amount", "reserve_met")} == {
+        "auction_id": auction_id,
+        "winner": "ana",
+        "amount": 1_200,
+        "reserve_met": True,
+    }
+    assert ana.wait_for("win")["amount"] == 1_200
+    assert seller.wait_for("notification", lambda p: p["kind"] == "sale")
+    assert seller.wait_for("wallet", lambda p: p["available"] == 1_200)
+    assert ana.call("bid", {"auction_id": auction_id, "amount": 5_000})["error"] == "auction_not_open"
+    assert balance(database, ids["ana"]).available == 100_000 - 1_200
+    assert balance(database, ids["bia"]).available == 100_000
+    assert audit(database) == []
+
+
+def test_proxy_bidding_and_reserve_not_met(live_server_factory, db_url, database, users, sockets):
+    ids = users("seller", "ana", "bia")
+    server = live_server_factory(db_url, **LIVE_ENV)
+    proxy_lot = auction_ending_in(database, ids["seller"], 60)
+    reserve_lot = auction_ending_in(database, ids["seller"], 2, reserve_price=50_000)
+    ana, bia, watcher = (connect(sockets, server.url, name) for name in ("ana", "bia", None))
+    for lot in (proxy_lot, reserve_lot):
+        watcher.call("join_auction", {"auction_id": lot})
+
+    assert ana.call("bid", {"auction_id": proxy_lot, "amount": 1_000, "max_amount": 5_000})["amount"] == 1_000
+    answered = bia.call("bid", {"auction_id": proxy_lot, "amount": 2_000})
+    assert answered["ok"] and not answered["leading"] and answered["amount"] == 2_050
+    news = watcher.wait_for("new_bid", lambda p: p["auction_id"] == proxy_lot and p["bid_count"] == 3)
+    assert news["leader"] == "ana" and news["amount"] == 2_050 and news["next_min"] == 2_100
+    assert not ana.received("outbid")
+    over = bia.call("bid", {"auction_id": proxy_lot, "amount": 2_100, "max_amount": 9_000})
+    assert over["leading"] and over["amount"] == 5_100
+    assert ana.wait_for("outbid")["amount"] == 5_100
+    assert open_holds(database, proxy_lot) == {ids["bia"]: 9_000}
+
+    assert ana.call("bid", {"auction_id": reserve_lot, "amount": 1_000, "max_amount": 3_000})["ok"]
+    finished = watcher.wait_for("auction_finished", lambda p: p["auction_id"] == reserve_lot, timeout=8)
+    assert finished["winner"] is None and finished["amount"] is None and finished["reserve_met"] is False
+    assert ana.wait_for("wallet", lambda p: p["held"] == 0)["available"] == 100_000
+    assert not ana.received("win")
+    assert open_holds(database, reserve_lot) == {}
+    assert audit(database) == []
+
+
+def test_cross_origin_socket_is_refused(live_server_factory, db_url, database):
+    server = live_server_factory(db_url, **LIVE_ENV)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        SocketUser(server.url, origin="http://evil.example")
+
+
+def test_twenty_simultaneous_bids_are_decided_under_the_row_lock(live_server_factory, db_url, database, users, sockets):
+    names = [f"racer{n:02d}" for n in range(20)]
+    ids = users("seller", *names)
+    auction_id = auction_ending_in(database, ids["seller"], 120)
+    server = live_server_factory(db_url, **LIVE_ENV)
+    racers = [connect(sockets, server.url, name) for name in names]
+
+    def all_at_once(amounts: list[int]) -> list[dict]:
+        barrier = threading.Barrier(len(racers))
+        acks: list[dict] = [{}] * len(racers)
+
+        def fire(index: int) -> None:
+            barrier.wait()
+            acks[index] = racers[index].call("bid", {"auction_id": auction_id, "amount": amounts[index]}, timeout=30)
+
+        threads = [threading.Thread(target=fire, args=(i,)) for i in range(len(racers))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return acks
+
+    same = all_at_once([1_000] * 20)
+    accepted = [ack for ack in same if ack["ok"]]
+    assert len(accepted) == 1, same
+    assert {ack["error"] for ack in same if not ack["ok"]} == {"too_low"}
+    first_leader = ids[names[same.index(accepted[0])]]
+    assert open_holds(database, auction_id) == {first_leader: 1_000}
+
+    amounts = [2_000 + 100 * n for n in range(20)]
+    rising = all_at_once(amounts)
+    assert {ack["error"] for ack in rising if not ack["ok"]} <= {"too_low"}
+    accepted_amounts = sorted(amounts[i] for i, ack in enumerate(rising) if ack["ok"])
+    recorded = database.run(
+        lambda s: list(s.scalars(select(Bid.amount).where(Bid.auction_id == auction_id).order_by(Bid.id)))
+    )
+    assert recorded == [1_000, *accepted_amounts], "every accepted bid and only those are recorded, in price order"
+    auction = load_auction(database, auction_id)
+    assert auction.current_price == auction.leader_max == 3_900 and auction.leader_id == ids["racer19"]
+    assert auction.bid_count == len(recorded)
+    assert open_holds(database, auction_id) == {ids["racer19"]: 3_900}
+    for name in names[:-1]:
+        assert balance(database, ids[name]) == wallet.Balance(100_000, 0)
+    assert audit(database) == []
+
+
+def test_auction_that_ended_while_down_is_finished_once_on_start(live_server_factory, db_url, database, users):
+    ids = users("seller", "ana")
+    first = live_server_factory(db_url, **LIVE_ENV)
+    auction_id = auction_ending_in(database, ids["seller"], 2)
+    ana = SocketUser(first.url, "ana")
+    try:
+        assert ana.call("bid", {"auction_id": auction_id, "amount": 1_500, "max_amount": 4_000})["ok"]
+    finally:
+        ana.close()
+    first.stop()
+    wait_until(lambda: clock.now() > load_auction(database, auction_id).ends_at + timedelta(seconds=0.5))
+    assert load_auction(database, auction_id).status == "open"
+
+    # Two processes start at once after the end; the database lets exactly one finish it.
+    live_server_factory(db_url, **LIVE_ENV)
+    live_server_factory(db_url, **LIVE_ENV)
+    wait_until(lambda: load_auction(database, auction_id).status == "finished")
+    time.sleep(0.6)  # a few more scheduler rounds on both processes
+    captures = select(func.count(LedgerTransaction.id)).where(
+        LedgerTransaction.auction_id == auction_id, LedgerTransaction.kind == "capture"
+    )
+    assert count(database, captures) == 1
+    wins = select(func.count(Notification.id)).where(Notification.auction_id == auction_id, Notification.kind == "win")
+    assert count(database, wins) == 1
+    assert balance(database, ids["ana"]) == wallet.Balance(100_000 - 1_500, 0)
+    assert balance(database, ids["seller"]) == wallet.Balance(1_500, 0)
+    assert load_auction(database, auction_id).winner_id == ids["ana"]
+    assert audit(database) == []
+
+
+def test_bid_through_process_a_reaches_a_watcher_on_process_b(live_server_factory, db_url, database, users, sockets):
+    ids = users("seller", "ana", "bia")
+    auction_id = auction_ending_in(database, ids["seller"], 60)
+    env = {**LIVE_ENV, "SOCKETIO_MESSAGE_QUEUE": REDIS_URL}
+    process_a, process_b = live_server_factory(db_url, **env), live_server_factory(db_url, **env)
+    bia_on_a = connect(sockets, process_a.url, "bia")
+    ana_on_a, ana_on_b = connect(sockets, process_a.url, "ana"), connect(sockets, process_b.url, "ana")
+    watcher_on_b = connect(sockets, process_b.url)
+    assert watcher_on_b.call("join_auction", {"auction_id": auction_id})["ok"]
+
+    assert ana_on_a.call("bid", {"auction_id": auction_id, "amount": 1_000})["ok"]
+    assert watcher_on_b.wait_for("new_bid")["leader"] == "ana"
+    assert ana_on_b.wait_for("wallet", lambda p: p["held"] == 1_000)
+    assert bia_on_a.call("bid", {"auction_id": auction_id, "amount": 1_100})["ok"]
+    assert watcher_on_b.wait_for("new_bid", lambda p: p["leader"] == "bia")["amount"] == 1_100
+    assert ana_on_b.wait_for("outbid")["amount"] == 1_100
+    assert count(database, select(func.count(Auction.id)).where(Auction.bid_count == 2)) == 1
