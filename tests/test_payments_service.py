@@ -35,6 +35,15 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
+def backend() -> str:
+    """SQLite for speed; the tests where MariaDB's row locks matter ask for both backends."""
+    return "sqlite"
+
+
+BOTH_BACKENDS = pytest.mark.parametrize("backend", ["sqlite", "mariadb"])
+
+
+@pytest.fixture
 def app_config(app_config: dict) -> dict:
     return app_config | {"ASAAS_SIM_DELIVERY": "inline", "WTF_CSRF_ENABLED": False, "PUBLIC_URL": "http://sim.test"}
 
@@ -97,6 +106,7 @@ def test_an_existing_asaas_customer_is_found_by_reference_not_duplicated(db, asa
     assert sim_count(db, "customer") == 1
 
 
+@BOTH_BACKENDS
 def test_two_concurrent_first_top_ups_create_one_customer(db, app, user):
     errors: list[BaseException] = []
     start = threading.Barrier(4)
@@ -169,6 +179,7 @@ def test_a_charge_asaas_never_got_is_abandoned_after_an_hour(db, asaas, user, ht
 # -- the checkout page and its webhooks (in-process) ---------------------------------------------------
 
 
+@BOTH_BACKENDS
 def test_paying_on_the_checkout_page_credits_the_wallet_and_notifies(db, client, asaas, user):
     started = topup(db, asaas, user, 5_000)
     page = client.get(started.payment_url.replace("http://sim.test", ""))
@@ -259,6 +270,7 @@ def test_the_simulator_api_wants_a_key_and_answers_errors_like_asaas(client):
 # -- reconciliation, replay, CLI ------------------------------------------------------------------------
 
 
+@BOTH_BACKENDS
 def test_reconcile_applies_a_payment_whose_webhooks_were_lost(db, app, asaas, user):
     started = topup(db, asaas, user, 5_000)
     asaas_id = payment_row(db, started.payment_id).asaas_payment_id
@@ -311,6 +323,7 @@ def test_a_link_payment_is_matched_to_the_user_by_cpf(db, client, asaas, user, m
     assert row.user_id == user and row.matched
 
 
+@BOTH_BACKENDS
 def test_an_unmatched_link_payment_is_kept_and_an_admin_assigns_it(db, client, asaas, user, make_user):
     admin = make_user("boss", is_admin=True)
     link = service.create_payment_link(db, asaas, admin_id=admin, name="R$ 30", amount=3_000, **LIMITS)

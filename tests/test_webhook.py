@@ -225,7 +225,7 @@ LIFECYCLE = [
 ]
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(order=st.permutations(LIFECYCLE), repeats=st.lists(st.sampled_from(LIFECYCLE), max_size=3))
 def test_a_lifecycle_in_any_order_ends_at_the_same_balance(client, db, user, order, repeats):
     asaas_id = f"pay_{uuid.uuid4().hex[:12]}"
@@ -262,3 +262,23 @@ def test_a_burst_of_50_copies_of_one_event_credits_once(app, db, user, backend):
     [row] = deliveries(db)
     assert row.attempts == 50
     assert row.outcome == "applied"
+
+
+def test_a_delivery_that_fails_to_process_is_kept_and_processed_on_redelivery(client, db, user, monkeypatch):
+    from auction.payments import service
+
+    known_payment(db, user, "pay_bug")
+    body = body_for("PAYMENT_RECEIVED", "pay_bug")
+    real = service.apply_facts
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(service, "apply_facts", broken)
+    answer = post(client, body)
+    assert answer.status_code == 200 and answer.get_json()["outcome"] == "failed"
+    [row] = deliveries(db)
+    assert (row.outcome, row.detail) == ("failed", "RuntimeError")
+    monkeypatch.setattr(service, "apply_facts", real)
+    assert post(client, body).get_json()["outcome"] == "applied"
+    assert available(db, user) == 10_000

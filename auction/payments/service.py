@@ -42,6 +42,8 @@ CUSTOMER_CLAIM_TTL = timedelta(seconds=30)
 CUSTOMER_WAIT_SECONDS = 15.0
 # A NEW top-up whose charge Asaas never got is given up after this long (reconciliation).
 ABANDON_AFTER = timedelta(hours=1)
+# Reconciliation stops asking about charges older than this (unpaid ones expire long before).
+RECONCILE_MAX_AGE = timedelta(days=40)
 DUE_DAYS = 3
 PROCESSED = {"applied", "recorded", "unmatched"}
 
@@ -553,7 +555,11 @@ def delivery_id_for_event(session: Session, event_id: str) -> int:
 def _open_payments(session: Session) -> list[tuple[int, str | None, str | None]]:
     rows = session.execute(
         select(Payment.id, Payment.asaas_payment_id, Payment.external_reference)
-        .where(Payment.status.not_in(FINAL_STATUSES), Payment.deleted.is_(False))
+        .where(
+            Payment.status.not_in(FINAL_STATUSES),
+            Payment.deleted.is_(False),
+            Payment.created_at > clock.now() - RECONCILE_MAX_AGE,
+        )
         .order_by(Payment.id)
     ).all()
     return [(r.id, r.asaas_payment_id, r.external_reference) for r in rows]
