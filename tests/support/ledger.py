@@ -104,3 +104,32 @@ def empty_tables(db: Database) -> None:
             session.execute(table.delete())
 
     db.run(delete_all)
+
+
+def replay_violations(session: Session) -> list[str]:
+    """Replay every wallet's movements in transaction-id order and check each step.
+
+    A movement inserts its transaction only after it holds the wallet's row lock, so
+    for one wallet the ids follow the order in which the locks were granted. A hold
+    must never have left `available` negative; only a reversal flagged
+    `created_debt` may take it below zero.
+    """
+    problems: list[str] = []
+    rows = session.execute(
+        select(LedgerEntry.wallet_id, LedgerTransaction.id, LedgerTransaction.kind, LedgerTransaction.created_debt)
+        .add_columns(func.sum(LedgerEntry.amount))
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .join(Wallet, Wallet.id == LedgerEntry.wallet_id)
+        .where(LedgerEntry.bucket == "available", Wallet.kind == "user")
+        .group_by(LedgerEntry.wallet_id, LedgerTransaction.id, LedgerTransaction.kind, LedgerTransaction.created_debt)
+        .order_by(LedgerEntry.wallet_id, LedgerTransaction.id)
+    ).all()
+    running: dict[int, int] = {}
+    for wallet_id, tx_id, kind, created_debt, change in rows:
+        before = running.get(wallet_id, 0)
+        after = running[wallet_id] = before + int(change)
+        if kind == "hold" and after < 0:
+            problems.append(f"hold {tx_id} left wallet {wallet_id} at {after}")
+        if after < 0 <= before and not (kind == "reverse" and created_debt):
+            problems.append(f"{kind} {tx_id} took wallet {wallet_id} from {before} to {after} without recording debt")
+    return problems
