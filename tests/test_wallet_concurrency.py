@@ -135,8 +135,9 @@ def test_threads_racing_on_two_wallets_create_or_lose_no_money(
     seconds = 1.5 if race_db.is_sqlite else 3.0
     with caplog.at_level(logging.INFO, logger="auction.db"):
         tally = run_race(race_db, scene, seconds)
-    retries = sum("event=tx_retry" in record.getMessage() for record in caplog.records)
-    report = {"backend": race_db.dialect, "threads": THREADS, "seconds": seconds, "retries": retries}
+    messages = [record.getMessage() for record in caplog.records]
+    retries = Counter(message.rsplit("reason=", 1)[-1] for message in messages if "event=tx_retry" in message)
+    report = {"backend": race_db.dialect, "threads": THREADS, "seconds": seconds, "retries": dict(retries)}
     report |= {"operations": sum(tally.done.values()), "by_outcome": dict(sorted(tally.done.items()))}
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / f"wallet_concurrency_{race_db.dialect}.json").write_text(json.dumps(report, indent=2))
