@@ -22,10 +22,12 @@ def iso(moment: datetime | str | None) -> str:
     return clock.isoformat(_as_datetime(moment)) or ""
 
 
-def when(moment: datetime | str | None) -> str:
-    """A readable UTC time for people: '25 Nov 2026, 14:30 UTC'."""
+def when(moment: datetime | str | None, seconds: bool = False) -> str:
+    """A readable UTC time for people: '25 Nov 2026, 14:30 UTC' (the page scripts write the same)."""
     value = _as_datetime(moment)
-    return value.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC") if value else ""
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime("%d %b %Y, %H:%M:%S UTC" if seconds else "%d %b %Y, %H:%M UTC")
 
 
 def reais(cents: int) -> str:

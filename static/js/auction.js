@@ -27,7 +27,7 @@ const state = {
 };
 
 const ERRORS = {
-  too_low: () => `Your bid is too low: the minimum now is ${formatBRL(state.nextMin)}.`,
+  too_low: (ack) => `Your bid is too low: the minimum now is ${formatBRL(ack.next_min ?? state.nextMin)}.`,
   insufficient_funds: () => "You don't have enough available money in your wallet for this bid.",
   own_auction: () => "You cannot bid on your own auction.",
   auction_not_open: () => "This auction is not open for bids.",
@@ -35,12 +35,17 @@ const ERRORS = {
   rate_limited: () => "You are bidding too fast; wait a moment and try again.",
   invalid: (ack) => `That bid is not valid: ${ack.message || "check the amount"}.`,
   wallet_in_debt: () => "Your wallet is in debt; add money before bidding.",
+  not_found: () => "This auction no longer exists.",
   unavailable: () => "The service is briefly unavailable; please try again.",
 };
 
-function timeText(iso) {
+// The same "25 Nov 2026, 14:30 UTC" the server writes (the `when` template filter).
+function timeText(iso, seconds = false) {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? "" : d.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+  if (Number.isNaN(d.getTime())) return "";
+  const options = { day: "2-digit", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: "UTC" };
+  if (seconds) options.second = "2-digit";
+  return `${d.toLocaleString("en-GB", options)} UTC`;
 }
 
 function setEndsAt(iso) {
@@ -102,7 +107,7 @@ function historyRow(bid) {
   const when = document.createElement("td");
   const time = document.createElement("time");
   time.dateTime = bid.created_at || "";
-  time.textContent = bid.created_at ? timeText(bid.created_at) : "just now";
+  time.textContent = bid.created_at ? timeText(bid.created_at, true) : "just now";
   when.append(time);
   tr.append(who, amount, when);
   return tr;
@@ -137,6 +142,8 @@ function showResult({ winner, amount, reserveMet, bidCount }) {
   show(outbidBanner, false);
   show(extendedBanner, false);
   setStatus("finished");
+  show($("[data-leader-line]"), false);
+  show(watchForm, false);
   $('[data-field="price-label"]').textContent = "Final price";
   if (amount) setPrice(amount);
 }
@@ -200,6 +207,7 @@ if (socket) {
   socket.on("auction_cancelled", (d) => {
     if (d.auction_id !== auctionId) return;
     setStatus("cancelled");
+    show(watchForm, false);
     const box = $("[data-result]");
     const p = document.createElement("p");
     p.className = "result-text";
