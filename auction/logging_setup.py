@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 from collections.abc import Iterable
 
 _SECRET_PATTERNS = [
@@ -34,6 +35,20 @@ class SecretFilter(logging.Filter):
         return True
 
 
+def _os_rlock() -> threading.RLock:
+    """A real OS lock even after eventlet.monkey_patch().
+
+    Units of work log from eventlet.tpool's OS threads; a handler's green lock contended
+    between such a thread and the hub cannot wake its waiter ("Cannot switch to a different
+    thread") and the server stops answering. The lock is held only while a line is written.
+    """
+    try:
+        from eventlet import patcher
+    except ImportError:
+        return threading.RLock()
+    return patcher.original("threading").RLock()
+
+
 def configure_logging(level: str, secrets: Iterable[str]) -> None:
     root = logging.getLogger()
     secret_filter = SecretFilter(secrets)
@@ -43,6 +58,7 @@ def configure_logging(level: str, secrets: Iterable[str]) -> None:
         handler._auction = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     for handler in root.handlers:
+        handler.lock = _os_rlock()
         for old in [f for f in handler.filters if isinstance(f, SecretFilter)]:
             handler.removeFilter(old)
         handler.addFilter(secret_filter)

@@ -5,7 +5,9 @@ Each test attacks one protection and fails if that protection is removed.
 
 from __future__ import annotations
 
+import json
 import re
+import time
 
 import pytest
 
@@ -511,3 +513,87 @@ def test_simulator_is_not_mounted_when_a_real_asaas_key_is_set(app_config):
         assert client.get("/asaas-sim/i/pay_1").status_code == 404
     finally:
         app.extensions["auction.db"].dispose()
+
+
+class LiveBrowser:
+    """requests against a live server, keeping every text it was shown."""
+
+    def __init__(self, url: str) -> None:
+        import requests
+
+        self.url = url
+        self.http = requests.Session()
+        self.seen: list[str] = []
+
+    def get(self, path: str):
+        response = self.http.get(self.url + path, timeout=10)
+        self.seen.append(response.text)
+        return response
+
+    def post(self, path: str, **kwargs):
+        response = self.http.post(self.url + path, timeout=10, **kwargs)
+        self.seen.append(response.text + str(response.headers))
+        return response
+
+    def form(self, path: str, fields: dict) -> object:
+        page = self.get(path).text
+        match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
+        return self.post(path, data={**fields, "csrf_token": match.group(1) if match else ""})
+
+
+@pytest.mark.live
+def test_webhook_token_and_api_key_never_reach_logs_pages_or_error_messages(live_server_factory, db_url, httpserver):
+    import secrets
+
+    import socketio
+
+    from tests.conftest import VALID_CPFS
+
+    key = f"$aact_YTU5YTE0M2M2N2I4MTliNzk0YTI5N2U5MzdjNWZmNDQ6OjAwMDAw{secrets.token_hex(8)}"
+    token = f"whk-{secrets.token_hex(20)}"
+    # A careless upstream that echoes the key in its error descriptions.
+    echo = {"errors": [{"code": "invalid_action", "description": f"A chave {key} foi recusada"}]}
+    httpserver.expect_request(re.compile("^/")).respond_with_json(echo, status=400)
+    server = live_server_factory(
+        db_url,
+        ASAAS_API_KEY=key,
+        ASAAS_WEBHOOK_TOKEN=token,
+        ASAAS_BASE_URL=httpserver.url_for("/v3"),
+        LOG_LEVEL="DEBUG",
+        RECONCILE_INTERVAL="1",
+    )
+    browser = LiveBrowser(server.url)
+    registered = browser.form(
+        "/register",
+        {"username": "segredo", "email": "s@example.com", "password": "a long passphrase", "cpf_cnpj": VALID_CPFS[1]},
+    )
+    assert registered.status_code == 200 and "segredo" in registered.text  # followed the redirect home
+
+    sock = socketio.Client(reconnection=False)
+    cookie = browser.http.cookies["auction_session"]
+    sock.connect(server.url, headers={"Cookie": f"auction_session={cookie}"}, transports=["websocket"])
+    acks = [sock.call("add_money", {"amount": 1_000}, timeout=15) for _ in range(2)]
+    sock.disconnect()
+    assert all(ack["ok"] is False for ack in acks), acks
+    topup_page = browser.get("/wallet").text
+    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', topup_page)
+    browser.post("/wallet/topup", data={"amount": "25,00", "csrf_token": match.group(1) if match else ""})
+    browser.get("/wallet")
+
+    body = json.dumps({"id": "evt_s1", "event": "PAYMENT_RECEIVED", "payment": {"id": "pay_s1", "value": 10}})
+    for sent in (None, "", "wrong", token[:-1], token + "x", token.upper()):
+        headers = {"Content-Type": "application/json"} | ({"asaas-access-token": sent} if sent is not None else {})
+        assert browser.post("/payment/webhook", data=body, headers=headers).status_code == 401
+    for bad in (b"{", b'{"event": 1}', b"[" * 5000):
+        browser.post("/payment/webhook", data=bad, headers={"asaas-access-token": token})
+    browser.post("/payment/webhook", data=body, headers={"asaas-access-token": token})
+    for path in ("/", "/wallet/payments", "/notifications", "/nope", "/asaas-sim/admin", "/healthz"):
+        browser.get(path)
+    time.sleep(1.5)  # a reconciliation round against the echoing upstream
+
+    texts = {"log": server.log(), **{f"response {n}": text for n, text in enumerate(browser.seen)}}
+    texts |= {f"ack {n}": json.dumps(ack) for n, ack in enumerate(acks)}
+    for secret in (key, key[6:40], token, token[4:]):
+        leaks = [where for where, text in texts.items() if secret in text]
+        assert not leaks, f"secret {secret[:8]}... found in {leaks}"
+    assert "event=webhook_unauthorized" in texts["log"]
