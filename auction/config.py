@@ -114,6 +114,8 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "ENDING_SOON_SECONDS": _int(env, "ENDING_SOON_SECONDS", 600),
         "SCHEDULER_INTERVAL": float(env.get("SCHEDULER_INTERVAL") or 1.0),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
+        # Per auction photo; five of them must fit in MAX_CONTENT_LENGTH.
+        "PHOTO_MAX_BYTES": _int(env, "PHOTO_MAX_BYTES", 3 * 1024 * 1024),
         "WEBHOOK_MAX_BYTES": _int(env, "WEBHOOK_MAX_BYTES", 256 * 1024),
         "RATE_LIMITS_ENABLED": _bool(env.get("RATE_LIMITS_ENABLED"), True),
         "RATE_LIMIT_STORAGE": env.get("RATE_LIMIT_STORAGE") or None,

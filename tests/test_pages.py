@@ -271,7 +271,7 @@ def test_selling_with_photos_stores_them_and_serves_them_safely(app, client, db,
     ("photos", "message"),
     [
         ([(b"<html><script>alert(1)</script>", "cat.png")], "is not a JPEG, PNG, WebP or GIF image"),
-        ([(b"\x89PNG\r\n\x1a\n" + b"\0" * 2048, "huge.png")], "is larger than"),
+        ([(b"\x89PNG\r\n\x1a\n" + b"\0" * 2048, "huge.png")], "is larger than 1 KB"),
         ([(make_png(2, 2), f"p{i}.png") for i in range(6)], "at most 5 photos"),
     ],
     ids=["wrong-type", "too-big", "too-many"],
@@ -389,3 +389,11 @@ def test_watch_button_works_without_javascript(client, db, make_user):
     client.post(f"/auctions/{auction_id}/watch", data={"csrf_token": token, "watch": "0"})
     assert not db.run(lambda s: bidding.is_watching(s, alice, auction_id))
     assert client.post("/auctions/999/watch", data={"csrf_token": token, "watch": "1"}).status_code == 404
+
+
+def test_an_oversized_upload_gets_a_readable_413(app, client, db, make_user):
+    app.config["MAX_CONTENT_LENGTH"] = 4096
+    log_in(client, db, make_user("seller"))
+    response = client.post("/sell", data=sell_form(client, [(make_png(64, 64) + b"\0" * 8192, "big.png")]))
+    assert response.status_code == 413
+    assert "too large" in response.get_data(as_text=True)

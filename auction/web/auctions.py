@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -82,6 +83,14 @@ def toggle_watch(auction_id: int) -> Any:
     return redirect(url_for("auctions.detail", auction_id=auction_id))
 
 
+@bp.errorhandler(RequestEntityTooLarge)
+def _upload_too_large(_error: RequestEntityTooLarge) -> Any:
+    message = (
+        f"The photos together are too large. Send at most {photos.MAX_PHOTOS} photos of {photos.limit_text()} each."
+    )
+    return render_template("error.html", title="Upload too large", message=message), 413
+
+
 @bp.route("/sell", methods=["GET", "POST"])
 @login_required
 def sell() -> Any:
@@ -97,7 +106,9 @@ def sell() -> Any:
                 flash("Your auction is listed.", "success")
                 return redirect(url_for("auctions.detail", auction_id=auction_id))
     status = 400 if request.method == "POST" else 200
-    return render_template("auctions/sell.html", form=form, max_photos=photos.MAX_PHOTOS), status
+    return render_template(
+        "auctions/sell.html", form=form, max_photos=photos.MAX_PHOTOS, max_size=photos.limit_text()
+    ), status
 
 
 def _create(form: SellForm, checked: list[tuple[bytes, str, str]]) -> int | None:

@@ -20,7 +20,6 @@ from ..models import AuctionPhoto
 bp = Blueprint("photos", __name__)
 
 MAX_PHOTOS = 5
-DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 FILENAME_RE = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp|gif)$")
 # (content type, extension) by magic bytes; the name and the browser's claimed type are ignored.
 SIGNATURES: list[tuple[bytes, int, str, str]] = [
@@ -58,7 +57,12 @@ def upload_dir() -> Path:
 
 
 def max_bytes() -> int:
-    return int(current_app.config.get("PHOTO_MAX_BYTES", DEFAULT_MAX_BYTES))
+    return int(current_app.config["PHOTO_MAX_BYTES"])
+
+
+def limit_text() -> str:
+    limit = max_bytes()
+    return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
 
 
 def chosen_files(files: list[FileStorage]) -> list[FileStorage]:
@@ -75,7 +79,7 @@ def check_photos(files: list[FileStorage]) -> list[tuple[bytes, str, str]]:
     for upload in files:
         data = upload.stream.read(limit + 1)
         if len(data) > limit:
-            raise PhotoError(f"{_display_name(upload)} is larger than {limit // (1024 * 1024)} MB")
+            raise PhotoError(f"{_display_name(upload)} is larger than {limit_text()}")
         if not data:
             raise PhotoError(f"{_display_name(upload)} is empty")
         kind = sniff(data[:16])
