@@ -256,3 +256,12 @@ def test_ids_with_path_characters_never_reach_the_url(asaas: AsaasClient, httpse
 def test_the_configured_client_uses_the_simulator_without_a_key():
     client = client_from_config({"ASAAS_BASE_URL": "http://h/asaas-sim/v3", "ASAAS_API_KEY": "", "ASAAS_TIMEOUT": 3})
     assert client.api_key.startswith("$aact_") and client.timeout == 3.0
+
+
+def test_a_key_echoed_by_the_upstream_is_redacted_from_errors(httpserver: HTTPServer, asaas: AsaasClient):
+    echo = {"errors": [{"code": "invalid_action", "description": f"A chave {KEY} foi recusada ($aact_other123)"}]}
+    httpserver.expect_request("/v3/payments/pay_1").respond_with_json(echo, status=400)
+    with pytest.raises(AsaasInvalid) as caught:
+        asaas.get_payment("pay_1")
+    assert_no_key(caught.value)
+    assert "aact_" not in str(caught.value) and "A chave [redacted] foi recusada" in str(caught.value)

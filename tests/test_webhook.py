@@ -56,6 +56,8 @@ def test_a_request_without_the_right_token_is_refused_and_not_stored(client, db,
     [
         ("this is not json", "not JSON"),
         ("[1, 2]", "not a JSON object"),
+        ("[" * 5000, "not JSON"),
+        (b"\xff\xfe", "not JSON"),
         (json.dumps({"id": "evt_1", "payment": {"id": "pay_1"}}), "missing event"),
         (json.dumps({"id": "evt_1", "event": "PAYMENT_RECEIVED"}), "missing payment.id"),
         (json.dumps({"id": "evt_1", "event": "PAYMENT_RECEIVED", "payment": {"value": 1}}), "missing payment.id"),

@@ -10,6 +10,7 @@ never appears in an exception, a log line or a repr.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -211,7 +212,7 @@ class AsaasClient:
                 return response.json()
             except ValueError:
                 raise AsaasUnavailable(f"Asaas answered {method} {path} with a body that is not JSON") from None
-        errors = _errors_of(response)
+        errors = [{k: _redact(v, self.api_key) for k, v in e.items()} for e in _errors_of(response)]
         error_class = STATUS_ERRORS.get(response.status_code, AsaasUnavailable)
         log.info(
             "event=asaas_error method=%s path=%s status=%s codes=%s",
@@ -240,6 +241,16 @@ def _errors_of(response: requests.Response) -> list[dict[str, str]]:
         for e in errors
         if isinstance(e, dict)
     ]
+
+
+API_KEY_PATTERN = re.compile(r"\$?aact_[A-Za-z0-9_:$=+/-]+")
+
+
+def _redact(text: str, api_key: str) -> str:
+    """An upstream that echoes the key in an error description must not put it in our exceptions."""
+    if api_key:
+        text = text.replace(api_key, "[redacted]")
+    return API_KEY_PATTERN.sub("[redacted]", text)
 
 
 def _safe_id(value: str) -> str:

@@ -40,7 +40,7 @@ def parse_delivery(raw: bytes) -> Delivery:
     try:
         text = raw.decode("utf-8")
         body = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ValueError("body is not JSON") from exc
     if not isinstance(body, dict):
         raise ValueError("body is not a JSON object")
