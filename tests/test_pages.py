@@ -16,7 +16,12 @@ from auction.outbox import Outbox
 from tests.browser.conftest import make_png
 from tests.test_accounts import csrf_token
 
-pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+@pytest.fixture(params=["sqlite"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Page rules do not depend on the database: SQLite, except where a test asks for both."""
+    return request.param
+
 
 USER_PAGES = ["/sell", "/me/bids", "/me/auctions", "/wallet", "/wallet/payments", "/notifications"]
 ADMIN_PAGES = ["/admin/", "/admin/users", "/admin/auctions", "/admin/payments", "/admin/deliveries"]
@@ -100,6 +105,29 @@ def test_nav_shows_the_users_balance_and_unread_count(client, db, make_user):
     html = client.get("/").get_data(as_text=True)
     assert 'data-wallet-available data-cents="12345">R$ 123,45<' in html
     assert "data-unread-count>1<" in html
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "mariadb"], indirect=True)
+def test_every_page_renders_with_live_data(client, db, make_user):
+    seller, alice, boss = make_user("seller"), make_user("alice"), make_user("boss", is_admin=True)
+    fund(db, alice)
+    open_id = new_auction(db, seller, "Film camera")
+    done_id = new_auction(db, seller, "Old radio", ends_at=clock.now() + timedelta(seconds=5))
+    place_bid(db, open_id, alice, 10_000)
+    place_bid(db, done_id, alice, 10_000)
+    clock.advance(timedelta(minutes=3))  # past the soft-close extension
+    db.run(lambda s: bidding.finish_if_due(s, Outbox(), done_id))
+    for user, paths in (
+        (alice, [*USER_PAGES, f"/auctions/{open_id}", f"/auctions/{done_id}", "/?filter=finished"]),
+        (seller, ["/me/auctions", "/wallet"]),
+        (boss, ADMIN_PAGES),
+    ):
+        log_in(client, db, user)
+        for path in paths:
+            assert client.get(path).status_code == 200, path
+    log_in(client, db, seller)
+    assert 'data-outcome="sold"' in client.get("/me/auctions").get_data(as_text=True)
+    assert "Sale" in client.get("/wallet").get_data(as_text=True)
 
 
 # -- no one else's data ------------------------------------------------------------------------
