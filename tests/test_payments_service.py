@@ -372,3 +372,32 @@ def test_add_money_over_the_socket_answers_with_the_checkout_url(app, db, asaas,
     assert anonymous.emit("add_money", {"amount": 2_500}, callback=True)["error"] == "unauthenticated"
     anonymous.disconnect()
     assert db.run(wallet.audit) == []
+
+
+def test_the_simulator_retries_a_webhook_until_the_site_answers_200(db, app, asaas, user, monkeypatch):
+    started = topup(db, asaas, user, 5_000)
+    asaas_id = payment_row(db, started.payment_id).asaas_payment_id
+    [event_id] = db.run(simulator.apply_events, asaas_id, ("PAYMENT_RECEIVED",))
+    answers = iter([503, 0, 200])
+    sent: list[dict] = []
+
+    def flaky(_app, body: str) -> int:
+        sent.append(json.loads(body))
+        return next(answers)
+
+    monkeypatch.setattr(simulator, "_post", flaky)
+    simulator.deliver_events(app, [event_id], delays=(0.01, 0.01, 0.01))
+    row = db.run(lambda s: s.scalars(select(AsaasSimEvent).where(AsaasSimEvent.event_id == event_id)).one())
+    assert (row.status, row.attempts, row.last_status) == ("delivered", 3, 200)
+    assert {body["id"] for body in sent} == {event_id} and sent[0]["payment"]["status"] == "RECEIVED"
+
+
+def test_the_simulator_gives_up_after_its_last_retry(db, app, asaas, user, monkeypatch):
+    started = topup(db, asaas, user, 5_000)
+    asaas_id = payment_row(db, started.payment_id).asaas_payment_id
+    [event_id] = db.run(simulator.apply_events, asaas_id, ("PAYMENT_RECEIVED",))
+    monkeypatch.setattr(simulator, "_post", lambda _app, _body: 500)
+    simulator.deliver_events(app, [event_id], delays=(0.01,))
+    row = db.run(lambda s: s.scalars(select(AsaasSimEvent).where(AsaasSimEvent.event_id == event_id)).one())
+    assert (row.status, row.attempts) == ("failed", 2)
+    assert event_id in db.run(simulator._pending_event_ids)
