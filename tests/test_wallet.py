@@ -14,7 +14,7 @@ from auction.errors import Invalid
 from auction.models import Wallet
 from auction.money import InvalidAmount
 from auction.wallet import Balance, InsufficientFunds, WalletInDebt
-from tests.support.ledger import ledger_violations, make_auction
+from tests.support.ledger import add_users, ledger_violations, make_auction
 
 FEE_BPS = 250  # 2.5 %
 
@@ -45,9 +45,10 @@ class Scene:
 
 
 @pytest.fixture
-def scene(db: Database, make_user: Callable[..., int]) -> Scene:
-    seller = make_user("seller")
-    return Scene(db, make_user("buyer"), seller, make_auction(db, seller))
+def scene(db: Database) -> Scene:
+    """A buyer, a seller and an open auction (users made without password hashing, for speed)."""
+    buyer, seller = add_users(db, 2, prefix="scene")
+    return Scene(db, buyer, seller, make_auction(db, seller))
 
 
 def fund_and_hold(scene: Scene, credit: int, held: int) -> None:
