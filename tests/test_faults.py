@@ -8,16 +8,39 @@ and Redis are never restarted.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+import requests
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
-from auction import create_app
+from auction import accounts, clock, create_app
 from auction.db import Database, DatabaseUnavailable
-from tests.support.faults import TcpProxy, kill_connections
+from auction.models import Auction, Bid, LedgerTransaction, Notification, Payment, WebhookDelivery
+from tests.conftest import VALID_CPFS
+from tests.support.auctions import (  # noqa: F401 - fast_passwords is a fixture
+    audit,
+    balance,
+    fast_passwords,
+    fund,
+    load_auction,
+    new_auction,
+    open_holds,
+    place,
+)
+from tests.support.faults import TcpProxy, kill_connections, wait_for
+from tests.support.payments import TOKEN as WEBHOOK_TOKEN
+from tests.support.payments import known_payment
 from tests.support.server import free_port
+from tests.support.sockets import PASSWORD, SocketUser
 from tests.test_accounts import csrf_token
+from tests.test_webhook import body_for
 
 MARIADB = pytest.mark.parametrize("backend", ["mariadb"], indirect=True)
 
@@ -64,3 +87,277 @@ def test_pages_answer_503_when_the_database_is_down(app_config):
             assert "briefly unavailable" in body and "Traceback" not in body
     finally:
         app.extensions["auction.db"].dispose()
+
+
+# -- the real server -------------------------------------------------------------------------
+
+LIVE_ENV = {"SCHEDULER_INTERVAL": "0.2", "SOFT_CLOSE_SECONDS": "0", "LOG_LEVEL": "INFO"}
+FUNDS = 10_000_000
+CAPTURE = LedgerTransaction.kind == "capture"
+
+
+@pytest.fixture
+def database(db_url: str):
+    """The test's own connection to the live server's database."""
+    database = Database(db_url, pool_size=4, offload="none")
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def people(database, fast_passwords):  # noqa: F811 - fixture imported from tests.support.auctions
+    """people(*names) -> {name: id}; everyone but 'seller...' gets FUNDS."""
+
+    def create(*names: str) -> dict[str, int]:
+        ids = {}
+        for name in names:
+            ids[name] = database.run(
+                lambda s, n=name: (
+                    accounts.register(
+                        s, username=n, email=f"{n}@example.com", password=PASSWORD, cpf_cnpj=VALID_CPFS[0]
+                    ).id
+                )
+            )
+            if not name.startswith("seller"):
+                fund(database, ids[name], FUNDS)
+        return ids
+
+    return create
+
+
+@pytest.fixture
+def sockets():
+    opened: list[SocketUser] = []
+
+    def connect(url: str, username: str | None = None) -> SocketUser:
+        opened.append(SocketUser(url, username))
+        return opened[-1]
+
+    yield connect
+    for user in opened:
+        with contextlib.suppress(Exception):
+            user.close()
+
+
+def count(database: Database, model, *where) -> int:
+    return database.run(lambda s: s.scalar(select(func.count()).select_from(model).where(*where)))
+
+
+def assert_bids_whole(database: Database, auction_id: int) -> None:
+    """No half-applied bid: counters, leader, holds and the ledger agree with the bid rows."""
+    assert audit(database) == []
+    auction = load_auction(database, auction_id)
+    assert auction.bid_count == count(database, Bid, Bid.auction_id == auction_id)
+    holds = open_holds(database, auction_id)
+    if auction.status == "open":
+        assert holds == ({auction.leader_id: auction.leader_max} if auction.leader_id else {})
+        assert auction.current_price is None or auction.current_price <= auction.leader_max
+    else:
+        assert holds == {}
+
+
+class BidStorm:
+    """Bidders bid ever higher amounts from threads; acked bids are recorded, the rest are not."""
+
+    def __init__(self, bidders: dict[int, SocketUser], auction_id: int) -> None:
+        self.bidders = bidders
+        self.auction_id = auction_id
+        self.amounts = itertools.count(1)
+        self.acked: list[tuple[int, int]] = []  # (user id, bid id)
+        self.refusals: list[str] = []
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._run, args=item, daemon=True) for item in bidders.items()]
+
+    def _run(self, user_id: int, user: SocketUser) -> None:
+        while not self.stop.is_set():
+            with self.lock:
+                amount = 1_000 + 1_000 * next(self.amounts)
+            try:
+                ack = user.call("bid", {"auction_id": self.auction_id, "amount": amount}, timeout=5)
+            except Exception:
+                return  # the server is gone: whatever was in flight was never acknowledged
+            with self.lock:
+                if ack.get("ok"):
+                    self.acked.append((user_id, ack["bid_id"]))
+                else:
+                    self.refusals.append(ack["error"])
+
+    def __enter__(self) -> BidStorm:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=10)
+
+
+@MARIADB
+@pytest.mark.live
+def test_sigkill_during_a_bidding_storm_loses_no_acknowledged_bid(
+    live_server_factory, db_url, database, people, sockets
+):
+    ids = people("seller", "bidder1", "bidder2", "bidder3", "bidder4")
+    auction_id = new_auction(database, ids["seller"], seconds=3600)
+    server = live_server_factory(db_url, **LIVE_ENV)
+    bidders = {ids[name]: sockets(server.url, name) for name in ("bidder1", "bidder2", "bidder3", "bidder4")}
+    with BidStorm(bidders, auction_id) as storm:
+        wait_for(lambda: len(storm.acked) >= 25, timeout=30, what="25 acknowledged bids")
+        server.kill()
+    assert set(storm.refusals) <= {"too_low"}, storm.refusals
+
+    server.start()
+    stored = dict(database.run(lambda s: s.execute(select(Bid.id, Bid.bidder_id)).all()))
+    assert all(stored.get(bid_id) == user_id for user_id, bid_id in storm.acked), "an acknowledged bid was lost"
+    assert_bids_whole(database, auction_id)
+    # The restarted server takes bids again.
+    latecomer = sockets(server.url, "bidder1")
+    state = latecomer.call("join_auction", {"auction_id": auction_id})
+    assert latecomer.call("bid", {"auction_id": auction_id, "amount": state["next_min"]})["ok"] is True
+    assert_bids_whole(database, auction_id)
+
+
+@MARIADB
+@pytest.mark.live
+def test_sigkill_while_auctions_finish_finishes_each_exactly_once(live_server_factory, db_url, database, people):
+    ids = people("seller", "winner")
+    server = live_server_factory(db_url, **LIVE_ENV)
+    start = clock.now()
+    auctions = []
+    for n in range(10):
+        auction_id = new_auction(database, ids["seller"], seconds=60)
+        place(database, auction_id, ids["winner"], 1_000 + n)
+        auctions.append(auction_id)
+    # Every auction ends within a second or so, one after another.
+    database.run(
+        lambda s: [
+            s.get(Auction, a).__setattr__("ends_at", start + timedelta(seconds=1.5 + 0.1 * n))
+            for n, a in enumerate(auctions)
+        ]
+    )
+
+    def finished() -> int:
+        return count(database, Auction, Auction.status == "finished")
+
+    for kills, goal in enumerate((2, 6), start=1):
+        wait_for(lambda goal=goal: finished() >= goal, timeout=30, what=f"{goal} finished auctions")
+        server.kill()
+        assert kills > 1 or finished() < len(auctions), "the kill came too late to interrupt the finishing"
+        server.start()
+    wait_for(lambda: finished() == len(auctions), timeout=30, what="every auction finished")
+
+    for n, auction_id in enumerate(auctions):
+        captures = count(database, LedgerTransaction, LedgerTransaction.auction_id == auction_id, CAPTURE)
+        notices = count(database, Notification, Notification.auction_id == auction_id, Notification.kind == "sale")
+        assert (captures, notices) == (1, 1), f"auction {auction_id} finished {captures} times"
+        assert load_auction(database, auction_id).final_price == 1_000 + n
+    total = sum(1_000 + n for n in range(len(auctions)))
+    assert balance(database, ids["winner"]).available == FUNDS - total
+    assert balance(database, ids["seller"]).available == total
+    assert audit(database) == []
+
+
+@pytest.fixture
+def proxied(db_url):
+    """A TCP proxy in front of MariaDB for one server; cut() is that server's database outage."""
+    proxy = TcpProxy("127.0.0.1", make_url(db_url).port or 3306).start()
+    yield proxy
+    proxy.cut()
+
+
+@MARIADB
+@pytest.mark.live
+def test_database_outage_answers_unavailable_fast_and_the_server_recovers_by_itself(
+    live_server_factory, db_url, database, people, sockets, proxied
+):
+    ids = people("seller", "bidder1")
+    auction_id = new_auction(database, ids["seller"], seconds=3600)
+    server = live_server_factory(proxied.url_for(db_url), **LIVE_ENV)
+    bidder = sockets(server.url, "bidder1")
+    amounts = itertools.count(2_000, 1_000)
+
+    def bid() -> tuple[dict, float]:
+        started = time.monotonic()
+        ack = bidder.call("bid", {"auction_id": auction_id, "amount": next(amounts)}, timeout=10)
+        return ack, time.monotonic() - started
+
+    assert bid()[0]["ok"] is True
+    # 1. MariaDB kills the server's connections: the pool notices and reconnects.
+    assert kill_connections(db_url) >= 1
+    ack, _took = bid()
+    assert ack["ok"] is True or ack["error"] == "unavailable"
+    wait_for(lambda: bid()[0]["ok"], timeout=10, what="a bid after KILL CONNECTION")
+
+    # 2. The database is gone: connections drop and new ones are refused.
+    proxied.cut()
+    for _ in range(3):
+        ack, took = bid()
+        assert ack["ok"] is False and ack["error"] == "unavailable", ack
+        assert took < 3, f"an unavailable answer took {took:.1f}s"
+    assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 503
+    assert server.process.poll() is None
+
+    # 3. It is back: no restart, the next bids are taken.
+    proxied.restore()
+    wait_for(lambda: bid()[0]["ok"], timeout=15, what="a bid after the database came back")
+    assert "event=db_unavailable" in server.log()
+    assert_bids_whole(database, auction_id)
+
+
+@MARIADB
+@pytest.mark.live
+def test_webhook_storms_leave_each_wallet_where_the_payment_status_says(
+    live_server_factory, db_url, database, people, proxied
+):
+    payer = people("payer")["payer"]
+    server = live_server_factory(proxied.url_for(db_url), **LIVE_ENV)
+
+    def deliver(body: dict) -> int:
+        headers = {"asaas-access-token": WEBHOOK_TOKEN}
+        return requests.post(f"{server.url}/payment/webhook", json=body, headers=headers, timeout=15).status_code
+
+    def credited(asaas_id: str) -> int:
+        return database.run(lambda s: s.scalar(select(Payment.credited).where(Payment.asaas_payment_id == asaas_id)))
+
+    # The same event ten times at once: one credit.
+    known_payment(database, payer, "pay_storm_same", value=10_000)
+    same = body_for("PAYMENT_RECEIVED", "pay_storm_same")
+    start = threading.Barrier(10)
+
+    def at_once(_n: int) -> int:
+        start.wait()
+        return deliver(same)
+
+    with ThreadPoolExecutor(10) as pool:
+        assert list(pool.map(at_once, range(10))) == [200] * 10
+    assert credited("pay_storm_same") == 10_000
+    assert count(database, WebhookDelivery, WebhookDelivery.event_id == same["id"]) == 1
+
+    # One payment's lifecycle delivered backwards ends where its last status says (100 paid, 40 refunded).
+    known_payment(database, payer, "pay_storm_back", value=10_000)
+    for event in ("PAYMENT_PARTIALLY_REFUNDED", "PAYMENT_RECEIVED", "PAYMENT_CONFIRMED", "PAYMENT_CREATED"):
+        assert deliver(body_for(event, "pay_storm_back")) == 200
+    assert credited("pay_storm_back") == 6_000
+
+    # A payment nobody here knows: stored, kept for an admin, no money moves.
+    assert deliver(body_for("PAYMENT_RECEIVED", "pay_storm_unknown")) == 200
+    outcome = WebhookDelivery.asaas_payment_id == "pay_storm_unknown", WebhookDelivery.outcome == "unmatched"
+    assert count(database, WebhookDelivery, *outcome) == 1
+    assert count(database, Payment, Payment.asaas_payment_id == "pay_storm_unknown", Payment.credited != 0) == 0
+
+    # During a database outage: a non-2xx answer (Asaas retries), then the retry succeeds once.
+    known_payment(database, payer, "pay_storm_down", value=5_000)
+    down = body_for("PAYMENT_RECEIVED", "pay_storm_down", value="50.00")
+    proxied.cut()
+    started = time.monotonic()
+    assert deliver(down) >= 500
+    assert time.monotonic() - started < 5
+    proxied.restore()
+    wait_for(lambda: deliver(down) == 200, timeout=15, what="the retried delivery")
+    assert deliver(down) == 200
+    assert credited("pay_storm_down") == 5_000
+
+    assert balance(database, payer).available == FUNDS + 10_000 + 6_000 + 5_000
+    assert audit(database) == []
