@@ -14,9 +14,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from auction import accounts, bidding, clock, wallet
 from auction.db import Database
+from auction.models import Auction
 from tests.conftest import ARTIFACTS, IN_CI, VALID_CPFS
 from tests.support.server import LiveServer
 
@@ -100,6 +102,11 @@ class Site:
                 ).id
             )
         )
+
+    def end_in(self, auction_id: int, seconds: float) -> None:
+        """Move an open auction's end close (the server's scheduler then finishes it on its own)."""
+        ends_at = clock.now() + timedelta(seconds=seconds)
+        self.db.run(lambda s: s.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=ends_at)))
 
     def page(self, *, width: int = 1280, height: int = 900) -> object:
         context = self.browser.new_context(viewport={"width": width, "height": height})
