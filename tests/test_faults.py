@@ -34,7 +34,7 @@ from tests.support.auctions import (  # noqa: F401 - fast_passwords is a fixture
     open_holds,
     place,
 )
-from tests.support.faults import TcpProxy, kill_connections, wait_for
+from tests.support.faults import RedisServer, TcpProxy, kill_connections, wait_for
 from tests.support.payments import TOKEN as WEBHOOK_TOKEN
 from tests.support.payments import known_payment
 from tests.support.server import free_port
@@ -361,3 +361,55 @@ def test_webhook_storms_leave_each_wallet_where_the_payment_status_says(
 
     assert balance(database, payer).available == FUNDS + 10_000 + 6_000 + 5_000
     assert audit(database) == []
+
+
+@pytest.fixture
+def private_redis():
+    redis = RedisServer().start()
+    yield redis
+    redis.kill()
+
+
+@MARIADB
+@pytest.mark.live
+def test_redis_down_each_process_serves_its_own_clients_and_cross_process_delivery_resumes(
+    live_server_factory, db_url, database, people, sockets, private_redis
+):
+    ids = people("seller", "bidder1", "bidder2")
+    auction_id = new_auction(database, ids["seller"], seconds=3600)
+    env = {**LIVE_ENV, "SOCKETIO_MESSAGE_QUEUE": private_redis.url}
+    server_a = live_server_factory(db_url, **env)
+    server_b = live_server_factory(db_url, **env)
+    watcher_a, watcher_b = sockets(server_a.url), sockets(server_b.url)
+    for watcher in (watcher_a, watcher_b):
+        assert watcher.call("join_auction", {"auction_id": auction_id})["ok"] is True
+    bidder_a, bidder_b = sockets(server_a.url, "bidder1"), sockets(server_b.url, "bidder2")
+    amounts = itertools.count(2_000, 1_000)
+
+    def bid(bidder: SocketUser) -> int:
+        ack = bidder.call("bid", {"auction_id": auction_id, "amount": next(amounts)})
+        assert ack["ok"] is True, ack
+        return ack["bid_count"]
+
+    def sees(watcher: SocketUser, bid_count: int, timeout: float = 5) -> bool:
+        try:
+            watcher.wait_for("new_bid", lambda p: p["bid_count"] == bid_count, timeout=timeout)
+        except AssertionError:
+            return False
+        return True
+
+    assert sees(watcher_b, bid(bidder_a)), "no cross-process delivery with Redis up"
+
+    private_redis.kill()
+    # Each process keeps taking bids and telling its own watchers.
+    assert sees(watcher_a, bid(bidder_a))
+    assert sees(watcher_b, bid(bidder_b))
+    wait_for(lambda: "redis" in server_a.log().lower() and "redis" in server_b.log().lower(), timeout=10)
+    for server in (server_a, server_b):
+        assert "Cannot publish to redis" in server.log() or "Cannot receive from redis" in server.log()
+        assert server.process.poll() is None
+
+    private_redis.start()
+    wait_for(lambda: sees(watcher_b, bid(bidder_a), timeout=1), timeout=30, what="cross-process delivery again")
+    assert sees(watcher_a, bid(bidder_b))
+    assert_bids_whole(database, auction_id)
