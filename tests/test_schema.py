@@ -22,6 +22,11 @@ from tests.support.schema_compare import (
 )
 
 SCHEMA_SQL = schema_sql.SCHEMA_PATH
+REGENERATE = "run: flask --app auction db schema-sql"
+NEEDS_MIGRATION = (
+    "the models changed without a migration: add one with `flask --app auction db revision -m ...` "
+    "(docs/database.md), then `db schema-sql` and `db migration-sql`"
+)
 
 
 def flask_db(url: str, tmp_path: Path, *args: str) -> str:
@@ -55,8 +60,8 @@ def schema_sql_db(mariadb) -> str:
 
 
 def test_schema_and_demo_sql_files_are_regenerated_from_the_models():
-    assert SCHEMA_SQL.read_text() == schema_sql.render_schema_sql(), "run: flask --app auction db schema-sql"
-    assert schema_sql.DEMO_PATH.read_text() == schema_sql.render_demo_sql(), "run: flask --app auction db schema-sql"
+    assert SCHEMA_SQL.read_text() == schema_sql.render_schema_sql(), REGENERATE
+    assert schema_sql.DEMO_PATH.read_text() == schema_sql.render_demo_sql(), REGENERATE
 
 
 def test_migration_sql_files_match_what_alembic_renders_now():
@@ -72,7 +77,7 @@ def test_migration_sql_files_match_what_alembic_renders_now():
 
 
 def test_schema_sql_loaded_twice_equals_the_models(schema_sql_db, tmp_path):
-    assert diff_against_models(schema_sql_db, Base.metadata) == []
+    assert diff_against_models(schema_sql_db, Base.metadata) == [], REGENERATE
     assert revision_at(schema_sql_db) == migrate.head()
     # Alembic's own autogenerate agrees: no model change is missing from the migrations.
     assert "no changes" in flask_db(schema_sql_db, tmp_path, "check")
@@ -117,8 +122,8 @@ def test_upgrading_an_empty_database_through_every_migration_equals_schema_sql(m
     url = mariadb.create_database("auction_migrated")
     assert "upgraded to head" in flask_db(url, tmp_path, "upgrade")
     assert revision_at(url) == migrate.head()
-    assert diff_snapshots(reflect_snapshot(schema_sql_db), reflect_snapshot(url)) == []
-    assert diff_against_models(url, Base.metadata) == []
+    assert diff_snapshots(reflect_snapshot(schema_sql_db), reflect_snapshot(url)) == [], NEEDS_MIGRATION
+    assert diff_against_models(url, Base.metadata) == [], NEEDS_MIGRATION
 
     flask_db(url, tmp_path, "downgrade", "base")
     assert set(reflect_snapshot(url)) == {VERSION_TABLE}
