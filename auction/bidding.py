@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from . import clock, wallet
 from .errors import Forbidden, Invalid, NotFound, ServiceError
 from .models import Auction, Bid, Hold, User, Wallet, Watch
-from .money import Cents, InvalidAmount, require_cents
+from .money import Cents, InvalidAmount, format_brl, require_cents
 from .notifications import notify
 from .outbox import Outbox
 
@@ -297,10 +297,14 @@ def _require_funds(session: Session, user_id: int, needed: Cents) -> None:
     """Refuse early (with a clear message) what wallet.hold would refuse anyway."""
     available = wallet.balance(session, user_id).available
     if available < 0:
-        raise wallet.InsufficientFunds("your wallet is in debt; add money before bidding", available=available)
+        raise wallet.WalletInDebt(
+            f"your wallet is in debt ({format_brl(available)}); add money before bidding", available=available
+        )
     if available < needed:
         raise wallet.InsufficientFunds(
-            f"not enough funds: {needed} cents needed, {available} available", available=available, needed=needed
+            f"not enough funds: {format_brl(needed)} needed, {format_brl(available)} available",
+            available=available,
+            needed=needed,
         )
 
 
@@ -332,7 +336,7 @@ def place_bid(
         bid = _raise_own_maximum(session, auction, bidder_id, maximum, minimum, now)
     else:
         if amount < minimum:
-            raise TooLow(f"the minimum bid is {minimum} cents", next_min=minimum)
+            raise TooLow(f"the minimum bid is {format_brl(minimum)}", next_min=minimum)
         _require_funds(session, bidder_id, maximum)
         bid = _challenge(session, outbox, auction, bidder_id, amount, maximum, now)
 
@@ -360,7 +364,7 @@ def _raise_own_maximum(
     current_max = auction.leader_max or 0
     if maximum <= current_max or maximum < minimum:
         floor = max(current_max + 1, minimum)
-        raise TooLow(f"you are already leading; a new maximum must be at least {floor} cents", next_min=floor)
+        raise TooLow(f"you are already leading; a new maximum must be at least {format_brl(floor)}", next_min=floor)
     _require_funds(session, bidder_id, maximum - current_max)
     price = _with_reserve(auction, auction.current_price or auction.starting_price, maximum)
     bid = _add_bid(session, auction, bidder_id, price, maximum, is_proxy=False, now=now)
@@ -415,7 +419,7 @@ def _challenge(
             outbox,
             previous,
             "outbid",
-            f"You were outbid on “{auction.title}”: the price is now {price} cents.",
+            f"You were outbid on “{auction.title}”: the price is now {format_brl(price)}.",
             auction_id=auction.id,
         )
         outbox.wallet(session, previous)
@@ -557,7 +561,7 @@ def _queue_finish_messages(session: Session, outbox: Outbox, auction: Auction) -
             "server_time": now_text,
         },
     )
-    title = auction.title
+    title, price = auction.title, auction.final_price or 0
     if winner is not None:
         outbox.to_user(
             winner.id, "win", {"auction_id": auction.id, "amount": auction.final_price, "server_time": now_text}
@@ -567,17 +571,17 @@ def _queue_finish_messages(session: Session, outbox: Outbox, auction: Auction) -
             outbox,
             winner.id,
             "win",
-            f"You won “{title}” for {auction.final_price} cents.",
+            f"You won “{title}” for {format_brl(price)}.",
             auction_id=auction.id,
         )
-        seller_text = f"“{title}” sold to {winner.username} for {auction.final_price} cents."
+        seller_text = f"“{title}” sold to {winner.username} for {format_brl(price)}."
     elif auction.leader_id is not None:
         seller_text = f"“{title}” ended without a sale: the reserve price was not met."
     else:
         seller_text = f"“{title}” ended without bids."
     notify(session, outbox, auction.seller_id, "sale" if winner else "no_sale", seller_text, auction_id=auction.id)
     result = (
-        f"“{title}” was won by {winner.username} for {auction.final_price} cents."
+        f"“{title}” was won by {winner.username} for {format_brl(price)}."
         if winner
         else f"“{title}” ended without a sale."
     )

@@ -31,7 +31,24 @@ _socket_auctions: dict[str, set[int]] = {}
 
 
 def socket_user() -> PublicUser | None:
-    return _socket_users.get(request.sid)
+    """The socket's user, re-checked against its login session on every event.
+
+    Logging out (or an admin revoking the session) therefore also ends the user's
+    sockets that were already open: they go on as anonymous watchers.
+    """
+    user = _socket_users.get(request.sid)
+    if user is None:
+        return None
+    try:
+        current = get_db().run(accounts.user_for_token, session.get(SESSION_KEY))
+    except DatabaseUnavailable:
+        return user  # the event's own unit of work answers `unavailable`
+    if current is None or current.id != user.id:
+        _socket_users[request.sid] = None
+        leave_room(user_room(user.id))
+        log.info("event=socket_session_ended sid=%s user_id=%s", request.sid, user.id)
+        return None
+    return current
 
 
 def error_ack(code: str, message: str, **extra: Any) -> dict[str, Any]:

@@ -322,11 +322,6 @@ def test_a_replayed_cookie_after_logout_opens_only_anonymous_sockets(app, market
     assert bid_error(open_socket(replay), market["auction"]) == "not_logged_in"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix in auction/realtime.py: a socket opened before logout keeps acting as the user; "
-    "re-check the session token (session[SESSION_KEY]) with accounts.user_for_token on each event",
-)
 def test_logout_also_ends_sockets_that_were_already_open(app, market, open_socket):
     http = logged_in(app, "rica")
     sock = open_socket(http)
