@@ -23,6 +23,7 @@ function bidsText(count) {
 function update(card, { price, bidCount, endsAt }) {
   if (price !== null && price !== undefined) setField(card, "price", formatBRL(price));
   if (typeof bidCount === "number") setField(card, "bid-count", bidsText(bidCount));
+  if (bidCount > 0) card.querySelector('[data-field="price-label"]').textContent = "Current bid";
   const countdown = card.querySelector("[data-countdown]");
   if (countdown && endsAt) countdown.dataset.endsAt = endsAt;
 }
@@ -37,7 +38,10 @@ function finish(card, amount) {
     status.textContent = "Finished";
     countdown.replaceWith(status);
   }
-  if (amount) setField(card, "price", formatBRL(amount));
+  if (amount) {
+    setField(card, "price", formatBRL(amount));
+    card.querySelector('[data-field="price-label"]').textContent = "Sold for";
+  }
 }
 
 onConnected(() => {
