@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -129,8 +129,11 @@ class Site:
         page.click("button[type=submit]")
         page.wait_for_selector(f"text={username}", state="attached")
 
-    def open_as(self, username: str, path: str, **viewport: int) -> object:
+    def open_as(self, username: str, path: str, *, clock_skew: timedelta | None = None, **viewport: int) -> object:
         page = self.page(**viewport)
+        if clock_skew is not None:
+            # The user's computer clock is wrong by `clock_skew` (Date.now() and new Date() say so).
+            page.clock.set_system_time(datetime.now(UTC) + clock_skew)
         self.login(page, username)
         page.goto(f"{self.url}{path}")
         return page

@@ -4,6 +4,7 @@ countdown, inline errors, and the finish seen by everyone without a reload."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -106,8 +107,13 @@ def test_reconnect_rejoins_with_current_state_and_soft_close_extension_is_shown(
     site.user("ana", funds=50_000)
     bo = site.user("boris", funds=50_000)
     auction_id = site.auction(seller, "Old radio", price=5_000, seconds=600)
-    ana = site.open_as("ana", f"/auctions/{auction_id}")
+    # Ana's computer clock is three hours slow: her countdown still follows the server's clock.
+    ana = site.open_as("ana", f"/auctions/{auction_id}", clock_skew=-timedelta(hours=3))
     expect(ana.locator('[data-field="watchers"]')).to_have_text("1")
+    assert ana.evaluate("new Date().getUTCHours()") != datetime.now(UTC).hour
+    assert 590 <= countdown_seconds(ana) <= 600
+    ana.wait_for_timeout(1100)
+    assert 588 <= countdown_seconds(ana) < 600
 
     # The server goes away; meanwhile a bid lands (straight in the database, so no live message).
     site.server.stop()
