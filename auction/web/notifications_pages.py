@@ -31,6 +31,4 @@ def mark_read() -> Any:
     raw = request.form.get("id")
     ids = [int(raw)] if raw and raw.isdigit() else None
     get_db().run(notifications.mark_read, user.id, ids)
-    if request.accept_mimetypes.best == "application/json":
-        return {"ok": True, "unread": get_db().run(notifications.unread_count, user.id)}
     return redirect(url_for("notifications_pages.notifications_list"))
