@@ -104,6 +104,8 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "TOPUP_MIN_CENTS": _int(env, "TOPUP_MIN_CENTS", 500),
         "TOPUP_MAX_CENTS": _int(env, "TOPUP_MAX_CENTS", 1_000_000),
         "SOCKETIO_MESSAGE_QUEUE": env.get("SOCKETIO_MESSAGE_QUEUE") or None,
+        # Redis pub/sub channels ignore the database number: sites sharing one Redis need distinct channels.
+        "SOCKETIO_CHANNEL": env.get("SOCKETIO_CHANNEL") or "flask-socketio",
         "SOCKETIO_CORS_ORIGINS": [public_url, *extra_origins] if extra_origins else [],
         "HOST": host,
         "PORT": port,

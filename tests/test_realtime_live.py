@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -107,7 +108,7 @@ def test_two_bidders_and_a_watcher_bid_outbid_extend_finish_and_win(
 ):
     ids = users("seller", "ana", "bia")
     server = live_server_factory(db_url, **LIVE_ENV)
-    auction_id = auction_ending_in(database, ids["seller"], 4)
+    auction_id = auction_ending_in(database, ids["seller"], 5)
     ana, bia = connect(sockets, server.url, "ana"), connect(sockets, server.url, "bia")
     seller, watcher = connect(sockets, server.url, "seller"), connect(sockets, server.url)
     for user in (ana, bia, seller):
@@ -151,7 +152,7 @@ def test_proxy_bidding_and_reserve_not_met(live_server_factory, db_url, database
     ids = users("seller", "ana", "bia")
     server = live_server_factory(db_url, **LIVE_ENV)
     proxy_lot = auction_ending_in(database, ids["seller"], 60)
-    reserve_lot = auction_ending_in(database, ids["seller"], 2, reserve_price=50_000)
+    reserve_lot = auction_ending_in(database, ids["seller"], 4, reserve_price=50_000)
     ana, bia, watcher = (connect(sockets, server.url, name) for name in ("ana", "bia", None))
     for lot in (proxy_lot, reserve_lot):
         watcher.call("join_auction", {"auction_id": lot})
@@ -231,7 +232,7 @@ def test_twenty_simultaneous_bids_are_decided_under_the_row_lock(live_server_fac
 def test_auction_that_ended_while_down_is_finished_once_on_start(live_server_factory, db_url, database, users):
     ids = users("seller", "ana")
     first = live_server_factory(db_url, **LIVE_ENV)
-    auction_id = auction_ending_in(database, ids["seller"], 2)
+    auction_id = auction_ending_in(database, ids["seller"], 3)
     ana = SocketUser(first.url, "ana")
     try:
         assert ana.call("bid", {"auction_id": auction_id, "amount": 1_500, "max_amount": 4_000})["ok"]
@@ -261,7 +262,8 @@ def test_auction_that_ended_while_down_is_finished_once_on_start(live_server_fac
 def test_bid_through_process_a_reaches_a_watcher_on_process_b(live_server_factory, db_url, database, users, sockets):
     ids = users("seller", "ana", "bia")
     auction_id = auction_ending_in(database, ids["seller"], 60)
-    env = {**LIVE_ENV, "SOCKETIO_MESSAGE_QUEUE": REDIS_URL}
+    # A channel of its own: Redis pub/sub is server-wide, and other runs may share this Redis.
+    env = {**LIVE_ENV, "SOCKETIO_MESSAGE_QUEUE": REDIS_URL, "SOCKETIO_CHANNEL": f"auction-test-{uuid.uuid4().hex}"}
     process_a, process_b = live_server_factory(db_url, **env), live_server_factory(db_url, **env)
     bia_on_a = connect(sockets, process_a.url, "bia")
     ana_on_a, ana_on_b = connect(sockets, process_a.url, "ana"), connect(sockets, process_b.url, "ana")
