@@ -174,6 +174,7 @@ def test_fuzzed_webhook_deliveries_get_a_4xx_or_are_stored_and_move_no_money(app
     @settings(FUZZ_SETTINGS, max_examples=WEBHOOK_EXAMPLES)
     @given(body=raw_bodies, token=tokens, content_type=st.sampled_from(["application/json", "text/plain", None]))
     def deliver(body: bytes, token: str | None, content_type: str | None) -> None:
+        cases.append(body)
         headers = {"asaas-access-token": token} if token is not None else {}
         before = fingerprint(db)
         captured_log.lines.clear()
@@ -187,7 +188,9 @@ def test_fuzzed_webhook_deliveries_get_a_4xx_or_are_stored_and_move_no_money(app
         else:
             assert token == TOKEN
 
+    cases: list[bytes] = []
     deliver()
+    assert len(cases) >= WEBHOOK_EXAMPLES  # the fuzzer really ran them all (docs/reliability.md counts them)
     assert (
         db.run(lambda s: s.scalar(select(func.count()).select_from(Base.metadata.tables["ledger_transactions"]))) == 0
     )
@@ -314,11 +317,14 @@ def test_fuzzed_socket_events_get_error_acks_and_write_nothing(db, fuzz_world, e
     @settings(FUZZ_SETTINGS, max_examples=SOCKET_EXAMPLES)
     @given(payload=socket_payloads(ids, fuzz_world["rich"]))
     def send(payload: Any) -> None:
+        cases.append(payload)
         if event == "add_money" and isinstance(payload, dict) and _valid_topup(payload.get("amount")):
             payload = {**payload, "amount": -1}
         assert_error_ack(sock.emit(event, payload, callback=True))
 
+    cases: list[Any] = []
     send()
+    assert len(cases) >= SOCKET_EXAMPLES
     assert sock.is_connected()
     assert fingerprint(db) == before
     audit_clean(db)
@@ -337,10 +343,13 @@ def test_fuzzed_room_events_answer_and_write_nothing(db, fuzz_world, event):
     @settings(FUZZ_SETTINGS, max_examples=SOCKET_EXAMPLES)
     @given(payload=socket_payloads(auction_ids, fuzz_world["rich"]))
     def send(payload: Any) -> None:
+        cases.append(payload)
         # Leaving a room one is not in is harmless and may say ok; joining needs a real auction.
         (assert_error_ack if event == "join_auction" else assert_clear_ack)(sock.emit(event, payload, callback=True))
 
+    cases: list[Any] = []
     send()
+    assert len(cases) >= SOCKET_EXAMPLES
     ack = sock.emit(event, {"auction_id": fuzz_world["auction_id"]}, callback=True)
     assert ack["ok"] is True
     assert fingerprint(db) == before
