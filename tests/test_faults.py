@@ -413,3 +413,20 @@ def test_redis_down_each_process_serves_its_own_clients_and_cross_process_delive
     wait_for(lambda: sees(watcher_b, bid(bidder_a), timeout=1), timeout=30, what="cross-process delivery again")
     assert sees(watcher_a, bid(bidder_b))
     assert_bids_whole(database, auction_id)
+
+
+def test_rate_limits_are_shared_through_redis_and_fall_back_to_each_process_without_it(
+    private_redis, monkeypatch, caplog
+):
+    from auction import ratelimit
+
+    monkeypatch.setitem(ratelimit.LIMITS, "bid_user", ratelimit.Limit(3, 3600))
+    process_a = ratelimit.RateLimiter(True, private_redis.url)
+    process_b = ratelimit.RateLimiter(True, private_redis.url)
+    assert [process_a.hit("bid_user", 7), process_b.hit("bid_user", 7), process_a.hit("bid_user", 7)] == [True] * 3
+    assert process_b.hit("bid_user", 7) is False  # the fourth, counted across both processes
+
+    private_redis.kill()
+    with caplog.at_level("WARNING"):
+        assert [process_a.hit("bid_user", 8) for _ in range(4)] == [True, True, True, False]
+    assert "event=ratelimit_redis_unavailable" in caplog.text
