@@ -6,10 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from auction import wallet
-from auction.db import Database
+from auction import clock, wallet
+from auction.db import MAX_DUPLICATE_RETRIES, Database
 from auction.errors import Invalid
 from auction.models import Wallet
 from auction.money import InvalidAmount
@@ -321,3 +323,35 @@ def test_audit_command_exits_zero_when_clean_and_one_with_mismatch_lines(scene: 
     assert any(f"(user {scene.buyer}): available is 1 but its ledger entries sum to 4000" in m for m in mismatches)
     assert any(f"(user {scene.seller}): available is 7 but its ledger entries sum to 0" in m for m in mismatches)
     assert "2 mismatch(es)" in broken.output
+
+
+def test_a_lost_race_to_create_a_platform_account_is_retried_and_finds_the_winner(db: Database) -> None:
+    attempts: list[int] = []
+
+    def create_fees_account(session: Session) -> int:
+        attempts.append(len(attempts) + 1)
+        if len(attempts) == 1:
+            winner = db.run(wallet.system_wallet_id, wallet.FEES)  # a concurrent request commits it first
+            session.add(Wallet(kind=wallet.FEES, code=wallet.FEES, updated_at=clock.now()))
+            session.flush()  # this one inserts it again: a duplicate key
+            raise AssertionError(f"the duplicate of wallet {winner} was accepted")
+        return wallet.system_wallet_id(session, wallet.FEES)
+
+    fees_id = db.run(create_fees_account)
+    assert attempts == [1, 2]
+    with db.session() as session:
+        assert session.scalars(select(Wallet.id).where(Wallet.code == wallet.FEES)).all() == [fees_id]
+
+
+def test_a_genuine_duplicate_is_raised_after_a_bounded_retry(db: Database) -> None:
+    attempts: list[int] = []
+
+    def insert_settlement_twice(session: Session) -> None:
+        attempts.append(1)
+        session.add(Wallet(kind=wallet.SETTLEMENT, code=wallet.SETTLEMENT, updated_at=clock.now()))
+        session.add(Wallet(kind=wallet.SETTLEMENT, code=wallet.SETTLEMENT, updated_at=clock.now()))
+        session.flush()
+
+    with pytest.raises(IntegrityError):
+        db.run(insert_settlement_twice)
+    assert len(attempts) == 1 + MAX_DUPLICATE_RETRIES
