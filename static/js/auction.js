@@ -144,7 +144,7 @@ function showResult({ winner, amount, reserveMet, bidCount }) {
   setStatus("finished");
   show($("[data-leader-line]"), false);
   show(watchForm, false);
-  $('[data-field="price-label"]').textContent = "Final price";
+  $('[data-field="price-label"]').textContent = winner ? "Final price" : bidCount > 0 ? "Highest bid" : "Starting price";
   if (amount) setPrice(amount);
 }
 
