@@ -592,3 +592,22 @@ def test_webhook_token_and_api_key_never_reach_logs_pages_or_error_messages(live
         leaks = [where for where, text in texts.items() if secret in text]
         assert not leaks, f"secret {secret[:8]}... found in {leaks}"
     assert "event=webhook_unauthorized" in texts["log"]
+
+
+@pytest.mark.live
+def test_oversized_socket_message_drops_only_that_connection(live_server_factory, db_url):
+    import socketio
+
+    from tests.support.faults import wait_for
+
+    server = live_server_factory(db_url)
+    big = socketio.Client(reconnection=False)
+    big.connect(server.url, transports=["websocket"], wait_timeout=5)
+    with pytest.raises(socketio.exceptions.SocketIOError):  # no answer: the server closed the connection
+        big.call("join_auction", {"auction_id": 1, "pad": "x" * 200_000}, timeout=3)
+    wait_for(lambda: not big.connected, timeout=5, what="the oversized socket to be dropped")
+    small = socketio.Client(reconnection=False)
+    small.connect(server.url, transports=["websocket"], wait_timeout=5)
+    assert small.call("join_auction", {"auction_id": 999_999}, timeout=5)["error"] == "not_found"
+    small.disconnect()
+    big.disconnect()
