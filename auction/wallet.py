@@ -21,10 +21,12 @@ one insert race left, two first-ever creations of the same wallet row, ends in a
 duplicate-key error that `Database.run` retries once the other side has
 committed (the unique idempotency key backs this up should a lock ever be
 missed). On SQLite the whole transaction holds the write lock from BEGIN
-IMMEDIATE, so the same code is correct there too. Functions here take the caller's Session and never commit:
-they are parts of the caller's unit of work, which callers run through
-`Database.run` so that, under eventlet, the blocking C database driver works on
-a tpool OS thread instead of stalling the hub (see auction/db.py).
+IMMEDIATE, so the same code is correct there too.
+
+Functions here take the caller's Session and never commit: they are parts of the
+caller's unit of work, which callers run through `Database.run` so that, under
+eventlet, the blocking C database driver works on a tpool OS thread instead of
+stalling the hub (see auction/db.py).
 """
 
 from __future__ import annotations
