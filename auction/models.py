@@ -195,7 +195,7 @@ class LedgerTransaction(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(191), unique=True)
-    # credit | reverse | hold | release | capture
+    # credit | reverse | hold | release | capture | fee (the platform fee taken from a sale)
     kind: Mapped[str] = mapped_column(String(16))
     # what a person reads: bid_hold, released, won, sale, fee, top_up, refund, chargeback ...
     reason: Mapped[str] = mapped_column(String(32))
