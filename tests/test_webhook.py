@@ -58,6 +58,7 @@ def test_a_request_without_the_right_token_is_refused_and_not_stored(client, db,
         ("[1, 2]", "not a JSON object"),
         ("[" * 5000, "not JSON"),
         (b"\xff\xfe", "not JSON"),
+        (json.dumps({"id": "evt_1", "event": "PAYMENT_CREATED", "payment": {"id": "p\ud800"}}), "invalid unicode"),
         (json.dumps({"id": "evt_1", "payment": {"id": "pay_1"}}), "missing event"),
         (json.dumps({"id": "evt_1", "event": "PAYMENT_RECEIVED"}), "missing payment.id"),
         (json.dumps({"id": "evt_1", "event": "PAYMENT_RECEIVED", "payment": {"value": 1}}), "missing payment.id"),
@@ -72,10 +73,11 @@ def test_a_malformed_body_gets_400_and_is_not_stored(client, db, body, reason):
     assert deliveries(db) == []
 
 
-def test_an_oversized_body_gets_413(client, db, app):
+def test_an_oversized_body_gets_413(client, db, app, caplog):
     body = event_body("PAYMENT_RECEIVED", "pay_big", description="x" * app.config["WEBHOOK_MAX_BYTES"])
     assert post(client, body).status_code == 413
     assert deliveries(db) == []
+    assert "event=webhook_too_large" in caplog.text
 
 
 def test_an_unknown_payment_is_stored_as_unmatched_and_acknowledged(client, db):

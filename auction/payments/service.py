@@ -514,7 +514,12 @@ def handle_delivery(
     payer = fetch_payer(client, payment) if db.run(needs_payer, payment) else None
     outbox = Outbox()
     try:
-        result = db.run(process_delivery, delivery_id, outbox, credit_on=credit_on, payer=payer, force=force)
+        try:
+            result = db.run(process_delivery, delivery_id, outbox, credit_on=credit_on, payer=payer, force=force)
+        except IntegrityError:
+            # Two first events of one link payment raced to create its row: the other one has it now.
+            outbox = Outbox()
+            result = db.run(process_delivery, delivery_id, outbox, credit_on=credit_on, payer=payer, force=force)
     except Exception as exc:
         if isinstance(exc, ServiceError | AsaasError):
             detail = str(exc)

@@ -545,7 +545,8 @@ def checkout_action(payment_id: str, action: str) -> Any:
         abort(403)
     db = get_db()
     if action == "refund":
-        _body, event_ids = db.run(refund, payment_id, request.form.get("value") or None)
+        value = (request.form.get("value") or "").strip().replace(",", ".")
+        _body, event_ids = db.run(refund, payment_id, value or None)
     else:
         billing, events, _admin = CHECKOUT_ACTIONS[action]
         _row, body = db.run(_load, "payment", payment_id)

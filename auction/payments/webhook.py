@@ -44,6 +44,11 @@ def parse_delivery(raw: bytes) -> Delivery:
         raise ValueError("body is not JSON") from exc
     if not isinstance(body, dict):
         raise ValueError("body is not a JSON object")
+    try:
+        # Escapes like \ud800 decode to lone surrogates, which no database column can store.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("body has invalid unicode") from exc
     event, payment = body.get("event"), body.get("payment")
     if not isinstance(event, str) or not event:
         raise ValueError("missing event")
@@ -72,10 +77,9 @@ def receive() -> Any:
         )
         return _answer(401, error="unauthorized")
     limit = current_app.config["WEBHOOK_MAX_BYTES"]
-    if (request.content_length or 0) > limit:
-        return _answer(413, error="body too large")
-    raw = request.stream.read(limit + 1)
-    if len(raw) > limit:
+    raw = b"" if (request.content_length or 0) > limit else request.stream.read(limit + 1)
+    if (request.content_length or 0) > limit or len(raw) > limit:
+        log.warning("event=webhook_too_large length=%s limit=%s", request.content_length, limit)
         return _answer(413, error="body too large")
     try:
         delivery = parse_delivery(raw)
