@@ -6,9 +6,13 @@ socket handler, the `flask payments ...` commands and the periodic reconciliatio
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, current_app
 
 from .client import AsaasClient, client_from_config
+
+log = logging.getLogger(__name__)
 
 
 def get_client() -> AsaasClient:
@@ -21,5 +25,10 @@ def init_app(app: Flask) -> None:
 
     app.extensions["auction.asaas"] = client_from_config(app.config)
     app.register_blueprint(webhook.bp)
-    simulator.init_app(app)
+    # The simulator lets anyone "pay", so it exists only as the development default: never next to a
+    # real Asaas key, and never in production (where a missing key leaves top-ups failing, loudly).
+    if app.config["ASAAS_SIMULATOR"] and not app.config["PRODUCTION"]:
+        simulator.init_app(app)
+    elif app.config["ASAAS_SIMULATOR"]:
+        log.error("event=payments_disabled reason=no_ASAAS_API_KEY_in_production")
     app.cli.add_command(cli.payments_cli)
