@@ -106,6 +106,9 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "SOCKETIO_MESSAGE_QUEUE": env.get("SOCKETIO_MESSAGE_QUEUE") or None,
         # Redis pub/sub channels ignore the database number: sites sharing one Redis need distinct channels.
         "SOCKETIO_CHANNEL": env.get("SOCKETIO_CHANNEL") or "flask-socketio",
+        # With a message queue, watcher counts are shared through Redis (auction/watchers.py).
+        "WATCHERS_TTL": float(env.get("WATCHERS_TTL") or 30),
+        "WATCHERS_REFRESH_INTERVAL": float(env.get("WATCHERS_REFRESH_INTERVAL") or 10),
         "SOCKETIO_CORS_ORIGINS": [public_url, *extra_origins] if extra_origins else [],
         "HOST": host,
         "PORT": port,

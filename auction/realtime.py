@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app, request, session
 from flask_socketio import join_room, leave_room
 
-from . import accounts, bidding
+from . import accounts, bidding, watchers
 from .accounts import PublicUser
 from .db import DatabaseUnavailable
 from .errors import ServiceError
@@ -97,22 +97,23 @@ def on_connect(auth: Any = None) -> bool:
 def on_disconnect(*_args: Any) -> None:
     _socket_users.pop(request.sid, None)
     for auction_id in _socket_auctions.pop(request.sid, set()):
-        leave_room(auction_room(auction_id))
-        _announce_watchers(auction_id)
+        _leave(auction_id)
 
 
 # -- auctions ----------------------------------------------------------------------------
 
 
-def watcher_count(auction_id: int) -> int:
-    """Sockets in the auction's room on THIS process (see docs/socket-protocol.md, scale-out)."""
-    return sum(1 for _ in socketio.server.manager.get_participants("/", auction_room(auction_id)))
+def _announce_watchers(auction_id: int) -> int:
+    """Tell the room how many watch it (all processes when Redis joins them; see auction/watchers.py)."""
+    count = watchers.counter().count(auction_id)
+    socketio.emit("watchers", {"auction_id": auction_id, "count": count}, to=auction_room(auction_id))
+    return count
 
 
-def _announce_watchers(auction_id: int) -> None:
-    socketio.emit(
-        "watchers", {"auction_id": auction_id, "count": watcher_count(auction_id)}, to=auction_room(auction_id)
-    )
+def _leave(auction_id: int) -> None:
+    leave_room(auction_room(auction_id))
+    watchers.counter().left(auction_id, request.sid)
+    _announce_watchers(auction_id)
 
 
 def _auction_id(data: Any) -> int | None:
@@ -153,8 +154,8 @@ def on_join_auction(data: Any = None) -> dict[str, Any]:
         return error
     join_room(auction_room(auction_id))
     _socket_auctions.setdefault(request.sid, set()).add(auction_id)
-    state["watchers"] = watcher_count(auction_id)
-    _announce_watchers(auction_id)
+    watchers.counter().joined(auction_id, request.sid)
+    state["watchers"] = _announce_watchers(auction_id)
     return {"ok": True, **state}
 
 
@@ -163,9 +164,8 @@ def on_leave_auction(data: Any = None) -> dict[str, Any]:
     auction_id = _auction_id(data)
     if auction_id is None:
         return _invalid_auction_id()
-    leave_room(auction_room(auction_id))
     _socket_auctions.get(request.sid, set()).discard(auction_id)
-    _announce_watchers(auction_id)
+    _leave(auction_id)
     return {"ok": True, "auction_id": auction_id}
 
 

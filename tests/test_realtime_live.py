@@ -268,7 +268,12 @@ def test_bid_through_process_a_reaches_a_watcher_on_process_b(live_server_factor
     bia_on_a = connect(sockets, process_a.url, "bia")
     ana_on_a, ana_on_b = connect(sockets, process_a.url, "ana"), connect(sockets, process_b.url, "ana")
     watcher_on_b = connect(sockets, process_b.url)
-    assert watcher_on_b.call("join_auction", {"auction_id": auction_id})["ok"]
+    assert watcher_on_b.call("join_auction", {"auction_id": auction_id})["watchers"] == 1
+    watcher_on_a = connect(sockets, process_a.url)
+    assert watcher_on_a.call("join_auction", {"auction_id": auction_id})["watchers"] == 2, "counted across processes"
+    assert watcher_on_b.wait_for("watchers", lambda p: p["count"] == 2)
+    watcher_on_a.close()
+    assert watcher_on_b.wait_for("watchers", lambda p: p["count"] == 1 and watcher_on_b.received("watchers")[-1] is p)
 
     assert ana_on_a.call("bid", {"auction_id": auction_id, "amount": 1_000})["ok"]
     assert watcher_on_b.wait_for("new_bid")["leader"] == "ana"

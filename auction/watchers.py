@@ -1,0 +1,110 @@
+"""How many sockets watch an auction, across server processes when Redis joins them.
+
+One process: Socket.IO's own room membership is exact. Several processes joined by
+a Redis message queue: Socket.IO keeps no cross-process membership, so each socket in
+an auction room is also a member of a Redis sorted set per auction, scored with an
+expiry time. The `watchers_refresh` job pushes the expiry forward while the socket
+stays; leaving or disconnecting removes it at once, and the sockets of a process that
+died drop out of the count within WATCHERS_TTL seconds. The count is a hint shown to
+people and never used for a decision, so on any Redis error it falls back to this
+process's own count.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+
+from flask import Flask, current_app
+
+from .background import periodic
+from .extensions import socketio
+
+log = logging.getLogger(__name__)
+ROOM_PREFIX = "auction:"
+
+
+class WatcherCounter:
+    def __init__(self, redis_url: str | None, channel: str, ttl: float) -> None:
+        self.ttl = ttl
+        self._prefix = f"{channel}:watchers:"
+        self._redis = None
+        if redis_url and redis_url.startswith(("redis://", "rediss://", "unix://")):
+            import redis
+
+            self._redis = redis.Redis.from_url(redis_url, socket_timeout=0.5)
+
+    def _key(self, auction_id: int) -> str:
+        return f"{self._prefix}{auction_id}"
+
+    def joined(self, auction_id: int, sid: str) -> None:
+        self.refresh([(auction_id, sid)])
+
+    def left(self, auction_id: int, sid: str) -> None:
+        if self._redis is None:
+            return
+        try:
+            self._redis.zrem(self._key(auction_id), sid)
+        except Exception as exc:
+            log.warning("event=watchers_redis_unavailable error=%s", type(exc).__name__)
+
+    def refresh(self, members: Iterable[tuple[int, str]]) -> None:
+        """Mark these (auction id, sid) pairs as present for another `ttl` seconds."""
+        if self._redis is None:
+            return
+        expires = time.time() + self.ttl
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            for auction_id, sid in members:
+                pipe.zadd(self._key(auction_id), {sid: expires})
+                pipe.expire(self._key(auction_id), int(self.ttl) + 1)
+            pipe.execute()
+        except Exception as exc:
+            log.warning("event=watchers_redis_unavailable error=%s", type(exc).__name__)
+
+    def count(self, auction_id: int) -> int:
+        local = local_count(auction_id)
+        if self._redis is None:
+            return local
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.zremrangebyscore(self._key(auction_id), "-inf", time.time())
+            pipe.zcard(self._key(auction_id))
+            return max(int(pipe.execute()[1]), local)
+        except Exception as exc:
+            log.warning("event=watchers_redis_unavailable error=%s", type(exc).__name__)
+            return local
+
+
+def local_count(auction_id: int) -> int:
+    """Sockets in the auction's room on this process."""
+    return sum(1 for _ in socketio.server.manager.get_participants("/", f"{ROOM_PREFIX}{auction_id}"))
+
+
+def local_members() -> list[tuple[int, str]]:
+    """(auction id, sid) for every socket in an auction room on this process."""
+    rooms = socketio.server.manager.rooms.get("/", {})
+    return [
+        (int(room[len(ROOM_PREFIX) :]), sid)
+        for room, participants in list(rooms.items())
+        if isinstance(room, str) and room.startswith(ROOM_PREFIX)
+        for sid in list(participants)
+    ]
+
+
+def counter(app: Flask | None = None) -> WatcherCounter:
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    found = app.extensions.get("auction.watchers")
+    if found is None:
+        found = WatcherCounter(
+            app.config["SOCKETIO_MESSAGE_QUEUE"], app.config["SOCKETIO_CHANNEL"], app.config["WATCHERS_TTL"]
+        )
+        app.extensions["auction.watchers"] = found
+    return found
+
+
+@periodic("watchers_refresh", "WATCHERS_REFRESH_INTERVAL")
+def refresh_watchers(app: Flask) -> None:
+    """Keep this process's watchers counted in Redis (a no-op without a message queue)."""
+    counter(app).refresh(local_members())
