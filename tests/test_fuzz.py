@@ -79,7 +79,7 @@ numbers = st.one_of(
 )
 hostile_text = st.one_of(
     st.text(max_size=40),
-    st.text(st.characters(categories=["Cc", "So", "Zs", "Mn"]), max_size=20),
+    st.text(st.characters(categories=["Cc", "Cs", "So", "Zs", "Mn"]), max_size=20),
     st.text(min_size=60, max_size=400),
     st.sampled_from(["", " ", "' OR 1=1 --", "<script>alert(1)</script>", "\x00", "../../etc/passwd", "%s%n"]),
 )
@@ -181,8 +181,7 @@ def test_fuzzed_webhook_deliveries_get_a_4xx_or_are_stored_and_move_no_money(app
         response = client.post("/payment/webhook", data=body, headers=headers, content_type=content_type)
         assert response.status_code in {200, 400, 401, 413}, (response.status_code, body[:200])
         assert response.is_json and isinstance(response.get_json(), dict)
-        if response.status_code != 413:  # see test_oversized_webhook_is_logged
-            assert any("event=webhook" in line for line in captured_log.lines), "delivery not logged"
+        assert any("event=webhook" in line for line in captured_log.lines), "delivery not logged"
         if response.status_code != 200:
             assert fingerprint(db) == before, "a refused delivery wrote something"
         else:
@@ -213,10 +212,6 @@ def test_oversized_webhook_is_refused_with_413_and_nothing_stored(app, db, clien
     assert fingerprint(db) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix in auction/payments/webhook.py: the 413 answers write no log line (log event=webhook_too_large)",
-)
 @MARIADB
 def test_oversized_webhook_is_logged(client, captured_log):
     response = post_webhook(client, _encode({"event": "PAYMENT_RECEIVED", "pad": "x" * 300_000}))
@@ -232,11 +227,6 @@ def test_webhook_body_nested_beyond_the_parser_limit_is_a_400(db, client):
     assert fingerprint(db) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix in auction/payments/webhook.py: a lone UTF-16 surrogate (\\ud800) in a string cannot be "
-    "stored; parse_delivery must refuse it with 400 (e.g. json.dumps(body, ensure_ascii=False).encode() raises)",
-)
 @MARIADB
 @pytest.mark.parametrize("where", ["id", "event", "payment.id", "payment.customer"])
 def test_webhook_strings_with_lone_surrogates_are_a_400(db, client, where):
@@ -306,7 +296,7 @@ def assert_error_ack(ack: Any) -> None:
 
 
 @MARIADB
-@pytest.mark.parametrize("event", ["bid", "finish_auction", "watch", "unwatch", "add_money"])
+@pytest.mark.parametrize("event", ["bid", "finish_auction", "watch", "add_money"])
 def test_fuzzed_socket_events_get_error_acks_and_write_nothing(db, fuzz_world, event):
     sock, real_id = fuzz_world["sock"], fuzz_world["auction_id"]
     # The real auction is fair game where nothing can be written through it: the fuzzer has
@@ -335,8 +325,8 @@ def _valid_topup(amount: Any) -> bool:
 
 
 @MARIADB
-@pytest.mark.parametrize("event", ["join_auction", "leave_auction"])
-def test_fuzzed_room_events_answer_and_write_nothing(db, fuzz_world, event):
+@pytest.mark.parametrize("event", ["join_auction", "leave_auction", "unwatch"])
+def test_fuzzed_join_leave_and_unwatch_answer_clearly_and_write_nothing(db, fuzz_world, event):
     sock = fuzz_world["sock"]
     before = fingerprint(db)
 
@@ -344,7 +334,8 @@ def test_fuzzed_room_events_answer_and_write_nothing(db, fuzz_world, event):
     @given(payload=socket_payloads(auction_ids, fuzz_world["rich"]))
     def send(payload: Any) -> None:
         cases.append(payload)
-        # Leaving a room one is not in is harmless and may say ok; joining needs a real auction.
+        # Leaving a room or unwatching what one does not watch is harmless and may say ok; joining needs a
+        # real auction.
         (assert_error_ack if event == "join_auction" else assert_clear_ack)(sock.emit(event, payload, callback=True))
 
     cases: list[Any] = []

@@ -491,12 +491,6 @@ def test_webhook_token_is_checked_by_hmac_compare_digest(client, monkeypatch):
     assert post(client, event_body("PAYMENT_CREATED", "pay_unknown2")).status_code == 401
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fix in auction/payments/__init__.py (simulator.init_app): the simulator's API (any non-empty "
-    "access_token accepted) and its checkout/admin pages are mounted even with a real ASAAS_API_KEY; anyone could "
-    "make the site post authentic webhooks to itself. Register them only when app.config['ASAAS_SIMULATOR']",
-)
 def test_simulator_is_not_mounted_when_a_real_asaas_key_is_set(app_config):
     app = create_app({**app_config, "ASAAS_API_KEY": "$aact_real_key_for_this_test_000000"})
     try:
