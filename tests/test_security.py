@@ -605,3 +605,22 @@ def test_oversized_socket_message_drops_only_that_connection(live_server_factory
     assert small.call("join_auction", {"auction_id": 999_999}, timeout=5)["error"] == "not_found"
     small.disconnect()
     big.disconnect()
+
+
+def test_log_lines_are_scrubbed_of_secrets_and_key_shapes(app_config, caplog):
+    import logging
+
+    key = "$aact_" + "Zk9" * 14
+    token = "whk-" + "Qx7" * 12
+    app = create_app({**app_config, "ASAAS_API_KEY": key, "ASAAS_WEBHOOK_TOKEN": token})
+    log = logging.getLogger("auction.scrub_test")
+    with caplog.at_level(logging.INFO):
+        log.info("event=one key=%s", key)
+        log.info("event=two sent=%r", {"asaas-access-token": token})
+        log.warning("event=three headers={'access_token': 'abc123otherkey'} url=https://x/?password=hunter2hunter2")
+        log.info("event=four %s", "a different key $aact_OTHERKEY0000000000 in an upstream error")
+    text = caplog.text
+    for secret in (key, token, "abc123otherkey", "hunter2hunter2", "OTHERKEY0000000000"):
+        assert secret not in text
+    assert all(f"event={n}" in text for n in ("one", "two", "three", "four"))
+    app.extensions["auction.db"].dispose()
