@@ -156,7 +156,15 @@ def test_forged_session_cookie_is_anonymous(app, make_user):
 
 
 @pytest.fixture
-def limited_app(app_config):
+def frozen_window(monkeypatch):
+    """The limiter's clock stands still, so no window boundary resets a count mid-test."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr("auction.ratelimit.time", SimpleNamespace(time=lambda: 1_800_000_000.0))
+
+
+@pytest.fixture
+def limited_app(app_config, frozen_window):
     application = create_app({**app_config, "RATE_LIMITS_ENABLED": True})
     yield application
     application.extensions["auction.db"].dispose()
@@ -365,13 +373,13 @@ def test_payload_user_ids_are_ignored_when_adding_money(app, db, market, open_so
 
 
 @pytest.fixture
-def tight_limits(app, monkeypatch):
-    """Small limits over a long window, so the test decides when they trip."""
+def tight_limits(app, monkeypatch, frozen_window):
+    """Small limits, so the test decides when they trip."""
     from auction import ratelimit
 
     app.extensions["auction.ratelimit"] = ratelimit.RateLimiter(enabled=True)
     for name, count in {"bid_user": 3, "bid_ip": 5, "topup_user": 2, "topup_ip": 3}.items():
-        monkeypatch.setitem(ratelimit.LIMITS, name, ratelimit.Limit(count, 3600))
+        monkeypatch.setitem(ratelimit.LIMITS, name, ratelimit.Limit(count, 1))
 
 
 def test_bids_are_rate_limited_per_user_then_per_address(app, market, make_user, open_socket, tight_limits):
