@@ -370,3 +370,24 @@ def test_lists_for_pages(db, people):
     state = db.run(lambda s: bidding.auction_state(s, camera, viewer_id=people["bia"], watchers=3))
     assert state["you_lead"] and state["your_max"] == 1_100 and state["watchers"] == 3
     assert [b["amount"] for b in state["bids"]] == [1_100, 1_000] and state["bids"][0]["bidder"] == "bia"
+
+
+def test_a_bid_retried_after_a_deadlock_queues_its_messages_once(db, people, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    auction_id = new_auction(db, people["seller"])
+    place(db, auction_id, people["ana"], 1_000)
+    real_notify, calls = bidding.notify, []
+
+    def notify_deadlocking_once(*args, **kwargs):
+        calls.append(1)  # the first attempt has queued `outbid` by now
+        if len(calls) == 1:
+            raise OperationalError("INSERT INTO notifications", {}, Exception("Deadlock found when trying to get lock"))
+        return real_notify(*args, **kwargs)
+
+    monkeypatch.setattr(bidding, "notify", notify_deadlocking_once)
+    outcome, outbox = place(db, auction_id, people["bia"], 1_100)
+    assert len(calls) == 2 and outcome.leading
+    assert [m.event for m in outbox].count("new_bid") == 1 and [m.event for m in outbox].count("outbid") == 1
+    assert load_auction(db, auction_id).bid_count == 2
+    assert_leader_hold_is_max(db, auction_id)
