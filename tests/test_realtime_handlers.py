@@ -261,3 +261,18 @@ def test_watcher_counts_are_shared_through_redis_and_expire(app):
     time.sleep(0.6)  # process B died: nobody refreshed its socket
     assert counter.count(7) == 0
     assert WatcherCounter(None, "unused", ttl=30).count(7) == 0
+
+
+def test_an_unexpected_failure_is_a_server_error_ack(connect, db, people, monkeypatch):
+    from auction import bidding
+
+    auction_id = new_auction(db, people["seller"])
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(bidding, "place_bid", broken)
+    ana = connect("ana")
+    ack = ana.emit("bid", {"auction_id": auction_id, "amount": 1_000}, callback=True)
+    assert ack["error"] == "server_error" and "bug" not in ack["message"]
+    assert ana.is_connected()
