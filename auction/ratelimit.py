@@ -1,4 +1,10 @@
-"""Fixed-window rate limits per key (user id, IP), in memory or shared through Redis."""
+"""Sliding-window rate limits per key (user id, IP), in memory or shared through Redis.
+
+Each limit counts hits in fixed windows and weighs the previous window by the share of
+it that still lies inside the sliding window. Plain fixed windows reset at every
+boundary, which lets a client spend twice its limit across one (and makes "the ninth
+attempt is refused" depend on the clock).
+"""
 
 from __future__ import annotations
 
@@ -32,7 +38,7 @@ LIMITS: dict[str, Limit] = {
 class RateLimiter:
     def __init__(self, enabled: bool = True, redis_url: str | None = None) -> None:
         self.enabled = enabled
-        self._counts: dict[str, tuple[int, int]] = {}
+        self._counts: dict[str, tuple[float, int]] = {}  # bucket -> (expires at, hits)
         self._lock = threading.Lock()
         self._redis = None
         if redis_url:
@@ -45,24 +51,30 @@ class RateLimiter:
         if not self.enabled:
             return True
         limit = LIMITS[name]
-        window = int(time.time() // limit.seconds)
-        bucket = f"rl:{name}:{key}:{window}"
+        window, offset = divmod(time.time(), limit.seconds)
+        current, previous = self._count(f"rl:{name}:{key}", int(window), limit.seconds)
+        return previous * (1 - offset / limit.seconds) + current <= limit.count
+
+    def _count(self, prefix: str, window: int, seconds: int) -> tuple[int, int]:
+        """Add one hit to this window; the hits of this window and of the previous one."""
         if self._redis is not None:
             try:
                 pipe = self._redis.pipeline()
-                pipe.incr(bucket)
-                pipe.expire(bucket, limit.seconds + 1)
-                count = pipe.execute()[0]
-                return count <= limit.count
+                pipe.incr(f"{prefix}:{window}")
+                pipe.expire(f"{prefix}:{window}", 2 * seconds + 1)
+                pipe.get(f"{prefix}:{window - 1}")
+                current, _expired, previous = pipe.execute()
+                return int(current), int(previous or 0)
             except Exception as exc:  # Redis down: fall back to this process's counts
                 log.warning("event=ratelimit_redis_unavailable error=%s", type(exc).__name__)
         with self._lock:
             if len(self._counts) > 100_000:
-                self._counts = {k: v for k, v in self._counts.items() if v[0] == window}
-            _old_window, count = self._counts.get(bucket, (window, 0))
-            count += 1
-            self._counts[bucket] = (window, count)
-        return count <= limit.count
+                now = time.time()
+                self._counts = {k: v for k, v in self._counts.items() if v[0] > now}
+            _expires, current = self._counts.get(f"{prefix}:{window}", (0.0, 0))
+            # Kept while it can still be the previous window of a later hit.
+            self._counts[f"{prefix}:{window}"] = ((window + 2) * seconds, current + 1)
+            return current + 1, self._counts.get(f"{prefix}:{window - 1}", (0.0, 0))[1]
 
     def reset(self) -> None:
         with self._lock:

@@ -432,3 +432,22 @@ def test_rate_limits_are_shared_through_redis_and_fall_back_to_each_process_with
     with caplog.at_level("WARNING"):
         assert [process_a.hit("bid_user", 8) for _ in range(4)] == [True, True, True, False]
     assert "event=ratelimit_redis_unavailable" in caplog.text
+
+
+def test_a_burst_across_a_window_boundary_is_still_limited(monkeypatch):
+    """Fixed windows would allow twice the limit around each boundary; the sliding window does not."""
+    from auction import ratelimit
+
+    limiter = ratelimit.RateLimiter(enabled=True)
+    limit = ratelimit.LIMITS["login_user"]
+    boundary = 1_800_000_000 // limit.seconds * limit.seconds + limit.seconds
+
+    def at(moment: float) -> None:
+        monkeypatch.setattr("auction.ratelimit.time", SimpleNamespace(time=lambda: moment))
+
+    at(boundary - 0.5)
+    assert all(limiter.hit("login_user", "maria") for _ in range(limit.count))
+    at(boundary + 0.5)
+    assert not limiter.hit("login_user", "maria")
+    at(boundary + 2 * limit.seconds)
+    assert limiter.hit("login_user", "maria")
