@@ -17,6 +17,7 @@ green-thread-only objects (socket emits happen after `run()` returns).
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +30,9 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import queue as sqla_queue
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -118,6 +121,45 @@ def is_unavailable(exc: BaseException) -> bool:
     )
 
 
+def _os_threading() -> Any:
+    """The real `threading` module, even after eventlet.monkey_patch()."""
+    if "eventlet" not in sys.modules:  # nothing patched it (and importing eventlet prints a banner)
+        return threading
+    from eventlet import patcher
+
+    return patcher.original("threading")
+
+
+class _OSThreadQueue(sqla_queue.Queue):  # type: ignore[type-arg]
+    def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
+        super().__init__(maxsize, use_lifo)
+        real = _os_threading()
+        self.mutex = real.RLock()
+        self.not_empty = real.Condition(self.mutex)
+        self.not_full = real.Condition(self.mutex)
+
+
+class OSThreadQueuePool(QueuePool):
+    """QueuePool whose locks are real OS locks.
+
+    After monkey-patching, SQLAlchemy's pool locks are green locks, and a green lock
+    contended between tpool's OS threads never wakes its waiter: under load every
+    tpool thread ended up parked in the pool's queue mutex and the server stopped
+    answering bids (measured in bench/, see docs/performance.md). The locks are held
+    for microseconds, never across I/O, so real locks cost the hub nothing.
+    """
+
+    _queue_class = _OSThreadQueue
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._overflow_lock = _os_threading().Lock()
+
+
+# SQLAlchemy names a pool's logger after its class; keep it as quiet as its own QueuePool's.
+logging.getLogger(f"{__name__}.{OSThreadQueuePool.__name__}").setLevel(logging.WARNING)
+
+
 class Database:
     """One engine and its session factory, plus the unit-of-work runner."""
 
@@ -142,6 +184,7 @@ class Database:
             engine = create_engine(
                 url,
                 connect_args={"check_same_thread": False, "timeout": 30},
+                poolclass=OSThreadQueuePool,
                 pool_size=pool_size,
                 max_overflow=pool_size,
             )
@@ -166,6 +209,7 @@ class Database:
             return engine
         return create_engine(
             url,
+            poolclass=OSThreadQueuePool,
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=True,

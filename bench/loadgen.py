@@ -1,0 +1,221 @@
+"""Load generator: many real Socket.IO clients (python-socketio AsyncClient over websockets) in one process.
+
+Run by the scenario commands, never by hand: `python -m bench.loadgen SPEC.json`. The process connects
+every client, joins the rooms, prints `READY`, waits for `GO` on stdin, runs the load, and prints one
+`RESULT {json}` line. Latencies are kept as histograms of 0.1 ms buckets so several processes merge.
+
+Spec keys: urls (client i uses urls[i % len]), watchers ([[auction_id, count], ...], anonymous),
+bidders ([{cookie, auctions}] - bidders also watch their auctions), mode (closed | open | idle),
+rate (bids/s, open loop), duration, drain, start_amount, increment, idle (count of bare connections).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sys
+import time
+from collections import Counter, defaultdict
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+import socketio
+
+BUCKETS_PER_MS = 10
+
+
+def bucket_ms(seconds: float) -> int:
+    """A latency's histogram bucket (0.1 ms wide)."""
+    return max(0, int(seconds * 1000 * BUCKETS_PER_MS))
+
+
+def parse_server_time(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+class Run:
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.ack_hist: Counter[int] = Counter()
+        self.delivery_hist: Counter[int] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.accepted: Counter[int] = Counter()  # auction id -> accepted bids
+        self.received: Counter[int] = Counter()  # auction id -> new_bid messages received (all sockets)
+        self.members: Counter[int] = Counter()  # auction id -> sockets in its room
+        self.next_amount: dict[int, int] = defaultdict(lambda: int(spec.get("start_amount", 100)))
+        self.increment = int(spec.get("increment", 1))
+        self.sent = 0
+        self.acks = 0
+        self.timeouts = 0
+        self.connect_failures = 0
+        self.disconnects = 0
+        self.clients: list[socketio.AsyncClient] = []
+        self.bidders: list[tuple[socketio.AsyncClient, list[int]]] = []
+        self.counting = False
+        self.inflight: set[asyncio.Task] = set()
+
+    # -- clients -----------------------------------------------------------------
+
+    def _new_client(self, http: aiohttp.ClientSession) -> socketio.AsyncClient:
+        client = socketio.AsyncClient(reconnection=False, http_session=http, handle_sigint=False)
+
+        @client.on("new_bid")
+        async def on_new_bid(data: dict[str, Any]) -> None:
+            now = time.time()
+            auction_id = int(data["auction_id"])
+            if data.get("next_min"):
+                self.next_amount[auction_id] = max(self.next_amount[auction_id], int(data["next_min"]))
+            self.received[auction_id] += 1
+            if data.get("server_time"):
+                self.delivery_hist[bucket_ms(now - parse_server_time(data["server_time"]))] += 1
+
+        @client.on("disconnect")
+        async def on_disconnect(*_args: Any) -> None:
+            self.disconnects += 1
+
+        return client
+
+    async def _connect(self, http: aiohttp.ClientSession, index: int, cookie: str | None, rooms: list[int]) -> Any:
+        client = self._new_client(http)
+        urls = self.spec["urls"]
+        headers = {"Cookie": cookie} if cookie else {}
+        for attempt in range(5):
+            try:
+                await client.connect(
+                    urls[index % len(urls)], headers=headers, transports=["websocket"], wait_timeout=30
+                )
+                break
+            except Exception:
+                if attempt == 4:
+                    self.connect_failures += 1
+                    return None
+                await asyncio.sleep(0.5 + random.random())
+        for auction_id in rooms:
+            ack = await client.call("join_auction", {"auction_id": auction_id}, timeout=60)
+            if not (isinstance(ack, dict) and ack.get("ok", True)):
+                raise RuntimeError(f"join_auction refused: {ack}")
+            self.members[auction_id] += 1
+        self.clients.append(client)
+        return client
+
+    async def connect_all(self, http: aiohttp.ClientSession) -> None:
+        gate = asyncio.Semaphore(int(self.spec.get("connect_concurrency", 100)))
+        jobs: list[tuple[str | None, list[int], bool]] = []
+        for bidder in self.spec.get("bidders", []):
+            jobs.append((bidder["cookie"], list(bidder["auctions"]), True))
+        for auction_id, count in self.spec.get("watchers", []):
+            jobs.extend((None, [auction_id], False) for _ in range(count))
+        jobs.extend((None, [], False) for _ in range(int(self.spec.get("idle", 0))))
+
+        async def one(index: int, cookie: str | None, rooms: list[int], is_bidder: bool) -> None:
+            async with gate:
+                client = await self._connect(http, index, cookie, rooms)
+            if client is not None and is_bidder:
+                self.bidders.append((client, rooms))
+
+        await asyncio.gather(*(one(i, *job) for i, job in enumerate(jobs)))
+        # Keep the bidders in spec order so open-loop rotation is deterministic.
+        order = {id(c): i for i, c in enumerate(self.clients)}
+        self.bidders.sort(key=lambda b: order[id(b[0])])
+
+    # -- bids ----------------------------------------------------------------------
+
+    async def bid(self, client: socketio.AsyncClient, auction_id: int) -> None:
+        amount = self.next_amount[auction_id]
+        self.next_amount[auction_id] = amount + self.increment
+        self.sent += 1
+        started = time.perf_counter()
+        try:
+            ack = await client.call("bid", {"auction_id": auction_id, "amount": amount}, timeout=30)
+        except socketio.exceptions.TimeoutError:
+            self.timeouts += 1
+            return
+        self.acks += 1
+        self.ack_hist[bucket_ms(time.perf_counter() - started)] += 1
+        if isinstance(ack, dict) and ack.get("ok"):
+            self.accepted[auction_id] += 1
+        else:
+            code = ack.get("error", "?") if isinstance(ack, dict) else "bad_ack"
+            self.errors[code] += 1
+            if isinstance(ack, dict) and ack.get("next_min"):
+                self.next_amount[auction_id] = max(self.next_amount[auction_id], int(ack["next_min"]))
+
+    async def closed_loop(self, stop_at: float) -> None:
+        async def loop(client: socketio.AsyncClient, auctions: list[int]) -> None:
+            while time.monotonic() < stop_at:
+                await self.bid(client, random.choice(auctions))
+
+        await asyncio.gather(*(loop(c, a) for c, a in self.bidders))
+
+    async def open_loop(self, stop_at: float) -> None:
+        rate = float(self.spec["rate"])
+        start = time.monotonic()
+        i = 0
+        while True:
+            due = start + i / rate
+            if due >= stop_at:
+                break
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            client, auctions = self.bidders[i % len(self.bidders)]
+            task = asyncio.create_task(self.bid(client, random.choice(auctions)))
+            self.inflight.add(task)
+            task.add_done_callback(self.inflight.discard)
+            i += 1
+        if self.inflight:
+            await asyncio.gather(*list(self.inflight))
+
+    async def main(self) -> dict[str, Any]:
+        connector = aiohttp.TCPConnector(limit=0, force_close=False)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            t0 = time.monotonic()
+            await self.connect_all(http)
+            connect_seconds = time.monotonic() - t0
+            print("READY", flush=True)
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+            duration = float(self.spec.get("duration", 10))
+            started = time.monotonic()
+            stop_at = started + duration
+            mode = self.spec.get("mode", "idle")
+            disconnects_before = self.disconnects
+            if mode == "closed":
+                await self.closed_loop(stop_at)
+            elif mode == "open":
+                await self.open_loop(stop_at)
+            else:
+                await asyncio.sleep(duration)
+            load_seconds = time.monotonic() - started
+            print("LOADED", flush=True)
+            await asyncio.sleep(float(self.spec.get("drain", 2)))
+            lost_connections = self.disconnects - disconnects_before
+            await asyncio.gather(*(c.disconnect() for c in self.clients), return_exceptions=True)
+        return {
+            "connected": len(self.clients),
+            "connect_failures": self.connect_failures,
+            "connect_seconds": round(connect_seconds, 2),
+            "lost_connections": lost_connections,
+            "sent": self.sent,
+            "acks": self.acks,
+            "timeouts": self.timeouts,
+            "accepted": {str(k): v for k, v in self.accepted.items()},
+            "errors": dict(self.errors),
+            "received": {str(k): v for k, v in self.received.items()},
+            "members": {str(k): v for k, v in self.members.items()},
+            "ack_hist": {str(k): v for k, v in self.ack_hist.items()},
+            "delivery_hist": {str(k): v for k, v in self.delivery_hist.items()},
+            "load_seconds": round(load_seconds, 3),
+        }
+
+
+def main() -> None:
+    with open(sys.argv[1]) as fh:
+        spec = json.load(fh)
+    result = asyncio.run(Run(spec).main())
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
