@@ -124,6 +124,9 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "WEBHOOK_MAX_BYTES": _int(env, "WEBHOOK_MAX_BYTES", 256 * 1024),
         "RATE_LIMITS_ENABLED": _bool(env.get("RATE_LIMITS_ENABLED"), True),
         "RATE_LIMIT_STORAGE": env.get("RATE_LIMIT_STORAGE") or None,
+        # How many reverse proxies (nginx) stand in front and set X-Forwarded-For/-Proto. 0 ignores
+        # those headers, since any client could send them.
+        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),

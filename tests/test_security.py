@@ -632,3 +632,34 @@ def test_log_lines_are_scrubbed_of_secrets_and_key_shapes(app_config, caplog):
         assert secret not in text
     assert all(f"event={n}" in text for n in ("one", "two", "three", "four"))
     app.extensions["auction.db"].dispose()
+
+
+def test_behind_a_trusted_proxy_per_address_limits_see_the_client_and_spoofing_splits_nothing(
+    app_config, frozen_window
+):
+    from auction.ratelimit import LIMITS
+
+    allowed = LIMITS["login_ip"].count
+    behind_nginx = {"REMOTE_ADDR": "10.9.0.1"}
+
+    def attempts(app, forwarded_for: list[str]) -> list[int]:
+        return [
+            login(
+                app.test_client(),
+                f"nobody{n}",
+                "wrong password",
+                environ_base=behind_nginx,
+                headers={"X-Forwarded-For": ip},
+            ).status_code
+            for n, ip in enumerate(forwarded_for)
+        ]
+
+    proxied = create_app({**app_config, "RATE_LIMITS_ENABLED": True, "TRUSTED_PROXIES": 1})
+    assert attempts(proxied, ["203.0.113.7"] * (allowed + 1))[-1] == 429
+    assert attempts(proxied, ["203.0.113.8"]) == [400]  # another client behind the same proxy
+    proxied.extensions["auction.db"].dispose()
+
+    direct = create_app({**app_config, "RATE_LIMITS_ENABLED": True})
+    spoofed = attempts(direct, [f"198.51.100.{n}" for n in range(allowed + 1)])
+    assert spoofed[-1] == 429  # a made-up X-Forwarded-For does not buy a fresh address
+    direct.extensions["auction.db"].dispose()

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..db import DatabaseUnavailable
 
@@ -21,6 +22,13 @@ CSP = (
 
 
 def init_app(app: Flask) -> None:
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind nginx every request comes from the proxy's address, and per-address rate limits
+        # would throttle the whole site as one client. Trust exactly that many hops, no more.
+        # This wraps Socket.IO's middleware too, so sockets see the client's address as well.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
     @app.errorhandler(CSRFError)
     def _csrf_failed(error: CSRFError) -> Any:
         log.info("event=csrf_refused path=%s reason=%s", request.path, error.description)
