@@ -51,10 +51,9 @@ def csp_directives(header: str) -> dict[str, list[str]]:
     return directives
 
 
-@pytest.mark.parametrize("path", ["/login", "/register", "/"])
-def test_pages_send_csp_without_inline_script_and_framing_and_referrer_headers(client, path):
-    response = client.get(path)
-    assert response.status_code == 200
+def assert_strict_page(response, path: str) -> None:
+    """CSP without inline script, no framing, a strict referrer policy, and a page that needs no inline script."""
+    assert response.status_code == 200, path
     csp = csp_directives(response.headers["Content-Security-Policy"])
     script_src = csp.get("script-src", csp["default-src"])
     assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
@@ -64,10 +63,14 @@ def test_pages_send_csp_without_inline_script_and_framing_and_referrer_headers(c
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["Referrer-Policy"] in {"same-origin", "no-referrer", "strict-origin-when-cross-origin"}
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    # The policy forbids inline script, so the pages must not rely on any.
     html = response.get_data(as_text=True)
-    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script> on the page"
-    assert not re.search(r"\son[a-z]+\s*=", html), "inline event handler attribute on the page"
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), f"inline <script> on {path}"
+    assert not re.search(r"\son[a-z]+\s*=", html), f"inline event handler attribute on {path}"
+
+
+@pytest.mark.parametrize("path", ["/login", "/register", "/"])
+def test_pages_send_csp_without_inline_script_and_framing_and_referrer_headers(client, path):
+    assert_strict_page(client.get(path), path)
 
 
 def production_app(app_config: dict):
@@ -663,3 +666,25 @@ def test_behind_a_trusted_proxy_per_address_limits_see_the_client_and_spoofing_s
     spoofed = attempts(direct, [f"198.51.100.{n}" for n in range(allowed + 1)])
     assert spoofed[-1] == 429  # a made-up X-Forwarded-For does not buy a fresh address
     direct.extensions["auction.db"].dispose()
+
+
+def test_logged_in_and_admin_pages_send_the_headers_and_carry_no_inline_script(app, db, make_user):
+    from tests.support.auctions import new_auction
+
+    admin = make_user("chefe", is_admin=True)
+    auction_id = new_auction(db, admin)
+    http = logged_in(app, "chefe")
+    for path in (
+        "/wallet",
+        "/wallet/payments",
+        "/notifications",
+        "/sell",
+        "/me/bids",
+        "/me/auctions",
+        f"/auctions/{auction_id}",
+        "/admin/",
+        "/admin/users",
+        "/admin/payments",
+        "/admin/deliveries",
+    ):
+        assert_strict_page(http.get(path), path)
