@@ -658,6 +658,8 @@ def test_behind_a_trusted_proxy_per_address_limits_see_the_client_and_spoofing_s
         ]
 
     proxied = create_app({**app_config, "RATE_LIMITS_ENABLED": True, "TRUSTED_PROXIES": 1})
+    # Outside Socket.IO's middleware, so sockets get the client's address too.
+    assert type(proxied.wsgi_app.app).__name__ == "_SocketIOMiddleware"
     assert attempts(proxied, ["203.0.113.7"] * (allowed + 1))[-1] == 429
     assert attempts(proxied, ["203.0.113.8"]) == [400]  # another client behind the same proxy
     proxied.extensions["auction.db"].dispose()
