@@ -203,27 +203,37 @@ def _check_key(key: str) -> str:
 # -- money in and out ------------------------------------------------------------
 
 
-def credit(
-    session: Session, *, user_id: int, amount: Cents, key: str, reason: str = "top_up", payment_id: int | None = None
+def _settle(
+    session: Session, *, kind: str, user_id: int, amount: Cents, key: str, reason: str, payment_id: int | None
 ) -> Movement:
-    """Money in from a payment: settlement -> the user's available balance."""
+    """Move `amount` between the settlement account and the user's available balance."""
     require_cents(amount)
     _check_key(key)
     wallet_id = _user_wallet_id(session, user_id)
     settlement_id = system_wallet_id(session, SETTLEMENT)
     locked = _lock(session, [wallet_id, settlement_id])
-    if done := _existing(session, key, "credit", wallet_id):
+    if done := _existing(session, key, kind, wallet_id):
         return done
     wallet, settlement = locked[wallet_id], locked[settlement_id]
+    change = amount if kind == "credit" else -amount
     return _record(
         session,
         key=key,
-        kind="credit",
+        kind=kind,
         reason=reason,
         amount=amount,
         wallet=wallet,
-        entries=[(settlement, AVAILABLE, -amount), (wallet, AVAILABLE, amount)],
+        entries=[(settlement, AVAILABLE, -change), (wallet, AVAILABLE, change)],
         payment_id=payment_id,
+    )
+
+
+def credit(
+    session: Session, *, user_id: int, amount: Cents, key: str, reason: str = "top_up", payment_id: int | None = None
+) -> Movement:
+    """Money in from a payment: settlement -> the user's available balance."""
+    return _settle(
+        session, kind="credit", user_id=user_id, amount=amount, key=key, reason=reason, payment_id=payment_id
     )
 
 
@@ -236,23 +246,8 @@ def reverse(
     transaction is flagged `created_debt`; such a wallet cannot bid until it is
     back at zero or above.
     """
-    require_cents(amount)
-    _check_key(key)
-    wallet_id = _user_wallet_id(session, user_id)
-    settlement_id = system_wallet_id(session, SETTLEMENT)
-    locked = _lock(session, [wallet_id, settlement_id])
-    if done := _existing(session, key, "reverse", wallet_id):
-        return done
-    wallet, settlement = locked[wallet_id], locked[settlement_id]
-    return _record(
-        session,
-        key=key,
-        kind="reverse",
-        reason=reason,
-        amount=amount,
-        wallet=wallet,
-        entries=[(wallet, AVAILABLE, -amount), (settlement, AVAILABLE, amount)],
-        payment_id=payment_id,
+    return _settle(
+        session, kind="reverse", user_id=user_id, amount=amount, key=key, reason=reason, payment_id=payment_id
     )
 
 

@@ -369,7 +369,7 @@ def test_add_money_over_the_socket_answers_with_the_checkout_url(app, db, asaas,
     assert wallet_updates[-1]["available"] == 2_500
     sio.disconnect()
     anonymous = socketio.test_client(app)
-    assert anonymous.emit("add_money", {"amount": 2_500}, callback=True)["error"] == "unauthenticated"
+    assert anonymous.emit("add_money", {"amount": 2_500}, callback=True)["error"] == "not_logged_in"
     anonymous.disconnect()
     assert db.run(wallet.audit) == []
 

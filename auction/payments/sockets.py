@@ -2,7 +2,7 @@
 
 Client sends `add_money` with `{"amount": <centavos>}`; the ack is
 `{"ok": true, "payment_id": n, "payment_url": "..."}` or an error ack
-(`unauthenticated`, `rate_limited`, `invalid`, `payment_unavailable`, `unavailable`).
+(`not_logged_in`, `rate_limited`, `invalid`, `payment_unavailable`, `unavailable`).
 The balance changes later, when the payment's webhook arrives (`wallet` event).
 """
 
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 def on_add_money(data: Any = None) -> dict[str, Any]:
     user = socket_user()
     if user is None:
-        return error_ack("unauthenticated", "log in to add money")
+        return error_ack("not_logged_in", "log in to add money")
     if rate_limited("topup_user", user.id) or rate_limited("topup_ip", client_ip()):
         return error_ack("rate_limited", "too many top-ups; wait a minute and try again")
     amount = data.get("amount") if isinstance(data, dict) else None
