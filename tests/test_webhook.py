@@ -286,3 +286,25 @@ def test_a_delivery_that_fails_to_process_is_kept_and_processed_on_redelivery(cl
     monkeypatch.setattr(service, "apply_facts", real)
     assert post(client, body).get_json()["outcome"] == "applied"
     assert available(db, user) == 10_000
+
+
+def test_database_lost_after_storing_answers_503_and_the_redelivery_processes_it(client, db, user, monkeypatch):
+    from auction.db import DatabaseUnavailable
+    from auction.payments import service
+
+    known_payment(db, user, "pay_outage")
+    body = body_for("PAYMENT_RECEIVED", "pay_outage")
+    real = service.apply_facts
+
+    def database_gone(*args, **kwargs):
+        raise DatabaseUnavailable("the database is unavailable")
+
+    monkeypatch.setattr(service, "apply_facts", database_gone)
+    answer = post(client, body)
+    assert answer.status_code == 503
+    [row] = deliveries(db)
+    assert row.outcome == "received" and row.processed_at is None
+    assert available(db, user) == 0
+    monkeypatch.setattr(service, "apply_facts", real)
+    assert post(client, body).get_json()["outcome"] == "applied"
+    assert available(db, user) == 10_000

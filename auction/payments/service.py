@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import clock, wallet
-from ..db import Database
+from ..db import Database, DatabaseUnavailable
 from ..errors import Invalid, NotFound, ServiceError
 from ..models import LedgerTransaction, Payment, PaymentLink, User, WebhookDelivery
 from ..money import Cents, cents_to_reais, format_brl
@@ -520,6 +520,8 @@ def handle_delivery(
             # Two first events of one link payment raced to create its row: the other one has it now.
             outbox = Outbox()
             result = db.run(process_delivery, delivery_id, outbox, credit_on=credit_on, payer=payer, force=force)
+    except DatabaseUnavailable:
+        raise  # nothing can be recorded now; the caller asks Asaas to redeliver
     except Exception as exc:
         if isinstance(exc, ServiceError | AsaasError):
             detail = str(exc)

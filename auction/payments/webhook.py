@@ -99,9 +99,10 @@ def receive() -> Any:
             db, get_client(), delivery_id, delivery.payment, credit_on=current_app.config["ASAAS_CREDIT_ON"]
         )
     except DatabaseUnavailable:
-        # Stored but not processed: the redelivery (or `payments replay`) will process it.
+        # Stored but not processed because the database went away: ask Asaas to redeliver;
+        # the redelivery finds the stored, unprocessed delivery and processes it.
         log.warning("event=webhook_not_processed delivery_id=%s", delivery_id)
-        return _answer(200, received=True, outcome="received")
+        return _answer(503, error="could not process the event now; retry later")
     deliver(outbox)
     log.info(
         "event=webhook event_id=%s name=%s payment=%s first=%s outcome=%s",
