@@ -31,7 +31,9 @@ LIMITS: dict[str, Limit] = {
     "register_ip": Limit(10, 3600),
     "topup_user": Limit(10, 60),
     "topup_ip": Limit(30, 60),
-    "socket_user": Limit(40, 1),
+    # Every socket event but bids (which have their own): per connection and per address.
+    "socket_event_sid": Limit(40, 1),
+    "socket_event_ip": Limit(200, 1),
 }
 
 

@@ -63,6 +63,15 @@ def rate_limited(name: str, key: object) -> bool:
     return not current_app.extensions["auction.ratelimit"].hit(name, key)
 
 
+def flooding() -> bool:
+    """True when this connection or its address sends events faster than a person could."""
+    return rate_limited("socket_event_sid", request.sid) or rate_limited("socket_event_ip", client_ip())
+
+
+def flood_ack() -> dict[str, Any]:
+    return error_ack("rate_limited", "too many requests; wait a moment and try again")
+
+
 def service_call(event: str, fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, dict[str, Any] | None]:
     """Run a service unit of work; map its failures to an error ack (logged, never raised)."""
     try:
@@ -129,6 +138,8 @@ def _invalid_auction_id() -> dict[str, Any]:
 
 def _logged_in_call(event: str, data: Any, fn: Any, **kwargs: Any) -> dict[str, Any]:
     """The common shape of a logged-in auction event: check, run `fn(session, outbox, ...)`, deliver, ack."""
+    if event != "bid" and flooding():
+        return flood_ack()
     user = socket_user()
     if user is None:
         return error_ack("not_logged_in", "log in to do this")
@@ -145,6 +156,8 @@ def _logged_in_call(event: str, data: Any, fn: Any, **kwargs: Any) -> dict[str, 
 
 @socketio.on("join_auction")
 def on_join_auction(data: Any = None) -> dict[str, Any]:
+    if flooding():
+        return flood_ack()
     auction_id = _auction_id(data)
     if auction_id is None:
         return _invalid_auction_id()
@@ -161,6 +174,8 @@ def on_join_auction(data: Any = None) -> dict[str, Any]:
 
 @socketio.on("leave_auction")
 def on_leave_auction(data: Any = None) -> dict[str, Any]:
+    if flooding():
+        return flood_ack()
     auction_id = _auction_id(data)
     if auction_id is None:
         return _invalid_auction_id()

@@ -381,7 +381,8 @@ def tight_limits(app, monkeypatch, frozen_window):
     from auction import ratelimit
 
     app.extensions["auction.ratelimit"] = ratelimit.RateLimiter(enabled=True)
-    for name, count in {"bid_user": 3, "bid_ip": 5, "topup_user": 2, "topup_ip": 3}.items():
+    limits = {"bid_user": 3, "bid_ip": 5, "topup_user": 2, "topup_ip": 3, "socket_event_sid": 4, "socket_event_ip": 6}
+    for name, count in limits.items():
         monkeypatch.setitem(ratelimit.LIMITS, name, ratelimit.Limit(count, 1))
 
 
@@ -405,6 +406,26 @@ def test_top_ups_are_rate_limited_per_user_then_per_address(app, market, make_us
     make_user("vizinha")
     second = open_socket(logged_in(app, "vizinha"))
     assert [add_money(second) for _ in range(2)] == ["invalid", "rate_limited"]
+
+
+def test_other_socket_events_are_rate_limited_per_connection_then_per_address(
+    app, market, make_user, open_socket, tight_limits
+):
+    def join(sock) -> str:
+        ack = sock.emit("join_auction", {"auction_id": market["auction"]}, callback=True)
+        return "ok" if ack["ok"] else ack["error"]
+
+    def watch(sock) -> str:
+        ack = sock.emit("watch", {"auction_id": market["auction"]}, callback=True)
+        return "ok" if ack["ok"] else ack["error"]
+
+    first = open_socket(logged_in(app, "pobre"))
+    assert [join(first), watch(first), join(first), watch(first), join(first)] == ["ok"] * 4 + ["rate_limited"]
+    # A second connection from the same address: its own budget (4) is fresh, but the address has 6
+    # in all and 4 are spent (the refused 5th event stopped at the per-connection check).
+    make_user("vizinha")
+    second = open_socket(logged_in(app, "vizinha"))
+    assert [join(second) for _ in range(3)] == ["ok", "ok", "rate_limited"]
 
 
 # -- no IDOR ---------------------------------------------------------------------------------
