@@ -355,6 +355,7 @@ def place_bid(
         raise OwnAuction("you cannot bid on your own auction")
     minimum = next_minimum(auction)
     previous_leader = auction.leader_id
+    bids_before = auction.bid_count
 
     if previous_leader == bidder_id:
         bid = _raise_own_maximum(session, auction, bidder_id, maximum, minimum, now)
@@ -366,7 +367,7 @@ def place_bid(
 
     extended = _soft_close(auction, now, soft_close_seconds)
     leading = auction.leader_id == bidder_id
-    _queue_new_bid(session, outbox, auction, extended)
+    _queue_new_bid(session, outbox, auction, extended, auction.bid_count - bids_before)
     outbox.wallet(session, bidder_id)
     return BidOutcome(
         auction_id=auction.id,
@@ -458,8 +459,27 @@ def _soft_close(auction: Auction, now: datetime, soft_close_seconds: int) -> boo
     return False
 
 
-def _queue_new_bid(session: Session, outbox: Outbox, auction: Auction, extended: bool) -> None:
+def public_bid(bid: Bid, username: str | None) -> dict[str, Any]:
+    """A bid as every watcher may see it."""
+    return {
+        "bid_id": bid.id,
+        "bidder": username,
+        "amount": bid.amount,
+        "is_proxy": bid.is_proxy,
+        "created_at": clock.isoformat(bid.created_at),
+    }
+
+
+def _queue_new_bid(session: Session, outbox: Outbox, auction: Auction, extended: bool, new_bids: int) -> None:
     leader = session.get(User, auction.leader_id) if auction.leader_id else None
+    # The bids this decision added (the bidder's, and an automatic one for a proxy maximum), oldest first.
+    added = session.execute(
+        select(Bid, User.username)
+        .join(User, User.id == Bid.bidder_id)
+        .where(Bid.auction_id == auction.id)
+        .order_by(Bid.id.desc())
+        .limit(new_bids)
+    ).all()
     outbox.to_auction(
         auction.id,
         "new_bid",
@@ -472,6 +492,7 @@ def _queue_new_bid(session: Session, outbox: Outbox, auction: Auction, extended:
             "ends_at": clock.isoformat(auction.ends_at),
             "extended": extended,
             "reserve_met": _reserve_met(auction),
+            "bids": [public_bid(bid, username) for bid, username in reversed(added)],
             "server_time": clock.isoformat(clock.now()),
         },
     )
@@ -736,16 +757,7 @@ def auction_state(
         "ends_at": clock.isoformat(auction.ends_at),
         "winner": names.get(auction.winner_id) if auction.winner_id else None,
         "final_price": auction.final_price,
-        "bids": [
-            {
-                "bid_id": bid.id,
-                "bidder": username,
-                "amount": bid.amount,
-                "is_proxy": bid.is_proxy,
-                "created_at": clock.isoformat(bid.created_at),
-            }
-            for bid, username in bids
-        ],
+        "bids": [public_bid(bid, username) for bid, username in bids],
         "watchers": watchers,
         "server_time": clock.isoformat(clock.now()),
     }

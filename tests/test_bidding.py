@@ -178,6 +178,12 @@ def test_proxy_maximum_answers_a_lower_challenger(db, people):
     assert bids_of(db, auction_id)[-2:] == [(people["bia"], 2_000, False), (people["ana"], 2_050, True)]
     assert held(db, people["bia"], auction_id) == 0
     assert not [m for m in outbox if m.event == "outbid"]
+    [new_bid] = [m.payload for m in outbox if m.event == "new_bid"]
+    # Watchers see both bids this decision added: the challenger's and the automatic answer.
+    assert [(b["bidder"], b["amount"], b["is_proxy"]) for b in new_bid["bids"]] == [
+        ("bia", 2_000, False),
+        ("ana", 2_050, True),
+    ]
     state = db.run(bidding.auction_state, auction_id)
     assert state["leader"] == "ana" and state["current_price"] == 2_050 and state["bid_count"] == 3
     assert_leader_hold_is_max(db, auction_id)

@@ -182,7 +182,7 @@ if (socket) {
     setText(root, '[data-field="bid-count"]', String(d.bid_count));
     setNextMin(d.next_min);
     setEndsAt(d.ends_at);
-    history.prepend(historyRow({ bidder: d.leader, amount: d.amount, created_at: d.server_time }));
+    for (const bid of d.bids || []) history.prepend(historyRow(bid));
     show($("[data-no-bids]"), false);
     if (d.extended) {
       extendedBanner.textContent = `A late bid extended this auction: it now ends ${timeText(d.ends_at)}.`;
