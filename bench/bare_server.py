@@ -66,7 +66,8 @@ def main() -> None:
     if os.environ.get("TCP_NODELAY", "") == "1":
         # Accepted sockets inherit it on Linux: small frames (acks) go out without waiting for Nagle.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    eventlet.wsgi.server(sock, app, log_output=False)
+    # max_size: eventlet's default of 1,024 simultaneous requests caps the websockets one process holds.
+    eventlet.wsgi.server(sock, app, log_output=False, max_size=int(os.environ.get("WSGI_MAX_SIZE", "100000")))
 
 
 if __name__ == "__main__":

@@ -378,10 +378,11 @@ def _read_line(proc: subprocess.Popen, prefix: str, timeout: float) -> str:
 
 def merge(results: list[dict[str, Any]]) -> dict[str, Any]:
     merged: dict[str, Any] = {"processes": len(results)}
-    for key in ("connected", "connect_failures", "lost_connections", "sent", "acks", "timeouts"):
+    for key in ("connected", "connect_failures", "lost_connections", "sent", "acks", "timeouts", "watcher_events"):
         merged[key] = sum(r[key] for r in results)
     merged["connect_seconds"] = max(r["connect_seconds"] for r in results)
     merged["load_seconds"] = max(r["load_seconds"] for r in results)
+    merged["delivery_seconds"] = max(r["delivery_seconds"] for r in results)
     for key in ("accepted", "errors", "received", "members", "ack_hist", "delivery_hist"):
         total: Counter[str] = Counter()
         for r in results:
@@ -459,9 +460,12 @@ def bid_rows(result: dict[str, Any], monitor: Monitor, offered: str, audit: list
         "refusals": ", ".join(f"{k} {v}" for k, v in sorted(result["errors"].items())) or "none",
         "ack latency": latency(result["ack_hist"]),
         "delivery latency (server_time -> watcher)": delivery(result["delivery_hist"]),
-        "new_bid messages delivered": f"{delivered} ({delivered / seconds:.0f}/s)",
+        "new_bid messages delivered (per s of load until the last one)": (
+            f"{delivered} ({delivered / max(result['delivery_seconds'], 1e-9):.0f}/s)"
+        ),
         "messages lost": f"{lost} of {expected}",
         "connections dropped during load": result["lost_connections"],
+        "`watchers` count messages received (joins included)": result["watcher_events"],
     }
     rows.update(resource_rows(monitor))
     if audit is not None:
@@ -540,7 +544,7 @@ def bidding_specs(
     mode: str,
     duration: float,
     rate: float = 0,
-    drain: float = 3,
+    drain: float = 60,
 ) -> list[dict[str, Any]]:
     """Bidders all in the first process (one amount counter per auction); watchers split over `procs`."""
     specs = []

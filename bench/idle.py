@@ -35,7 +35,8 @@ def run(args: Any) -> str:
             specs = []
             for share in split(args.connections, args.procs):
                 spec: dict[str, Any] = {"urls": st.urls, "mode": "idle", "duration": args.duration, "drain": 0}
-                spec["connect_concurrency"] = 200
+                # One try, 15 s: a server at its connection limit stops accepting; count it, don't wait.
+                spec.update(connect_concurrency=200, connect_attempts=1, connect_timeout=15)
                 if args.join:
                     spec["watchers"] = [[auction, share]]
                 else:

@@ -53,7 +53,8 @@ class Run:
         self.disconnects = 0
         self.clients: list[socketio.AsyncClient] = []
         self.bidders: list[tuple[socketio.AsyncClient, list[int]]] = []
-        self.counting = False
+        self.last_delivery = 0.0
+        self.watcher_events = 0
         self.inflight: set[asyncio.Task] = set()
 
     # -- clients -----------------------------------------------------------------
@@ -68,8 +69,13 @@ class Run:
             if data.get("next_min"):
                 self.next_amount[auction_id] = max(self.next_amount[auction_id], int(data["next_min"]))
             self.received[auction_id] += 1
+            self.last_delivery = now
             if data.get("server_time"):
                 self.delivery_hist[bucket_ms(now - parse_server_time(data["server_time"]))] += 1
+
+        @client.on("watchers")
+        async def on_watchers(_data: dict[str, Any]) -> None:
+            self.watcher_events += 1
 
         @client.on("disconnect")
         async def on_disconnect(*_args: Any) -> None:
@@ -81,14 +87,17 @@ class Run:
         client = self._new_client(http)
         urls = self.spec["urls"]
         headers = {"Cookie": cookie} if cookie else {}
-        for attempt in range(5):
+        attempts = int(self.spec.get("connect_attempts", 3))
+        for attempt in range(attempts):
             try:
-                await client.connect(
-                    urls[index % len(urls)], headers=headers, transports=["websocket"], wait_timeout=30
+                # A server that stops accepting (full listen queue) must count as a failure, not hang the run.
+                await asyncio.wait_for(
+                    client.connect(urls[index % len(urls)], headers=headers, transports=["websocket"], wait_timeout=30),
+                    timeout=float(self.spec.get("connect_timeout", 40)),
                 )
                 break
-            except Exception:
-                if attempt == 4:
+            except Exception:  # TimeoutError included
+                if attempt == attempts - 1:
                     self.connect_failures += 1
                     return None
                 await asyncio.sleep(0.5 + random.random())
@@ -168,6 +177,18 @@ class Run:
         if self.inflight:
             await asyncio.gather(*list(self.inflight))
 
+    async def drain(self, longest: float) -> None:
+        """Wait for messages still in flight: until nothing arrives for 2 s (or `longest` seconds)."""
+        deadline = time.monotonic() + longest
+        last, quiet_since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            total = sum(self.received.values())
+            if total != last:
+                last, quiet_since = total, time.monotonic()
+            elif time.monotonic() - quiet_since >= 2:
+                return
+            await asyncio.sleep(0.25)
+
     async def main(self) -> dict[str, Any]:
         connector = aiohttp.TCPConnector(limit=0, force_close=False)
         async with aiohttp.ClientSession(connector=connector) as http:
@@ -178,6 +199,7 @@ class Run:
             await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
             duration = float(self.spec.get("duration", 10))
             started = time.monotonic()
+            started_wall = time.time()
             stop_at = started + duration
             mode = self.spec.get("mode", "idle")
             disconnects_before = self.disconnects
@@ -189,7 +211,7 @@ class Run:
                 await asyncio.sleep(duration)
             load_seconds = time.monotonic() - started
             print("LOADED", flush=True)
-            await asyncio.sleep(float(self.spec.get("drain", 2)))
+            await self.drain(float(self.spec.get("drain", 60)))
             lost_connections = self.disconnects - disconnects_before
             await asyncio.gather(*(c.disconnect() for c in self.clients), return_exceptions=True)
         return {
@@ -207,6 +229,8 @@ class Run:
             "ack_hist": {str(k): v for k, v in self.ack_hist.items()},
             "delivery_hist": {str(k): v for k, v in self.delivery_hist.items()},
             "load_seconds": round(load_seconds, 3),
+            "watcher_events": self.watcher_events,
+            "delivery_seconds": round(max(self.last_delivery - started_wall, 0.0), 3),
         }
 
 
