@@ -53,26 +53,32 @@ def dump_greenlets(*_args: Any) -> None:
 
 
 def coalesce_watchers() -> None:
+    from flask import current_app
+
     from auction import realtime, watchers
     from auction.extensions import socketio
     from auction.outbox import auction_room
 
     dirty: set[int] = set()
+    apps: list[Any] = []
 
     def announce(auction_id: int) -> int:
+        if not apps:
+            apps.append(current_app._get_current_object())
+            eventlet.spawn(flush)
         dirty.add(auction_id)
         return watchers.counter().count(auction_id)
 
     def flush() -> None:
         while True:
             socketio.sleep(1.0)
-            for auction_id in list(dirty):
-                dirty.discard(auction_id)
-                count = watchers.counter().count(auction_id)
-                socketio.emit("watchers", {"auction_id": auction_id, "count": count}, to=auction_room(auction_id))
+            with apps[0].app_context():
+                for auction_id in list(dirty):
+                    dirty.discard(auction_id)
+                    count = watchers.counter().count(auction_id)
+                    socketio.emit("watchers", {"auction_id": auction_id, "count": count}, to=auction_room(auction_id))
 
     realtime._announce_watchers = announce
-    eventlet.spawn(flush)
 
 
 def recheck_sessions_every(seconds: float) -> None:
