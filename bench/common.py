@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -226,6 +227,9 @@ class ServerProcess:
                 self.process.wait()
         if getattr(self, "log", None):
             self.log.close()
+        instance = self.env.get("INSTANCE_PATH", "")
+        if "bench-instance-" in instance:  # made by server_env for this run
+            shutil.rmtree(instance, ignore_errors=True)
 
 
 def server_env(db_url: str, **extra: str) -> dict[str, str]:
