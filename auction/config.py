@@ -109,7 +109,11 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         # With a message queue, watcher counts are shared through Redis (auction/watchers.py).
         "WATCHERS_TTL": float(env.get("WATCHERS_TTL") or 30),
         "WATCHERS_REFRESH_INTERVAL": float(env.get("WATCHERS_REFRESH_INTERVAL") or 10),
+        # A room hears its watcher count at most this often (0: on every join and leave).
+        "WATCHERS_ANNOUNCE_INTERVAL": float(env.get("WATCHERS_ANNOUNCE_INTERVAL") or 1.0),
         "SOCKETIO_CORS_ORIGINS": [public_url, *extra_origins] if extra_origins else [],
+        # The most simultaneous connections (websockets) one server process accepts.
+        "MAX_CONNECTIONS": _int(env, "MAX_CONNECTIONS", 20_000),
         "HOST": host,
         "PORT": port,
         "PUBLIC_URL": public_url,

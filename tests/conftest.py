@@ -106,6 +106,8 @@ def app_config(db_url: str, tmp_path: Path) -> dict:
         "TESTING": True,
         "RATE_LIMITS_ENABLED": False,
         "SCHEDULER_ENABLED": False,
+        # Handler tests read each count right after a join or leave.
+        "WATCHERS_ANNOUNCE_INTERVAL": 0,
         "LOG_LEVEL": "INFO",
     }
 

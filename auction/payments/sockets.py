@@ -16,7 +16,7 @@ from flask import current_app, request
 from ..db import DatabaseUnavailable
 from ..errors import ServiceError
 from ..extensions import get_db, socketio
-from ..realtime import client_ip, error_ack, rate_limited, socket_user
+from ..realtime import client_ip, error_ack, rate_limited, verified_socket_user
 from . import get_client, service
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 @socketio.on("add_money")
 def on_add_money(data: Any = None) -> dict[str, Any]:
-    user = socket_user()
+    user = verified_socket_user()
     if user is None:
         return error_ack("not_logged_in", "log in to add money")
     if rate_limited("topup_user", user.id) or rate_limited("topup_ip", client_ip()):
