@@ -18,11 +18,9 @@ hold always equals their maximum, since that is what they may have to pay.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -68,25 +66,6 @@ class OwnAuction(ServiceError):
 
 class NotEnded(ServiceError):
     code = "not_ended"
-
-
-T = TypeVar("T")
-
-
-def starts_over(fn: Callable[..., T]) -> Callable[..., T]:
-    """Mark `fn(session, outbox, ...)` as a whole unit of work that empties the outbox first.
-
-    Database.run re-runs a unit of work after a deadlock; without this, messages queued by
-    the rolled-back attempt would be delivered along with the successful one's. (So these
-    functions must be the unit of work, not parts of a larger one that queued messages before.)
-    """
-
-    @functools.wraps(fn)
-    def run(session: Session, outbox: Outbox, *args: Any, **kwargs: Any) -> T:
-        outbox.clear()
-        return fn(session, outbox, *args, **kwargs)
-
-    return run
 
 
 # -- increments and prices ---------------------------------------------------------
@@ -199,7 +178,6 @@ def _lock_auction(session: Session, auction_id: int) -> Auction:
     return auction
 
 
-@starts_over
 def open_due_auctions(session: Session, outbox: Outbox) -> list[int]:
     """Open scheduled auctions whose start has come; each is opened by exactly one caller."""
     now = clock.now()
@@ -222,7 +200,6 @@ def _times(session: Session, auction_id: int) -> dict[str, Any]:
     return {"ends_at": clock.isoformat(ends_at), "server_time": clock.isoformat(clock.now())}
 
 
-@starts_over
 def cancel_auction(session: Session, outbox: Outbox, auction_id: int, actor_id: int) -> Auction:
     """An admin cancels an auction that has no bids yet."""
     actor = session.get(User, actor_id)
@@ -317,21 +294,10 @@ def _add_bid(
 
 
 def _require_funds(session: Session, user_id: int, needed: Cents) -> None:
-    """Refuse early (with a clear message) what wallet.hold would refuse anyway."""
-    available = wallet.balance(session, user_id).available
-    if available < 0:
-        raise wallet.WalletInDebt(
-            f"your wallet is in debt ({format_brl(available)}); add money before bidding", available=available
-        )
-    if available < needed:
-        raise wallet.InsufficientFunds(
-            f"not enough funds: {format_brl(needed)} needed, {format_brl(available)} available",
-            available=available,
-            needed=needed,
-        )
+    """Refuse early what wallet.hold would refuse anyway (a losing bid holds nothing, yet needs the funds)."""
+    wallet.check_funds(wallet.balance(session, user_id).available, needed)
 
 
-@starts_over
 def place_bid(
     session: Session,
     outbox: Outbox,
@@ -525,7 +491,6 @@ class FinishOutcome:
         }
 
 
-@starts_over
 def finish_auction(
     session: Session, outbox: Outbox, auction_id: int, *, actor_id: int, fee_bps: int = 0
 ) -> FinishOutcome:
@@ -544,7 +509,6 @@ def finish_auction(
     return _settle(session, outbox, auction, fee_bps)
 
 
-@starts_over
 def finish_if_due(session: Session, outbox: Outbox, auction_id: int, *, fee_bps: int = 0) -> FinishOutcome | None:
     """Finish the auction if it is open and past its end; None if someone else already did (or it is not due)."""
     auction = _lock_auction(session, auction_id)
@@ -650,7 +614,6 @@ def due_auction_ids(session: Session, limit: int = 100) -> list[int]:
     )
 
 
-@starts_over
 def send_ending_soon(session: Session, outbox: Outbox, within_seconds: int) -> list[int]:
     """Tell watchers once that an auction ends within `within_seconds`; the flag makes it once across processes."""
     now = clock.now()

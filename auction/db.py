@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import DateTime, create_engine, event
 from sqlalchemy.dialects import mysql
@@ -47,6 +47,15 @@ MAX_ATTEMPTS = 5
 # finds the winner's committed row. A genuine duplicate fails again and is raised.
 MAX_DUPLICATE_RETRIES = 2
 DUPLICATE_KEY_ERRNO = 1062
+
+
+@runtime_checkable
+class Rewindable(Protocol):
+    """An argument of a unit of work that collects side effects (auction.outbox.Outbox)."""
+
+    def checkpoint(self) -> int: ...
+
+    def rewind(self, checkpoint: int) -> None: ...
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -240,10 +249,14 @@ class Database:
 
     def _run_here(self, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
         self._local.inside = True
+        # Side effects queued by an attempt (an Outbox's messages) go with its rollback.
+        marks = [(arg, arg.checkpoint()) for arg in (*args, *kwargs.values()) if isinstance(arg, Rewindable)]
         try:
             delay = 0.005
             duplicates = 0
             for attempt in range(1, MAX_ATTEMPTS + 1):
+                for arg, mark in marks:
+                    arg.rewind(mark)
                 try:
                     with self.sessionmaker() as session, session.begin():
                         return fn(session, *args, **kwargs)

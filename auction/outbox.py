@@ -34,6 +34,15 @@ class Message:
 
 
 class Outbox(list[Message]):
+    """Messages queued by units of work. `Database.run` rewinds it before retrying an attempt,
+    so a rolled-back attempt's messages are never delivered."""
+
+    def checkpoint(self) -> int:
+        return len(self)
+
+    def rewind(self, checkpoint: int) -> None:
+        del self[checkpoint:]
+
     def to_user(self, user_id: int, event: str, payload: dict[str, Any]) -> None:
         self.append(Message(event, payload, user_room(user_id)))
 

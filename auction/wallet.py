@@ -258,6 +258,22 @@ def _hold_row(session: Session, wallet_id: int, auction_id: int) -> Hold | None:
     return session.scalars(select(Hold).where(Hold.wallet_id == wallet_id, Hold.auction_id == auction_id)).first()
 
 
+def check_funds(available: Cents, needed: Cents) -> None:
+    """Refuse a hold of `needed` from `available`: WalletInDebt or InsufficientFunds, with a clear message."""
+    if available < 0:
+        raise WalletInDebt(
+            f"your wallet is in debt ({format_brl(available)}); add money before bidding",
+            available=available,
+            needed=needed,
+        )
+    if available < needed:
+        raise InsufficientFunds(
+            f"not enough funds: {format_brl(needed)} needed, {format_brl(available)} available",
+            available=available,
+            needed=needed,
+        )
+
+
 def hold(
     session: Session, *, user_id: int, auction_id: int, amount: Cents, key: str, bid_id: int | None = None
 ) -> Movement:
@@ -268,18 +284,7 @@ def hold(
     wallet = _lock(session, [wallet_id])[wallet_id]
     if done := _existing(session, key, "hold", wallet_id):
         return done
-    if wallet.available < 0:
-        raise WalletInDebt(
-            f"your wallet is in debt ({format_brl(wallet.available)}); add money before bidding",
-            available=wallet.available,
-            needed=amount,
-        )
-    if wallet.available < amount:
-        raise InsufficientFunds(
-            f"not enough funds: {format_brl(amount)} needed, {format_brl(wallet.available)} available",
-            available=wallet.available,
-            needed=amount,
-        )
+    check_funds(wallet.available, amount)
     row = _hold_row(session, wallet_id, auction_id)
     if row is None:
         row = Hold(wallet_id=wallet_id, auction_id=auction_id, amount=0, status="open", updated_at=clock.now())

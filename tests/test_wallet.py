@@ -355,3 +355,22 @@ def test_a_genuine_duplicate_is_raised_after_a_bounded_retry(db: Database) -> No
     with pytest.raises(IntegrityError):
         db.run(insert_settlement_twice)
     assert len(attempts) == 1 + MAX_DUPLICATE_RETRIES
+
+
+def test_a_retried_unit_of_work_keeps_only_the_last_attempts_messages(db: Database) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from auction.outbox import Outbox
+
+    outbox = Outbox()
+    outbox.to_user(1, "queued_before", {})
+    attempts: list[int] = []
+
+    def deadlocks_once(session: Session, box: Outbox) -> None:
+        attempts.append(1)
+        box.to_user(1, f"attempt_{len(attempts)}", {})
+        if len(attempts) == 1:
+            raise OperationalError("UPDATE wallets", {}, Exception("Deadlock found when trying to get lock"))
+
+    db.run(deadlocks_once, outbox)
+    assert [m.event for m in outbox] == ["queued_before", "attempt_2"]

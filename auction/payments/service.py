@@ -21,7 +21,6 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import clock, wallet
@@ -361,12 +360,12 @@ def _insert_delivery(session: Session, delivery: Delivery) -> tuple[int, bool]:
 
 
 def store_delivery(db: Database, delivery: Delivery) -> tuple[int, bool]:
-    """Store an authentic delivery (its own committed transaction); returns (row id, first time seen)."""
-    try:
-        return db.run(_insert_delivery, delivery)
-    except IntegrityError:
-        # A concurrent copy of the same event id won the insert: this one is a duplicate.
-        return db.run(_insert_delivery, delivery)
+    """Store an authentic delivery (its own committed transaction); returns (row id, first time seen).
+
+    A concurrent copy of the same event id that wins the insert makes this one's retry (Database.run
+    retries a duplicate key) find the stored row: a duplicate.
+    """
+    return db.run(_insert_delivery, delivery)
 
 
 @dataclass(frozen=True)
@@ -403,9 +402,14 @@ def _find_payment(session: Session, payment: dict[str, Any]) -> Payment | None:
     return row
 
 
-def _link_of(session: Session, payment: dict[str, Any]) -> PaymentLink | None:
+def _link_id(payment: dict[str, Any]) -> str | None:
     link_id = payment.get("paymentLink")
-    if not isinstance(link_id, str) or not link_id:
+    return link_id if isinstance(link_id, str) and link_id else None
+
+
+def _link_of(session: Session, payment: dict[str, Any]) -> PaymentLink | None:
+    link_id = _link_id(payment)
+    if link_id is None:
         return None
     return session.scalars(select(PaymentLink).where(PaymentLink.asaas_link_id == link_id)).first()
 
@@ -511,15 +515,13 @@ def handle_delivery(
     db: Database, client: AsaasClient, delivery_id: int, payment: dict[str, Any], *, credit_on: str, force: bool = False
 ) -> tuple[Applied, Outbox]:
     """Process a stored delivery (fetching the payer first for an unknown link payment)."""
-    payer = fetch_payer(client, payment) if db.run(needs_payer, payment) else None
+    # Only a payment made through a link may need its payer fetched: no transaction for the others.
+    payer = fetch_payer(client, payment) if _link_id(payment) and db.run(needs_payer, payment) else None
     outbox = Outbox()
     try:
-        try:
-            result = db.run(process_delivery, delivery_id, outbox, credit_on=credit_on, payer=payer, force=force)
-        except IntegrityError:
-            # Two first events of one link payment raced to create its row: the other one has it now.
-            outbox = Outbox()
-            result = db.run(process_delivery, delivery_id, outbox, credit_on=credit_on, payer=payer, force=force)
+        # Two first events of one link payment racing to create its row: Database.run retries the
+        # duplicate key and the retry finds the row the other one stored.
+        result = db.run(process_delivery, delivery_id, outbox, credit_on=credit_on, payer=payer, force=force)
     except DatabaseUnavailable:
         raise  # nothing can be recorded now; the caller asks Asaas to redeliver
     except Exception as exc:
