@@ -190,42 +190,46 @@ def test_twenty_simultaneous_bids_are_decided_under_the_row_lock(live_server_fac
     server = live_server_factory(db_url, **LIVE_ENV)
     racers = [connect(sockets, server.url, name) for name in names]
 
-    def all_at_once(amounts: list[int]) -> list[dict]:
-        barrier = threading.Barrier(len(racers))
-        acks: list[dict] = [{}] * len(racers)
+    def all_at_once(amounts: dict[int, int]) -> dict[int, dict]:
+        """Racer index -> amount, all sent at the same moment; racer index -> ack."""
+        barrier = threading.Barrier(len(amounts))
+        acks: dict[int, dict] = {}
 
         def fire(index: int) -> None:
             barrier.wait()
             acks[index] = racers[index].call("bid", {"auction_id": auction_id, "amount": amounts[index]}, timeout=30)
 
-        threads = [threading.Thread(target=fire, args=(i,)) for i in range(len(racers))]
+        threads = [threading.Thread(target=fire, args=(i,)) for i in amounts]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         return acks
 
-    same = all_at_once([1_000] * 20)
-    accepted = [ack for ack in same if ack["ok"]]
+    same = all_at_once(dict.fromkeys(range(len(racers)), 1_000))
+    accepted = [index for index, ack in same.items() if ack["ok"]]
     assert len(accepted) == 1, same
-    assert {ack["error"] for ack in same if not ack["ok"]} == {"too_low"}
-    first_leader = ids[names[same.index(accepted[0])]]
-    assert open_holds(database, auction_id) == {first_leader: 1_000}
+    assert {ack["error"] for ack in same.values() if not ack["ok"]} == {"too_low"}
+    [first] = accepted
+    assert open_holds(database, auction_id) == {ids[names[first]]: 1_000}
 
-    amounts = [2_000 + 100 * n for n in range(20)]
+    # Everyone else challenges at once (the leader bidding again would only raise their own maximum).
+    amounts = {index: 2_000 + 100 * index for index in range(len(racers)) if index != first}
     rising = all_at_once(amounts)
-    assert {ack["error"] for ack in rising if not ack["ok"]} <= {"too_low"}
-    accepted_amounts = sorted(amounts[i] for i, ack in enumerate(rising) if ack["ok"])
+    assert {ack["error"] for ack in rising.values() if not ack["ok"]} <= {"too_low"}
+    accepted_amounts = sorted(amounts[index] for index, ack in rising.items() if ack["ok"])
     recorded = database.run(
         lambda s: list(s.scalars(select(Bid.amount).where(Bid.auction_id == auction_id).order_by(Bid.id)))
     )
     assert recorded == [1_000, *accepted_amounts], "every accepted bid and only those are recorded, in price order"
+    top = max(amounts)
     auction = load_auction(database, auction_id)
-    assert auction.current_price == auction.leader_max == 3_900 and auction.leader_id == ids["racer19"]
+    assert auction.current_price == auction.leader_max == amounts[top] and auction.leader_id == ids[names[top]]
     assert auction.bid_count == len(recorded)
-    assert open_holds(database, auction_id) == {ids["racer19"]: 3_900}
-    for name in names[:-1]:
-        assert balance(database, ids[name]) == wallet.Balance(100_000, 0)
+    assert open_holds(database, auction_id) == {ids[names[top]]: amounts[top]}
+    for index, name in enumerate(names):
+        if index != top:
+            assert balance(database, ids[name]) == wallet.Balance(100_000, 0)
     assert audit(database) == []
 
 
