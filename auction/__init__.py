@@ -46,6 +46,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     configure_mappers()
     db = Database(app.config["DATABASE_URL"], pool_size=app.config["DB_POOL_SIZE"], offload=app.config["DB_OFFLOAD"])
     app.extensions["auction.db"] = db
+    from .outbox import deliver
+
+    db.deliver = deliver
     if db.is_sqlite and app.config.get("AUTO_CREATE_SCHEMA", True):
         # The embedded default needs no admin: the file and its tables appear on first start.
         # Recorded at the newest Alembic revision, so `flask db upgrade` works on it later.

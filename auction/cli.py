@@ -159,7 +159,7 @@ def db_migration_sql(check: bool) -> None:
 def create_admin(username: str, email: str, cpf_cnpj: str, password: str) -> None:
     """Create an admin user (the password is asked for, never echoed)."""
     try:
-        user_id = get_db().run(
+        user_id = get_db().transaction(
             lambda s: (
                 accounts.register(
                     s, username=username, email=email, password=password, cpf_cnpj=cpf_cnpj, is_admin=True
@@ -174,7 +174,7 @@ def create_admin(username: str, email: str, cpf_cnpj: str, password: str) -> Non
 @wallet_cli.command("audit")
 def wallet_audit() -> None:
     """Recompute every balance from the ledger; exit 1 on any mismatch."""
-    problems = get_db().run(wallet.audit)
+    problems = get_db().transaction(wallet.audit)
     for line in problems:
         click.echo(f"MISMATCH {line}")
     if problems:

@@ -1,9 +1,13 @@
 """Engine, sessions and the unit of work.
 
 A unit of work is one short database transaction: `db.run(fn, *args)` opens a
-session, calls `fn(session, *args)`, commits, and retries the whole function on a
-deadlock or lock-wait timeout (and, at most twice, on a duplicate key from a racing
-insert, so the retry finds the row the other transaction committed).
+session, calls `fn(uow, *args)` with a `UnitOfWork` (the session and an Outbox of the
+socket messages the work causes), commits, delivers the outbox, and retries the whole
+function on a deadlock or lock-wait timeout (and, at most twice, on a duplicate key from
+a racing insert, so the retry finds the row the other transaction committed); the outbox
+is rewound before each attempt, so a rolled-back attempt's messages are never sent.
+`db.transaction(fn, *args)` is the same for code that needs only a session (reads, and
+the ledger's own tests), with no outbox.
 
 Why it runs off the eventlet hub: the `mariadb` connector (and sqlite3) are C
 code, so while a query waits on the database the whole eventlet hub stops and no
@@ -23,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, create_engine, event
 from sqlalchemy.dialects import mysql
@@ -33,6 +37,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import queue as sqla_queue
+
+from .outbox import Outbox
+from .uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,15 +54,6 @@ MAX_ATTEMPTS = 5
 # finds the winner's committed row. A genuine duplicate fails again and is raised.
 MAX_DUPLICATE_RETRIES = 2
 DUPLICATE_KEY_ERRNO = 1062
-
-
-@runtime_checkable
-class Rewindable(Protocol):
-    """An argument of a unit of work that collects side effects (auction.outbox.Outbox)."""
-
-    def checkpoint(self) -> int: ...
-
-    def rewind(self, checkpoint: int) -> None: ...
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -178,6 +176,8 @@ class Database:
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.offload = offload
         self._local = threading.local()
+        # Where a unit of work's messages go after its commit (create_app binds Socket.IO).
+        self.deliver: Callable[[Outbox], None] | None = None
 
     @property
     def dialect(self) -> str:
@@ -228,13 +228,33 @@ class Database:
 
     # -- units of work -------------------------------------------------------
 
-    def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run `fn(session, *args, **kwargs)` as one transaction, retried on deadlock or a racing insert."""
+    def run(self, fn: Callable[..., T], *args: Any, outbox: Outbox | None = None, **kwargs: Any) -> T:
+        """Run the use case `fn(uow, *args, **kwargs)` as one transaction; deliver its messages after commit.
+
+        With `outbox` given, the messages are left in it for the caller (tests read them);
+        otherwise they go to `self.deliver` (bound to Socket.IO by create_app) once committed.
+        """
+        own = outbox is None
+        box = Outbox() if own else outbox
+        result = self._offloaded(self._attempts, lambda session: fn(UnitOfWork(session, box), *args, **kwargs), box)
+        if own and box and self.deliver is not None:
+            self.deliver(box)
+        return result
+
+    def transaction(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run `fn(session, *args, **kwargs)` as one transaction (reads; work with no messages)."""
+        # TRANSITION: an Outbox passed the old way is still rewound; goes when every use case takes a UnitOfWork.
+        boxes = [arg for arg in (*args, *kwargs.values()) if isinstance(arg, Outbox)]
+        return self._offloaded(
+            self._attempts, lambda session: fn(session, *args, **kwargs), boxes[0] if boxes else None
+        )
+
+    def _offloaded(self, runner: Callable[..., T], *args: Any) -> T:
         if self._should_offload():
             from eventlet import tpool
 
-            return tpool.execute(self._run_here, fn, args, kwargs)
-        return self._run_here(fn, args, kwargs)
+            return tpool.execute(runner, *args)
+        return runner(*args)
 
     def _should_offload(self) -> bool:
         if self.offload == "none" or getattr(self._local, "inside", False):
@@ -247,19 +267,18 @@ class Database:
             return True
         return patcher.is_monkey_patched("thread")
 
-    def _run_here(self, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
+    def _attempts(self, work: Callable[[Session], T], outbox: Outbox | None) -> T:
         self._local.inside = True
-        # Side effects queued by an attempt (an Outbox's messages) go with its rollback.
-        marks = [(arg, arg.checkpoint()) for arg in (*args, *kwargs.values()) if isinstance(arg, Rewindable)]
+        mark = outbox.checkpoint() if outbox is not None else 0
         try:
             delay = 0.005
             duplicates = 0
             for attempt in range(1, MAX_ATTEMPTS + 1):
-                for arg, mark in marks:
-                    arg.rewind(mark)
+                if outbox is not None:
+                    outbox.rewind(mark)
                 try:
                     with self.sessionmaker() as session, session.begin():
-                        return fn(session, *args, **kwargs)
+                        return work(session)
                 except DBAPIError as exc:
                     if is_unavailable(exc):
                         log.warning("event=db_unavailable url=%s error=%s", safe_url(self.url), type(exc).__name__)

@@ -65,4 +65,4 @@ def _load(session: Session) -> bool:
 
 def load_demo_data(db: Database) -> bool:
     """Load the demo set unless it is there already; True when it was loaded."""
-    return db.run(_load)
+    return db.transaction(_load)

@@ -56,7 +56,7 @@ def verified_socket_user() -> PublicUser | None:
     if user is None:
         return None
     try:
-        current = get_db().run(accounts.user_for_token, session.get(SESSION_KEY))
+        current = get_db().transaction(accounts.user_for_token, session.get(SESSION_KEY))
     except DatabaseUnavailable:
         return user  # the event's own unit of work answers `unavailable`
     if current is None or current.id != user.id:
@@ -101,7 +101,7 @@ def flood_ack() -> dict[str, Any]:
 def service_call(event: str, fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, dict[str, Any] | None]:
     """Run a service unit of work; map its failures to an error ack (logged, never raised)."""
     try:
-        return get_db().run(fn, *args, **kwargs), None
+        return get_db().transaction(fn, *args, **kwargs), None
     except ServiceError as exc:
         log.info("event=socket_refused name=%s sid=%s code=%s", event, request.sid, exc.code)
         return None, error_ack(exc.code, exc.message, **exc.details)
@@ -118,7 +118,7 @@ def on_connect(auth: Any = None) -> bool:
     user = None
     if token:
         try:
-            user = get_db().run(accounts.user_for_token, token)
+            user = get_db().transaction(accounts.user_for_token, token)
         except DatabaseUnavailable:
             user = None
     _socket_users[request.sid] = user

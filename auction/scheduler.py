@@ -26,7 +26,7 @@ T = TypeVar("T")
 def _run_with_outbox(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """One unit of work `fn(session, outbox, ...)`, then its messages."""
     outbox = Outbox()
-    result = get_db().run(fn, outbox, *args, **kwargs)
+    result = get_db().transaction(fn, outbox, *args, **kwargs)
     deliver(outbox)
     return result
 
@@ -38,7 +38,7 @@ def run_scheduler(app: Flask) -> None:
         log.info("event=auction_opened auction_id=%s", auction_id)
     for auction_id in _run_with_outbox(bidding.send_ending_soon, app.config["ENDING_SOON_SECONDS"]):
         log.info("event=auction_ending_soon auction_id=%s", auction_id)
-    for auction_id in get_db().run(bidding.due_auction_ids):
+    for auction_id in get_db().transaction(bidding.due_auction_ids):
         try:
             outcome = _run_with_outbox(bidding.finish_if_due, auction_id, fee_bps=app.config["PLATFORM_FEE_BPS"])
         except Exception:

@@ -154,12 +154,12 @@ def seed(url: str, *, bidders: int, auctions: int, start_price: int = 100, incre
         return [row.id for row in rows]
 
     try:
-        seller_id = db.run(users, ["bench_seller"])[0]
+        seller_id = db.transaction(users, ["bench_seller"])[0]
         bidder_ids: list[int] = []
         for start in range(0, bidders, 500):
-            bidder_ids += db.run(users, [f"bidder{i}" for i in range(start, min(bidders, start + 500))])
-        cookies = [session_cookie(t) for t in db.run(tokens, bidder_ids)]
-        auction_ids = db.run(open_auctions, seller_id, auctions)
+            bidder_ids += db.transaction(users, [f"bidder{i}" for i in range(start, min(bidders, start + 500))])
+        cookies = [session_cookie(t) for t in db.transaction(tokens, bidder_ids)]
+        auction_ids = db.transaction(open_auctions, seller_id, auctions)
     finally:
         db.dispose()
     return Seed(seller_id, bidder_ids, cookies, auction_ids)
@@ -175,8 +175,10 @@ def audit_and_count(url: str) -> tuple[list[str], dict[int, int]]:
 
     db = Database(url, pool_size=1, offload="none")
     try:
-        problems = db.run(wallet.audit)
-        counts = db.run(lambda s: dict(s.execute(select(Bid.auction_id, func.count()).group_by(Bid.auction_id)).all()))
+        problems = db.transaction(wallet.audit)
+        counts = db.transaction(
+            lambda s: dict(s.execute(select(Bid.auction_id, func.count()).group_by(Bid.auction_id)).all())
+        )
     finally:
         db.dispose()
     return problems, {int(k): int(v) for k, v in counts.items()}

@@ -237,7 +237,7 @@ class Run:
 def main() -> None:
     with open(sys.argv[1]) as fh:
         spec = json.load(fh)
-    result = asyncio.run(Run(spec).main())
+    result = asyncio.transaction(Run(spec).main())
     print("RESULT " + json.dumps(result), flush=True)
 
 

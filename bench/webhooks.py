@@ -54,7 +54,7 @@ def known_payments(url: str, user_ids: list[int], count: int) -> list[str]:
 
     db = Database(url, pool_size=1, offload="none")
     try:
-        db.run(create)
+        db.transaction(create)
     finally:
         db.dispose()
     return ids
@@ -82,7 +82,7 @@ def body(asaas_id: str) -> dict[str, Any]:
 def credits(url: str) -> int:
     db = Database(url, pool_size=1, offload="none")
     try:
-        return db.run(
+        return db.transaction(
             lambda s: s.scalar(
                 select(func.count()).select_from(LedgerTransaction).where(LedgerTransaction.payment_id.is_not(None))
             )

@@ -143,7 +143,7 @@ def make_user(db: Database) -> Callable[..., int]:
         n = next(counter)
         name = username or f"user{n}"
         cpf = VALID_CPFS[n % len(VALID_CPFS)]
-        return db.run(
+        return db.transaction(
             lambda s: (
                 accounts.register(
                     s, username=name, email=f"{name}@example.com", password=password, cpf_cnpj=cpf, is_admin=is_admin

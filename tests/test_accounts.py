@@ -32,7 +32,7 @@ def register(client, **overrides):
 
 
 def user_count(db) -> int:
-    return db.run(lambda s: s.scalar(select(func.count(User.id))))
+    return db.transaction(lambda s: s.scalar(select(func.count(User.id))))
 
 
 def test_register_creates_user_with_wallet_and_logs_in(client, db):
@@ -40,10 +40,10 @@ def test_register_creates_user_with_wallet_and_logs_in(client, db):
     assert response.status_code == 302
     home = client.get("/").get_data(as_text=True)
     assert "maria" in home and "Log out" in home
-    user = db.run(lambda s: s.scalars(select(User)).one())
+    user = db.transaction(lambda s: s.scalars(select(User)).one())
     assert user.cpf_cnpj == "52998224725"
     assert user.password_hash.startswith("scrypt:") and "a long passphrase" not in user.password_hash
-    assert db.run(lambda s: s.scalar(select(Wallet.available).where(Wallet.user_id == user.id))) == 0
+    assert db.transaction(lambda s: s.scalar(select(Wallet.available).where(Wallet.user_id == user.id))) == 0
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,7 @@ def test_login_logout_and_session_is_invalidated(client, db, make_user):
     # Replaying the cookie from before logout no longer logs anyone in.
     client.set_cookie("auction_session", stolen_cookie)
     assert "joao" not in client.get("/").get_data(as_text=True)
-    assert db.run(lambda s: s.scalar(select(func.count()).where(LoginSession.revoked_at.is_not(None)))) == 1
+    assert db.transaction(lambda s: s.scalar(select(func.count()).where(LoginSession.revoked_at.is_not(None)))) == 1
 
 
 def test_login_issues_a_new_session_token(client, make_user):

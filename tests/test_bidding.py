@@ -41,7 +41,7 @@ def events(outbox: Outbox) -> list[tuple[str, str]]:
 def bids_of(db, auction_id: int) -> list[tuple[int, int, bool]]:
     from sqlalchemy import select
 
-    rows = db.run(lambda s: s.scalars(select(Bid).where(Bid.auction_id == auction_id).order_by(Bid.id)).all())
+    rows = db.transaction(lambda s: s.scalars(select(Bid).where(Bid.auction_id == auction_id).order_by(Bid.id)).all())
     return [(b.bidder_id, b.amount, b.is_proxy) for b in rows]
 
 
@@ -87,12 +87,12 @@ def test_future_start_is_scheduled_and_opened_by_the_scheduler(db, people):
     assert load_auction(db, auction_id).status == "scheduled"
     with pytest.raises(bidding.AuctionNotOpen):
         place(db, auction_id, people["ana"], 1_000)
-    assert db.run(bidding.open_due_auctions, Outbox()) == []
+    assert db.transaction(bidding.open_due_auctions, Outbox()) == []
     clock.advance(timedelta(seconds=61))
     outbox = Outbox()
-    assert db.run(bidding.open_due_auctions, outbox) == [auction_id]
+    assert db.transaction(bidding.open_due_auctions, outbox) == [auction_id]
     assert events(outbox) == [("auction_opened", f"auction:{auction_id}")]
-    assert db.run(bidding.open_due_auctions, Outbox()) == []
+    assert db.transaction(bidding.open_due_auctions, Outbox()) == []
     assert place(db, auction_id, people["ana"], 1_000)[0].leading
 
 
@@ -157,7 +157,7 @@ def test_refusals_have_stable_codes(db, people, make_user):
 
 def test_wallet_in_debt_cannot_bid(db, people):
     auction_id = new_auction(db, people["seller"])
-    db.run(lambda s: wallet.reverse(s, user_id=people["ana"], amount=100_001, key="chargeback-1"))
+    db.transaction(lambda s: wallet.reverse(s, user_id=people["ana"], amount=100_001, key="chargeback-1"))
     with pytest.raises(wallet.InsufficientFunds, match="debt"):
         place(db, auction_id, people["ana"], 1_000)
 
@@ -184,7 +184,7 @@ def test_proxy_maximum_answers_a_lower_challenger(db, people):
         ("bia", 2_000, False),
         ("ana", 2_050, True),
     ]
-    state = db.run(bidding.auction_state, auction_id)
+    state = db.transaction(bidding.auction_state, auction_id)
     assert state["leader"] == "ana" and state["current_price"] == 2_050 and state["bid_count"] == 3
     assert_leader_hold_is_max(db, auction_id)
 
@@ -217,7 +217,7 @@ def test_leader_raising_own_maximum_holds_only_the_difference(db, people):
     outcome, _ = place(db, auction_id, people["ana"], 1_050, max_amount=5_000)
     assert outcome.leading and outcome.price == 1_000
     assert held(db, people["ana"], auction_id) == 5_000
-    assert db.run(lambda s: wallet.history(s, people["ana"])[0].held_change) == 3_000
+    assert db.transaction(lambda s: wallet.history(s, people["ana"])[0].held_change) == 3_000
     with pytest.raises(bidding.TooLow):
         place(db, auction_id, people["ana"], 1_050, max_amount=5_000)
     assert_leader_hold_is_max(db, auction_id)
@@ -241,7 +241,7 @@ def test_maximum_reaching_the_reserve_lifts_the_price_to_it(db, people):
     assert low.price == 1_000
     outcome, _ = place(db, auction_id, people["bia"], 1_100, max_amount=8_000)
     assert outcome.price == 5_000
-    assert db.run(bidding.auction_state, auction_id)["reserve_met"] is True
+    assert db.transaction(bidding.auction_state, auction_id)["reserve_met"] is True
 
 
 # -- finishing ---------------------------------------------------------------------------
@@ -249,12 +249,12 @@ def test_maximum_reaching_the_reserve_lifts_the_price_to_it(db, people):
 
 def finish_due(db, auction_id: int, fee_bps: int = 0):
     outbox = Outbox()
-    return db.run(bidding.finish_if_due, outbox, auction_id, fee_bps=fee_bps), outbox
+    return db.transaction(bidding.finish_if_due, outbox, auction_id, fee_bps=fee_bps), outbox
 
 
 def test_finish_captures_winner_pays_seller_and_releases_others(db, people):
     auction_id = new_auction(db, people["seller"], seconds=60)
-    db.run(bidding.watch, people["caio"], auction_id)
+    db.transaction(bidding.watch, people["caio"], auction_id)
     place(db, auction_id, people["ana"], 1_000, max_amount=4_000)
     place(db, auction_id, people["bia"], 2_000, max_amount=3_000)
     assert finish_due(db, auction_id)[0] is None  # not due yet
@@ -275,7 +275,7 @@ def test_finish_captures_winner_pays_seller_and_releases_others(db, people):
         "reserve_met": True,
         "server_time": finished["server_time"],
     }
-    kinds = db.run(lambda s: {(n.user_id, n.kind) for n in s.query(Notification).all()})
+    kinds = db.transaction(lambda s: {(n.user_id, n.kind) for n in s.query(Notification).all()})
     assert {(people["ana"], "win"), (people["seller"], "sale"), (people["caio"], "auction_result")} <= kinds
     assert audit(db) == []
 
@@ -299,7 +299,7 @@ def test_who_may_finish_an_auction(db, people, make_user):
     place(db, auction_id, people["ana"], 1_000)
 
     def finish(actor):
-        return db.run(bidding.finish_auction, Outbox(), auction_id, actor_id=actor)
+        return db.transaction(bidding.finish_auction, Outbox(), auction_id, actor_id=actor)
 
     with pytest.raises(Forbidden):
         finish(people["bia"])
@@ -314,22 +314,22 @@ def test_admin_cancels_only_before_any_bid(db, people, make_user):
     admin = make_user("admin", is_admin=True)
     first, second = new_auction(db, people["seller"]), new_auction(db, people["seller"])
     with pytest.raises(Forbidden):
-        db.run(bidding.cancel_auction, Outbox(), first, people["seller"])
-    assert db.run(bidding.cancel_auction, Outbox(), first, admin).status == "cancelled"
+        db.transaction(bidding.cancel_auction, Outbox(), first, people["seller"])
+    assert db.transaction(bidding.cancel_auction, Outbox(), first, admin).status == "cancelled"
     place(db, second, people["ana"], 1_000)
     with pytest.raises(Invalid):
-        db.run(bidding.cancel_auction, Outbox(), second, admin)
+        db.transaction(bidding.cancel_auction, Outbox(), second, admin)
 
 
 def test_ending_soon_is_sent_once_to_watchers(db, people):
     auction_id = new_auction(db, people["seller"], seconds=300)
-    db.run(bidding.watch, people["ana"], auction_id)
-    db.run(bidding.watch, people["bia"], auction_id)
-    db.run(bidding.unwatch, people["bia"], auction_id)
+    db.transaction(bidding.watch, people["ana"], auction_id)
+    db.transaction(bidding.watch, people["bia"], auction_id)
+    db.transaction(bidding.unwatch, people["bia"], auction_id)
     outbox = Outbox()
-    assert db.run(bidding.send_ending_soon, outbox, 600) == [auction_id]
+    assert db.transaction(bidding.send_ending_soon, outbox, 600) == [auction_id]
     assert events(outbox) == [("notification", f"user:{people['ana']}")]
-    assert db.run(bidding.send_ending_soon, Outbox(), 600) == []
+    assert db.transaction(bidding.send_ending_soon, Outbox(), 600) == []
 
 
 def test_scheduler_round_finishes_due_auctions(app, db, people):
@@ -360,7 +360,7 @@ def test_lists_for_pages(db, people):
     finish_due(db, won)
 
     def titles(**kw):
-        return [a.title for a in db.run(bidding.list_auctions, **kw)]
+        return [a.title for a in db.transaction(bidding.list_auctions, **kw)]
 
     assert titles() == ["Bicycle", "Old Camera 100%"]
     assert titles(status="ending_soon", ending_soon_seconds=600) == ["Bicycle"]
@@ -369,11 +369,11 @@ def test_lists_for_pages(db, people):
     assert titles(status=None, search="%") == ["Old Camera 100%"]
     with pytest.raises(Invalid):
         titles(status="bogus")
-    standing = {item["auction"].id: item["state"] for item in db.run(bidding.my_bids, people["ana"])}
+    standing = {item["auction"].id: item["state"] for item in db.transaction(bidding.my_bids, people["ana"])}
     assert standing == {camera: "outbid", won: "won"}
-    selling = {item["auction"].id: item["state"] for item in db.run(bidding.my_auctions, people["seller"])}
+    selling = {item["auction"].id: item["state"] for item in db.transaction(bidding.my_auctions, people["seller"])}
     assert selling == {camera: "selling", soon: "selling", won: "sold"}
-    state = db.run(lambda s: bidding.auction_state(s, camera, viewer_id=people["bia"], watchers=3))
+    state = db.transaction(lambda s: bidding.auction_state(s, camera, viewer_id=people["bia"], watchers=3))
     assert state["you_lead"] and state["your_max"] == 1_100 and state["watchers"] == 3
     assert [b["amount"] for b in state["bids"]] == [1_100, 1_000] and state["bids"][0]["bidder"] == "bia"
 

@@ -65,7 +65,7 @@ def test_docs_procedure_installs_with_least_privileges_and_the_site_runs(docs_in
     app = app_on(docs_install["site"], tmp_path)
     db = app.extensions["auction.db"]
     try:
-        assert db.run(wallet.audit) == []
+        assert db.transaction(wallet.audit) == []
         client = app.test_client()
         response = client.post(
             "/login", data={"username": "bob", "password": DEMO_PASSWORD, "csrf_token": csrf_token(client, "/login")}
@@ -77,6 +77,6 @@ def test_docs_procedure_installs_with_least_privileges_and_the_site_runs(docs_in
         # The site's user cannot change the schema: one clear line, no traceback, nothing dropped.
         result = app.test_cli_runner().invoke(args=["db", "downgrade", "base"])
         assert result.exit_code == 1 and "denied" in result.output and "Traceback" not in result.output
-        assert db.run(wallet.audit) == []
+        assert db.transaction(wallet.audit) == []
     finally:
         db.dispose()

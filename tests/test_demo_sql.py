@@ -43,12 +43,12 @@ def test_demo_sql_loads_twice_audits_clean_and_alice_logs_in(mariadb, tmp_path):
     app = app_on(url, tmp_path)
     db = app.extensions["auction.db"]
     try:
-        assert db.run(wallet.audit) == []
-        facts = db.run(demo_facts)
+        assert db.transaction(wallet.audit) == []
+        facts = db.transaction(demo_facts)
         assert [u[0] for u in facts["users"]] == ["admin", "alice", "bob", "carol"]
         assert ("alice", "user", 50_000, 0) in facts["wallets"]
         assert ("settlement", "settlement", -100_000, 0) in facts["wallets"]
-        open_until = db.run(lambda s: s.scalars(select(Auction.ends_at).where(Auction.status == "open")).all())
+        open_until = db.transaction(lambda s: s.scalars(select(Auction.ends_at).where(Auction.status == "open")).all())
         assert len(open_until) == 4 and min(open_until) > clock.now() + timedelta(minutes=25)
 
         client = app.test_client()
@@ -77,7 +77,7 @@ def test_demo_sql_holds_the_same_data_as_demo_load(mariadb, tmp_path):
         try:
             if url == from_python:
                 assert load_demo_data(db)
-            facts.append(db.run(demo_facts))
+            facts.append(db.transaction(demo_facts))
         finally:
             db.dispose()
     assert facts[0] == facts[1]

@@ -55,18 +55,18 @@ def test_unit_of_work_fails_fast_as_unavailable_and_recovers_by_itself(db_url):
     proxy = TcpProxy("127.0.0.1", 3306).start()
     db = Database(proxy.url_for(db_url), pool_size=2, offload="none")
     try:
-        assert db.run(select_one) == 1
+        assert db.transaction(select_one) == 1
         proxy.cut()
         started = time.monotonic()
         for _ in range(3):
             with pytest.raises(DatabaseUnavailable):
-                db.run(select_one)
+                db.transaction(select_one)
         assert time.monotonic() - started < 2, "an outage must answer fast, not hang"
         proxy.restore()
-        assert db.run(select_one) == 1
+        assert db.transaction(select_one) == 1
         # Connections killed on the server side: the pool notices and reconnects, no error.
         assert kill_connections(db_url) >= 1
-        assert db.run(select_one) == 1
+        assert db.transaction(select_one) == 1
     finally:
         db.dispose()
         proxy.cut()
@@ -112,7 +112,7 @@ def people(database, fast_passwords):  # noqa: F811 - fixture imported from test
     def create(*names: str) -> dict[str, int]:
         ids = {}
         for name in names:
-            ids[name] = database.run(
+            ids[name] = database.transaction(
                 lambda s, n=name: (
                     accounts.register(
                         s, username=n, email=f"{n}@example.com", password=PASSWORD, cpf_cnpj=VALID_CPFS[0]
@@ -141,7 +141,7 @@ def sockets():
 
 
 def count(database: Database, model, *where) -> int:
-    return database.run(lambda s: s.scalar(select(func.count()).select_from(model).where(*where)))
+    return database.transaction(lambda s: s.scalar(select(func.count()).select_from(model).where(*where)))
 
 
 def assert_bids_whole(database: Database, auction_id: int) -> None:
@@ -210,7 +210,7 @@ def test_sigkill_during_a_bidding_storm_loses_no_acknowledged_bid(
     assert set(storm.refusals) <= {"too_low"}, storm.refusals
 
     server.start()
-    stored = dict(database.run(lambda s: s.execute(select(Bid.id, Bid.bidder_id)).all()))
+    stored = dict(database.transaction(lambda s: s.execute(select(Bid.id, Bid.bidder_id)).all()))
     assert all(stored.get(bid_id) == user_id for user_id, bid_id in storm.acked), "an acknowledged bid was lost"
     assert_bids_whole(database, auction_id)
     # The restarted server takes bids again.
@@ -232,7 +232,7 @@ def test_sigkill_while_auctions_finish_finishes_each_exactly_once(live_server_fa
         auctions.append(auction_id)
     # They end one after another, a quarter second apart, while the server runs.
     start = clock.now()
-    database.run(
+    database.transaction(
         lambda s: [
             s.get(Auction, a).__setattr__("ends_at", start + timedelta(seconds=1 + 0.25 * n))
             for n, a in enumerate(auctions)
@@ -320,7 +320,9 @@ def test_webhook_storms_leave_each_wallet_where_the_payment_status_says(
         return requests.post(f"{server.url}/payment/webhook", json=body, headers=headers, timeout=15).status_code
 
     def credited(asaas_id: str) -> int:
-        return database.run(lambda s: s.scalar(select(Payment.credited).where(Payment.asaas_payment_id == asaas_id)))
+        return database.transaction(
+            lambda s: s.scalar(select(Payment.credited).where(Payment.asaas_payment_id == asaas_id))
+        )
 
     # The same event ten times at once: one credit.
     known_payment(database, payer, "pay_storm_same", value=10_000)

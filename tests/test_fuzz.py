@@ -42,11 +42,11 @@ def fingerprint(db) -> tuple[int, ...]:
         row = session.execute(select(*counts)).one()
         return tuple(int(v) for v in row)
 
-    return db.run(read)
+    return db.transaction(read)
 
 
 def audit_clean(db) -> None:
-    assert db.run(wallet.audit) == []
+    assert db.transaction(wallet.audit) == []
 
 
 class Captured(logging.Handler):
@@ -191,7 +191,10 @@ def test_fuzzed_webhook_deliveries_get_a_4xx_or_are_stored_and_move_no_money(app
     deliver()
     assert len(cases) >= WEBHOOK_EXAMPLES  # the fuzzer really ran them all (docs/reliability.md counts them)
     assert (
-        db.run(lambda s: s.scalar(select(func.count()).select_from(Base.metadata.tables["ledger_transactions"]))) == 0
+        db.transaction(
+            lambda s: s.scalar(select(func.count()).select_from(Base.metadata.tables["ledger_transactions"]))
+        )
+        == 0
     )
     audit_clean(db)
     assert TOKEN not in "\n".join(captured_log.lines)

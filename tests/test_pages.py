@@ -29,14 +29,14 @@ TOKEN = "test-webhook-token-0123456789abcdef"
 
 
 def log_in(client, db, user_id: int) -> None:
-    token = db.run(accounts.start_session, user_id)
+    token = db.transaction(accounts.start_session, user_id)
     with client.session_transaction() as session:
         session["sid"] = token
 
 
 def new_auction(db, seller_id: int, title: str = "Film camera", **kwargs) -> int:
     ends_at = kwargs.pop("ends_at", clock.now() + timedelta(hours=1))
-    return db.run(
+    return db.transaction(
         lambda s: (
             bidding.create_auction(
                 s,
@@ -54,11 +54,11 @@ def new_auction(db, seller_id: int, title: str = "Film camera", **kwargs) -> int
 
 
 def place_bid(db, auction_id: int, bidder_id: int, amount: int) -> None:
-    db.run(lambda s: bidding.place_bid(s, Outbox(), auction_id=auction_id, bidder_id=bidder_id, amount=amount))
+    db.transaction(lambda s: bidding.place_bid(s, Outbox(), auction_id=auction_id, bidder_id=bidder_id, amount=amount))
 
 
 def fund(db, user_id: int, amount: int = 100_000) -> None:
-    db.run(lambda s: wallet.credit(s, user_id=user_id, amount=amount, key=f"fund-{user_id}-{amount}"))
+    db.transaction(lambda s: wallet.credit(s, user_id=user_id, amount=amount, key=f"fund-{user_id}-{amount}"))
 
 
 # -- who may see what -------------------------------------------------------------------------
@@ -94,13 +94,13 @@ def test_admin_actions_are_forbidden_to_bidders(client, db, make_user):
     token = csrf_token(client, "/wallet")
     for path in (f"/admin/auctions/{auction_id}/cancel", f"/admin/auctions/{auction_id}/finish"):
         assert client.post(path, data={"csrf_token": token}).status_code == 403
-    assert db.run(lambda s: s.get(Auction, auction_id).status) == "open"
+    assert db.transaction(lambda s: s.get(Auction, auction_id).status) == "open"
 
 
 def test_nav_shows_the_users_balance_and_unread_count(client, db, make_user):
     user = make_user("alice")
     fund(db, user, 12_345)
-    db.run(lambda s: notifications.notify(s, Outbox(), user, "outbid", "You were outbid."))
+    db.transaction(lambda s: notifications.notify(s, Outbox(), user, "outbid", "You were outbid."))
     log_in(client, db, user)
     html = client.get("/").get_data(as_text=True)
     assert 'data-wallet-available data-cents="12345">R$ 123,45<' in html
@@ -116,7 +116,7 @@ def test_every_page_renders_with_live_data(client, db, make_user):
     place_bid(db, open_id, alice, 10_000)
     place_bid(db, done_id, alice, 10_000)
     clock.advance(timedelta(minutes=3))  # past the soft-close extension
-    db.run(lambda s: bidding.finish_if_due(s, Outbox(), done_id))
+    db.transaction(lambda s: bidding.finish_if_due(s, Outbox(), done_id))
     for user, paths in (
         (alice, [*USER_PAGES, f"/auctions/{open_id}", f"/auctions/{done_id}", "/?filter=finished"]),
         (seller, ["/me/auctions", "/wallet"]),
@@ -143,7 +143,7 @@ def test_payments_page_lists_only_the_users_own_payments(client, db, make_user):
     alice, bob = make_user("alice"), make_user("bob")
     now = clock.now()
     for owner, value in ((alice, 11_100), (bob, 22_200)):
-        db.run(
+        db.transaction(
             lambda s, o=owner, v=value: s.add(
                 Payment(user_id=o, value=v, status="PENDING", created_at=now, updated_at=now)
             )
@@ -156,17 +156,17 @@ def test_payments_page_lists_only_the_users_own_payments(client, db, make_user):
 
 def test_marking_someone_elses_notification_read_changes_nothing(client, db, make_user):
     alice, bob = make_user("alice"), make_user("bob")
-    theirs = db.run(lambda s: notifications.notify(s, Outbox(), bob, "outbid", "Bob was outbid.").id)
-    db.run(lambda s: notifications.notify(s, Outbox(), alice, "win", "Alice won."))
+    theirs = db.transaction(lambda s: notifications.notify(s, Outbox(), bob, "outbid", "Bob was outbid.").id)
+    db.transaction(lambda s: notifications.notify(s, Outbox(), alice, "win", "Alice won."))
     log_in(client, db, alice)
     token = csrf_token(client, "/notifications")
     client.post("/notifications/read", data={"csrf_token": token, "id": str(theirs)})
-    assert db.run(lambda s: s.get(Notification, theirs).read_at) is None
+    assert db.transaction(lambda s: s.get(Notification, theirs).read_at) is None
     page = client.get("/notifications").get_data(as_text=True)
     assert "Alice won." in page and "Bob was outbid." not in page
     client.post("/notifications/read", data={"csrf_token": token})
-    assert db.run(lambda s: notifications.unread_count(s, alice)) == 0
-    assert db.run(lambda s: notifications.unread_count(s, bob)) == 1
+    assert db.transaction(lambda s: notifications.unread_count(s, alice)) == 0
+    assert db.transaction(lambda s: notifications.unread_count(s, bob)) == 1
 
 
 def test_my_bids_and_my_auctions_show_only_the_users_standing(client, db, make_user):
@@ -196,7 +196,7 @@ def test_list_filters_and_search(client, db, make_user):
     new_auction(db, seller, "Road bicycle", ends_at=clock.now() + timedelta(days=3))
     finished = new_auction(db, seller, "Old radio", ends_at=clock.now() + timedelta(seconds=5))
     clock.advance(timedelta(seconds=10))
-    db.run(lambda s: bidding.finish_if_due(s, Outbox(), finished))
+    db.transaction(lambda s: bidding.finish_if_due(s, Outbox(), finished))
 
     def titles(query: str) -> set[str]:
         html = client.get(f"/?{query}").get_data(as_text=True)
@@ -227,7 +227,7 @@ def test_auction_page_prefills_the_next_minimum_and_shows_the_result(client, db,
     assert 'value="102,50"' in html and 'data-next-min="10250"' in html
     assert "Reserve price not met yet." in html
     clock.advance(timedelta(minutes=5))
-    db.run(lambda s: bidding.finish_if_due(s, Outbox(), auction_id))
+    db.transaction(lambda s: bidding.finish_if_due(s, Outbox(), auction_id))
     html = client.get(f"/auctions/{auction_id}").get_data(as_text=True)
     assert "the reserve price was not met" in html
 
@@ -247,7 +247,7 @@ def test_topup_form_refuses_a_bad_amount_on_the_wallet_page(client, db, make_use
     token = csrf_token(client, "/wallet")
     response = client.post("/wallet/topup", data={"csrf_token": token, "amount": "1,00"}, follow_redirects=True)
     assert "Could not add money" in response.get_data(as_text=True)
-    assert db.run(lambda s: s.scalar(select(func.count(Payment.id)))) == 0
+    assert db.transaction(lambda s: s.scalar(select(func.count(Payment.id)))) == 0
 
 
 # -- selling with photos -----------------------------------------------------------------------------
@@ -279,7 +279,9 @@ def test_selling_with_photos_stores_them_and_serves_them_safely(app, client, db,
     response = client.post("/sell", data=sell_form(client, [(png, "bike.png"), (b"GIF89a" + b"\0" * 20, "x.exe")]))
     assert response.status_code == 302
     auction_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    photos = db.run(lambda s: list(s.scalars(select(AuctionPhoto).where(AuctionPhoto.auction_id == auction_id))))
+    photos = db.transaction(
+        lambda s: list(s.scalars(select(AuctionPhoto).where(AuctionPhoto.auction_id == auction_id)))
+    )
     assert [p.content_type for p in photos] == ["image/png", "image/gif"]
     assert all(p.filename.endswith((".png", ".gif")) and "bike" not in p.filename for p in photos)
     assert len(uploads(app)) == 2
@@ -310,7 +312,7 @@ def test_bad_photos_are_refused_on_the_form_and_nothing_is_stored(app, client, d
     response = client.post("/sell", data=sell_form(client, photos))
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
-    assert db.run(lambda s: s.scalar(select(func.count(Auction.id)))) == 0
+    assert db.transaction(lambda s: s.scalar(select(func.count(Auction.id)))) == 0
     assert uploads(app) == []
 
 
@@ -345,14 +347,16 @@ def test_admin_cancels_an_auction_without_bids_and_finishes_one_early(client, db
     refused = client.post(f"/admin/auctions/{busy}/cancel", data={"csrf_token": token}, follow_redirects=True)
     assert "cannot be cancelled" in refused.get_data(as_text=True)
     client.post(f"/admin/auctions/{busy}/finish", data={"csrf_token": token})
-    status = db.run(lambda s: {a.title: (a.status, a.winner_id) for a in s.scalars(select(Auction))})
+    status = db.transaction(lambda s: {a.title: (a.status, a.winner_id) for a in s.scalars(select(Auction))})
     assert status == {"Quiet lot": ("cancelled", None), "Busy lot": ("finished", alice)}
-    assert db.run(lambda s: wallet.balance(s, seller)).available == 10_000
+    assert db.transaction(lambda s: wallet.balance(s, seller)).available == 10_000
 
 
 def test_admin_sees_deliveries_and_the_raw_body_without_the_token(client, db, make_user):
     body = json.dumps({"id": "evt_1", "event": "PAYMENT_RECEIVED", "payment": {"id": "pay_1"}, "echo": TOKEN})
-    delivery_id = db.run(lambda s: _add_delivery(s, "evt_1", "PAYMENT_RECEIVED", body, outcome="failed", detail="boom"))
+    delivery_id = db.transaction(
+        lambda s: _add_delivery(s, "evt_1", "PAYMENT_RECEIVED", body, outcome="failed", detail="boom")
+    )
     log_in(client, db, make_user("boss", is_admin=True))
     listing = client.get("/admin/deliveries").get_data(as_text=True)
     assert "PAYMENT_RECEIVED" in listing and "pay_1" in listing and "boom" in listing
@@ -375,7 +379,7 @@ def _add_delivery(session, event_id: str, event: str, body: str, **fields) -> in
 def test_admin_assigns_an_unmatched_payment_to_a_user(client, db, make_user):
     alice = make_user("alice")
     now = clock.now()
-    payment_id = db.run(
+    payment_id = db.transaction(
         lambda s: _add_payment(s, Payment(user_id=None, matched=False, value=5_000, status="RECEIVED", created_at=now))
     )
     log_in(client, db, make_user("boss", is_admin=True))
@@ -386,7 +390,7 @@ def test_admin_assigns_an_unmatched_payment_to_a_user(client, db, make_user):
     )
     assert "no user named" in missing.get_data(as_text=True)
     client.post(f"/admin/payments/{payment_id}/assign", data={"csrf_token": token, "username": "alice"})
-    assert db.run(lambda s: s.get(Payment, payment_id).user_id) == alice
+    assert db.transaction(lambda s: s.get(Payment, payment_id).user_id) == alice
 
 
 def _add_payment(session, payment: Payment) -> int:
@@ -398,12 +402,12 @@ def _add_payment(session, payment: Payment) -> int:
 
 def test_admin_reprocesses_a_failed_delivery(client, db, make_user):
     body = json.dumps({"id": "evt_2", "event": "PAYMENT_RECEIVED", "payment": {"id": "pay_unknown", "value": 10}})
-    delivery_id = db.run(lambda s: _add_delivery(s, "evt_2", "PAYMENT_RECEIVED", body, outcome="failed"))
+    delivery_id = db.transaction(lambda s: _add_delivery(s, "evt_2", "PAYMENT_RECEIVED", body, outcome="failed"))
     log_in(client, db, make_user("boss", is_admin=True))
     token = csrf_token(client, "/admin/deliveries")
     page = client.post(f"/admin/deliveries/{delivery_id}/reprocess", data={"csrf_token": token}, follow_redirects=True)
     assert "Re-processed: unmatched" in page.get_data(as_text=True)
-    assert db.run(lambda s: s.get(WebhookDelivery, delivery_id).outcome) == "unmatched"
+    assert db.transaction(lambda s: s.get(WebhookDelivery, delivery_id).outcome) == "unmatched"
 
 
 def test_watch_button_works_without_javascript(client, db, make_user):
@@ -412,10 +416,10 @@ def test_watch_button_works_without_javascript(client, db, make_user):
     log_in(client, db, alice)
     token = csrf_token(client, f"/auctions/{auction_id}")
     client.post(f"/auctions/{auction_id}/watch", data={"csrf_token": token, "watch": "1"})
-    assert db.run(lambda s: bidding.is_watching(s, alice, auction_id))
+    assert db.transaction(lambda s: bidding.is_watching(s, alice, auction_id))
     assert "Stop watching" in client.get(f"/auctions/{auction_id}").get_data(as_text=True)
     client.post(f"/auctions/{auction_id}/watch", data={"csrf_token": token, "watch": "0"})
-    assert not db.run(lambda s: bidding.is_watching(s, alice, auction_id))
+    assert not db.transaction(lambda s: bidding.is_watching(s, alice, auction_id))
     assert client.post("/auctions/999/watch", data={"csrf_token": token, "watch": "1"}).status_code == 404
 
 

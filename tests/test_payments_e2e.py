@@ -74,7 +74,7 @@ def test_a_bidder_adds_money_through_the_simulator_and_sees_it_live(db_url, live
 
     engine_db = Database(db_url, pool_size=1, offload="none")
     try:
-        assert engine_db.run(wallet.audit) == []
+        assert engine_db.transaction(wallet.audit) == []
         with create_engine(db_url).connect() as conn:
             status, credited_cents = conn.execute(text("SELECT status, credited FROM payments")).one()
         assert (status, credited_cents) == ("RECEIVED", 4_200)

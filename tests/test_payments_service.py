@@ -65,11 +65,11 @@ def press(client, url: str, action: str, **form: str):
 
 
 def sim_count(db, kind: str) -> int:
-    return db.run(lambda s: s.scalar(select(func.count()).where(AsaasSimObject.kind == kind)))
+    return db.transaction(lambda s: s.scalar(select(func.count()).where(AsaasSimObject.kind == kind)))
 
 
 def notes(db, user_id: int) -> list[str]:
-    return db.run(
+    return db.transaction(
         lambda s: [
             n.kind
             for n in s.scalars(select(Notification).where(Notification.user_id == user_id).order_by(Notification.id))
@@ -86,13 +86,13 @@ def notes(db, user_id: int) -> list[str]:
 def test_bad_amounts_are_refused_with_a_clear_message(db, asaas, user, amount, message):
     with pytest.raises(Invalid, match=message):
         topup(db, asaas, user, amount)
-    assert db.run(lambda s: s.scalar(select(func.count(Payment.id)))) == 0
+    assert db.transaction(lambda s: s.scalar(select(func.count(Payment.id)))) == 0
 
 
 def test_the_first_top_up_creates_the_customer_and_later_ones_reuse_it(db, asaas, user):
     topup(db, asaas, user)
     topup(db, asaas, user)
-    customer = db.run(lambda s: s.get(User, user).asaas_customer_id)
+    customer = db.transaction(lambda s: s.get(User, user).asaas_customer_id)
     assert customer.startswith("cus_")
     assert sim_count(db, "customer") == 1
     remote = asaas.get_customer(customer)
@@ -102,7 +102,7 @@ def test_the_first_top_up_creates_the_customer_and_later_ones_reuse_it(db, asaas
 def test_an_existing_asaas_customer_is_found_by_reference_not_duplicated(db, asaas, user):
     existing = asaas.create_customer(name="x", cpf_cnpj="52998224725", external_reference=str(user))
     topup(db, asaas, user)
-    assert db.run(lambda s: s.get(User, user).asaas_customer_id) == existing["id"]
+    assert db.transaction(lambda s: s.get(User, user).asaas_customer_id) == existing["id"]
     assert sim_count(db, "customer") == 1
 
 
@@ -151,7 +151,7 @@ def test_a_failed_charge_leaves_the_row_for_reconciliation_to_find(db, app, asaa
     httpserver.expect_request("/v3/payments", method="POST").respond_with_data("", status=503)
     with pytest.raises(PaymentGatewayError):
         topup(db, broken, user, 7_000)
-    stuck = db.run(lambda s: s.scalars(select(Payment).where(Payment.status == "NEW")).one())
+    stuck = db.transaction(lambda s: s.scalars(select(Payment).where(Payment.status == "NEW")).one())
     assert stuck.asaas_payment_id is None and stuck.external_reference == f"topup-{stuck.id}"
     # The charge did reach Asaas after all (created by the first attempt): reconciliation finds it by reference.
     remote = asaas.create_payment(
@@ -190,7 +190,7 @@ def test_paying_on_the_checkout_page_credits_the_wallet_and_notifies(db, client,
     assert notes(db, user) == ["payment_approved"]
     row = payment_row(db, started.payment_id)
     assert (row.status, row.credited, row.last_event) == ("RECEIVED", 5_000, "PAYMENT_RECEIVED")
-    events = db.run(
+    events = db.transaction(
         lambda s: [(e.event, e.status) for e in s.scalars(select(AsaasSimEvent).order_by(AsaasSimEvent.id))]
     )
     assert events == [
@@ -274,7 +274,7 @@ def test_the_simulator_api_wants_a_key_and_answers_errors_like_asaas(client):
 def test_reconcile_applies_a_payment_whose_webhooks_were_lost(db, app, asaas, user):
     started = topup(db, asaas, user, 5_000)
     asaas_id = payment_row(db, started.payment_id).asaas_payment_id
-    db.run(simulator.apply_events, asaas_id, ("PAYMENT_CONFIRMED", "PAYMENT_RECEIVED"))  # never dispatched
+    db.transaction(simulator.apply_events, asaas_id, ("PAYMENT_CONFIRMED", "PAYMENT_RECEIVED"))  # never dispatched
     assert available(db, user) == 0
     result = app.test_cli_runner().invoke(args=["payments", "reconcile"])
     assert result.exit_code == 0, result.output
@@ -286,7 +286,7 @@ def test_reconcile_applies_a_payment_whose_webhooks_were_lost(db, app, asaas, us
 def test_replay_reprocesses_a_stored_delivery_without_a_second_effect(db, app, client, asaas, user):
     started = topup(db, asaas, user, 5_000)
     press(client, started.payment_url, "pay")
-    event_id = db.run(
+    event_id = db.transaction(
         lambda s: s.scalars(select(WebhookDelivery.event_id).where(WebhookDelivery.event == "PAYMENT_RECEIVED")).one()
     )
     result = app.test_cli_runner().invoke(args=["payments", "replay", event_id])
@@ -314,12 +314,12 @@ def test_a_link_payment_is_matched_to_the_user_by_cpf(db, client, asaas, user, m
     admin = make_user("boss", is_admin=True)
     link = service.create_payment_link(db, asaas, admin_id=admin, name="", amount=2_000, **LIMITS)
     assert link.url.startswith("http://sim.test/asaas-sim/c/")
-    cpf = db.run(lambda s: s.get(User, user).cpf_cnpj)
+    cpf = db.transaction(lambda s: s.get(User, user).cpf_cnpj)
     answer = client.post(link.url.replace("http://sim.test", ""), data={"name": "Payer", "cpfCnpj": cpf, "email": ""})
     invoice = answer.headers["Location"]
     press(client, invoice, "pay")
     assert available(db, user) == 2_000
-    row = db.run(lambda s: s.scalars(select(Payment).where(Payment.payment_link_id == link.id)).one())
+    row = db.transaction(lambda s: s.scalars(select(Payment).where(Payment.payment_link_id == link.id)).one())
     assert row.user_id == user and row.matched
 
 
@@ -330,26 +330,26 @@ def test_an_unmatched_link_payment_is_kept_and_an_admin_assigns_it(db, client, a
     stranger = {"name": "Stranger", "cpfCnpj": "123.456.789-09", "email": "stranger@example.org"}
     answer = client.post(link.url.replace("http://sim.test", ""), data=stranger)
     press(client, answer.headers["Location"], "pay")
-    unmatched = db.run(service.list_unmatched)
+    unmatched = db.transaction(service.list_unmatched)
     [row] = unmatched["payments"]
     assert row.user_id is None and not row.matched and row.credited == 0
     outbox = Outbox()
-    applied = db.run(service.assign_unmatched, row.id, user, outbox, credit_on="RECEIVED")
+    applied = db.transaction(service.assign_unmatched, row.id, user, outbox, credit_on="RECEIVED")
     assert applied.moved == 3_000 and available(db, user) == 3_000
     assert [m.event for m in outbox] == ["wallet", "notification"]
     with pytest.raises(Invalid):
-        db.run(service.assign_unmatched, row.id, user, Outbox(), credit_on="RECEIVED")
+        db.transaction(service.assign_unmatched, row.id, user, Outbox(), credit_on="RECEIVED")
 
 
 def test_deliveries_are_listed_and_shown_without_secrets(db, client, asaas, user):
     started = topup(db, asaas, user)
     press(client, started.payment_url, "pay")
-    rows = db.run(lambda s: service.list_deliveries(s, limit=10))
+    rows = db.transaction(lambda s: service.list_deliveries(s, limit=10))
     assert [r.event for r in rows] == ["PAYMENT_RECEIVED", "PAYMENT_CONFIRMED", "PAYMENT_CREATED"]
-    shown = db.run(service.get_delivery, rows[0].id)
+    shown = db.transaction(service.get_delivery, rows[0].id)
     assert json.loads(shown["raw_body"])["event"] == "PAYMENT_RECEIVED"
     assert TOKEN not in json.dumps(shown)
-    mine = db.run(service.list_user_payments, user)
+    mine = db.transaction(service.list_user_payments, user)
     assert [p.id for p in mine] == [started.payment_id]
 
 
@@ -371,13 +371,13 @@ def test_add_money_over_the_socket_answers_with_the_checkout_url(app, db, asaas,
     anonymous = socketio.test_client(app)
     assert anonymous.emit("add_money", {"amount": 2_500}, callback=True)["error"] == "not_logged_in"
     anonymous.disconnect()
-    assert db.run(wallet.audit) == []
+    assert db.transaction(wallet.audit) == []
 
 
 def test_the_simulator_retries_a_webhook_until_the_site_answers_200(db, app, asaas, user, monkeypatch):
     started = topup(db, asaas, user, 5_000)
     asaas_id = payment_row(db, started.payment_id).asaas_payment_id
-    [event_id] = db.run(simulator.apply_events, asaas_id, ("PAYMENT_RECEIVED",))
+    [event_id] = db.transaction(simulator.apply_events, asaas_id, ("PAYMENT_RECEIVED",))
     answers = iter([503, 0, 200])
     sent: list[dict] = []
 
@@ -390,7 +390,7 @@ def test_the_simulator_retries_a_webhook_until_the_site_answers_200(db, app, asa
 
     monkeypatch.setattr(simulator, "_post", flaky)
     simulator.deliver_events(app, [event_id], delays=(0.01, 0.01, 0.01))
-    row = db.run(lambda s: s.scalars(select(AsaasSimEvent).where(AsaasSimEvent.event_id == event_id)).one())
+    row = db.transaction(lambda s: s.scalars(select(AsaasSimEvent).where(AsaasSimEvent.event_id == event_id)).one())
     assert (row.status, row.attempts, row.last_status) == ("delivered", 3, 200)
     assert {body["id"] for body in sent} == {event_id} and sent[0]["payment"]["status"] == "RECEIVED"
 
@@ -398,9 +398,9 @@ def test_the_simulator_retries_a_webhook_until_the_site_answers_200(db, app, asa
 def test_the_simulator_gives_up_after_its_last_retry(db, app, asaas, user, monkeypatch):
     started = topup(db, asaas, user, 5_000)
     asaas_id = payment_row(db, started.payment_id).asaas_payment_id
-    [event_id] = db.run(simulator.apply_events, asaas_id, ("PAYMENT_RECEIVED",))
+    [event_id] = db.transaction(simulator.apply_events, asaas_id, ("PAYMENT_RECEIVED",))
     monkeypatch.setattr(simulator, "_post", lambda _app, _body: 500)
     simulator.deliver_events(app, [event_id], delays=(0.01,))
-    row = db.run(lambda s: s.scalars(select(AsaasSimEvent).where(AsaasSimEvent.event_id == event_id)).one())
+    row = db.transaction(lambda s: s.scalars(select(AsaasSimEvent).where(AsaasSimEvent.event_id == event_id)).one())
     assert (row.status, row.attempts) == ("failed", 2)
-    assert event_id in db.run(simulator._pending_event_ids)
+    assert event_id in db.transaction(simulator._pending_event_ids)

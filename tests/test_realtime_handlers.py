@@ -197,6 +197,7 @@ def test_database_down_answers_unavailable(connect, db, people, monkeypatch):
         raise DatabaseUnavailable("down")
 
     monkeypatch.setattr(db, "run", down)
+    monkeypatch.setattr(db, "transaction", down)
     for event in ("bid", "join_auction", "finish_auction", "watch"):
         assert ana.emit(event, {"auction_id": auction_id, "amount": 1_000}, callback=True)["error"] == "unavailable"
 
@@ -231,7 +232,7 @@ def test_watch_and_unwatch_persist(connect, db, people):
     ana = connect("ana")
 
     def watching() -> bool:
-        return db.run(lambda s: s.scalar(select(Watch.id).where(Watch.auction_id == auction_id))) is not None
+        return db.transaction(lambda s: s.scalar(select(Watch.id).where(Watch.auction_id == auction_id))) is not None
 
     assert ana.emit("watch", {"auction_id": auction_id}, callback=True) == {
         "ok": True,

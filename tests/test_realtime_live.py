@@ -55,7 +55,7 @@ def users(database: Database):
     def create(*names: str, money: int = 100_000) -> dict[str, int]:
         ids = {}
         for name in names:
-            ids[name] = database.run(
+            ids[name] = database.transaction(
                 lambda s, n=name: (
                     accounts.register(
                         s, username=n, email=f"{n}@example.com", password=PASSWORD, cpf_cnpj="52998224725"
@@ -87,11 +87,13 @@ def auction_ending_in(database: Database, seller_id: int, seconds: float, **fiel
     values = {"title": "Live lot", "description": "", "starting_price": 1_000, "min_increment": None} | fields
     values.setdefault("reserve_price", None)
     ends_at = clock.now() + timedelta(seconds=seconds)
-    return database.run(lambda s: bidding.create_auction(s, seller_id, starts_at=None, ends_at=ends_at, **values).id)
+    return database.transaction(
+        lambda s: bidding.create_auction(s, seller_id, starts_at=None, ends_at=ends_at, **values).id
+    )
 
 
 def count(database: Database, statement) -> int:
-    return database.run(lambda s: s.scalar(statement))
+    return database.transaction(lambda s: s.scalar(statement))
 
 
 def wait_until(condition, timeout: float = 10, step: float = 0.05) -> None:
@@ -218,7 +220,7 @@ def test_twenty_simultaneous_bids_are_decided_under_the_row_lock(live_server_fac
     rising = all_at_once(amounts)
     assert {ack["error"] for ack in rising.values() if not ack["ok"]} <= {"too_low"}
     accepted_amounts = sorted(amounts[index] for index, ack in rising.items() if ack["ok"])
-    recorded = database.run(
+    recorded = database.transaction(
         lambda s: list(s.scalars(select(Bid.amount).where(Bid.auction_id == auction_id).order_by(Bid.id)))
     )
     assert recorded == [1_000, *accepted_amounts], "every accepted bid and only those are recorded, in price order"

@@ -225,7 +225,7 @@ def test_registrations_are_limited_per_address(limited_app, db):
     codes = [register(n, "10.3.0.1").status_code for n in range(allowed + 1)]
     assert codes[:-1] == [302] * allowed and codes[-1] == 429
     assert register(99, "10.3.0.2").status_code == 302
-    assert db.run(lambda s: s.scalar(select(func.count(User.id)))) == allowed + 1
+    assert db.transaction(lambda s: s.scalar(select(func.count(User.id)))) == allowed + 1
 
 
 # -- request size ------------------------------------------------------------------------
@@ -348,7 +348,7 @@ def test_payload_user_ids_are_ignored_when_bidding(app, db, market, open_socket)
     assert bid_error(sock, market["auction"], **someone_else) == "insufficient_funds"
     auction = load_auction(db, market["auction"])
     assert auction.bid_count == 0 and auction.leader_id is None
-    assert db.run(wallet_of, market["rica"]) == (50_000, 0)
+    assert db.transaction(wallet_of, market["rica"]) == (50_000, 0)
 
 
 def wallet_of(session, user_id: int) -> tuple[int, int]:
@@ -368,7 +368,7 @@ def test_payload_user_ids_are_ignored_when_adding_money(app, db, market, open_so
     sock = open_socket(logged_in(app, "pobre"))
     ack = sock.emit("add_money", {"amount": 2_000, "user_id": market["rica"]}, callback=True)
     assert ack["ok"] is True, ack
-    owners = db.run(lambda s: s.execute(select(Payment.id, Payment.user_id)).all())
+    owners = db.transaction(lambda s: s.execute(select(Payment.id, Payment.user_id)).all())
     assert [(row.id, row.user_id) for row in owners] == [(ack["payment_id"], market["pobre"])]
 
 
@@ -442,7 +442,9 @@ def victim(app, db, make_user):
     victim_id = make_user("vitima")
     fund(db, victim_id, 123_456)
     payment_id = known_payment(db, victim_id, "pay_victim0000001", value=98_765, invoice_url="https://pay.example/v1")
-    note_id = db.run(lambda s: notifications.notify(s, Outbox(), victim_id, "payment", "Mensagem secreta da vitima").id)
+    note_id = db.transaction(
+        lambda s: notifications.notify(s, Outbox(), victim_id, "payment", "Mensagem secreta da vitima").id
+    )
     return {"id": victim_id, "payment": payment_id, "notification": note_id}
 
 
@@ -484,7 +486,7 @@ def test_marking_another_users_notification_read_changes_nothing(app, db, make_u
     token = csrf_token(http, "/notifications")
     http.post("/notifications/read", data={"id": str(victim["notification"]), "csrf_token": token})
     http.post("/notifications/read", data={"csrf_token": token})
-    assert db.run(lambda s: s.get(Notification, victim["notification"]).read_at) is None
+    assert db.transaction(lambda s: s.get(Notification, victim["notification"]).read_at) is None
 
 
 @pytest.mark.parametrize(

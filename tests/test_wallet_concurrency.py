@@ -108,7 +108,7 @@ def worker(db: Database, scene: Scene, tally: Tally, number: int, deadline: floa
         name, fn, kwargs = random_movement(rng, scene)
         kwargs["key"] = f"t{number}-{count}"
         try:
-            tally.add(name, db.run(lambda s, fn=fn, kwargs=kwargs: fn(s, **kwargs)))
+            tally.add(name, db.transaction(lambda s, fn=fn, kwargs=kwargs: fn(s, **kwargs)))
         except ServiceError as exc:  # a refusal (not enough funds, in debt, releasing too much)
             tally.add(f"{name} refused ({exc.code})")
         except Exception as exc:
@@ -177,7 +177,7 @@ def test_the_same_key_from_many_threads_at_once_has_exactly_one_effect(race_db: 
             def call(fn=fn, kwargs=kwargs, key=key, barrier=barrier, results=results) -> None:
                 barrier.wait()
                 try:
-                    results.append(race_db.run(lambda s: fn(s, key=key, **kwargs)))
+                    results.append(race_db.transaction(lambda s: fn(s, key=key, **kwargs)))
                 except Exception as exc:
                     results.append(exc)
 

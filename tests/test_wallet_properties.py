@@ -82,7 +82,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def call(self, fn: Callable[..., wallet.Movement], **kwargs: object) -> wallet.Movement:
         self.keys += 1
         kwargs["key"] = f"k{self.keys}"
-        result = self.db.run(lambda s: fn(s, **kwargs))
+        result = self.db.transaction(lambda s: fn(s, **kwargs))
         assert result.replayed is False
         if result.transaction_id is not None:
             self.calls.append(Call(fn, kwargs, result))
@@ -109,7 +109,7 @@ class LedgerMachine(RuleBasedStateMachine):
             balances = session.execute(select(Wallet.id, Wallet.available, Wallet.held).order_by(Wallet.id)).all()
             return tuple(balances), session.scalar(select(func.count(LedgerTransaction.id)))
 
-        return self.db.run(read)
+        return self.db.transaction(read)
 
     # -- rules ---------------------------------------------------------------
 
@@ -192,7 +192,7 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         earlier = data.draw(st.sampled_from(self.calls))
         before = self.snapshot()
-        again = self.db.run(lambda s: earlier.fn(s, **earlier.kwargs))
+        again = self.db.transaction(lambda s: earlier.fn(s, **earlier.kwargs))
         assert again.replayed is True
         assert (again.transaction_id, again.kind, again.amount) == (
             earlier.result.transaction_id,
@@ -205,7 +205,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def ledger_is_consistent(self) -> None:
-        assert self.db.run(ledger_violations) == []
+        assert self.db.transaction(ledger_violations) == []
 
     @invariant()
     def balances_match_the_model(self) -> None:
@@ -214,7 +214,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 select(Wallet.available).where(Wallet.code == wallet.FEES)
             )
 
-        balances, fees = self.db.run(read)
+        balances, fees = self.db.transaction(read)
         for index, balance in enumerate(balances):
             assert (balance.available, balance.held) == (self.model.available[index], self.model.held_by(index))
         assert (fees or 0) == self.model.fees

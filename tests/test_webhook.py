@@ -30,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("audited")
 
 
 def deliveries(db) -> list[WebhookDelivery]:
-    return db.run(lambda s: list(s.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id))))
+    return db.transaction(lambda s: list(s.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id))))
 
 
 # -- authentication, size and shape ------------------------------------------------------------
@@ -165,7 +165,7 @@ def test_the_same_event_twice_has_one_effect(client, db, user):
     assert available(db, user) == 10_000
     [row] = deliveries(db)
     assert row.attempts == 2
-    moves = db.run(
+    moves = db.transaction(
         lambda s: s.scalar(select(func.count(LedgerTransaction.id)).where(LedgerTransaction.payment_id == payment_id))
     )
     assert moves == 1
@@ -176,9 +176,9 @@ def test_approval_and_refund_notify_the_user_and_reasons_show_in_the_ledger(clie
     for event in ("PAYMENT_RECEIVED", "PAYMENT_PARTIALLY_REFUNDED", "PAYMENT_CHARGEBACK_REQUESTED"):
         post(client, body_for(event, "pay_notes"))
     post(client, body_for("PAYMENT_AWAITING_CHARGEBACK_REVERSAL", "pay_notes"))
-    notes = db.run(lambda s: [n.kind for n in s.scalars(select(Notification).order_by(Notification.id))])
+    notes = db.transaction(lambda s: [n.kind for n in s.scalars(select(Notification).order_by(Notification.id))])
     assert notes == ["payment_approved", "payment_refunded", "payment_chargeback", "payment_chargeback_reversed"]
-    reasons = db.run(
+    reasons = db.transaction(
         lambda s: [
             (t.reason, t.kind, t.amount)
             for t in s.scalars(
@@ -199,7 +199,7 @@ def test_approval_and_refund_notify_the_user_and_reasons_show_in_the_ledger(clie
 def test_a_refused_card_notifies_without_moving_money(client, db, user):
     known_payment(db, user, "pay_refused")
     post(client, body_for("PAYMENT_CREDIT_CARD_CAPTURE_REFUSED", "pay_refused"))
-    notes = db.run(lambda s: [n.kind for n in s.scalars(select(Notification))])
+    notes = db.transaction(lambda s: [n.kind for n in s.scalars(select(Notification))])
     assert notes == ["payment_refused"]
     assert available(db, user) == 0
 
@@ -207,10 +207,10 @@ def test_a_refused_card_notifies_without_moving_money(client, db, user):
 def test_a_chargeback_of_spent_money_leaves_recorded_debt(client, db, user):
     known_payment(db, user, "pay_spent")
     post(client, body_for("PAYMENT_RECEIVED", "pay_spent"))
-    db.run(lambda s: wallet.reverse(s, user_id=user, amount=7_000, key="spent-elsewhere", reason="test_spend"))
+    db.transaction(lambda s: wallet.reverse(s, user_id=user, amount=7_000, key="spent-elsewhere", reason="test_spend"))
     post(client, body_for("PAYMENT_CHARGEBACK_REQUESTED", "pay_spent"))
     assert available(db, user) == -7_000
-    debt = db.run(
+    debt = db.transaction(
         lambda s: (
             s.scalars(select(LedgerTransaction).where(LedgerTransaction.reason == "chargeback")).one().created_debt
         )
@@ -240,7 +240,7 @@ def test_a_lifecycle_in_any_order_ends_at_the_same_balance(client, db, user, ord
         assert post(client, bodies[event]).status_code == 200
     assert available(db, user) - before == 6_000
     assert payment_row(db, payment_id).credited == 6_000
-    assert db.run(wallet.audit) == []
+    assert db.transaction(wallet.audit) == []
 
 
 def test_a_burst_of_50_copies_of_one_event_credits_once(app, db, user, backend):

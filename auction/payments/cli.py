@@ -37,7 +37,7 @@ def replay(event_id: str) -> None:
     """Re-process a stored delivery by its Asaas event id (idempotent)."""
     db = get_db()
     try:
-        delivery_id = db.run(service.delivery_id_for_event, event_id)
+        delivery_id = db.transaction(service.delivery_id_for_event, event_id)
     except NotFound as exc:
         raise click.ClickException(exc.message) from exc
     result, outbox = service.reprocess_delivery(

@@ -133,7 +133,7 @@ def ensure_customer(db: Database, client: AsaasClient, user_id: int) -> str:
     """
     deadline = time.monotonic() + CUSTOMER_WAIT_SECONDS
     while True:
-        claim = db.run(_claim_customer, user_id)
+        claim = db.transaction(_claim_customer, user_id)
         if claim.customer_id:
             return claim.customer_id
         if claim.claimed:
@@ -149,7 +149,7 @@ def ensure_customer(db: Database, client: AsaasClient, user_id: int) -> str:
             found = [
                 c
                 for c in client.find_customers(cpf_cnpj=claim.cpf_cnpj)
-                if not db.run(_customer_in_use, c["id"], user_id)
+                if not db.transaction(_customer_in_use, c["id"], user_id)
             ]
         if found:
             customer_id = found[0]["id"]
@@ -162,7 +162,7 @@ def ensure_customer(db: Database, client: AsaasClient, user_id: int) -> str:
     except AsaasError as exc:
         raise PaymentGatewayError(f"could not set up your payment account: {exc}") from exc
     finally:
-        db.run(_store_customer, user_id, customer_id)
+        db.transaction(_store_customer, user_id, customer_id)
     return customer_id
 
 
@@ -213,7 +213,7 @@ def create_topup(
     """
     cents = validate_topup_amount(amount, min_cents, max_cents)
     customer_id = ensure_customer(db, client, user_id)
-    payment_id = db.run(_new_topup, user_id, cents, customer_id)
+    payment_id = db.transaction(_new_topup, user_id, cents, customer_id)
     due = (clock.now() + timedelta(days=DUE_DAYS)).date().isoformat()
     try:
         remote = client.create_payment(
@@ -226,7 +226,7 @@ def create_topup(
     except AsaasError as exc:
         log.warning("event=topup_charge_failed payment_id=%s error=%s", payment_id, exc)
         raise PaymentGatewayError("the payment service did not answer; try again in a minute") from exc
-    url = db.run(_attach_charge, payment_id, remote)
+    url = db.transaction(_attach_charge, payment_id, remote)
     log.info("event=topup_created payment_id=%s user_id=%s amount=%s", payment_id, user_id, cents)
     return TopUp(payment_id, url)
 
@@ -365,7 +365,7 @@ def store_delivery(db: Database, delivery: Delivery) -> tuple[int, bool]:
     A concurrent copy of the same event id that wins the insert makes this one's retry (Database.run
     retries a duplicate key) find the stored row: a duplicate.
     """
-    return db.run(_insert_delivery, delivery)
+    return db.transaction(_insert_delivery, delivery)
 
 
 @dataclass(frozen=True)
@@ -516,12 +516,12 @@ def handle_delivery(
 ) -> tuple[Applied, Outbox]:
     """Process a stored delivery (fetching the payer first for an unknown link payment)."""
     # Only a payment made through a link may need its payer fetched: no transaction for the others.
-    payer = fetch_payer(client, payment) if _link_id(payment) and db.run(needs_payer, payment) else None
+    payer = fetch_payer(client, payment) if _link_id(payment) and db.transaction(needs_payer, payment) else None
     outbox = Outbox()
     try:
         # Two first events of one link payment racing to create its row: Database.run retries the
         # duplicate key and the retry finds the row the other one stored.
-        result = db.run(process_delivery, delivery_id, outbox, credit_on=credit_on, payer=payer, force=force)
+        result = db.transaction(process_delivery, delivery_id, outbox, credit_on=credit_on, payer=payer, force=force)
     except DatabaseUnavailable:
         raise  # nothing can be recorded now; the caller asks Asaas to redeliver
     except Exception as exc:
@@ -530,7 +530,7 @@ def handle_delivery(
         else:
             detail = type(exc).__name__
             log.exception("event=webhook_processing_failed delivery_id=%s", delivery_id)
-        db.run(mark_failed, delivery_id, detail)
+        db.transaction(mark_failed, delivery_id, detail)
         return Applied(None, "failed", detail=detail), Outbox()
     return result, outbox
 
@@ -546,7 +546,7 @@ def reprocess_delivery(
     db: Database, client: AsaasClient, delivery_id: int, *, credit_on: str
 ) -> tuple[Applied, Outbox]:
     """Run a stored delivery through the mapping again (safe: the level makes it idempotent)."""
-    event_id, payment = db.run(_delivery_payment, delivery_id)
+    event_id, payment = db.transaction(_delivery_payment, delivery_id)
     log.info("event=delivery_reprocess delivery_id=%s event_id=%s", delivery_id, event_id)
     return handle_delivery(db, client, delivery_id, payment, credit_on=credit_on, force=True)
 
@@ -592,7 +592,7 @@ def reconcile(db: Database, client: AsaasClient, *, credit_on: str) -> tuple[lis
     """Fetch every non-final payment from Asaas and apply its state through the same mapping."""
     results: list[Applied] = []
     outbox = Outbox()
-    for payment_id, asaas_id, reference in db.run(_open_payments):
+    for payment_id, asaas_id, reference in db.transaction(_open_payments):
         try:
             if asaas_id:
                 remote: dict[str, Any] | None = client.get_payment(asaas_id)
@@ -601,7 +601,7 @@ def reconcile(db: Database, client: AsaasClient, *, credit_on: str) -> tuple[lis
         except AsaasError as exc:
             log.warning("event=reconcile_fetch_failed payment_id=%s error=%s", payment_id, exc)
             continue
-        result = db.run(_apply_fetched, payment_id, remote, outbox, credit_on)
+        result = db.transaction(_apply_fetched, payment_id, remote, outbox, credit_on)
         if result.moved or result.outcome == "abandoned":
             log.info(
                 "event=reconcile_corrected payment_id=%s outcome=%s moved=%s", payment_id, result.outcome, result.moved
@@ -698,7 +698,7 @@ def create_payment_link(
         remote = client.create_payment_link(name=name, value=cents_to_reais(cents), description="Top up your wallet")
     except AsaasError as exc:
         raise PaymentGatewayError(f"could not create the payment link: {exc}") from exc
-    link = db.run(_store_link, remote, name, cents, admin_id)
+    link = db.transaction(_store_link, remote, name, cents, admin_id)
     log.info("event=payment_link_created link_id=%s value=%s", link.id, cents)
     return link
 

@@ -374,7 +374,7 @@ def deliver_events(app: Flask, event_ids: list[str], delays: tuple[float, ...] =
     with app.app_context():
         db = get_db()
         for event_id in event_ids:
-            pending = db.run(_attempt, event_id)
+            pending = db.transaction(_attempt, event_id)
             if pending is None:
                 continue
             name, body = pending
@@ -382,7 +382,7 @@ def deliver_events(app: Flask, event_ids: list[str], delays: tuple[float, ...] =
                 if delay:
                     socketio.sleep(delay)
                 status = _post(app, body)
-                db.run(_outcome, event_id, status, attempt == len(delays))
+                db.transaction(_outcome, event_id, status, attempt == len(delays))
                 log.info("event=sim_webhook_sent name=%s event_id=%s status=%s", name, event_id, status)
                 if status == 200:
                     break
@@ -443,23 +443,23 @@ def _list(data: list[dict[str, Any]]) -> dict[str, Any]:
 
 @api.post("/customers")
 def api_create_customer() -> Any:
-    return get_db().run(create_customer, _json())
+    return get_db().transaction(create_customer, _json())
 
 
 @api.get("/customers")
 def api_find_customers() -> Any:
-    return _list(get_db().run(_find, "customer", request.args.to_dict()))
+    return _list(get_db().transaction(_find, "customer", request.args.to_dict()))
 
 
 @api.get("/customers/<customer_id>")
 def api_get_customer(customer_id: str) -> Any:
-    return get_db().run(lambda s: _load(s, "customer", customer_id)[1])
+    return get_db().transaction(lambda s: _load(s, "customer", customer_id)[1])
 
 
 @api.post("/payments")
 def api_create_payment() -> Any:
-    body = get_db().run(create_payment, _json(), _public_url())
-    dispatch(get_db().run(_pending_for, body["id"]))
+    body = get_db().transaction(create_payment, _json(), _public_url())
+    dispatch(get_db().transaction(_pending_for, body["id"]))
     return body
 
 
@@ -475,30 +475,30 @@ def _pending_for(session: Session, payment_id: str) -> list[str]:
 
 @api.get("/payments")
 def api_find_payments() -> Any:
-    return _list(get_db().run(_find, "payment", request.args.to_dict()))
+    return _list(get_db().transaction(_find, "payment", request.args.to_dict()))
 
 
 @api.get("/payments/<payment_id>")
 def api_get_payment(payment_id: str) -> Any:
-    return get_db().run(lambda s: _load(s, "payment", payment_id)[1])
+    return get_db().transaction(lambda s: _load(s, "payment", payment_id)[1])
 
 
 @api.post("/payments/<payment_id>/refund")
 def api_refund(payment_id: str) -> Any:
     data = request.get_json(silent=True) or {}
-    body, event_ids = get_db().run(refund, payment_id, data.get("value"))
+    body, event_ids = get_db().transaction(refund, payment_id, data.get("value"))
     dispatch(event_ids)
     return body
 
 
 @api.post("/paymentLinks")
 def api_create_link() -> Any:
-    return get_db().run(create_link, _json(), _public_url())
+    return get_db().transaction(create_link, _json(), _public_url())
 
 
 @api.get("/paymentLinks/<link_id>")
 def api_get_link(link_id: str) -> Any:
-    return get_db().run(lambda s: _load(s, "paymentLink", link_id)[1])
+    return get_db().transaction(lambda s: _load(s, "paymentLink", link_id)[1])
 
 
 @api.delete("/paymentLinks/<link_id>")
@@ -509,7 +509,7 @@ def api_delete_link(link_id: str) -> Any:
         _save(session, "paymentLink", body, row)
         return {"deleted": True, "id": link_id}
 
-    return get_db().run(remove)
+    return get_db().transaction(remove)
 
 
 # -- pages: invoice, payment link, admin --------------------------------------------------------
@@ -524,7 +524,7 @@ bp.register_error_handler(SimError, _page_error)
 
 @bp.get("/i/<payment_id>")
 def checkout(payment_id: str) -> Any:
-    _row, body = get_db().run(_load, "payment", payment_id)
+    _row, body = get_db().transaction(_load, "payment", payment_id)
     user = current_user()
     return render_template(
         "asaas_sim/checkout.html",
@@ -546,13 +546,13 @@ def checkout_action(payment_id: str, action: str) -> Any:
     db = get_db()
     if action == "refund":
         value = (request.form.get("value") or "").strip().replace(",", ".")
-        _body, event_ids = db.run(refund, payment_id, value or None)
+        _body, event_ids = db.transaction(refund, payment_id, value or None)
     else:
         billing, events, _admin = CHECKOUT_ACTIONS[action]
-        _row, body = db.run(_load, "payment", payment_id)
+        _row, body = db.transaction(_load, "payment", payment_id)
         if not admin_only and (body["status"] not in PAYABLE or body.get("deleted")):
             raise SimError(400, "invalid_action", "Esta cobrança não pode mais ser paga.")
-        event_ids = db.run(apply_events, payment_id, events, billing)
+        event_ids = db.transaction(apply_events, payment_id, events, billing)
     dispatch(event_ids)
     flash(f"Simulated: {action.replace('_', ' ')}.", "success")
     return redirect(url_for("asaas_sim.checkout", payment_id=payment_id))
@@ -560,7 +560,7 @@ def checkout_action(payment_id: str, action: str) -> Any:
 
 @bp.get("/c/<link_id>")
 def link_page(link_id: str) -> Any:
-    _row, link = get_db().run(_load, "paymentLink", link_id)
+    _row, link = get_db().transaction(_load, "paymentLink", link_id)
     return render_template("asaas_sim/link.html", link=link, amount=format_brl(reais_to_cents(link["value"])))
 
 
@@ -568,8 +568,8 @@ def link_page(link_id: str) -> Any:
 def link_pay(link_id: str) -> Any:
     payer = {k: (request.form.get(k) or "").strip() for k in ("name", "cpfCnpj", "email")}
     db = get_db()
-    payment_id = db.run(pay_link, link_id, payer, _public_url())
-    dispatch(db.run(_pending_for, payment_id))
+    payment_id = db.transaction(pay_link, link_id, payer, _public_url())
+    dispatch(db.transaction(_pending_for, payment_id))
     return redirect(url_for("asaas_sim.checkout", payment_id=payment_id))
 
 
@@ -590,7 +590,7 @@ def _admin_overview(session: Session) -> dict[str, Any]:
 @bp.get("/admin")
 @admin_required
 def admin() -> Any:
-    overview = get_db().run(_admin_overview)
+    overview = get_db().transaction(_admin_overview)
     return render_template("asaas_sim/admin.html", rules=RULES, **overview)
 
 
@@ -601,7 +601,7 @@ def admin_replay() -> Any:
     event = request.form.get("event", "")
     if event not in EVENTS:
         raise SimError(400, "invalid_event", "Escolha um dos 28 eventos PAYMENT_*.")
-    dispatch(get_db().run(apply_events, payment_id, (event,)))
+    dispatch(get_db().transaction(apply_events, payment_id, (event,)))
     flash(f"Sent {event} for {payment_id}.", "success")
     return redirect(url_for("asaas_sim.admin"))
 
@@ -609,7 +609,7 @@ def admin_replay() -> Any:
 @bp.post("/admin/redeliver")
 @admin_required
 def admin_redeliver() -> Any:
-    pending = get_db().run(_pending_event_ids)
+    pending = get_db().transaction(_pending_event_ids)
     dispatch(pending)
     flash(f"Redelivering {len(pending)} event(s).", "info")
     return redirect(url_for("asaas_sim.admin"))

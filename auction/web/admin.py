@@ -44,7 +44,7 @@ def _counts(session: Session) -> dict[str, int]:
 
 @bp.get("/")
 def dashboard() -> Any:
-    return render_template("admin/dashboard.html", counts=get_db().run(_counts))
+    return render_template("admin/dashboard.html", counts=get_db().transaction(_counts))
 
 
 def _users(session: Session) -> list[Any]:
@@ -60,7 +60,7 @@ def _users(session: Session) -> list[Any]:
 
 @bp.get("/users")
 def users() -> Any:
-    return render_template("admin/users.html", users=get_db().run(_users))
+    return render_template("admin/users.html", users=get_db().transaction(_users))
 
 
 def _auctions(session: Session) -> list[Any]:
@@ -77,7 +77,7 @@ def _auctions(session: Session) -> list[Any]:
 
 @bp.get("/auctions")
 def auctions() -> Any:
-    return render_template("admin/auctions.html", rows=get_db().run(_auctions))
+    return render_template("admin/auctions.html", rows=get_db().transaction(_auctions))
 
 
 def _auction_action(fn: Any, auction_id: int, done: str, **kwargs: Any) -> Any:
@@ -85,7 +85,7 @@ def _auction_action(fn: Any, auction_id: int, done: str, **kwargs: Any) -> Any:
     assert user is not None
     outbox = Outbox()
     try:
-        get_db().run(fn, outbox, auction_id, **kwargs)
+        get_db().transaction(fn, outbox, auction_id, **kwargs)
     except ServiceError as exc:
         flash(exc.message, "error")
     else:
@@ -123,7 +123,7 @@ def _payments(session: Session, unmatched_only: bool) -> dict[str, Any]:
 @bp.get("/payments")
 def payments() -> Any:
     unmatched_only = request.args.get("unmatched") == "1"
-    page = get_db().run(_payments, unmatched_only)
+    page = get_db().transaction(_payments, unmatched_only)
     return render_template("admin/payments.html", **page, unmatched_only=unmatched_only)
 
 
@@ -144,7 +144,7 @@ def _assign(session: Session, payment_id: int, username: str, outbox: Outbox, cr
 def assign_payment(payment_id: int) -> Any:
     outbox = Outbox()
     try:
-        get_db().run(
+        get_db().transaction(
             _assign, payment_id, request.form.get("username") or "", outbox, current_app.config["ASAAS_CREDIT_ON"]
         )
     except ServiceError as exc:
@@ -180,14 +180,14 @@ def create_payment_link() -> Any:
 @bp.get("/deliveries")
 def deliveries() -> Any:
     outcome = request.args.get("outcome") or None
-    rows = get_db().run(lambda s: payment_service.list_deliveries(s, outcome=outcome, limit=PAGE_SIZE))
+    rows = get_db().transaction(lambda s: payment_service.list_deliveries(s, outcome=outcome, limit=PAGE_SIZE))
     return render_template("admin/deliveries.html", rows=rows, outcome=outcome)
 
 
 @bp.get("/deliveries/<int:delivery_id>")
 def delivery(delivery_id: int) -> Any:
     try:
-        row = get_db().run(payment_service.get_delivery, delivery_id)
+        row = get_db().transaction(payment_service.get_delivery, delivery_id)
     except NotFound:
         abort(404)
     return render_template("admin/delivery.html", d=row, body=redact(row["raw_body"]))

@@ -62,7 +62,7 @@ def _auction_page(session: Session, auction_id: int, viewer_id: int | None) -> d
 def detail(auction_id: int) -> Any:
     user = current_user()
     try:
-        state = get_db().run(_auction_page, auction_id, user.id if user else None)
+        state = get_db().transaction(_auction_page, auction_id, user.id if user else None)
     except NotFound:
         abort(404)
     return render_template("auctions/detail.html", s=state)
@@ -76,7 +76,7 @@ def toggle_watch(auction_id: int) -> Any:
     assert user is not None
     change = bidding.watch if request.form.get("watch") == "1" else bidding.unwatch
     try:
-        watching = get_db().run(change, user.id, auction_id)
+        watching = get_db().transaction(change, user.id, auction_id)
     except NotFound:
         abort(404)
     flash("You are watching this auction." if watching else "You stopped watching this auction.", "info")
@@ -118,7 +118,7 @@ def _create(form: SellForm, checked: list[tuple[bytes, str, str]]) -> int | None
     stored = photos.store(checked)
     starts_at = clock.now() + timedelta(minutes=form.starts_in.data or 0)
     try:
-        auction_id = get_db().run(
+        auction_id = get_db().transaction(
             _create_with_photos,
             seller_id=user.id,
             title=form.title.data.strip(),
@@ -170,7 +170,7 @@ def _my_auctions(session: Session, user_id: int) -> list[dict[str, Any]]:
 def my_bids() -> Any:
     user = current_user()
     assert user is not None
-    return render_template("auctions/my_bids.html", rows=get_db().run(_my_bids, user.id))
+    return render_template("auctions/my_bids.html", rows=get_db().transaction(_my_bids, user.id))
 
 
 @bp.get("/me/auctions")
@@ -178,4 +178,4 @@ def my_bids() -> Any:
 def my_auctions() -> Any:
     user = current_user()
     assert user is not None
-    return render_template("auctions/my_auctions.html", rows=get_db().run(_my_auctions, user.id))
+    return render_template("auctions/my_auctions.html", rows=get_db().transaction(_my_auctions, user.id))

@@ -73,7 +73,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _load_user() -> None:
         token = session.get(SESSION_KEY)
-        g.user = get_db().run(accounts.user_for_token, token) if token else None
+        g.user = get_db().transaction(accounts.user_for_token, token) if token else None
 
     @app.context_processor
     def _inject_user() -> dict[str, Any]:
@@ -81,7 +81,7 @@ def init_app(app: Flask) -> None:
 
 
 def _begin_login(user_id: int) -> None:
-    token = get_db().run(accounts.start_session, user_id)
+    token = get_db().transaction(accounts.start_session, user_id)
     session.clear()  # nothing from before the login survives (no session fixation)
     session[SESSION_KEY] = token
     session.permanent = True
@@ -111,7 +111,7 @@ def register() -> Any:
             form.invitation.errors.append("a valid invitation token is required to register")
         else:
             try:
-                user = get_db().run(
+                user = get_db().transaction(
                     lambda s: (
                         accounts.register(
                             s,
@@ -142,7 +142,7 @@ def login() -> Any:
             form.password.errors.append("too many login attempts; wait a minute and try again")
             return _rate_limited_page("auth/login.html", form)
         else:
-            user = get_db().run(accounts.authenticate, form.username.data, form.password.data)
+            user = get_db().transaction(accounts.authenticate, form.username.data, form.password.data)
             if user is None:
                 log.info("event=login_failed ip=%s", client_ip())
                 form.password.errors.append("wrong username or password")
@@ -158,7 +158,7 @@ def login() -> Any:
 def logout() -> Any:
     token = session.get(SESSION_KEY)
     if token:
-        get_db().run(accounts.end_session, token)
+        get_db().transaction(accounts.end_session, token)
     session.clear()
     flash("You are logged out.", "info")
     return redirect(url_for("pages.index"))

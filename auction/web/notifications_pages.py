@@ -18,7 +18,7 @@ bp = Blueprint("notifications_pages", __name__)
 def notifications_list() -> Any:
     user = current_user()
     assert user is not None
-    rows = get_db().run(notifications.list_for, user.id)
+    rows = get_db().transaction(notifications.list_for, user.id)
     return render_template("notifications.html", rows=rows)
 
 
@@ -30,5 +30,5 @@ def mark_read() -> Any:
     assert user is not None
     raw = request.form.get("id")
     ids = [int(raw)] if raw and raw.isdigit() else None
-    get_db().run(notifications.mark_read, user.id, ids)
+    get_db().transaction(notifications.mark_read, user.id, ids)
     return redirect(url_for("notifications_pages.notifications_list"))

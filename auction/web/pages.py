@@ -42,7 +42,7 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _page_globals() -> dict[str, Any]:
         user = current_user()
-        nav = get_db().run(_nav_counts, user.id) if user else {"available": 0, "unread": 0}
+        nav = get_db().transaction(_nav_counts, user.id) if user else {"available": 0, "unread": 0}
         return {"nav": nav, "server_time": clock.isoformat(clock.now())}
 
 
@@ -52,7 +52,7 @@ def index() -> Any:
     if status_filter not in FILTERS:
         status_filter = "open"
     query = (request.args.get("q") or "").strip()[:100]
-    auctions, thumbs = get_db().run(_listing, FILTERS[status_filter][1], query)
+    auctions, thumbs = get_db().transaction(_listing, FILTERS[status_filter][1], query)
     return render_template(
         "index.html", auctions=auctions, thumbs=thumbs, filters=FILTERS, active=status_filter, query=query
     )
@@ -60,5 +60,5 @@ def index() -> Any:
 
 @bp.get("/healthz")
 def healthz() -> Any:
-    get_db().run(lambda s: s.execute(select(1)).scalar())
+    get_db().transaction(lambda s: s.execute(select(1)).scalar())
     return {"ok": True}

@@ -114,7 +114,7 @@ def discard(stored: list[StoredPhoto]) -> None:
 def photo(filename: str) -> Any:
     if not FILENAME_RE.match(filename):
         abort(404)
-    content_type = get_db().run(
+    content_type = get_db().transaction(
         lambda s: s.scalar(select(AuctionPhoto.content_type).where(AuctionPhoto.filename == filename))
     )
     if content_type is None:

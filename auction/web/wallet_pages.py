@@ -78,7 +78,7 @@ def _wallet_page(session: Session, user_id: int) -> dict[str, Any]:
 def wallet() -> Any:
     user = current_user()
     assert user is not None
-    page = get_db().run(_wallet_page, user.id)
+    page = get_db().transaction(_wallet_page, user.id)
     limits = (current_app.config["TOPUP_MIN_CENTS"], current_app.config["TOPUP_MAX_CENTS"])
     return render_template("wallet/wallet.html", **page, reason_label=reason_label, limits=limits)
 
@@ -88,7 +88,7 @@ def wallet() -> Any:
 def payments() -> Any:
     user = current_user()
     assert user is not None
-    rows = get_db().run(payment_service.list_user_payments, user.id)
+    rows = get_db().transaction(payment_service.list_user_payments, user.id)
     return render_template("wallet/payments.html", payments=rows, status_label=payment_status_label)
 
 

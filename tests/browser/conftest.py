@@ -83,11 +83,11 @@ class Site:
                 wallet.credit(session, user_id=user.id, amount=funds, key=f"test-funds-{user.id}")
             return user.id
 
-        return self.db.run(create)
+        return self.db.transaction(create)
 
     def auction(self, seller_id: int, title: str, *, price: int = 10_000, seconds: int = 3600, **extra: object) -> int:
         ends_at = clock.now() + timedelta(seconds=seconds)
-        return self.db.run(
+        return self.db.transaction(
             lambda s: (
                 bidding.create_auction(
                     s,
@@ -106,7 +106,9 @@ class Site:
     def end_in(self, auction_id: int, seconds: float) -> None:
         """Move an open auction's end close (the server's scheduler then finishes it on its own)."""
         ends_at = clock.now() + timedelta(seconds=seconds)
-        self.db.run(lambda s: s.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=ends_at)))
+        self.db.transaction(
+            lambda s: s.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=ends_at))
+        )
 
     def page(self, *, width: int = 1280, height: int = 900) -> object:
         context = self.browser.new_context(viewport={"width": width, "height": height})

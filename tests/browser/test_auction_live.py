@@ -118,7 +118,7 @@ def test_reconnect_rejoins_with_current_state_and_soft_close_extension_is_shown(
     # The server goes away; meanwhile a bid lands (straight in the database, so no live message).
     site.server.stop()
     expect(ana.locator("[data-connection-banner]")).to_be_visible()
-    site.db.run(
+    site.db.transaction(
         lambda s: bidding.place_bid(
             s, Outbox(), auction_id=auction_id, bidder_id=bo, amount=6_000, soft_close_seconds=0
         )

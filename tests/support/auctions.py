@@ -25,7 +25,7 @@ def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def fund(db: Database, user_id: int, amount: int) -> None:
     """Give a user money the way a confirmed payment would (a ledger credit)."""
-    db.run(lambda s: wallet.credit(s, user_id=user_id, amount=amount, key=f"test-credit-{user_id}-{amount}"))
+    db.transaction(lambda s: wallet.credit(s, user_id=user_id, amount=amount, key=f"test-credit-{user_id}-{amount}"))
 
 
 def new_auction(db: Database, seller_id: int, *, seconds: float = 3600, starts_in: float = 0, **fields: Any) -> int:
@@ -40,14 +40,16 @@ def new_auction(db: Database, seller_id: int, *, seconds: float = 3600, starts_i
     } | fields
     starts_at = now + timedelta(seconds=starts_in) if starts_in else None
     ends_at = now + timedelta(seconds=starts_in + seconds)
-    return db.run(lambda s: bidding.create_auction(s, seller_id, starts_at=starts_at, ends_at=ends_at, **values).id)
+    return db.transaction(
+        lambda s: bidding.create_auction(s, seller_id, starts_at=starts_at, ends_at=ends_at, **values).id
+    )
 
 
 def place(db: Database, auction_id: int, bidder_id: int, amount: Any, max_amount: Any = None, **kw: Any):
     """Place a bid through the service (no soft close unless asked); returns (outcome, outbox)."""
     kw.setdefault("soft_close_seconds", 0)
     outbox = Outbox()
-    outcome = db.run(
+    outcome = db.transaction(
         bidding.place_bid,
         outbox,
         auction_id=auction_id,
@@ -60,20 +62,20 @@ def place(db: Database, auction_id: int, bidder_id: int, amount: Any, max_amount
 
 
 def held(db: Database, user_id: int, auction_id: int) -> int:
-    return db.run(lambda s: wallet.held_for(s, user_id=user_id, auction_id=auction_id))
+    return db.transaction(lambda s: wallet.held_for(s, user_id=user_id, auction_id=auction_id))
 
 
 def balance(db: Database, user_id: int) -> wallet.Balance:
-    return db.run(wallet.balance, user_id)
+    return db.transaction(wallet.balance, user_id)
 
 
 def load_auction(db: Database, auction_id: int) -> Auction:
-    return db.run(lambda s: s.get(Auction, auction_id))
+    return db.transaction(lambda s: s.get(Auction, auction_id))
 
 
 def open_holds(db: Database, auction_id: int) -> dict[int, int]:
     """user id -> amount of every open hold on the auction."""
-    rows = db.run(
+    rows = db.transaction(
         lambda s: s.execute(
             select(Wallet.user_id, Hold.amount)
             .join(Hold, Hold.wallet_id == Wallet.id)
@@ -84,4 +86,4 @@ def open_holds(db: Database, auction_id: int) -> dict[int, int]:
 
 
 def audit(db: Database) -> list[str]:
-    return db.run(wallet.audit)
+    return db.transaction(wallet.audit)

@@ -33,7 +33,7 @@ def make_auction(db: Database, seller_id: int, title: str = "Old radio") -> int:
         session.flush()
         return auction.id
 
-    return db.run(create)
+    return db.transaction(create)
 
 
 def ledger_violations(session: Session) -> list[str]:
@@ -93,7 +93,7 @@ def add_users(db: Database, count: int, prefix: str = "u") -> list[int]:
         session.flush()
         return [wallet.ensure_wallet(session, user.id).user_id for user in users]
 
-    return db.run(create)
+    return db.transaction(create)
 
 
 def empty_tables(db: Database) -> None:
@@ -103,7 +103,7 @@ def empty_tables(db: Database) -> None:
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(table.delete())
 
-    db.run(delete_all)
+    db.transaction(delete_all)
 
 
 def replay_violations(session: Session) -> list[str]:

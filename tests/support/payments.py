@@ -112,22 +112,22 @@ def known_payment(db: Database, user_id: int | None, asaas_id: str, value: int =
         row.external_reference = f"topup-{row.id}"
         return row.id
 
-    return db.run(create)
+    return db.transaction(create)
 
 
 def available(db: Database, user_id: int) -> int:
-    return db.run(wallet.balance, user_id).available
+    return db.transaction(wallet.balance, user_id).available
 
 
 def payment_row(db: Database, payment_id: int) -> Payment:
-    return db.run(lambda s: s.get(Payment, payment_id))
+    return db.transaction(lambda s: s.get(Payment, payment_id))
 
 
 @pytest.fixture
 def audited(db: Database) -> Iterator[Database]:
     """The database; after the test, the wallet audit must find nothing wrong."""
     yield db
-    assert db.run(wallet.audit) == []
+    assert db.transaction(wallet.audit) == []
 
 
 @pytest.fixture
