@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             from auction.demo import load_demo_data
 
             load_demo_data(get_db())
-    from auction.background import start_background_tasks
+    from auction.entrypoints.jobs import start_background_tasks
 
     start_background_tasks(app)
     host, port = app.config["HOST"], app.config["PORT"]

@@ -63,8 +63,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Socket handlers must be registered before socketio.init_app: Flask-SocketIO copies its
     # handler list into each new server, so a handler decorated later reaches only the first
     # app's server (and a second app, as in tests, would answer no events).
-    from . import realtime, scheduler  # noqa: F401 - register socket handlers and the scheduler job
-    from .payments import sockets  # noqa: F401 - registers add_money
+    from .entrypoints import jobs, sockets  # noqa: F401 - register socket handlers and the scheduler job
+    from .payments import sockets as _payment_sockets  # noqa: F401 - registers add_money
 
     csrf.init_app(app)
     socketio.init_app(
@@ -78,7 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         engineio_logger=False,
     )
 
-    from . import cli, web
+    from .entrypoints import cli, web
 
     web.init_app(app)
     cli.init_app(app)

@@ -228,15 +228,30 @@ class Database:
 
     # -- units of work -------------------------------------------------------
 
-    def run(self, fn: Callable[..., T], *args: Any, outbox: Outbox | None = None, **kwargs: Any) -> T:
+    def run(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        outbox: Outbox | None = None,
+        precondition: Callable[[Session], None] | None = None,
+        **kwargs: Any,
+    ) -> T:
         """Run the use case `fn(uow, *args, **kwargs)` as one transaction; deliver its messages after commit.
 
         With `outbox` given, the messages are left in it for the caller (tests read them);
         otherwise they go to `self.deliver` (bound to Socket.IO by create_app) once committed.
+        `precondition(session)` runs first in the same transaction (a socket's login re-check)
+        and refuses the work by raising.
         """
         own = outbox is None
         box = Outbox() if own else outbox
-        result = self._offloaded(self._attempts, lambda session: fn(UnitOfWork(session, box), *args, **kwargs), box)
+
+        def work(session: Session) -> T:
+            if precondition is not None:
+                precondition(session)
+            return fn(UnitOfWork(session, box), *args, **kwargs)
+
+        result = self._offloaded(self._attempts, work, box)
         if own and box and self.deliver is not None:
             self.deliver(box)
         return result

@@ -11,6 +11,7 @@ Alembic's autogenerate sees no change where there is none.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -93,6 +94,23 @@ class LoginSession(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class AuctionStatus(StrEnum):
+    """scheduled -> open -> finished, or cancelled (by an admin, before any bid)."""
+
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+
+
+class HoldStatus(StrEnum):
+    """A wallet hold for one auction: open while it holds money, then released or captured."""
+
+    OPEN = "open"
+    RELEASED = "released"
+    CAPTURED = "captured"
+
+
 class Auction(Base):
     __tablename__ = "auctions"
     __table_args__ = table_args(Index("ix_auctions_status_ends_at", "status", "ends_at"))
@@ -102,13 +120,14 @@ class Auction(Base):
     title: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text)
     starting_price: Mapped[int] = money(default=None)
-    # NULL: the increment comes from the price-band table (bidding.increment_for).
+    # NULL: the increment comes from the price-band table (auction.auctions.rules).
     min_increment: Mapped[int | None] = money(nullable=True, default=None)
     reserve_price: Mapped[int | None] = money(nullable=True, default=None)
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
-    # scheduled -> open -> finished, or cancelled (admin, before any bid)
-    status: Mapped[str] = mapped_column(String(16), default="scheduled", server_default="scheduled")
+    status: Mapped[str] = mapped_column(
+        String(16), default=AuctionStatus.SCHEDULED.value, server_default=AuctionStatus.SCHEDULED.value
+    )
     current_price: Mapped[int | None] = money(nullable=True, default=None)
     leader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The leader's proxy maximum: what is held on the leader's wallet.

@@ -101,7 +101,7 @@ def session_cookie(token: str) -> str:
     from flask import Flask
     from flask.sessions import SecureCookieSessionInterface
 
-    from auction.web.auth import SESSION_KEY
+    from auction.entrypoints.web.auth import SESSION_KEY
 
     app = Flask("bench")
     app.secret_key = SECRET_KEY

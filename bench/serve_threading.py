@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from auction import create_app
-from auction.background import start_background_tasks
+from auction.entrypoints.jobs import start_background_tasks
 from auction.extensions import socketio
 
 

@@ -6,7 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from auction import bidding, clock, wallet
+from auction import clock, wallet
+from auction.auctions import closing, listing, messages, queries, rules, watching
+from auction.auctions.errors import AuctionNotOpen, NotEnded, OwnAuction, TooLow
 from auction.errors import Forbidden, Invalid, NotFound
 from auction.models import Bid, Notification
 from auction.outbox import Outbox
@@ -60,7 +62,7 @@ def assert_leader_hold_is_max(db, auction_id: int) -> None:
     [(50, 5), (499, 25), (2_000, 50), (9_999, 100), (10_000, 250), (60_000, 1_000), (600_000, 10_000)],
 )
 def test_increment_comes_from_price_band(price, increment):
-    assert bidding.band_increment(price) == increment
+    assert rules.band_increment(price) == increment
 
 
 @pytest.mark.parametrize(
@@ -85,14 +87,14 @@ def test_create_auction_names_the_invalid_field(db, people, fields, field):
 def test_future_start_is_scheduled_and_opened_by_the_scheduler(db, people):
     auction_id = new_auction(db, people["seller"], starts_in=60)
     assert load_auction(db, auction_id).status == "scheduled"
-    with pytest.raises(bidding.AuctionNotOpen):
+    with pytest.raises(AuctionNotOpen):
         place(db, auction_id, people["ana"], 1_000)
-    assert db.transaction(bidding.open_due_auctions, Outbox()) == []
+    assert db.run(listing.open_due, outbox=Outbox()) == []
     clock.advance(timedelta(seconds=61))
     outbox = Outbox()
-    assert db.transaction(bidding.open_due_auctions, outbox) == [auction_id]
+    assert db.run(listing.open_due, outbox=outbox) == [auction_id]
     assert events(outbox) == [("auction_opened", f"auction:{auction_id}")]
-    assert db.transaction(bidding.open_due_auctions, Outbox()) == []
+    assert db.run(listing.open_due, outbox=Outbox()) == []
     assert place(db, auction_id, people["ana"], 1_000)[0].leading
 
 
@@ -139,10 +141,10 @@ def test_max_below_amount_is_invalid(db, people):
 
 def test_refusals_have_stable_codes(db, people, make_user):
     auction_id = new_auction(db, people["seller"])
-    with pytest.raises(bidding.TooLow) as low:
+    with pytest.raises(TooLow) as low:
         place(db, auction_id, people["ana"], 999)
     assert low.value.code == "too_low" and low.value.details["next_min"] == 1_000
-    with pytest.raises(bidding.OwnAuction):
+    with pytest.raises(OwnAuction):
         place(db, auction_id, people["seller"], 1_000)
     poor = make_user("poor")
     with pytest.raises(wallet.InsufficientFunds):
@@ -150,7 +152,7 @@ def test_refusals_have_stable_codes(db, people, make_user):
     with pytest.raises(NotFound):
         place(db, 999_999, people["ana"], 1_000)
     place(db, auction_id, people["ana"], 1_000)
-    with pytest.raises(bidding.TooLow):
+    with pytest.raises(TooLow):
         place(db, auction_id, people["bia"], 1_049)
     assert load_auction(db, auction_id).bid_count == 1
 
@@ -165,7 +167,7 @@ def test_wallet_in_debt_cannot_bid(db, people):
 def test_bid_after_end_time_is_refused(db, people):
     auction_id = new_auction(db, people["seller"], seconds=10)
     clock.advance(timedelta(seconds=11))
-    with pytest.raises(bidding.AuctionNotOpen):
+    with pytest.raises(AuctionNotOpen):
         place(db, auction_id, people["ana"], 1_000)
 
 
@@ -184,7 +186,7 @@ def test_proxy_maximum_answers_a_lower_challenger(db, people):
         ("bia", 2_000, False),
         ("ana", 2_050, True),
     ]
-    state = db.transaction(bidding.auction_state, auction_id)
+    state = db.transaction(queries.auction_state, auction_id)
     assert state["leader"] == "ana" and state["current_price"] == 2_050 and state["bid_count"] == 3
     assert_leader_hold_is_max(db, auction_id)
 
@@ -218,7 +220,7 @@ def test_leader_raising_own_maximum_holds_only_the_difference(db, people):
     assert outcome.leading and outcome.price == 1_000
     assert held(db, people["ana"], auction_id) == 5_000
     assert db.transaction(lambda s: wallet.history(s, people["ana"])[0].held_change) == 3_000
-    with pytest.raises(bidding.TooLow):
+    with pytest.raises(TooLow):
         place(db, auction_id, people["ana"], 1_050, max_amount=5_000)
     assert_leader_hold_is_max(db, auction_id)
 
@@ -241,7 +243,7 @@ def test_maximum_reaching_the_reserve_lifts_the_price_to_it(db, people):
     assert low.price == 1_000
     outcome, _ = place(db, auction_id, people["bia"], 1_100, max_amount=8_000)
     assert outcome.price == 5_000
-    assert db.transaction(bidding.auction_state, auction_id)["reserve_met"] is True
+    assert db.transaction(queries.auction_state, auction_id)["reserve_met"] is True
 
 
 # -- finishing ---------------------------------------------------------------------------
@@ -249,12 +251,12 @@ def test_maximum_reaching_the_reserve_lifts_the_price_to_it(db, people):
 
 def finish_due(db, auction_id: int, fee_bps: int = 0):
     outbox = Outbox()
-    return db.transaction(bidding.finish_if_due, outbox, auction_id, fee_bps=fee_bps), outbox
+    return db.run(closing.finish_if_due, auction_id, fee_bps=fee_bps, outbox=outbox), outbox
 
 
 def test_finish_captures_winner_pays_seller_and_releases_others(db, people):
     auction_id = new_auction(db, people["seller"], seconds=60)
-    db.transaction(bidding.watch, people["caio"], auction_id)
+    db.run(watching.watch, people["caio"], auction_id)
     place(db, auction_id, people["ana"], 1_000, max_amount=4_000)
     place(db, auction_id, people["bia"], 2_000, max_amount=3_000)
     assert finish_due(db, auction_id)[0] is None  # not due yet
@@ -299,14 +301,14 @@ def test_who_may_finish_an_auction(db, people, make_user):
     place(db, auction_id, people["ana"], 1_000)
 
     def finish(actor):
-        return db.transaction(bidding.finish_auction, Outbox(), auction_id, actor_id=actor)
+        return db.run(closing.finish, closing.FinishAuction(auction_id, actor), outbox=Outbox())
 
     with pytest.raises(Forbidden):
         finish(people["bia"])
-    with pytest.raises(bidding.NotEnded):
+    with pytest.raises(NotEnded):
         finish(people["seller"])
     assert finish(admin).winner_id == people["ana"]
-    with pytest.raises(bidding.AuctionNotOpen):
+    with pytest.raises(AuctionNotOpen):
         finish(people["seller"])
 
 
@@ -314,26 +316,26 @@ def test_admin_cancels_only_before_any_bid(db, people, make_user):
     admin = make_user("admin", is_admin=True)
     first, second = new_auction(db, people["seller"]), new_auction(db, people["seller"])
     with pytest.raises(Forbidden):
-        db.transaction(bidding.cancel_auction, Outbox(), first, people["seller"])
-    assert db.transaction(bidding.cancel_auction, Outbox(), first, admin).status == "cancelled"
+        db.run(listing.cancel, first, people["seller"], outbox=Outbox())
+    assert db.run(listing.cancel, first, admin, outbox=Outbox()).status == "cancelled"
     place(db, second, people["ana"], 1_000)
     with pytest.raises(Invalid):
-        db.transaction(bidding.cancel_auction, Outbox(), second, admin)
+        db.run(listing.cancel, second, admin, outbox=Outbox())
 
 
 def test_ending_soon_is_sent_once_to_watchers(db, people):
     auction_id = new_auction(db, people["seller"], seconds=300)
-    db.transaction(bidding.watch, people["ana"], auction_id)
-    db.transaction(bidding.watch, people["bia"], auction_id)
-    db.transaction(bidding.unwatch, people["bia"], auction_id)
+    db.run(watching.watch, people["ana"], auction_id)
+    db.run(watching.watch, people["bia"], auction_id)
+    db.run(watching.unwatch, people["bia"], auction_id)
     outbox = Outbox()
-    assert db.transaction(bidding.send_ending_soon, outbox, 600) == [auction_id]
+    assert db.run(closing.send_ending_soon, 600, outbox=outbox) == [auction_id]
     assert events(outbox) == [("notification", f"user:{people['ana']}")]
-    assert db.transaction(bidding.send_ending_soon, Outbox(), 600) == []
+    assert db.run(closing.send_ending_soon, 600, outbox=Outbox()) == []
 
 
 def test_scheduler_round_finishes_due_auctions(app, db, people):
-    from auction.scheduler import run_scheduler
+    from auction.entrypoints.jobs import run_scheduler
 
     auction_id = new_auction(db, people["seller"], seconds=5)
     place(db, auction_id, people["ana"], 1_000)
@@ -360,7 +362,7 @@ def test_lists_for_pages(db, people):
     finish_due(db, won)
 
     def titles(**kw):
-        return [a.title for a in db.transaction(bidding.list_auctions, **kw)]
+        return [a.title for a in db.transaction(queries.list_auctions, **kw)]
 
     assert titles() == ["Bicycle", "Old Camera 100%"]
     assert titles(status="ending_soon", ending_soon_seconds=600) == ["Bicycle"]
@@ -369,11 +371,11 @@ def test_lists_for_pages(db, people):
     assert titles(status=None, search="%") == ["Old Camera 100%"]
     with pytest.raises(Invalid):
         titles(status="bogus")
-    standing = {item["auction"].id: item["state"] for item in db.transaction(bidding.my_bids, people["ana"])}
+    standing = {item["auction"].id: item["state"] for item in db.transaction(queries.my_bids, people["ana"])}
     assert standing == {camera: "outbid", won: "won"}
-    selling = {item["auction"].id: item["state"] for item in db.transaction(bidding.my_auctions, people["seller"])}
+    selling = {item["auction"].id: item["state"] for item in db.transaction(queries.my_auctions, people["seller"])}
     assert selling == {camera: "selling", soon: "selling", won: "sold"}
-    state = db.transaction(lambda s: bidding.auction_state(s, camera, viewer_id=people["bia"], watchers=3))
+    state = db.transaction(lambda s: queries.auction_state(s, camera, viewer_id=people["bia"], watchers=3))
     assert state["you_lead"] and state["your_max"] == 1_100 and state["watchers"] == 3
     assert [b["amount"] for b in state["bids"]] == [1_100, 1_000] and state["bids"][0]["bidder"] == "bia"
 
@@ -383,7 +385,7 @@ def test_a_bid_retried_after_a_deadlock_queues_its_messages_once(db, people, mon
 
     auction_id = new_auction(db, people["seller"])
     place(db, auction_id, people["ana"], 1_000)
-    real_notify, calls = bidding.notify, []
+    real_notify, calls = messages.notify, []
 
     def notify_deadlocking_once(*args, **kwargs):
         calls.append(1)  # the first attempt has queued `outbid` by now
@@ -391,7 +393,7 @@ def test_a_bid_retried_after_a_deadlock_queues_its_messages_once(db, people, mon
             raise OperationalError("INSERT INTO notifications", {}, Exception("Deadlock found when trying to get lock"))
         return real_notify(*args, **kwargs)
 
-    monkeypatch.setattr(bidding, "notify", notify_deadlocking_once)
+    monkeypatch.setattr(messages, "notify", notify_deadlocking_once)
     outcome, outbox = place(db, auction_id, people["bia"], 1_100)
     assert len(calls) == 2 and outcome.leading
     assert [m.event for m in outbox].count("new_bid") == 1 and [m.event for m in outbox].count("outbid") == 1

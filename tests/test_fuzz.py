@@ -303,8 +303,6 @@ CLEAR_ANSWER_EVENTS = ["join_auction", "leave_auction", "unwatch"]
 
 
 def test_every_socket_event_is_fuzzed():
-    import auction.payments.sockets
-    import auction.realtime  # noqa: F401 - both register their handlers on import
     from auction.extensions import socketio
 
     registered = {event for event, _handler, _namespace in socketio.handlers} - {"connect", "disconnect"}

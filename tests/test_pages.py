@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from auction import accounts, bidding, clock, notifications, wallet
+from auction import accounts, clock, notifications, wallet
+from auction.auctions import bids, closing, listing, watching
 from auction.models import Auction, AuctionPhoto, Notification, Payment, WebhookDelivery
 from auction.outbox import Outbox
 from tests.browser.conftest import make_png
@@ -36,25 +37,19 @@ def log_in(client, db, user_id: int) -> None:
 
 def new_auction(db, seller_id: int, title: str = "Film camera", **kwargs) -> int:
     ends_at = kwargs.pop("ends_at", clock.now() + timedelta(hours=1))
-    return db.transaction(
-        lambda s: (
-            bidding.create_auction(
-                s,
-                seller_id=seller_id,
-                title=title,
-                description=kwargs.get("description", "Works well."),
-                starting_price=kwargs.get("starting_price", 10_000),
-                min_increment=None,
-                reserve_price=kwargs.get("reserve_price"),
-                starts_at=None,
-                ends_at=ends_at,
-            ).id
-        )
+    command = listing.NewAuction(
+        seller_id=seller_id,
+        title=title,
+        description=kwargs.get("description", "Works well."),
+        starting_price=kwargs.get("starting_price", 10_000),
+        reserve_price=kwargs.get("reserve_price"),
+        ends_at=ends_at,
     )
+    return db.run(lambda uow: listing.create(uow, command).id)
 
 
 def place_bid(db, auction_id: int, bidder_id: int, amount: int) -> None:
-    db.transaction(lambda s: bidding.place_bid(s, Outbox(), auction_id=auction_id, bidder_id=bidder_id, amount=amount))
+    db.run(bids.place, bids.PlaceBid(auction_id, bidder_id, amount))
 
 
 def fund(db, user_id: int, amount: int = 100_000) -> None:
@@ -116,7 +111,7 @@ def test_every_page_renders_with_live_data(client, db, make_user):
     place_bid(db, open_id, alice, 10_000)
     place_bid(db, done_id, alice, 10_000)
     clock.advance(timedelta(minutes=3))  # past the soft-close extension
-    db.transaction(lambda s: bidding.finish_if_due(s, Outbox(), done_id))
+    db.run(closing.finish_if_due, done_id)
     for user, paths in (
         (alice, [*USER_PAGES, f"/auctions/{open_id}", f"/auctions/{done_id}", "/?filter=finished"]),
         (seller, ["/me/auctions", "/wallet"]),
@@ -196,7 +191,7 @@ def test_list_filters_and_search(client, db, make_user):
     new_auction(db, seller, "Road bicycle", ends_at=clock.now() + timedelta(days=3))
     finished = new_auction(db, seller, "Old radio", ends_at=clock.now() + timedelta(seconds=5))
     clock.advance(timedelta(seconds=10))
-    db.transaction(lambda s: bidding.finish_if_due(s, Outbox(), finished))
+    db.run(closing.finish_if_due, finished)
 
     def titles(query: str) -> set[str]:
         html = client.get(f"/?{query}").get_data(as_text=True)
@@ -227,7 +222,7 @@ def test_auction_page_prefills_the_next_minimum_and_shows_the_result(client, db,
     assert 'value="102,50"' in html and 'data-next-min="10250"' in html
     assert "Reserve price not met yet." in html
     clock.advance(timedelta(minutes=5))
-    db.transaction(lambda s: bidding.finish_if_due(s, Outbox(), auction_id))
+    db.run(closing.finish_if_due, auction_id)
     html = client.get(f"/auctions/{auction_id}").get_data(as_text=True)
     assert "the reserve price was not met" in html
 
@@ -416,10 +411,10 @@ def test_watch_button_works_without_javascript(client, db, make_user):
     log_in(client, db, alice)
     token = csrf_token(client, f"/auctions/{auction_id}")
     client.post(f"/auctions/{auction_id}/watch", data={"csrf_token": token, "watch": "1"})
-    assert db.transaction(lambda s: bidding.is_watching(s, alice, auction_id))
+    assert db.transaction(lambda s: watching.is_watching(s, alice, auction_id))
     assert "Stop watching" in client.get(f"/auctions/{auction_id}").get_data(as_text=True)
     client.post(f"/auctions/{auction_id}/watch", data={"csrf_token": token, "watch": "0"})
-    assert not db.transaction(lambda s: bidding.is_watching(s, alice, auction_id))
+    assert not db.transaction(lambda s: watching.is_watching(s, alice, auction_id))
     assert client.post("/auctions/999/watch", data={"csrf_token": token, "watch": "1"}).status_code == 404
 
 

@@ -245,7 +245,7 @@ def test_watch_and_unwatch_persist(connect, db, people):
 
 
 def test_watcher_counts_are_shared_through_redis_and_expire(app):
-    from auction.watchers import WatcherCounter
+    from auction.entrypoints.sockets.presence import WatcherCounter
 
     counter = WatcherCounter("redis://127.0.0.1:6379/0", f"test-{uuid.uuid4().hex}", ttl=0.5)
     try:
@@ -265,14 +265,14 @@ def test_watcher_counts_are_shared_through_redis_and_expire(app):
 
 
 def test_an_unexpected_failure_is_a_server_error_ack(connect, db, people, monkeypatch):
-    from auction import bidding
+    from auction.auctions import bids
 
     auction_id = new_auction(db, people["seller"])
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(bidding, "place_bid", broken)
+    monkeypatch.setattr(bids, "place", broken)
     ana = connect("ana")
     ack = ana.emit("bid", {"auction_id": auction_id, "amount": 1_000}, callback=True)
     assert ack["error"] == "server_error" and "bug" not in ack["message"]

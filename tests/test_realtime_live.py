@@ -16,7 +16,8 @@ import pytest
 import socketio
 from sqlalchemy import func, select
 
-from auction import accounts, bidding, clock, wallet
+from auction import accounts, clock, wallet
+from auction.auctions import listing
 from auction.db import Database
 from auction.models import Auction, Base, Bid, LedgerTransaction, Notification
 from tests.support.auctions import (  # noqa: F401 - fast_passwords is a fixture used by pytestmark
@@ -87,9 +88,8 @@ def auction_ending_in(database: Database, seller_id: int, seconds: float, **fiel
     values = {"title": "Live lot", "description": "", "starting_price": 1_000, "min_increment": None} | fields
     values.setdefault("reserve_price", None)
     ends_at = clock.now() + timedelta(seconds=seconds)
-    return database.transaction(
-        lambda s: bidding.create_auction(s, seller_id, starts_at=None, ends_at=ends_at, **values).id
-    )
+    command = listing.NewAuction(seller_id=seller_id, ends_at=ends_at, **values)
+    return database.run(lambda uow: listing.create(uow, command).id)
 
 
 def count(database: Database, statement) -> int:

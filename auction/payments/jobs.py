@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask
 
-from ..background import periodic
+from ..entrypoints.jobs import periodic
 from ..extensions import get_db
 from ..outbox import deliver
 from . import get_client, service

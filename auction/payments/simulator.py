@@ -30,7 +30,7 @@ from .. import clock
 from ..extensions import csrf, get_db, socketio
 from ..models import AsaasSimEvent, AsaasSimObject
 from ..money import format_brl, reais_to_cents
-from ..web.auth import admin_required, current_user
+from ..entrypoints.web.auth import admin_required, current_user
 from .events import EVENTS, RULES
 
 bp = Blueprint("asaas_sim", __name__, url_prefix="/asaas-sim")

@@ -14,9 +14,11 @@ from typing import Any
 from flask import current_app, request
 
 from ..db import DatabaseUnavailable
+from ..entrypoints.sockets.acks import error_ack
+from ..entrypoints.sockets.connection import client_ip, rate_limited
+from ..entrypoints.sockets.connection import verified_user as verified_socket_user
 from ..errors import ServiceError
 from ..extensions import get_db, socketio
-from ..realtime import client_ip, error_ack, rate_limited, verified_socket_user
 from . import get_client, service
 
 log = logging.getLogger(__name__)

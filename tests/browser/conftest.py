@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from auction import accounts, bidding, clock, wallet
+from auction import accounts, clock, wallet
+from auction.auctions import listing
 from auction.db import Database
 from auction.models import Auction
 from tests.conftest import ARTIFACTS, IN_CI, VALID_CPFS
@@ -87,21 +88,16 @@ class Site:
 
     def auction(self, seller_id: int, title: str, *, price: int = 10_000, seconds: int = 3600, **extra: object) -> int:
         ends_at = clock.now() + timedelta(seconds=seconds)
-        return self.db.transaction(
-            lambda s: (
-                bidding.create_auction(
-                    s,
-                    seller_id=seller_id,
-                    title=title,
-                    description=extra.pop("description", f"{title}: in good condition, ships in two days."),
-                    starting_price=price,
-                    min_increment=extra.pop("min_increment", None),
-                    reserve_price=extra.pop("reserve_price", None),
-                    starts_at=None,
-                    ends_at=ends_at,
-                ).id
-            )
+        command = listing.NewAuction(
+            seller_id=seller_id,
+            title=title,
+            description=str(extra.pop("description", f"{title}: in good condition, ships in two days.")),
+            starting_price=price,
+            min_increment=extra.pop("min_increment", None),  # type: ignore[arg-type]
+            reserve_price=extra.pop("reserve_price", None),  # type: ignore[arg-type]
+            ends_at=ends_at,
         )
+        return self.db.run(lambda uow: listing.create(uow, command).id)
 
     def end_in(self, auction_id: int, seconds: float) -> None:
         """Move an open auction's end close (the server's scheduler then finishes it on its own)."""

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from auction import bidding
+from auction.auctions import bids
 from auction.outbox import Outbox
 from tests.browser.conftest import Site, screenshot
 
@@ -118,11 +118,7 @@ def test_reconnect_rejoins_with_current_state_and_soft_close_extension_is_shown(
     # The server goes away; meanwhile a bid lands (straight in the database, so no live message).
     site.server.stop()
     expect(ana.locator("[data-connection-banner]")).to_be_visible()
-    site.db.transaction(
-        lambda s: bidding.place_bid(
-            s, Outbox(), auction_id=auction_id, bidder_id=bo, amount=6_000, soft_close_seconds=0
-        )
-    )
+    site.db.run(bids.place, bids.PlaceBid(auction_id, bo, 6_000, soft_close_seconds=0), outbox=Outbox())
     site.server.start()
     expect(ana.locator('[data-field="leader"]')).to_have_text("boris", timeout=20_000)
     expect(ana.locator('[data-field="price"]')).to_have_text("R$ 60,00")

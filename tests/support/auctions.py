@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from auction import bidding, clock, wallet
+from auction import clock, wallet
+from auction.auctions import bids, listing
 from auction.db import Database
 from auction.models import Auction, Hold, Wallet
 from auction.outbox import Outbox
@@ -19,7 +20,8 @@ from auction.outbox import Outbox
 def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests are about bids, not logins: a cheap hash keeps user creation fast."""
     monkeypatch.setattr(
-        "auction.accounts.hash_password", lambda password: generate_password_hash(password, method="pbkdf2:sha256:1")
+        "auction.accounts.service.hash_password",
+        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"),
     )
 
 
@@ -40,24 +42,15 @@ def new_auction(db: Database, seller_id: int, *, seconds: float = 3600, starts_i
     } | fields
     starts_at = now + timedelta(seconds=starts_in) if starts_in else None
     ends_at = now + timedelta(seconds=starts_in + seconds)
-    return db.transaction(
-        lambda s: bidding.create_auction(s, seller_id, starts_at=starts_at, ends_at=ends_at, **values).id
-    )
+    command = listing.NewAuction(seller_id=seller_id, starts_at=starts_at, ends_at=ends_at, **values)
+    return db.run(lambda uow: listing.create(uow, command).id)
 
 
 def place(db: Database, auction_id: int, bidder_id: int, amount: Any, max_amount: Any = None, **kw: Any):
     """Place a bid through the service (no soft close unless asked); returns (outcome, outbox)."""
     kw.setdefault("soft_close_seconds", 0)
     outbox = Outbox()
-    outcome = db.transaction(
-        bidding.place_bid,
-        outbox,
-        auction_id=auction_id,
-        bidder_id=bidder_id,
-        amount=amount,
-        max_amount=max_amount,
-        **kw,
-    )
+    outcome = db.run(bids.place, bids.PlaceBid(auction_id, bidder_id, amount, max_amount, **kw), outbox=outbox)
     return outcome, outbox
 
 

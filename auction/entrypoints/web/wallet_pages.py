@@ -8,14 +8,14 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import wallet as ledger
-from ..db import DatabaseUnavailable
-from ..errors import ServiceError
-from ..extensions import get_db
-from ..models import Auction
-from ..payments import get_client
-from ..payments import service as payment_service
-from .auth import client_ip, current_user, login_required, rate_limited
+from ... import wallet as ledger
+from ...db import DatabaseUnavailable
+from ...errors import ServiceError
+from ...extensions import get_db
+from ...models import Auction
+from ...payments import get_client
+from ...payments import service as payment_service
+from .auth import client_ip, login_required, rate_limited, signed_in_user
 from .forms import parse_reais
 
 bp = Blueprint("wallet_pages", __name__)
@@ -76,8 +76,7 @@ def _wallet_page(session: Session, user_id: int) -> dict[str, Any]:
 @bp.get("/wallet")
 @login_required
 def wallet() -> Any:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     page = get_db().transaction(_wallet_page, user.id)
     limits = (current_app.config["TOPUP_MIN_CENTS"], current_app.config["TOPUP_MAX_CENTS"])
     return render_template("wallet/wallet.html", **page, reason_label=reason_label, limits=limits)
@@ -86,8 +85,7 @@ def wallet() -> Any:
 @bp.get("/wallet/payments")
 @login_required
 def payments() -> Any:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     rows = get_db().transaction(payment_service.list_user_payments, user.id)
     return render_template("wallet/payments.html", payments=rows, status_label=payment_status_label)
 
@@ -96,8 +94,7 @@ def payments() -> Any:
 @login_required
 def topup() -> Any:
     """Without JS: start the top-up and send the browser to the checkout page (with JS the socket's add_money does)."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     config = current_app.config
     if rate_limited("topup_user", user.id) or rate_limited("topup_ip", client_ip()):
         flash("Too many top-ups; wait a minute and try again.", "error")

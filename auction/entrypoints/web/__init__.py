@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from flask import Flask
 
-from .. import clock
-from ..money import format_brl
-from . import admin, auctions, auth, notifications_pages, pages, photos, security, wallet_pages
+from ... import clock
+from ...money import format_brl
+from . import admin, auctions, auth, errors, notifications_pages, pages, photos, security, wallet_pages
 
 
 def _as_datetime(moment: datetime | str | None) -> datetime | None:
@@ -38,6 +38,7 @@ def reais(cents: int) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(brl=format_brl, iso=iso, when=when, reais=reais)
     auth.init_app(app)
+    errors.init_app(app)
     security.init_app(app)
     pages.init_app(app)
     for module in (auth, pages, auctions, photos, wallet_pages, notifications_pages, admin):

@@ -9,14 +9,14 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import bidding
-from ..errors import NotFound, ServiceError
-from ..extensions import get_db
-from ..models import Auction, Payment, User, Wallet, WebhookDelivery
-from ..outbox import Outbox, deliver
-from ..payments import get_client
-from ..payments import service as payment_service
-from .auth import admin_required, current_user
+from ...auctions import closing, listing
+from ...errors import NotFound, ServiceError
+from ...extensions import get_db
+from ...models import Auction, Payment, User, Wallet, WebhookDelivery
+from ...outbox import Outbox, deliver
+from ...payments import get_client
+from ...payments import service as payment_service
+from .auth import admin_required, signed_in_user
 from .forms import parse_reais
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -80,34 +80,27 @@ def auctions() -> Any:
     return render_template("admin/auctions.html", rows=get_db().transaction(_auctions))
 
 
-def _auction_action(fn: Any, auction_id: int, done: str, **kwargs: Any) -> Any:
-    user = current_user()
-    assert user is not None
-    outbox = Outbox()
-    try:
-        get_db().transaction(fn, outbox, auction_id, **kwargs)
-    except ServiceError as exc:
-        flash(exc.message, "error")
-    else:
-        deliver(outbox)
-        log.info("event=admin_auction_action action=%s auction_id=%s admin_id=%s", fn.__name__, auction_id, user.id)
-        flash(done, "success")
+def _auction_action(fn: Any, *args: Any, done: str) -> Any:
+    """Run one auction use case; a refusal goes back to the page flashed (web/errors.py)."""
+    user = signed_in_user()
+    get_db().run(fn, *args)
+    log.info("event=admin_auction_action action=%s args=%s admin_id=%s", fn.__name__, args, user.id)
+    flash(done, "success")
     return redirect(url_for("admin.auctions"))
 
 
 @bp.post("/auctions/<int:auction_id>/cancel")
 def cancel_auction(auction_id: int) -> Any:
-    user = current_user()
-    assert user is not None
-    return _auction_action(bidding.cancel_auction, auction_id, "Auction cancelled.", actor_id=user.id)
+    user = signed_in_user()
+    return _auction_action(listing.cancel, auction_id, user.id, done="Auction cancelled.")
 
 
 @bp.post("/auctions/<int:auction_id>/finish")
 def finish_auction(auction_id: int) -> Any:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     fee = current_app.config["PLATFORM_FEE_BPS"]
-    return _auction_action(bidding.finish_auction, auction_id, "Auction finished.", actor_id=user.id, fee_bps=fee)
+    command = closing.FinishAuction(auction_id, user.id, fee)
+    return _auction_action(closing.finish, command, done="Auction finished.")
 
 
 def _payments(session: Session, unmatched_only: bool) -> dict[str, Any]:
@@ -157,8 +150,7 @@ def assign_payment(payment_id: int) -> Any:
 
 @bp.post("/payment-links")
 def create_payment_link() -> Any:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     config = current_app.config
     try:
         payment_service.create_payment_link(
@@ -195,8 +187,7 @@ def delivery(delivery_id: int) -> Any:
 
 @bp.post("/deliveries/<int:delivery_id>/reprocess")
 def reprocess(delivery_id: int) -> Any:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     try:
         result, outbox = payment_service.reprocess_delivery(
             get_db(), get_client(), delivery_id, credit_on=current_app.config["ASAAS_CREDIT_ON"]

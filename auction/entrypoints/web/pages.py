@@ -8,15 +8,16 @@ from flask import Blueprint, Flask, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import bidding, clock, notifications, wallet
-from ..extensions import get_db
-from ..models import Auction
+from ... import clock, notifications, wallet
+from ...auctions import queries
+from ...extensions import get_db
+from ...models import Auction
 from . import photos
 from .auth import current_user
 
 bp = Blueprint("pages", __name__)
 
-# filter name in the URL -> (label, bidding.list_auctions status)
+# filter name in the URL -> (label, queries.list_auctions status)
 FILTERS = {
     "open": ("Open", "open"),
     "ending": ("Ending soon", "ending_soon"),
@@ -27,7 +28,7 @@ ENDING_SOON_SECONDS = 3600
 
 
 def _listing(session: Session, status: str, query: str) -> tuple[list[Auction], dict[int, str]]:
-    auctions = bidding.list_auctions(session, status=status, search=query, ending_soon_seconds=ENDING_SOON_SECONDS)
+    auctions = queries.list_auctions(session, status=status, search=query, ending_soon_seconds=ENDING_SOON_SECONDS)
     return auctions, photos.first_photos(session, [a.id for a in auctions])
 
 

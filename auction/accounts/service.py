@@ -1,11 +1,9 @@
-"""Accounts: registration, password checks and server-side login sessions."""
+"""Accounts: registration, password checks, and starting and ending server-side login sessions."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
-from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
@@ -13,9 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import clock
-from .errors import Invalid
-from .models import LoginSession, User
+from .. import clock
+from ..errors import Invalid
+from ..models import LoginSession, User
+from .queries import token_hash
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,40}$")
 MIN_PASSWORD = 10
@@ -30,13 +29,6 @@ class RegistrationError(Invalid):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message, field=field)
         self.field = field
-
-
-@dataclass(frozen=True)
-class PublicUser:
-    id: int
-    username: str
-    is_admin: bool
 
 
 def hash_password(password: str) -> str:
@@ -88,7 +80,7 @@ def register(
     session: Session, *, username: str, email: str, password: str, cpf_cnpj: str, is_admin: bool = False
 ) -> User:
     """Create a user and their wallet; duplicates raise RegistrationError."""
-    from .wallet import ensure_wallet  # wallets are created only by the wallet service
+    from ..wallet import ensure_wallet  # wallets are created only by the wallet service
 
     username, email, cpf = validate_registration(username, email, password, cpf_cnpj)
     taken = session.scalars(
@@ -123,31 +115,16 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user if check_password_hash(user.password_hash, password or "") else None
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def start_session(session: Session, user_id: int) -> str:
     """A fresh random token for a new login (never reuses one: no session fixation)."""
     token = secrets.token_urlsafe(32)
-    session.add(LoginSession(token_hash=_token_hash(token), user_id=user_id, created_at=clock.now()))
+    session.add(LoginSession(token_hash=token_hash(token), user_id=user_id, created_at=clock.now()))
     return token
 
 
 def end_session(session: Session, token: str) -> None:
     session.execute(
         update(LoginSession)
-        .where(LoginSession.token_hash == _token_hash(token), LoginSession.revoked_at.is_(None))
+        .where(LoginSession.token_hash == token_hash(token), LoginSession.revoked_at.is_(None))
         .values(revoked_at=clock.now())
     )
-
-
-def user_for_token(session: Session, token: str | None) -> PublicUser | None:
-    if not token:
-        return None
-    row = session.execute(
-        select(User.id, User.username, User.is_admin)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(LoginSession.token_hash == _token_hash(token), LoginSession.revoked_at.is_(None))
-    ).first()
-    return PublicUser(row.id, row.username, bool(row.is_admin)) if row else None

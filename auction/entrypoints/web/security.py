@@ -9,8 +9,6 @@ from flask import Flask, Response, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ..db import DatabaseUnavailable
-
 log = logging.getLogger(__name__)
 # Form pages re-render themselves on a CSRF failure, so the message shows on the form.
 FORM_ENDPOINTS = {"auth.register", "auth.login"}
@@ -37,14 +35,6 @@ def init_app(app: Flask) -> None:
             return body, 400
         message = "The form expired or was not sent from this site; go back, reload the page and try again."
         return render_template("error.html", title="Request refused", message=message), 400
-
-    @app.errorhandler(DatabaseUnavailable)
-    def _database_unavailable(_error: DatabaseUnavailable) -> Any:
-        # A clear, quick 503 (never a hang or a traceback); the next request tries the database again.
-        log.warning("event=page_unavailable path=%s", request.path)
-        message = "The site is briefly unavailable. Please try again in a moment."
-        page = render_template("error.html", title="Temporarily unavailable", message=message)
-        return page, 503, {"Retry-After": "5"}
 
     @app.after_request
     def _headers(response: Response) -> Response:

@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from sqlalchemy import select
@@ -15,12 +15,14 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from .. import bidding, clock
-from ..errors import NotFound, ServiceError
-from ..extensions import get_db
-from ..models import AuctionPhoto, User
+from ... import clock
+from ...auctions import listing, queries, watching
+from ...errors import ServiceError
+from ...extensions import get_db
+from ...models import AuctionPhoto, User
+from ...uow import UnitOfWork
 from . import photos
-from .auth import current_user, login_required
+from .auth import current_user, login_required, signed_in_user
 from .forms import ReaisField
 
 bp = Blueprint("auctions", __name__)
@@ -53,7 +55,7 @@ class SellForm(FlaskForm):
 
 
 def _auction_page(session: Session, auction_id: int, viewer_id: int | None) -> dict[str, Any]:
-    state = bidding.auction_state(session, auction_id, viewer_id=viewer_id, last_bids=HISTORY_SIZE)
+    state = queries.auction_state(session, auction_id, viewer_id=viewer_id, last_bids=HISTORY_SIZE)
     state["photos"] = photos.filenames(session, auction_id)
     return state
 
@@ -61,10 +63,7 @@ def _auction_page(session: Session, auction_id: int, viewer_id: int | None) -> d
 @bp.get("/auctions/<int:auction_id>")
 def detail(auction_id: int) -> Any:
     user = current_user()
-    try:
-        state = get_db().transaction(_auction_page, auction_id, user.id if user else None)
-    except NotFound:
-        abort(404)
+    state = get_db().transaction(_auction_page, auction_id, user.id if user else None)
     return render_template("auctions/detail.html", s=state)
 
 
@@ -72,14 +71,9 @@ def detail(auction_id: int) -> Any:
 @login_required
 def toggle_watch(auction_id: int) -> Any:
     """The no-JS path of the watch button (with JS the socket's watch/unwatch events do it)."""
-    user = current_user()
-    assert user is not None
-    change = bidding.watch if request.form.get("watch") == "1" else bidding.unwatch
-    try:
-        watching = get_db().transaction(change, user.id, auction_id)
-    except NotFound:
-        abort(404)
-    flash("You are watching this auction." if watching else "You stopped watching this auction.", "info")
+    user = signed_in_user()
+    now_watching = get_db().run(watching.set_watching, user.id, auction_id, request.form.get("watch") == "1")
+    flash("You are watching this auction." if now_watching else "You stopped watching this auction.", "info")
     return redirect(url_for("auctions.detail", auction_id=auction_id))
 
 
@@ -113,22 +107,23 @@ def sell() -> Any:
 
 def _create(form: SellForm, checked: list[tuple[bytes, str, str]]) -> int | None:
     """Store the photos, then create the auction with them; on a refusal the form shows why."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     stored = photos.store(checked)
     starts_at = clock.now() + timedelta(minutes=form.starts_in.data or 0)
     try:
-        auction_id = get_db().transaction(
+        auction_id = get_db().run(
             _create_with_photos,
-            seller_id=user.id,
-            title=form.title.data.strip(),
-            description=form.description.data.strip(),
-            starting_price=form.starting_price.cents,
-            min_increment=form.min_increment.cents,
-            reserve_price=form.reserve_price.cents,
-            starts_at=starts_at,
-            ends_at=starts_at + form.run_time(),
-            stored=stored,
+            listing.NewAuction(
+                seller_id=user.id,
+                title=form.title.data.strip(),
+                description=form.description.data.strip(),
+                starting_price=form.starting_price.cents,
+                min_increment=form.min_increment.cents,
+                reserve_price=form.reserve_price.cents,
+                starts_at=starts_at,
+                ends_at=starts_at + form.run_time(),
+            ),
+            stored,
         )
     except ServiceError as exc:
         photos.discard(stored)
@@ -142,21 +137,17 @@ def _create(form: SellForm, checked: list[tuple[bytes, str, str]]) -> int | None
     return auction_id
 
 
-def _create_with_photos(session: Session, *, stored: list[photos.StoredPhoto], **fields: Any) -> int:
-    auction = bidding.create_auction(session, **fields)
-    session.add_all(
+def _create_with_photos(uow: UnitOfWork, command: listing.NewAuction, stored: list[photos.StoredPhoto]) -> int:
+    auction = listing.create(uow, command)
+    uow.session.add_all(
         AuctionPhoto(auction_id=auction.id, position=i, filename=p.filename, content_type=p.content_type, size=p.size)
         for i, p in enumerate(stored)
     )
     return auction.id
 
 
-def _my_bids(session: Session, user_id: int) -> list[dict[str, Any]]:
-    return bidding.my_bids(session, user_id)
-
-
 def _my_auctions(session: Session, user_id: int) -> list[dict[str, Any]]:
-    items = bidding.my_auctions(session, user_id)
+    items = queries.my_auctions(session, user_id)
     winners = dict(
         session.execute(
             select(User.id, User.username).where(User.id.in_({i["auction"].winner_id for i in items} - {None}))
@@ -168,14 +159,12 @@ def _my_auctions(session: Session, user_id: int) -> list[dict[str, Any]]:
 @bp.get("/me/bids")
 @login_required
 def my_bids() -> Any:
-    user = current_user()
-    assert user is not None
-    return render_template("auctions/my_bids.html", rows=get_db().transaction(_my_bids, user.id))
+    user = signed_in_user()
+    return render_template("auctions/my_bids.html", rows=get_db().transaction(queries.my_bids, user.id))
 
 
 @bp.get("/me/auctions")
 @login_required
 def my_auctions() -> Any:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     return render_template("auctions/my_auctions.html", rows=get_db().transaction(_my_auctions, user.id))

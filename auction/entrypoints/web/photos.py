@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
-from ..extensions import get_db
-from ..models import AuctionPhoto
+from ...extensions import get_db
+from ...models import AuctionPhoto
 
 bp = Blueprint("photos", __name__)
 

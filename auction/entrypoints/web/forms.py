@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from wtforms import StringField
 from wtforms.validators import ValidationError
 
-from ..money import Cents
+from ...money import Cents
 
 
 def parse_reais(text: str) -> Cents:

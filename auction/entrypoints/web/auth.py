@@ -13,8 +13,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import accounts
-from ..extensions import get_db
+from ... import accounts
+from ...extensions import get_db
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -35,7 +35,16 @@ class LoginForm(FlaskForm):
 
 
 def current_user() -> accounts.PublicUser | None:
+    """The logged-in user, loaded once per request (`_load_user`), or None."""
     return g.get("user")
+
+
+def signed_in_user() -> accounts.PublicUser:
+    """The user of a view behind `login_required` (or `admin_required`)."""
+    user = g.get("user")
+    if user is None:
+        raise RuntimeError("signed_in_user() outside a login_required view")
+    return user
 
 
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:

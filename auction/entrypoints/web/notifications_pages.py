@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from .. import notifications
-from ..extensions import get_db
-from .auth import current_user, login_required
+from ... import notifications
+from ...extensions import get_db
+from .auth import login_required, signed_in_user
 
 bp = Blueprint("notifications_pages", __name__)
 
@@ -16,8 +16,7 @@ bp = Blueprint("notifications_pages", __name__)
 @bp.get("/notifications")
 @login_required
 def notifications_list() -> Any:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     rows = get_db().transaction(notifications.list_for, user.id)
     return render_template("notifications.html", rows=rows)
 
@@ -26,8 +25,7 @@ def notifications_list() -> Any:
 @login_required
 def mark_read() -> Any:
     """Mark one (`id`) or all of the user's notifications read; someone else's ids change nothing."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     raw = request.form.get("id")
     ids = [int(raw)] if raw and raw.isdigit() else None
     get_db().transaction(notifications.mark_read, user.id, ids)

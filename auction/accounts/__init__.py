@@ -1,0 +1,28 @@
+"""Accounts: registration, login sessions and who is logged in."""
+
+from .queries import PublicUser, user_for_token
+from .service import (
+    MIN_PASSWORD,
+    RegistrationError,
+    authenticate,
+    end_session,
+    hash_password,
+    normalize_cpf_cnpj,
+    register,
+    start_session,
+    validate_registration,
+)
+
+__all__ = [
+    "MIN_PASSWORD",
+    "PublicUser",
+    "RegistrationError",
+    "authenticate",
+    "end_session",
+    "hash_password",
+    "normalize_cpf_cnpj",
+    "register",
+    "start_session",
+    "user_for_token",
+    "validate_registration",
+]

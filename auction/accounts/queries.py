@@ -1,0 +1,34 @@
+"""Who a login token belongs to: read on every request and by sockets."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import LoginSession, User
+
+
+@dataclass(frozen=True)
+class PublicUser:
+    id: int
+    username: str
+    is_admin: bool
+
+
+def token_hash(token: str) -> str:
+    """Only a hash of a login token is stored, so a copy of the database logs nobody in."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def user_for_token(session: Session, token: str | None) -> PublicUser | None:
+    if not token:
+        return None
+    row = session.execute(
+        select(User.id, User.username, User.is_admin)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.token_hash == token_hash(token), LoginSession.revoked_at.is_(None))
+    ).first()
+    return PublicUser(row.id, row.username, bool(row.is_admin)) if row else None

@@ -1,0 +1,1 @@
+"""Auctions: rules, bids, closing, watching, queries."""

@@ -1,0 +1,157 @@
+"""Finishing auctions: by the seller after the end, by an admin at any time, by the scheduler when due.
+
+Finishing is decided under the auction's row lock: the locked row's status says
+whether this caller is the one that finishes it, so with several processes every
+auction is finished, and its money settled, exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from .. import clock, wallet
+from ..errors import Forbidden
+from ..models import Auction, AuctionStatus, Hold, HoldStatus, User, Wallet
+from ..money import Cents
+from ..uow import UnitOfWork
+from . import messages
+from .errors import AuctionNotOpen, NotEnded
+from .locking import lock_auction, state_of
+
+
+@dataclass(frozen=True)
+class FinishAuction:
+    auction_id: int
+    actor_id: int
+    fee_bps: int = 0
+
+
+@dataclass(frozen=True)
+class FinishOutcome:
+    auction_id: int
+    winner_id: int | None
+    amount: Cents | None
+    reserve_met: bool
+
+    def as_ack(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "auction_id": self.auction_id,
+            "winner_id": self.winner_id,
+            "amount": self.amount,
+            "reserve_met": self.reserve_met,
+            "server_time": clock.isoformat(clock.now()),
+        }
+
+
+def finish(uow: UnitOfWork, cmd: FinishAuction) -> FinishOutcome:
+    """The seller (after the end time) or an admin (at any time) finishes an open auction."""
+    session = uow.session
+    actor = session.get(User, cmd.actor_id)
+    auction = lock_auction(session, cmd.auction_id)
+    if actor is None or (actor.id != auction.seller_id and not actor.is_admin):
+        raise Forbidden("only the seller or an admin may finish this auction")
+    if auction.status != AuctionStatus.OPEN:
+        raise AuctionNotOpen("this auction is not open")
+    now = clock.now()
+    if now < auction.ends_at:
+        if not actor.is_admin:
+            raise NotEnded("the auction has not reached its end time yet")
+        auction.ends_at = now
+    return _settle(uow, auction, cmd.fee_bps)
+
+
+def finish_if_due(uow: UnitOfWork, auction_id: int, *, fee_bps: int = 0) -> FinishOutcome | None:
+    """Finish the auction if it is open and past its end; None if someone else already did (or it is not due)."""
+    auction = lock_auction(uow.session, auction_id)
+    if auction.status != AuctionStatus.OPEN or clock.now() < auction.ends_at:
+        return None
+    return _settle(uow, auction, fee_bps)
+
+
+def _settle(uow: UnitOfWork, auction: Auction, fee_bps: int) -> FinishOutcome:
+    """Capture the winner's hold for the seller and release every other hold (caller holds the row lock)."""
+    session = uow.session
+    reserve_met = state_of(auction).reserve_met
+    winner_id = auction.leader_id if reserve_met else None
+    price = auction.current_price if reserve_met else None
+    touched: set[int] = set()
+    if winner_id is not None and price is not None:
+        wallet.capture(
+            session,
+            user_id=winner_id,
+            auction_id=auction.id,
+            seller_id=auction.seller_id,
+            amount=price,
+            key=f"auction:{auction.id}:capture",
+            fee_bps=fee_bps,
+        )
+        touched.update({winner_id, auction.seller_id})
+    for user_id in _holders(session, auction.id):
+        wallet.release(session, user_id=user_id, auction_id=auction.id, key=f"auction:{auction.id}:release:{user_id}")
+        touched.add(user_id)
+    auction.status = AuctionStatus.FINISHED
+    auction.finished_at = clock.now()
+    auction.winner_id = winner_id
+    auction.final_price = price
+    auction.reserve_met = reserve_met
+    winner_name = session.scalar(select(User.username).where(User.id == winner_id)) if winner_id else None
+    messages.finished(session, uow.outbox, auction, winner_name)
+    for user_id in sorted(touched):
+        uow.outbox.wallet(session, user_id)
+    return FinishOutcome(auction.id, winner_id, price, reserve_met)
+
+
+def _holders(session: Session, auction_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(Wallet.user_id)
+            .join(Hold, Hold.wallet_id == Wallet.id)
+            .where(Hold.auction_id == auction_id, Hold.status == HoldStatus.OPEN, Hold.amount > 0)
+        )
+    )
+
+
+def due_auction_ids(session: Session, limit: int = 100) -> list[int]:
+    """Open auctions whose end time has passed (candidates for finish_if_due)."""
+    return list(
+        session.scalars(
+            select(Auction.id)
+            .where(Auction.status == AuctionStatus.OPEN, Auction.ends_at <= clock.now())
+            .order_by(Auction.ends_at)
+            .limit(limit)
+        )
+    )
+
+
+def send_ending_soon(uow: UnitOfWork, within_seconds: int) -> list[int]:
+    """Tell watchers once that an auction ends within `within_seconds`; the flag makes it once across processes."""
+    session = uow.session
+    now = clock.now()
+    due = session.scalars(
+        select(Auction.id)
+        .where(
+            Auction.status == AuctionStatus.OPEN,
+            Auction.ending_soon_sent.is_(False),
+            Auction.ends_at <= now + timedelta(seconds=within_seconds),
+            Auction.ends_at > now,
+        )
+        .limit(100)
+    ).all()
+    sent = []
+    for auction_id in due:
+        claimed = session.execute(
+            update(Auction)
+            .where(Auction.id == auction_id, Auction.ending_soon_sent.is_(False))
+            .values(ending_soon_sent=True)
+        ).rowcount
+        if claimed:
+            sent.append(auction_id)
+            title = session.scalar(select(Auction.title).where(Auction.id == auction_id))
+            messages.ending_soon(session, uow.outbox, auction_id, title or "")
+    return sent

@@ -1,0 +1,23 @@
+"""What the auction rules refuse, each with the stable code clients see (docs/socket-protocol.md)."""
+
+from __future__ import annotations
+
+from ..errors import ServiceError
+from .rules import TooLow
+
+__all__ = ["AuctionNotOpen", "NotEnded", "OwnAuction", "TooLow"]
+
+
+class AuctionNotOpen(ServiceError):
+    code = "auction_not_open"
+    http_status = 409
+
+
+class OwnAuction(ServiceError):
+    code = "own_auction"
+    http_status = 403
+
+
+class NotEnded(ServiceError):
+    code = "not_ended"
+    http_status = 409

@@ -1,0 +1,130 @@
+"""The socket messages and notifications auction decisions cause (see docs/socket-protocol.md).
+
+Queued on the unit of work's outbox; `Database.run` delivers them after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .. import clock
+from ..models import Auction, Bid
+from ..money import Cents, format_brl
+from ..notifications import notify
+from ..outbox import Outbox
+from .locking import state_of
+from .watching import watcher_ids
+
+
+def _now() -> str | None:
+    return clock.isoformat(clock.now())
+
+
+def public_bid(bid: Bid, username: str | None) -> dict[str, Any]:
+    """A bid as every watcher may see it."""
+    return {
+        "bid_id": bid.id,
+        "bidder": username,
+        "amount": bid.amount,
+        "is_proxy": bid.is_proxy,
+        "created_at": clock.isoformat(bid.created_at),
+    }
+
+
+def opened(outbox: Outbox, auction_id: int, ends_at: datetime) -> None:
+    outbox.to_auction(
+        auction_id,
+        "auction_opened",
+        {"auction_id": auction_id, "ends_at": clock.isoformat(ends_at), "server_time": _now()},
+    )
+
+
+def cancelled(outbox: Outbox, auction_id: int) -> None:
+    outbox.to_auction(auction_id, "auction_cancelled", {"auction_id": auction_id, "server_time": _now()})
+
+
+def new_bid(
+    outbox: Outbox, auction: Auction, *, extended: bool, added: Iterable[Bid], names: Mapping[int, str]
+) -> None:
+    """The room hears the new price, leader and minimum, with the rows this decision added (oldest first)."""
+    state = state_of(auction)
+    outbox.to_auction(
+        auction.id,
+        "new_bid",
+        {
+            "auction_id": auction.id,
+            "amount": auction.current_price,
+            "leader": names.get(auction.leader_id) if auction.leader_id else None,
+            "bid_count": auction.bid_count,
+            "next_min": state.next_minimum,
+            "ends_at": clock.isoformat(auction.ends_at),
+            "extended": extended,
+            "reserve_met": state.reserve_met,
+            "bids": [public_bid(bid, names.get(bid.bidder_id)) for bid in added],
+            "server_time": _now(),
+        },
+    )
+
+
+def outbid(session: Session, outbox: Outbox, auction: Auction, user_id: int, price: Cents, now: datetime) -> None:
+    outbox.to_user(user_id, "outbid", {"auction_id": auction.id, "amount": price, "server_time": clock.isoformat(now)})
+    notify(
+        session,
+        outbox,
+        user_id,
+        "outbid",
+        f"You were outbid on “{auction.title}”: the price is now {format_brl(price)}.",
+        auction_id=auction.id,
+    )
+
+
+def finished(session: Session, outbox: Outbox, auction: Auction, winner_name: str | None) -> None:
+    """The room, the winner, the seller and every other watcher hear how the auction ended."""
+    now_text = _now()
+    outbox.to_auction(
+        auction.id,
+        "auction_finished",
+        {
+            "auction_id": auction.id,
+            "winner": winner_name,
+            "amount": auction.final_price,
+            "reserve_met": bool(auction.reserve_met),
+            "server_time": now_text,
+        },
+    )
+    title, price = auction.title, auction.final_price or 0
+    if auction.winner_id is not None:
+        outbox.to_user(
+            auction.winner_id, "win", {"auction_id": auction.id, "amount": auction.final_price, "server_time": now_text}
+        )
+        notify(
+            session,
+            outbox,
+            auction.winner_id,
+            "win",
+            f"You won “{title}” for {format_brl(price)}.",
+            auction_id=auction.id,
+        )
+        seller_text = f"“{title}” sold to {winner_name} for {format_brl(price)}."
+        result = f"“{title}” was won by {winner_name} for {format_brl(price)}."
+    else:
+        if auction.leader_id is not None:
+            seller_text = f"“{title}” ended without a sale: the reserve price was not met."
+        else:
+            seller_text = f"“{title}” ended without bids."
+        result = f"“{title}” ended without a sale."
+    kind = "sale" if auction.winner_id is not None else "no_sale"
+    notify(session, outbox, auction.seller_id, kind, seller_text, auction_id=auction.id)
+    skip = {auction.seller_id, auction.winner_id}
+    for user_id in watcher_ids(session, auction.id):
+        if user_id not in skip:
+            notify(session, outbox, user_id, "auction_result", result, auction_id=auction.id)
+
+
+def ending_soon(session: Session, outbox: Outbox, auction_id: int, title: str) -> None:
+    for user_id in watcher_ids(session, auction_id):
+        notify(session, outbox, user_id, "ending_soon", f"“{title}” ends soon.", auction_id=auction_id)

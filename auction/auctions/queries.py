@@ -1,0 +1,154 @@
+"""Reads for pages and the `join_auction` ack: no locks, no writes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .. import clock
+from ..errors import Invalid, NotFound
+from ..models import Auction, AuctionStatus, Bid, User
+from .locking import state_of
+from .messages import public_bid
+from .watching import is_watching
+
+LAST_BIDS = 10
+# The listing filters a page may ask for, besides every AuctionStatus.
+ENDING_SOON = "ending_soon"
+
+
+def auction_state(
+    session: Session,
+    auction_id: int,
+    *,
+    viewer_id: int | None = None,
+    watchers: int | None = None,
+    last_bids: int = LAST_BIDS,
+) -> dict[str, Any]:
+    """The full public state of an auction: the `join_auction` ack, also usable by pages.
+
+    `viewer_id` adds what only that user may see (their own maximum if leading, watching flag).
+    """
+    auction = session.get(Auction, auction_id)
+    if auction is None:
+        raise NotFound("no such auction")
+    people = {auction.seller_id, auction.leader_id, auction.winner_id} - {None}
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(people))).all())
+    bids = session.execute(
+        select(Bid, User.username)
+        .join(User, User.id == Bid.bidder_id)
+        .where(Bid.auction_id == auction_id)
+        .order_by(Bid.id.desc())
+        .limit(last_bids)
+    ).all()
+    rules_state = state_of(auction)
+    finished = auction.status == AuctionStatus.FINISHED
+    state: dict[str, Any] = {
+        "auction_id": auction.id,
+        "title": auction.title,
+        "description": auction.description,
+        "seller": names.get(auction.seller_id),
+        "status": auction.status,
+        "starting_price": auction.starting_price,
+        "current_price": auction.current_price,
+        "leader": names.get(auction.leader_id) if auction.leader_id else None,
+        "bid_count": auction.bid_count,
+        "next_min": rules_state.next_minimum,
+        "increment": rules_state.increment_at(auction.current_price or auction.starting_price),
+        "has_reserve": auction.reserve_price is not None,
+        "reserve_met": auction.reserve_met if finished else rules_state.reserve_met,
+        "starts_at": clock.isoformat(auction.starts_at),
+        "ends_at": clock.isoformat(auction.ends_at),
+        "winner": names.get(auction.winner_id) if auction.winner_id else None,
+        "final_price": auction.final_price,
+        "bids": [public_bid(bid, username) for bid, username in bids],
+        "watchers": watchers,
+        "server_time": clock.isoformat(clock.now()),
+    }
+    if viewer_id is not None:
+        state["you_lead"] = auction.leader_id == viewer_id
+        state["your_max"] = auction.leader_max if auction.leader_id == viewer_id else None
+        state["watching"] = is_watching(session, viewer_id, auction_id)
+        state["is_seller"] = auction.seller_id == viewer_id
+    return state
+
+
+def list_auctions(
+    session: Session,
+    *,
+    status: str | None = AuctionStatus.OPEN,
+    search: str | None = None,
+    ending_soon_seconds: int = 600,
+    limit: int = 50,
+) -> list[Auction]:
+    """Auctions for listing pages.
+
+    status: an AuctionStatus, ENDING_SOON (open and ending within `ending_soon_seconds`)
+    or None (all). `search` matches the title (case-insensitive substring). Open ones
+    come soonest-ending first; finished ones most recent first.
+    """
+    query = select(Auction)
+    now = clock.now()
+    if status == ENDING_SOON:
+        query = query.where(
+            Auction.status == AuctionStatus.OPEN,
+            Auction.ends_at > now,
+            Auction.ends_at <= now + timedelta(seconds=ending_soon_seconds),
+        )
+    elif status is not None:
+        if status not in set(AuctionStatus):
+            raise Invalid("status: unknown filter", field="status")
+        query = query.where(Auction.status == status)
+    if search:
+        pattern = "%" + search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(func.lower(Auction.title).like(pattern, escape="\\"))
+    if status in {AuctionStatus.FINISHED, AuctionStatus.CANCELLED}:
+        query = query.order_by(Auction.finished_at.desc(), Auction.id.desc())
+    else:
+        query = query.order_by(Auction.ends_at, Auction.id)
+    return list(session.scalars(query.limit(limit)))
+
+
+def my_bids(session: Session, user_id: int, limit: int = 100) -> list[dict[str, Any]]:
+    """Auctions the user bid on, with their standing: leading, outbid, won or lost.
+
+    Each item: auction (the Auction), state, your_highest (their highest bid amount), your_max.
+    """
+    rows = session.execute(
+        select(Auction, func.max(Bid.amount), func.max(Bid.max_amount))
+        .join(Bid, Bid.auction_id == Auction.id)
+        .where(Bid.bidder_id == user_id)
+        .group_by(Auction.id)
+        .order_by(Auction.ends_at.desc())
+        .limit(limit)
+    ).all()
+    items = []
+    for auction, highest, top_max in rows:
+        if auction.status == AuctionStatus.FINISHED:
+            state = "won" if auction.winner_id == user_id else "lost"
+        elif auction.status == AuctionStatus.CANCELLED:
+            state = "cancelled"
+        else:
+            state = "leading" if auction.leader_id == user_id else "outbid"
+        items.append({"auction": auction, "state": state, "your_highest": highest, "your_max": top_max})
+    return items
+
+
+def my_auctions(session: Session, user_id: int, limit: int = 100) -> list[dict[str, Any]]:
+    """The user's own auctions with their state: scheduled, selling, sold, unsold or cancelled."""
+    auctions = session.scalars(
+        select(Auction).where(Auction.seller_id == user_id).order_by(Auction.created_at.desc()).limit(limit)
+    ).all()
+    items = []
+    for auction in auctions:
+        if auction.status == AuctionStatus.FINISHED:
+            state = "sold" if auction.winner_id else "unsold"
+        elif auction.status == AuctionStatus.OPEN:
+            state = "selling"
+        else:
+            state = auction.status
+        items.append({"auction": auction, "state": state})
+    return items

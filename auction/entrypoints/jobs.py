@@ -1,0 +1,83 @@
+"""Periodic jobs that run inside the server process (green threads under eventlet): the auction
+scheduler here, reconciliation (payments) and the watcher-count refresh (sockets/presence.py).
+
+Each job is a function of the app that does one round of work; a failing round is
+logged and retried on the next tick, so a database outage never kills the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Flask
+
+from ..auctions import closing, listing
+from ..extensions import get_db, socketio
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[Flask], None]
+JOBS: list[tuple[str, str, Job]] = []  # (name, config key of its interval in seconds, job)
+
+
+def periodic(name: str, interval_key: str) -> Callable[[Job], Job]:
+    """Register `fn(app)` to run every `app.config[interval_key]` seconds."""
+
+    def register(fn: Job) -> Job:
+        JOBS.append((name, interval_key, fn))
+        return fn
+
+    return register
+
+
+def _loop(app: Flask, name: str, interval_key: str, job: Job) -> None:
+    interval = float(app.config[interval_key])
+    while True:
+        try:
+            with app.app_context():
+                job(app)
+        except Exception:
+            log.exception("event=background_job_failed job=%s", name)
+        socketio.sleep(interval)
+
+
+def start_background_tasks(app: Flask) -> None:
+    if not app.config["SCHEDULER_ENABLED"]:
+        return
+    for name, interval_key, job in JOBS:
+        if float(app.config[interval_key]) > 0:
+            socketio.start_background_task(_loop, app, name, interval_key, job)
+            log.info("event=background_job_started job=%s every=%ss", name, app.config[interval_key])
+
+
+# -- the auction scheduler ------------------------------------------------------------------
+# Opens, finishes and announces auctions on time, with nobody connected. It runs in every
+# server process; each step is decided in the database (a conditional UPDATE or a locked row),
+# so with several processes every auction is opened, finished and announced exactly once. Its
+# first round runs as the server starts, which finishes auctions that ended while it was down.
+
+
+@periodic("auction_scheduler", "SCHEDULER_INTERVAL")
+def run_scheduler(app: Flask) -> None:
+    """One round: open due auctions, send ending-soon notices, finish due auctions."""
+    db = get_db()
+    for auction_id in db.run(listing.open_due):
+        log.info("event=auction_opened auction_id=%s", auction_id)
+    for auction_id in db.run(closing.send_ending_soon, app.config["ENDING_SOON_SECONDS"]):
+        log.info("event=auction_ending_soon auction_id=%s", auction_id)
+    for auction_id in db.transaction(closing.due_auction_ids):
+        try:
+            outcome = db.run(closing.finish_if_due, auction_id, fee_bps=app.config["PLATFORM_FEE_BPS"])
+        except Exception:
+            # One broken auction must not stop the others from finishing; it is retried next round.
+            log.exception("event=auction_finish_failed auction_id=%s", auction_id)
+            continue
+        if outcome is not None:
+            log.info(
+                "event=auction_finished auction_id=%s winner_id=%s amount=%s reserve_met=%s by=scheduler",
+                auction_id,
+                outcome.winner_id,
+                outcome.amount,
+                outcome.reserve_met,
+            )

@@ -1,0 +1,19 @@
+"""Socket.IO adapters. Importing this package registers every handler on `socketio`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...extensions import socketio
+from . import auctions, connection, presence  # noqa: F401 - register handlers and the presence job
+
+
+@socketio.on("connect")
+def on_connect(auth: Any = None) -> bool:
+    connection.connect()
+    return True
+
+
+@socketio.on("disconnect")
+def on_disconnect(*_args: Any) -> None:
+    presence.leave_all()

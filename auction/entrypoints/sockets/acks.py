@@ -1,0 +1,81 @@
+"""The one place a Socket.IO event's failure becomes its ack (codes in docs/socket-protocol.md).
+
+Every handler is wrapped by `event(...)`: it refuses floods, asks for a login where
+the event acts, and maps what goes wrong to `{ok: false, error, message, ...}`, sent
+only to the caller. A handler returns its success ack and raises ServiceError for
+everything else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import request
+
+from ...db import DatabaseUnavailable
+from ...errors import RateLimited, ServiceError
+from ...extensions import socketio
+from . import connection
+
+log = logging.getLogger(__name__)
+Handler = Callable[..., dict[str, Any]]
+
+
+class NotLoggedIn(ServiceError):
+    code = "not_logged_in"
+    http_status = 401
+
+
+def error_ack(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"ok": False, "error": code, "message": message, **extra}
+
+
+def ack_for(name: str, exc: Exception) -> dict[str, Any]:
+    """The error ack for what a handler raised; logged, never re-raised."""
+    if isinstance(exc, ServiceError):
+        log.info("event=socket_refused name=%s sid=%s code=%s", name, request.sid, exc.code)
+        if isinstance(exc, NotLoggedIn):
+            connection.forget_user()
+        return error_ack(exc.code, exc.message, **exc.details)
+    if isinstance(exc, DatabaseUnavailable):
+        return error_ack("unavailable", "the service is briefly unavailable; please try again")
+    log.error("event=socket_error name=%s sid=%s", name, request.sid, exc_info=exc)
+    return error_ack("server_error", "something went wrong; please try again")
+
+
+def event(
+    name: str,
+    *,
+    login: str | None = None,
+    limits: Callable[[Any], None] | None = None,
+) -> Callable[[Handler], Handler]:
+    """Register a handler for `name`. With `login`, an anonymous socket is refused with that message
+    and the handler receives the socket's user; its use case re-checks the login session in its
+    own transaction (`connection.perform`). `limits(user)` replaces the generic per-socket flood
+    check with the event's own rate limits (bids)."""
+
+    def register(handler: Handler) -> Handler:
+        @wraps(handler)
+        def on_event(data: Any = None) -> dict[str, Any]:
+            try:
+                if limits is not None:
+                    limits(connection.socket_user())
+                elif connection.flooding():
+                    raise RateLimited("too many requests; wait a moment and try again")
+                payload = data if isinstance(data, dict) else {}
+                if login is None:
+                    return handler(payload)
+                user = connection.socket_user()
+                if user is None:
+                    raise NotLoggedIn(login)
+                return handler(user, payload)
+            except Exception as exc:
+                return ack_for(name, exc)
+
+        socketio.on_event(name, on_event)
+        return handler
+
+    return register

@@ -1,0 +1,109 @@
+"""One socket's connection: who it is logged in as, its rate limits, and its login re-check.
+
+Per-socket state lives in the socket's own session (Flask-SocketIO gives each socket a
+copy of the HTTP session at connect; writes to it stay with the socket), and the
+auctions a socket joined are its Socket.IO rooms, so no module-level dict has to be
+kept in step with connects and disconnects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, request, session
+from flask_socketio import join_room, leave_room
+from sqlalchemy.orm import Session
+
+from ... import accounts
+from ...accounts import PublicUser
+from ...db import DatabaseUnavailable
+from ...extensions import get_db
+from ...outbox import user_room
+from ..web.auth import SESSION_KEY
+
+log = logging.getLogger(__name__)
+USER_KEY = "socket_user"
+
+
+def socket_user() -> PublicUser | None:
+    """The user this socket connected as (no database work; acting events re-check the login)."""
+    return session.get(USER_KEY)
+
+
+def connect() -> None:
+    """Who the socket is: the login session of the page's cookie, or nobody (an anonymous watcher)."""
+    token = session.get(SESSION_KEY)
+    user = None
+    if token:
+        try:
+            user = get_db().transaction(accounts.user_for_token, token)
+        except DatabaseUnavailable:
+            user = None
+    session[USER_KEY] = user
+    if user is not None:
+        join_room(user_room(user.id))
+    log.debug("event=socket_connect sid=%s user_id=%s", request.sid, user.id if user else None)
+
+
+def forget_user() -> None:
+    """The login session ended (logout, or an admin revoked it): the socket goes on as anonymous."""
+    user = session.get(USER_KEY)
+    session[USER_KEY] = None
+    if user is not None:
+        leave_room(user_room(user.id))
+        log.info("event=socket_session_ended sid=%s user_id=%s", request.sid, user.id)
+
+
+def login_precondition() -> Callable[[Session], None]:
+    """A check for the event's own transaction: the socket's login session is still valid.
+
+    Run by `Database.run(..., precondition=...)` before the use case, so a socket whose
+    user logged out cannot act, at no extra transaction.
+    """
+    from .acks import NotLoggedIn
+
+    token = session.get(SESSION_KEY)
+    user = socket_user()
+
+    def check(db_session: Session) -> None:
+        current = accounts.user_for_token(db_session, token)
+        if user is None or current is None or current.id != user.id:
+            raise NotLoggedIn("your session has ended; log in again")
+
+    return check
+
+
+def verified_user() -> PublicUser | None:
+    """The socket's user, re-checked in a transaction of its own, for events whose work spans
+    several transactions (add_money). None, and the socket turns anonymous, if the login ended."""
+    user = socket_user()
+    if user is None:
+        return None
+    try:
+        current = get_db().transaction(accounts.user_for_token, session.get(SESSION_KEY))
+    except DatabaseUnavailable:
+        return user  # the event's own unit of work answers `unavailable`
+    if current is None or current.id != user.id:
+        forget_user()
+        return None
+    return current
+
+
+def client_ip() -> str:
+    return request.remote_addr or request.environ.get("REMOTE_ADDR") or "unknown"
+
+
+def rate_limited(name: str, key: object) -> bool:
+    return not current_app.extensions["auction.ratelimit"].hit(name, key)
+
+
+def flooding() -> bool:
+    """True when this connection or its address sends events faster than a person could."""
+    return rate_limited("socket_event_sid", request.sid) or rate_limited("socket_event_ip", client_ip())
+
+
+def perform(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run an acting event's use case with the login re-check in the same transaction."""
+    return get_db().run(fn, *args, precondition=login_precondition())
