@@ -49,7 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .outbox import deliver
 
     db.deliver = deliver
-    if db.is_sqlite and app.config.get("AUTO_CREATE_SCHEMA", True):
+    if db.is_sqlite and app.config["AUTO_CREATE_SCHEMA"]:
         # The embedded default needs no admin: the file and its tables appear on first start.
         # Recorded at the newest Alembic revision, so `flask db upgrade` works on it later.
         create_schema(db.engine)
@@ -69,7 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     socketio.init_app(
         app,
-        async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
         channel=app.config["SOCKETIO_CHANNEL"],
         cors_allowed_origins=app.config["SOCKETIO_CORS_ORIGINS"] or None,

@@ -137,7 +137,10 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "SESSION_COOKIE_NAME": "auction_session",
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_SSL_STRICT": production,
-        "EMAIL_NOTIFICATIONS": _bool(env.get("EMAIL_NOTIFICATIONS"), False),
         "LOG_LEVEL": (env.get("LOG_LEVEL") or "INFO").upper(),
         "SCHEDULER_ENABLED": _bool(env.get("SCHEDULER_ENABLED"), True),
+        # SQLite only: create the tables on first start (the embedded default needs no admin).
+        "AUTO_CREATE_SCHEMA": _bool(env.get("AUTO_CREATE_SCHEMA"), True),
+        # None lets Flask-SocketIO pick (eventlet when run.py patched the process); bench/ uses "threading".
+        "SOCKETIO_ASYNC_MODE": env.get("SOCKETIO_ASYNC_MODE") or None,
     }
