@@ -29,26 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from .db import UTCDateTime
-
-MYSQL_OPTIONS = {
-    f"{prefix}_{option}": value
-    for prefix in ("mysql", "mariadb")
-    for option, value in (("engine", "InnoDB"), ("charset", "utf8mb4"), ("collate", "utf8mb4_unicode_ci"))
-}
-
-
-def table_args(*items: Any) -> tuple[Any, ...]:
-    return (*items, MYSQL_OPTIONS)
-
-
-# Deterministic constraint names on every backend, so Alembic revisions can name what they alter.
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from .db import NAMING_CONVENTION, UTCDateTime, table_args
 
 
 class Base(DeclarativeBase):
