@@ -38,6 +38,11 @@ def current_user() -> accounts.PublicUser | None:
     return g.get("user")
 
 
+def is_admin() -> bool:
+    user = current_user()
+    return bool(user and user.is_admin)
+
+
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
