@@ -13,7 +13,8 @@ code reaches only over HTTP, exactly like Asaas:
 - gateway.py / models.py: its state, in tables of its own (`asaas_sim_*`) in the app's database,
   so several server processes share it.
 
-It uses only auction.config (its settings, ASAAS_SIM_*), auction.db, auction.clock and auction.money.
+It imports only auction.db, auction.clock and auction.money; its settings (ASAAS_SIM_*, PUBLIC_URL,
+ASAAS_WEBHOOK_TOKEN) are read by auction/config.py and reach it through app.config.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from auction import accounts, create_app, schema_sql
 from auction.migrate import SIMULATOR_TABLE_PREFIX
 from auction.models import Base
 from auction.payments.events import RULES
+from tests.support.schema_compare import app_on, diff_snapshots, model_snapshot, reflect_snapshot
 from tests.test_schema import flask_db, sqlite_url
 
 SIMULATOR_TABLES = {"asaas_sim_objects", "asaas_sim_events"}
@@ -120,3 +121,25 @@ def test_migration_0002_drops_the_simulator_tables_where_they_exist(tmp_path):
     engine.dispose()
     flask_db(url, tmp_path, "upgrade", "0002")
     assert not SIMULATOR_TABLES & table_names(url)
+
+
+def simulator_part(url: str) -> dict:
+    return {name: shape for name, shape in reflect_snapshot(url).items() if name in SIMULATOR_TABLES}
+
+
+def test_on_mariadb_the_simulator_makes_the_tables_revision_0001_made(mariadb, tmp_path):
+    old = mariadb.create_database("auction_sim_old")
+    flask_db(old, tmp_path, "upgrade", "0001")
+    new = mariadb.create_database("auction_sim_new")
+    flask_db(new, tmp_path, "upgrade")
+    assert not SIMULATOR_TABLES & table_names(new)
+    app = app_on(new, tmp_path)
+    try:
+        answer = app.test_client().get("/asaas-sim/v3/customers", headers={"access_token": "k"})
+        assert answer.status_code == 200 and answer.get_json()["totalCount"] == 0
+    finally:
+        app.extensions["auction.db"].dispose()
+    assert diff_snapshots(model_snapshot(SimulatorBase.metadata), simulator_part(new)) == []
+    # A development database made before keeps working with the simulator until `db upgrade` drops them.
+    assert diff_snapshots(simulator_part(old), simulator_part(new)) == []
+    assert "no changes" in flask_db(new, tmp_path, "check")
