@@ -59,7 +59,7 @@ def test_the_simulator_is_mounted_only_as_the_development_default(tmp_path, sett
         app.extensions["auction.db"].dispose()
 
 
-def test_in_production_without_a_key_the_simulator_is_absent_and_the_admin_dashboard_still_renders(tmp_path, make_user):
+def test_in_production_without_a_key_the_simulator_is_absent_and_the_admin_dashboard_still_renders(tmp_path):
     url = sqlite_url(tmp_path, "prod.db")
     app = create_app(
         {
