@@ -85,4 +85,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from . import payments
 
     payments.init_app(app)
+    if app.config["ASAAS_SIMULATOR"]:
+        _mount_asaas_simulator(app)
     return app
+
+
+def _mount_asaas_simulator(app: Flask) -> None:
+    """The development stand-in for Asaas (asaas_sim/, not part of the product); its merchant is the site's admin."""
+    import asaas_sim
+
+    from .entrypoints.web.auth import admin_required, is_admin
+
+    # admin_required around a no-op, as admin.py's before_request: None for an admin, else the login page or 403.
+    asaas_sim.init_app(app, is_merchant=is_admin, refuse_non_merchant=admin_required(lambda: None))

@@ -97,7 +97,13 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "ASAAS_API_KEY": asaas_api_key,
         "ASAAS_BASE_URL": asaas_base_url.rstrip("/"),
         "ASAAS_WEBHOOK_TOKEN": webhook_token,
-        "ASAAS_SIMULATOR": not asaas_api_key,
+        # The simulator lets anyone "pay", so it is mounted only as the development default: never next to a
+        # real Asaas key, and never in production (where a missing key leaves top-ups failing, loudly).
+        "ASAAS_SIMULATOR": not asaas_api_key and not production,
+        # Simulator only. inline: its webhooks go synchronously through the Flask test client (tests);
+        # background: POSTed over HTTP to ASAAS_SIM_WEBHOOK_URL from a background task.
+        "ASAAS_SIM_DELIVERY": (env.get("ASAAS_SIM_DELIVERY") or "background").strip().lower(),
+        "ASAAS_SIM_WEBHOOK_URL": env.get("ASAAS_SIM_WEBHOOK_URL") or f"{public_url}/payment/webhook",
         "ASAAS_TIMEOUT": float(env.get("ASAAS_TIMEOUT") or 10),
         "ASAAS_CREDIT_ON": (env.get("ASAAS_CREDIT_ON") or "RECEIVED").upper(),
         "RECONCILE_INTERVAL": _int(env, "RECONCILE_INTERVAL", 600),

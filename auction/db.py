@@ -56,6 +56,27 @@ MAX_DUPLICATE_RETRIES = 2
 DUPLICATE_KEY_ERRNO = 1062
 
 
+# Every table, whichever metadata it belongs to: InnoDB, utf8mb4 on MariaDB.
+MYSQL_OPTIONS = {
+    f"{prefix}_{option}": value
+    for prefix in ("mysql", "mariadb")
+    for option, value in (("engine", "InnoDB"), ("charset", "utf8mb4"), ("collate", "utf8mb4_unicode_ci"))
+}
+
+
+def table_args(*items: Any) -> tuple[Any, ...]:
+    return (*items, MYSQL_OPTIONS)
+
+
+# Deterministic constraint names on every backend, so Alembic revisions can name what they alter.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
 class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached; callers answer `unavailable` / 5xx."""
 

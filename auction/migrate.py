@@ -32,6 +32,9 @@ SQL_MIGRATIONS_DIR = PROJECT_ROOT / "sql" / "migrations"
 # Offline SQL is rendered for this dialect; no server is contacted.
 OFFLINE_URL = "mariadb+mariadbconnector://"
 VERSION_TABLE = "alembic_version"
+# The development Asaas simulator (asaas_sim/) creates tables of its own, named so, where it runs;
+# they are not the product's schema (migrations/env.py leaves them out of Alembic's comparisons).
+SIMULATOR_TABLE_PREFIX = "asaas_sim_"
 # One INFO line per Alembic plugin on every command is noise in the admin's terminal.
 logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 

@@ -30,26 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from .db import UTCDateTime
-
-MYSQL_OPTIONS = {
-    f"{prefix}_{option}": value
-    for prefix in ("mysql", "mariadb")
-    for option, value in (("engine", "InnoDB"), ("charset", "utf8mb4"), ("collate", "utf8mb4_unicode_ci"))
-}
-
-
-def table_args(*items: Any) -> tuple[Any, ...]:
-    return (*items, MYSQL_OPTIONS)
-
-
-# Deterministic constraint names on every backend, so Alembic revisions can name what they alter.
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from .db import NAMING_CONVENTION, UTCDateTime, table_args
 
 
 class Base(DeclarativeBase):
@@ -342,37 +323,3 @@ class Notification(Base):
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="SET NULL"))
     read_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
-
-
-class AsaasSimObject(Base):
-    """The built-in Asaas simulator's customers, payments and links (its JSON body as Asaas shows it)."""
-
-    __tablename__ = "asaas_sim_objects"
-    __table_args__ = table_args(Index("ix_asaas_sim_objects_kind_ref", "kind", "external_reference"))
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    # customer | payment | paymentLink
-    kind: Mapped[str] = mapped_column(String(16))
-    external_reference: Mapped[str | None] = mapped_column(String(100))
-    cpf_cnpj: Mapped[str | None] = mapped_column(String(14), index=True)
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime]
-
-
-class AsaasSimEvent(Base):
-    """A webhook the simulator sends (and retries until the site answers 200)."""
-
-    __tablename__ = "asaas_sim_events"
-    __table_args__ = table_args()
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(100), unique=True)
-    event: Mapped[str] = mapped_column(String(64))
-    payment_id: Mapped[str] = mapped_column(String(64), index=True)
-    body: Mapped[str] = mapped_column(Text)
-    # pending | delivered | failed
-    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
-    last_status: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime]
-    delivered_at: Mapped[datetime | None]

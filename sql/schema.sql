@@ -4,41 +4,10 @@
 -- Load it into an empty database (see docs/database.md):
 --   mariadb -u root -p -e "CREATE DATABASE auction CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 --   mariadb -u root -p auction < sql/schema.sql
--- Running it again does no harm. It records the Alembic revision it equals (0001), so later
+-- Running it again does no harm. It records the Alembic revision it equals (0002), so later
 -- schema changes are applied with `flask --app auction db upgrade` or the files in sql/migrations/.
 
 SET NAMES utf8mb4;
-
-CREATE TABLE IF NOT EXISTS asaas_sim_events (
-	id INTEGER NOT NULL AUTO_INCREMENT,
-	event_id VARCHAR(100) NOT NULL,
-	event VARCHAR(64) NOT NULL,
-	payment_id VARCHAR(64) NOT NULL,
-	`body` TEXT NOT NULL,
-	status VARCHAR(16) NOT NULL DEFAULT 'pending',
-	attempts INTEGER NOT NULL DEFAULT 0,
-	last_status INTEGER,
-	created_at DATETIME(6) NOT NULL,
-	delivered_at DATETIME(6),
-	CONSTRAINT pk_asaas_sim_events PRIMARY KEY (id),
-	CONSTRAINT uq_asaas_sim_events_event_id UNIQUE (event_id)
-)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
-
-CREATE INDEX IF NOT EXISTS ix_asaas_sim_events_payment_id ON asaas_sim_events (payment_id);
-
-CREATE TABLE IF NOT EXISTS asaas_sim_objects (
-	id VARCHAR(64) NOT NULL,
-	kind VARCHAR(16) NOT NULL,
-	external_reference VARCHAR(100),
-	cpf_cnpj VARCHAR(14),
-	`body` TEXT NOT NULL,
-	created_at DATETIME(6) NOT NULL,
-	CONSTRAINT pk_asaas_sim_objects PRIMARY KEY (id)
-)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
-
-CREATE INDEX IF NOT EXISTS ix_asaas_sim_objects_cpf_cnpj ON asaas_sim_objects (cpf_cnpj);
-
-CREATE INDEX IF NOT EXISTS ix_asaas_sim_objects_kind_ref ON asaas_sim_objects (kind, external_reference);
 
 CREATE TABLE IF NOT EXISTS users (
 	id INTEGER NOT NULL AUTO_INCREMENT,
@@ -298,5 +267,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) SELECT '0001' FROM DUAL
+INSERT INTO alembic_version (version_num) SELECT '0002' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from asaas_sim.models import Base as SimulatorBase
 from auction import clock, create_app
 from auction.db import Database
 from auction.extensions import get_db
@@ -68,6 +69,7 @@ def mariadb_schema_url(mariadb: MariaDBServer) -> str:
     url = mariadb.create_database()
     engine = create_engine(url)
     Base.metadata.create_all(engine)
+    SimulatorBase.metadata.create_all(engine)
     engine.dispose()
     return url
 
@@ -76,7 +78,7 @@ def _empty_tables(url: str) -> None:
     engine = create_engine(url, pool_size=1)
     with engine.begin() as conn:
         conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
-        for table in reversed(Base.metadata.sorted_tables):
+        for table in [*reversed(Base.metadata.sorted_tables), *SimulatorBase.metadata.sorted_tables]:
             conn.exec_driver_sql(f"DELETE FROM `{table.name}`")
         conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
     engine.dispose()

@@ -20,6 +20,16 @@ def test_development_defaults_are_safe_and_complete(tmp_path):
     assert load_config({}, instance_path=tmp_path)["SECRET_KEY"] == config["SECRET_KEY"]
 
 
+def test_the_asaas_simulator_and_its_settings_are_the_development_default_only(tmp_path):
+    dev = load_config({"PUBLIC_URL": "http://site.test/"}, instance_path=tmp_path)
+    assert dev["ASAAS_SIMULATOR"] is True and dev["ASAAS_BASE_URL"] == "http://site.test/asaas-sim/v3"
+    assert dev["ASAAS_SIM_DELIVERY"] == "background"
+    assert dev["ASAAS_SIM_WEBHOOK_URL"] == "http://site.test/payment/webhook"
+    assert load_config({"ASAAS_API_KEY": "$aact_real"}, instance_path=tmp_path)["ASAAS_SIMULATOR"] is False
+    production = {"AUCTION_ENV": "production", "SECRET_KEY": "s" * 40, "ASAAS_WEBHOOK_TOKEN": "t" * 40}
+    assert load_config(production, instance_path=tmp_path)["ASAAS_SIMULATOR"] is False
+
+
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "ASAAS_WEBHOOK_TOKEN"])
 def test_production_refuses_to_start_without_secrets(tmp_path, missing):
     env = {"AUCTION_ENV": "production", "SECRET_KEY": "s" * 40, "ASAAS_WEBHOOK_TOKEN": "t" * 40}

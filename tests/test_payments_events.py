@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auction import create_app
 from auction.payments.events import (
     CHARGEBACK_OPEN,
     EVENTS,
@@ -86,25 +84,3 @@ def test_merging_facts_in_any_order_with_repeats_gives_the_same_level(items, rnd
     assert level(final(items)) == level(final(shuffled))
     if final(items).chargeback == CHARGEBACK_OPEN:
         assert level(final(items)) == 0
-
-
-@pytest.mark.parametrize(
-    "settings, mounted",
-    [({}, True), ({"ASAAS_API_KEY": "$aact_real_0000"}, False), ({"AUCTION_ENV": "production"}, False)],
-    ids=["no key", "real key", "production"],
-)
-def test_the_simulator_is_mounted_only_as_the_development_default(tmp_path, settings, mounted):
-    app = create_app(
-        {
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}",
-            "INSTANCE_PATH": str(tmp_path),
-            "SECRET_KEY": "k",
-            "ASAAS_WEBHOOK_TOKEN": "t" * 32,
-            **settings,
-        }
-    )
-    rules = {rule.rule for rule in app.url_map.iter_rules()}
-    assert ("/asaas-sim/i/<payment_id>" in rules) is mounted
-    assert ("/asaas-sim/v3/payments" in rules) is mounted
-    assert "/payment/webhook" in rules
-    app.extensions["auction.db"].dispose()

@@ -12,12 +12,14 @@ import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import func, select
 
+from asaas_sim import gateway, sender
+from asaas_sim.models import AsaasSimEvent, AsaasSimObject
 from auction import clock, wallet
 from auction.errors import Invalid
 from auction.extensions import socketio
-from auction.models import AsaasSimEvent, AsaasSimObject, Notification, Payment, User, WebhookDelivery
+from auction.models import Notification, Payment, User, WebhookDelivery
 from auction.outbox import Outbox
-from auction.payments import service, simulator
+from auction.payments import service
 from auction.payments.client import AsaasClient
 from auction.payments.service import PaymentGatewayError
 from tests.support.payments import (  # noqa: F401 - fixtures
@@ -274,7 +276,7 @@ def test_the_simulator_api_wants_a_key_and_answers_errors_like_asaas(client):
 def test_reconcile_applies_a_payment_whose_webhooks_were_lost(db, app, asaas, user):
     started = topup(db, asaas, user, 5_000)
     asaas_id = payment_row(db, started.payment_id).asaas_payment_id
-    db.transaction(simulator.apply_events, asaas_id, ("PAYMENT_CONFIRMED", "PAYMENT_RECEIVED"))  # never dispatched
+    db.transaction(gateway.apply_events, asaas_id, ("PAYMENT_CONFIRMED", "PAYMENT_RECEIVED"))  # never dispatched
     assert available(db, user) == 0
     result = app.test_cli_runner().invoke(args=["payments", "reconcile"])
     assert result.exit_code == 0, result.output
@@ -377,7 +379,7 @@ def test_add_money_over_the_socket_answers_with_the_checkout_url(app, db, asaas,
 def test_the_simulator_retries_a_webhook_until_the_site_answers_200(db, app, asaas, user, monkeypatch):
     started = topup(db, asaas, user, 5_000)
     asaas_id = payment_row(db, started.payment_id).asaas_payment_id
-    [event_id] = db.transaction(simulator.apply_events, asaas_id, ("PAYMENT_RECEIVED",))
+    [event_id] = db.transaction(gateway.apply_events, asaas_id, ("PAYMENT_RECEIVED",))
     answers = iter([503, 0, 200])
     sent: list[dict] = []
 
@@ -388,8 +390,8 @@ def test_the_simulator_retries_a_webhook_until_the_site_answers_200(db, app, asa
         sent.append(payload)
         return next(answers)
 
-    monkeypatch.setattr(simulator, "_post", flaky)
-    simulator.deliver_events(app, [event_id], delays=(0.01, 0.01, 0.01))
+    monkeypatch.setattr(sender, "_post", flaky)
+    sender.deliver_events(app, [event_id], delays=(0.01, 0.01, 0.01))
     row = db.transaction(lambda s: s.scalars(select(AsaasSimEvent).where(AsaasSimEvent.event_id == event_id)).one())
     assert (row.status, row.attempts, row.last_status) == ("delivered", 3, 200)
     assert {body["id"] for body in sent} == {event_id} and sent[0]["payment"]["status"] == "RECEIVED"
@@ -398,9 +400,9 @@ def test_the_simulator_retries_a_webhook_until_the_site_answers_200(db, app, asa
 def test_the_simulator_gives_up_after_its_last_retry(db, app, asaas, user, monkeypatch):
     started = topup(db, asaas, user, 5_000)
     asaas_id = payment_row(db, started.payment_id).asaas_payment_id
-    [event_id] = db.transaction(simulator.apply_events, asaas_id, ("PAYMENT_RECEIVED",))
-    monkeypatch.setattr(simulator, "_post", lambda _app, _body: 500)
-    simulator.deliver_events(app, [event_id], delays=(0.01,))
+    [event_id] = db.transaction(gateway.apply_events, asaas_id, ("PAYMENT_RECEIVED",))
+    monkeypatch.setattr(sender, "_post", lambda _app, _body: 500)
+    sender.deliver_events(app, [event_id], delays=(0.01,))
     row = db.transaction(lambda s: s.scalars(select(AsaasSimEvent).where(AsaasSimEvent.event_id == event_id)).one())
     assert (row.status, row.attempts) == ("failed", 2)
-    assert event_id in db.transaction(simulator._pending_event_ids)
+    assert event_id in db.transaction(sender.pending_event_ids)

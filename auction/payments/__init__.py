@@ -1,7 +1,8 @@
-"""Asaas payments: wallet top-ups, payment links, the webhook, reconciliation and the built-in simulator.
+"""Asaas payments: wallet top-ups, payment links, the webhook and reconciliation.
 
-`init_app(app)` registers the webhook and simulator blueprints, the `add_money`
-socket handler, the `flask payments ...` commands and the periodic reconciliation.
+`init_app(app)` registers the webhook blueprint, the `add_money` socket handler, the
+`flask payments ...` commands and the periodic reconciliation. Without an ASAAS_API_KEY the
+client talks to the development simulator (asaas_sim/, mounted by create_app).
 """
 
 from __future__ import annotations
@@ -21,14 +22,10 @@ def get_client() -> AsaasClient:
 
 
 def init_app(app: Flask) -> None:
-    from . import cli, jobs, simulator, sockets, webhook  # noqa: F401 - sockets and jobs register on import
+    from . import cli, jobs, sockets, webhook  # noqa: F401 - sockets and jobs register on import
 
     app.extensions["auction.asaas"] = client_from_config(app.config)
     app.register_blueprint(webhook.bp)
-    # The simulator lets anyone "pay", so it exists only as the development default: never next to a
-    # real Asaas key, and never in production (where a missing key leaves top-ups failing, loudly).
-    if app.config["ASAAS_SIMULATOR"] and not app.config["PRODUCTION"]:
-        simulator.init_app(app)
-    elif app.config["ASAAS_SIMULATOR"]:
+    if app.config["PRODUCTION"] and not app.config["ASAAS_API_KEY"]:
         log.error("event=payments_disabled reason=no_ASAAS_API_KEY_in_production")
     app.cli.add_command(cli.payments_cli)

@@ -47,6 +47,11 @@ def signed_in_user() -> accounts.PublicUser:
     return user
 
 
+def is_admin() -> bool:
+    user = current_user()
+    return bool(user and user.is_admin)
+
+
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:

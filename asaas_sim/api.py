@@ -1,0 +1,110 @@
+"""The REST imitation at /asaas-sim/v3: the subset of Asaas's v3 API the site's client uses.
+
+Any non-empty `access_token` header is accepted (there is one simulated account); errors are
+answered in Asaas's shape, `{"errors": [{"code", "description"}]}`, with its status codes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, request
+
+from . import gateway
+from .gateway import SimError
+from .host import database, ensure_tables
+from .sender import dispatch, pending_for
+
+api = Blueprint("asaas_sim_api", __name__, url_prefix="/asaas-sim/v3")
+
+
+def _public_url() -> str:
+    return current_app.config["PUBLIC_URL"]
+
+
+def _sent_key() -> str:
+    """The `access_token` header. Servers drop headers with underscores from the WSGI environ
+    (eventlet keeps them in `headers_raw`), so look there too."""
+    raw = request.environ.get("headers_raw") or ()
+    sent = [value for name, value in raw if name.lower() == "access_token"]
+    return (sent[0] if sent else request.headers.get("access_token", "")).strip()
+
+
+@api.before_request
+def _require_key() -> Any:
+    if not _sent_key():
+        return _error(SimError(401, "invalid_access_token", "A chave de API fornecida é inválida"))
+    ensure_tables()
+    return None
+
+
+@api.errorhandler(SimError)
+def _error(exc: SimError) -> Any:
+    return {"errors": [{"code": exc.code, "description": exc.description}]}, exc.status
+
+
+def _json() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise SimError(400, "invalid_body", "O corpo da requisição deve ser um objeto JSON.")
+    return data
+
+
+def _list(data: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"object": "list", "hasMore": False, "totalCount": len(data), "limit": 100, "offset": 0, "data": data}
+
+
+@api.post("/customers")
+def create_customer() -> Any:
+    return database().transaction(gateway.create_customer, _json())
+
+
+@api.get("/customers")
+def find_customers() -> Any:
+    return _list(database().transaction(gateway.find, "customer", request.args.to_dict()))
+
+
+@api.get("/customers/<customer_id>")
+def get_customer(customer_id: str) -> Any:
+    return database().transaction(gateway.body_of, "customer", customer_id)
+
+
+@api.post("/payments")
+def create_payment() -> Any:
+    db = database()
+    body = db.transaction(gateway.create_payment, _json(), _public_url())
+    dispatch(db.transaction(pending_for, body["id"]))
+    return body
+
+
+@api.get("/payments")
+def find_payments() -> Any:
+    return _list(database().transaction(gateway.find, "payment", request.args.to_dict()))
+
+
+@api.get("/payments/<payment_id>")
+def get_payment(payment_id: str) -> Any:
+    return database().transaction(gateway.body_of, "payment", payment_id)
+
+
+@api.post("/payments/<payment_id>/refund")
+def refund(payment_id: str) -> Any:
+    data = request.get_json(silent=True) or {}
+    body, event_ids = database().transaction(gateway.refund, payment_id, data.get("value"))
+    dispatch(event_ids)
+    return body
+
+
+@api.post("/paymentLinks")
+def create_link() -> Any:
+    return database().transaction(gateway.create_link, _json(), _public_url())
+
+
+@api.get("/paymentLinks/<link_id>")
+def get_link(link_id: str) -> Any:
+    return database().transaction(gateway.body_of, "paymentLink", link_id)
+
+
+@api.delete("/paymentLinks/<link_id>")
+def delete_link(link_id: str) -> Any:
+    return database().transaction(gateway.delete_link, link_id)

@@ -1,0 +1,353 @@
+"""The simulated Asaas account: customers, charges, payment links, refunds, and the webhooks each change causes.
+
+Every function here is one transaction's work on a session (run it with `Database.transaction`).
+A change that Asaas would announce records its webhook events in the same transaction
+(`asaas_sim_events`, status pending); `asaas_sim.sender` posts them after the commit.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from auction import clock
+
+from .models import AsaasSimEvent, AsaasSimObject
+
+BILLING_TYPES = {"UNDEFINED", "PIX", "BOLETO", "CREDIT_CARD"}
+# The 28 payment events Asaas sends, in the order of its documentation (the admin page replays any of them).
+ASAAS_EVENTS: tuple[str, ...] = (
+    "PAYMENT_CREATED",
+    "PAYMENT_UPDATED",
+    "PAYMENT_CONFIRMED",
+    "PAYMENT_RECEIVED",
+    "PAYMENT_ANTICIPATED",
+    "PAYMENT_OVERDUE",
+    "PAYMENT_DELETED",
+    "PAYMENT_RESTORED",
+    "PAYMENT_RECEIVED_IN_CASH_UNDONE",
+    "PAYMENT_AUTHORIZED",
+    "PAYMENT_AWAITING_RISK_ANALYSIS",
+    "PAYMENT_APPROVED_BY_RISK_ANALYSIS",
+    "PAYMENT_REPROVED_BY_RISK_ANALYSIS",
+    "PAYMENT_CREDIT_CARD_CAPTURE_REFUSED",
+    "PAYMENT_REFUND_IN_PROGRESS",
+    "PAYMENT_REFUNDED",
+    "PAYMENT_PARTIALLY_REFUNDED",
+    "PAYMENT_REFUND_DENIED",
+    "PAYMENT_CHARGEBACK_REQUESTED",
+    "PAYMENT_CHARGEBACK_DISPUTE",
+    "PAYMENT_AWAITING_CHARGEBACK_REVERSAL",
+    "PAYMENT_DUNNING_REQUESTED",
+    "PAYMENT_DUNNING_RECEIVED",
+    "PAYMENT_CHECKOUT_VIEWED",
+    "PAYMENT_BANK_SLIP_VIEWED",
+    "PAYMENT_SPLIT_CANCELLED",
+    "PAYMENT_SPLIT_DIVERGENCE_BLOCK",
+    "PAYMENT_SPLIT_DIVERGENCE_BLOCK_FINISHED",
+)
+# The status an event leaves the simulated payment in (others leave it as it is).
+STATUS_AFTER = {
+    "PAYMENT_CONFIRMED": "CONFIRMED",
+    "PAYMENT_RECEIVED": "RECEIVED",
+    "PAYMENT_OVERDUE": "OVERDUE",
+    "PAYMENT_RECEIVED_IN_CASH_UNDONE": "PENDING",
+    "PAYMENT_AUTHORIZED": "AUTHORIZED",
+    "PAYMENT_AWAITING_RISK_ANALYSIS": "AWAITING_RISK_ANALYSIS",
+    "PAYMENT_REFUND_IN_PROGRESS": "REFUND_IN_PROGRESS",
+    "PAYMENT_REFUND_DENIED": "RECEIVED",
+    "PAYMENT_CHARGEBACK_REQUESTED": "CHARGEBACK_REQUESTED",
+    "PAYMENT_CHARGEBACK_DISPUTE": "CHARGEBACK_DISPUTE",
+    "PAYMENT_AWAITING_CHARGEBACK_REVERSAL": "AWAITING_CHARGEBACK_REVERSAL",
+    "PAYMENT_DUNNING_REQUESTED": "DUNNING_REQUESTED",
+    "PAYMENT_DUNNING_RECEIVED": "DUNNING_RECEIVED",
+}
+PAYABLE = {"PENDING", "OVERDUE", "AWAITING_RISK_ANALYSIS", "AUTHORIZED"}
+
+
+class SimError(Exception):
+    """An API error answered as Asaas does: `{"errors": [{code, description}]}`."""
+
+    def __init__(self, status: int, code: str, description: str) -> None:
+        super().__init__(description)
+        self.status, self.code, self.description = status, code, description
+
+
+# -- stored objects -------------------------------------------------------------------------
+
+
+def load(session: Session, kind: str, object_id: str, *, lock: bool = False) -> tuple[AsaasSimObject, dict]:
+    statement = select(AsaasSimObject).where(AsaasSimObject.id == object_id, AsaasSimObject.kind == kind)
+    if lock:
+        statement = statement.with_for_update()
+    row = session.scalars(statement).first()
+    if row is None:
+        raise SimError(404, "not_found", f"{kind} {object_id} not found")
+    return row, json.loads(row.body)
+
+
+def body_of(session: Session, kind: str, object_id: str) -> dict[str, Any]:
+    return load(session, kind, object_id)[1]
+
+
+def _save(session: Session, kind: str, body: dict[str, Any], row: AsaasSimObject | None = None) -> dict[str, Any]:
+    if row is None:
+        row = AsaasSimObject(id=body["id"], kind=kind, created_at=clock.now(), body="")
+        session.add(row)
+    row.external_reference = body.get("externalReference")
+    row.cpf_cnpj = body.get("cpfCnpj")
+    row.body = json.dumps(body)
+    session.flush()
+    return body
+
+
+def find(session: Session, kind: str, filters: dict[str, str]) -> list[dict[str, Any]]:
+    statement = select(AsaasSimObject).where(AsaasSimObject.kind == kind).order_by(AsaasSimObject.created_at.desc())
+    if ref := filters.get("externalReference"):
+        statement = statement.where(AsaasSimObject.external_reference == ref)
+    if cpf := filters.get("cpfCnpj"):
+        statement = statement.where(AsaasSimObject.cpf_cnpj == _digits(cpf))
+    bodies = [json.loads(row.body) for row in session.scalars(statement.limit(100))]
+    for field in ("customer", "email", "paymentLink"):
+        if value := filters.get(field):
+            bodies = [b for b in bodies if b.get(field) == value]
+    return bodies
+
+
+def overview(session: Session) -> dict[str, Any]:
+    """The newest payments and webhooks, for the admin page."""
+    payments = [
+        json.loads(row.body)
+        for row in session.scalars(
+            select(AsaasSimObject)
+            .where(AsaasSimObject.kind == "payment")
+            .order_by(AsaasSimObject.created_at.desc())
+            .limit(100)
+        )
+    ]
+    events = list(session.scalars(select(AsaasSimEvent).order_by(AsaasSimEvent.id.desc()).limit(50)))
+    return {"payments": payments, "events": events}
+
+
+def _digits(value: str) -> str:
+    return "".join(c for c in value if c.isdigit())
+
+
+def _reais(value: Any) -> Decimal:
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        raise SimError(400, "invalid_value", "value must be a number") from None
+    if not amount.is_finite() or amount <= 0:
+        raise SimError(400, "invalid_value", "value must be greater than zero")
+    return amount
+
+
+def _today() -> str:
+    return clock.now().date().isoformat()
+
+
+def _record_event(session: Session, event: str, payment: dict[str, Any]) -> str:
+    event_id = f"evt_{uuid.uuid4().hex}&{secrets.randbelow(10**6)}"
+    body = {
+        "id": event_id,
+        "event": event,
+        "dateCreated": clock.now().strftime("%Y-%m-%d %H:%M:%S"),
+        "payment": payment,
+    }
+    session.add(
+        AsaasSimEvent(
+            event_id=event_id,
+            event=event,
+            payment_id=payment["id"],
+            body=json.dumps(body),
+            status="pending",
+            attempts=0,
+            created_at=clock.now(),
+        )
+    )
+    return event_id
+
+
+# -- changes (each records the webhooks it causes) ----------------------------------------------
+
+
+def create_customer(session: Session, data: dict[str, Any]) -> dict[str, Any]:
+    name = str(data.get("name") or "").strip()
+    cpf = _digits(str(data.get("cpfCnpj") or ""))
+    if not name:
+        raise SimError(400, "invalid_name", "O nome do cliente é obrigatório.")
+    if len(cpf) not in (11, 14):
+        raise SimError(400, "invalid_cpfCnpj", "O CPF/CNPJ informado é inválido.")
+    body = {
+        "object": "customer",
+        "id": f"cus_{secrets.randbelow(10**12):012d}",
+        "dateCreated": _today(),
+        "name": name,
+        "email": data.get("email"),
+        "cpfCnpj": cpf,
+        "externalReference": data.get("externalReference"),
+        "notificationDisabled": bool(data.get("notificationDisabled", False)),
+        "deleted": False,
+    }
+    return _save(session, "customer", body)
+
+
+def create_payment(session: Session, data: dict[str, Any], public_url: str) -> dict[str, Any]:
+    customer = str(data.get("customer") or "")
+    if not customer:
+        raise SimError(400, "invalid_customer", "O cliente é obrigatório.")
+    load(session, "customer", customer)
+    billing = data.get("billingType")
+    if billing not in BILLING_TYPES:
+        raise SimError(400, "invalid_billingType", "Forma de pagamento inválida.")
+    value = _reais(data.get("value"))
+    try:
+        due = date.fromisoformat(str(data.get("dueDate")))
+    except ValueError:
+        raise SimError(400, "invalid_dueDate", "Data de vencimento inválida.") from None
+    if due < clock.now().date():
+        raise SimError(400, "invalid_dueDate", "A data de vencimento não pode ser anterior a hoje.")
+    payment_id = f"pay_{secrets.token_hex(8)}"
+    body = {
+        "object": "payment",
+        "id": payment_id,
+        "dateCreated": _today(),
+        "customer": customer,
+        "paymentLink": data.get("paymentLink"),
+        "value": float(value),
+        "netValue": float((value * Decimal("0.99")).quantize(Decimal("0.01"))),
+        "originalValue": None,
+        "description": data.get("description"),
+        "billingType": billing,
+        "status": "PENDING",
+        "dueDate": due.isoformat(),
+        "paymentDate": None,
+        "confirmedDate": None,
+        "clientPaymentDate": None,
+        "externalReference": data.get("externalReference"),
+        "invoiceUrl": f"{public_url}/asaas-sim/i/{payment_id}",
+        "deleted": False,
+        "refunds": None,
+    }
+    _save(session, "payment", body)
+    _record_event(session, "PAYMENT_CREATED", body)
+    return body
+
+
+def _change(body: dict[str, Any], event: str) -> None:
+    """What an event does to the simulated payment before it is sent."""
+    if status := STATUS_AFTER.get(event):
+        body["status"] = status
+    if event in ("PAYMENT_CONFIRMED", "PAYMENT_RECEIVED", "PAYMENT_DUNNING_RECEIVED"):
+        body["confirmedDate"] = body.get("confirmedDate") or _today()
+        body["paymentDate"] = body["clientPaymentDate"] = _today()
+    elif event == "PAYMENT_DELETED":
+        body["deleted"] = True
+    elif event == "PAYMENT_RESTORED":
+        body["deleted"] = False
+    elif event in ("PAYMENT_REFUNDED", "PAYMENT_PARTIALLY_REFUNDED"):
+        remaining = _refundable(body)
+        if remaining > 0:
+            _add_refund(body, remaining if event == "PAYMENT_REFUNDED" else (remaining / 2).quantize(Decimal("0.01")))
+
+
+def _refundable(body: dict[str, Any]) -> Decimal:
+    done = sum((Decimal(str(r["value"])) for r in body.get("refunds") or []), Decimal(0))
+    return Decimal(str(body["value"])) - done
+
+
+def _add_refund(body: dict[str, Any], value: Decimal) -> str:
+    body["refunds"] = [
+        *(body.get("refunds") or []),
+        {"dateCreated": _today(), "status": "DONE", "value": float(value), "description": "Simulated refund"},
+    ]
+    if _refundable(body) <= 0:
+        body["status"] = "REFUNDED"
+        return "PAYMENT_REFUNDED"
+    return "PAYMENT_PARTIALLY_REFUNDED"
+
+
+def apply_events(session: Session, payment_id: str, events: tuple[str, ...], billing_type: str = "") -> list[str]:
+    """Move a simulated payment through `events`, recording one webhook per step."""
+    row, body = load(session, "payment", payment_id, lock=True)
+    if billing_type:
+        body["billingType"] = billing_type
+    sent = []
+    for event in events:
+        _change(body, event)
+        sent.append(_record_event(session, event, dict(body)))
+    _save(session, "payment", body, row)
+    return sent
+
+
+def refund(session: Session, payment_id: str, value: Any = None) -> tuple[dict[str, Any], list[str]]:
+    row, body = load(session, "payment", payment_id, lock=True)
+    if body["status"] not in ("RECEIVED", "CONFIRMED", "RECEIVED_IN_CASH"):
+        raise SimError(400, "invalid_action", f"A cobrança com status {body['status']} não pode ser estornada.")
+    amount = _refundable(body) if value in (None, "") else _reais(value)
+    if amount > _refundable(body):
+        raise SimError(400, "invalid_value", "O valor do estorno é maior que o saldo da cobrança.")
+    event = _add_refund(body, amount)
+    _save(session, "payment", body, row)
+    return body, [_record_event(session, event, dict(body))]
+
+
+def create_link(session: Session, data: dict[str, Any], public_url: str) -> dict[str, Any]:
+    name = str(data.get("name") or "").strip()
+    if not name:
+        raise SimError(400, "invalid_name", "O nome do link é obrigatório.")
+    if data.get("chargeType") not in ("DETACHED", "INSTALLMENT", "RECURRENT"):
+        raise SimError(400, "invalid_chargeType", "Tipo de cobrança inválido.")
+    if data.get("billingType") not in BILLING_TYPES:
+        raise SimError(400, "invalid_billingType", "Forma de pagamento inválida.")
+    link_id = f"{secrets.randbelow(10**12):012d}"
+    body = {
+        "id": link_id,
+        "name": name,
+        "value": float(_reais(data.get("value"))),
+        "active": True,
+        "chargeType": data["chargeType"],
+        "url": f"{public_url}/asaas-sim/c/{link_id}",
+        "billingType": data["billingType"],
+        "description": data.get("description"),
+        "endDate": data.get("endDate"),
+        "deleted": False,
+        "viewCount": 0,
+        "dueDateLimitDays": data.get("dueDateLimitDays"),
+        "notificationEnabled": bool(data.get("notificationEnabled", True)),
+    }
+    return _save(session, "paymentLink", body)
+
+
+def delete_link(session: Session, link_id: str) -> dict[str, Any]:
+    row, body = load(session, "paymentLink", link_id, lock=True)
+    body["deleted"], body["active"] = True, False
+    _save(session, "paymentLink", body, row)
+    return {"deleted": True, "id": link_id}
+
+
+def pay_link(session: Session, link_id: str, payer: dict[str, str], public_url: str) -> str:
+    """A payer fills in the link page: find or create their customer, then a charge carrying the link id."""
+    _row, link = load(session, "paymentLink", link_id)
+    if not link.get("active") or link.get("deleted"):
+        raise SimError(400, "invalid_action", "Este link de pagamento não está ativo.")
+    found = find(session, "customer", {"cpfCnpj": payer.get("cpfCnpj", "")})
+    customer = found[0] if found else create_customer(session, payer)
+    due = (clock.now() + timedelta(days=int(link.get("dueDateLimitDays") or 3))).date().isoformat()
+    data = {
+        "customer": customer["id"],
+        "billingType": "UNDEFINED",
+        "value": link["value"],
+        "dueDate": due,
+        "description": link["name"],
+        "paymentLink": link_id,
+    }
+    return create_payment(session, data, public_url)["id"]
