@@ -72,7 +72,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     cpf_cnpj: Mapped[str | None] = mapped_column(String(14))
     asaas_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    # Set while one request creates the Asaas customer, so a concurrent first top-up waits (auction.payments.service).
+    # Set while one request creates the Asaas customer, so a concurrent first top-up waits (auction.payments.customers).
     asaas_customer_claimed_at: Mapped[datetime | None]
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
     created_at: Mapped[datetime]

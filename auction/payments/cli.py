@@ -14,7 +14,7 @@ from flask.cli import AppGroup
 from ..errors import NotFound
 from ..extensions import get_db
 from ..outbox import deliver
-from . import get_client, service
+from . import deliveries, get_client, queries
 from .jobs import run_reconcile
 
 payments_cli = AppGroup("payments", help="Asaas payments: reconcile, replay deliveries, test the webhook.")
@@ -37,10 +37,10 @@ def replay(event_id: str) -> None:
     """Re-process a stored delivery by its Asaas event id (idempotent)."""
     db = get_db()
     try:
-        delivery_id = db.transaction(service.delivery_id_for_event, event_id)
+        delivery_id = db.transaction(queries.delivery_id_for_event, event_id)
     except NotFound as exc:
         raise click.ClickException(exc.message) from exc
-    result, outbox = service.reprocess_delivery(
+    result, outbox = deliveries.reprocess_delivery(
         db, get_client(), delivery_id, credit_on=current_app.config["ASAAS_CREDIT_ON"]
     )
     deliver(outbox)

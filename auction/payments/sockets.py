@@ -17,7 +17,7 @@ from ..db import DatabaseUnavailable
 from ..errors import ServiceError
 from ..extensions import get_db, socketio
 from ..realtime import client_ip, error_ack, rate_limited, verified_socket_user
-from . import get_client, service
+from . import get_client, topups
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def on_add_money(data: Any = None) -> dict[str, Any]:
     amount = data.get("amount") if isinstance(data, dict) else None
     config = current_app.config
     try:
-        topup = service.create_topup(
+        topup = topups.create_topup(
             get_db(),
             get_client(),
             user_id=user.id,

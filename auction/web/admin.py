@@ -14,8 +14,8 @@ from ..errors import NotFound, ServiceError
 from ..extensions import get_db
 from ..models import Auction, Payment, User, Wallet, WebhookDelivery
 from ..outbox import Outbox, deliver
-from ..payments import get_client
-from ..payments import service as payment_service
+from ..payments import get_client, links, queries
+from ..payments.deliveries import reprocess_delivery
 from .auth import admin_required, current_user
 from .forms import parse_reais
 
@@ -116,7 +116,7 @@ def _payments(session: Session, unmatched_only: bool) -> dict[str, Any]:
         statement = statement.where(Payment.user_id.is_(None))
     return {
         "rows": list(session.execute(statement.limit(PAGE_SIZE)).all()),
-        "links": payment_service.list_payment_links(session),
+        "links": queries.list_payment_links(session),
     }
 
 
@@ -135,9 +135,7 @@ def _user_id(session: Session, username: str) -> int:
 
 
 def _assign(session: Session, payment_id: int, username: str, outbox: Outbox, credit_on: str) -> Any:
-    return payment_service.assign_unmatched(
-        session, payment_id, _user_id(session, username), outbox, credit_on=credit_on
-    )
+    return links.assign_unmatched(session, payment_id, _user_id(session, username), outbox, credit_on=credit_on)
 
 
 @bp.post("/payments/<int:payment_id>/assign")
@@ -161,7 +159,7 @@ def create_payment_link() -> Any:
     assert user is not None
     config = current_app.config
     try:
-        payment_service.create_payment_link(
+        links.create_payment_link(
             get_db(),
             get_client(),
             admin_id=user.id,
@@ -180,14 +178,14 @@ def create_payment_link() -> Any:
 @bp.get("/deliveries")
 def deliveries() -> Any:
     outcome = request.args.get("outcome") or None
-    rows = get_db().transaction(lambda s: payment_service.list_deliveries(s, outcome=outcome, limit=PAGE_SIZE))
+    rows = get_db().transaction(lambda s: queries.list_deliveries(s, outcome=outcome, limit=PAGE_SIZE))
     return render_template("admin/deliveries.html", rows=rows, outcome=outcome)
 
 
 @bp.get("/deliveries/<int:delivery_id>")
 def delivery(delivery_id: int) -> Any:
     try:
-        row = get_db().transaction(payment_service.get_delivery, delivery_id)
+        row = get_db().transaction(queries.get_delivery, delivery_id)
     except NotFound:
         abort(404)
     return render_template("admin/delivery.html", d=row, body=redact(row["raw_body"]))
@@ -198,7 +196,7 @@ def reprocess(delivery_id: int) -> Any:
     user = current_user()
     assert user is not None
     try:
-        result, outbox = payment_service.reprocess_delivery(
+        result, outbox = reprocess_delivery(
             get_db(), get_client(), delivery_id, credit_on=current_app.config["ASAAS_CREDIT_ON"]
         )
     except NotFound:

@@ -13,8 +13,7 @@ from ..db import DatabaseUnavailable
 from ..errors import ServiceError
 from ..extensions import get_db
 from ..models import Auction
-from ..payments import get_client
-from ..payments import service as payment_service
+from ..payments import get_client, queries, topups
 from .auth import client_ip, current_user, login_required, rate_limited
 from .forms import parse_reais
 
@@ -88,7 +87,7 @@ def wallet() -> Any:
 def payments() -> Any:
     user = current_user()
     assert user is not None
-    rows = get_db().transaction(payment_service.list_user_payments, user.id)
+    rows = get_db().transaction(queries.list_user_payments, user.id)
     return render_template("wallet/payments.html", payments=rows, status_label=payment_status_label)
 
 
@@ -104,7 +103,7 @@ def topup() -> Any:
         return redirect(url_for("wallet_pages.wallet"))
     try:
         amount = parse_reais(request.form.get("amount") or "")
-        started = payment_service.create_topup(
+        started = topups.create_topup(
             get_db(),
             get_client(),
             user_id=user.id,

@@ -1,0 +1,11 @@
+"""The payments area's errors (each a ServiceError with its `code`)."""
+
+from __future__ import annotations
+
+from ..errors import ServiceError
+
+
+class PaymentGatewayError(ServiceError):
+    """Asaas (or the simulator) could not be reached or refused the call."""
+
+    code = "payment_unavailable"
