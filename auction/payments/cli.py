@@ -13,7 +13,6 @@ from flask.cli import AppGroup
 
 from ..errors import NotFound
 from ..extensions import get_db
-from ..outbox import deliver
 from . import deliveries, get_client, queries
 from .jobs import run_reconcile
 
@@ -26,7 +25,7 @@ def reconcile() -> None:
     """Fetch every non-final payment from Asaas and apply its state (for missed or paused webhooks)."""
     results = run_reconcile(current_app)
     for result in results:
-        if result.moved or result.outcome == "abandoned":
+        if result.corrected:
             click.echo(f"payment {result.payment_id}: {result.outcome}, wallet moved by {result.moved} cents")
     click.echo(f"checked {len(results)} payment(s)")
 
@@ -40,10 +39,9 @@ def replay(event_id: str) -> None:
         delivery_id = db.transaction(queries.delivery_id_for_event, event_id)
     except NotFound as exc:
         raise click.ClickException(exc.message) from exc
-    result, outbox = deliveries.reprocess_delivery(
+    result = deliveries.reprocess_delivery(
         db, get_client(), delivery_id, credit_on=current_app.config["ASAAS_CREDIT_ON"]
     )
-    deliver(outbox)
     click.echo(f"delivery {delivery_id}: {result.outcome}, wallet moved by {result.moved} cents")
 
 

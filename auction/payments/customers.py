@@ -19,8 +19,8 @@ from .errors import PaymentGatewayError
 
 log = logging.getLogger(__name__)
 
+# How long one request may hold the right to create a user's Asaas customer.
 CUSTOMER_CLAIM_TTL = timedelta(seconds=30)
-
 CUSTOMER_WAIT_SECONDS = 15.0
 
 

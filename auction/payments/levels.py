@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,8 +21,8 @@ from ..errors import NotFound
 from ..models import LedgerTransaction, Payment
 from ..money import Cents, format_brl
 from ..notifications import notify
-from ..outbox import Outbox
-from .events import EVENTS, Facts, State, level, movement_reason
+from ..uow import UnitOfWork
+from .events import EVENTS, REMOVED, Facts, State, level, movement_reason
 
 log = logging.getLogger(__name__)
 
@@ -42,20 +44,45 @@ NOTICES: dict[str, tuple[str, str]] = {
 }
 
 
+class Outcome(StrEnum):
+    """What processing a delivery, a fetch or an admin's assignment did.
+
+    The first five are the values of webhook_deliveries.outcome.
+    """
+
+    RECEIVED = "received"  # stored, not processed yet
+    APPLIED = "applied"  # the wallet moved
+    RECORDED = "recorded"  # the facts were stored, the level did not change
+    UNMATCHED = "unmatched"  # an unknown payment, or one with no user
+    FAILED = "failed"  # processing raised; `detail` says why
+    DUPLICATE = "duplicate"  # a copy of a delivery processed before: nothing done
+    ABANDONED = "abandoned"  # reconciliation gave up a NEW top-up whose charge Asaas never got
+
+
 @dataclass(frozen=True)
 class Applied:
     """The result of applying one event or fetch to a payment."""
 
     payment_id: int | None
-    outcome: str  # applied | recorded | unmatched
+    outcome: Outcome
     moved: Cents = 0
     detail: str | None = None
 
+    @property
+    def corrected(self) -> bool:
+        """Whether reconciliation changed anything (reported by `flask payments reconcile`)."""
+        return bool(self.moved) or self.outcome == Outcome.ABANDONED
+
+
+def lock_payment_where(session: Session, *criteria: Any) -> Payment | None:
+    """The payment matching `criteria`, locked FOR UPDATE and read afresh (not from the session's cache)."""
+    return session.scalars(
+        select(Payment).where(*criteria).with_for_update().execution_options(populate_existing=True)
+    ).first()
+
 
 def lock_payment(session: Session, payment_id: int) -> Payment:
-    payment = session.scalars(
-        select(Payment).where(Payment.id == payment_id).with_for_update().execution_options(populate_existing=True)
-    ).first()
+    payment = lock_payment_where(session, Payment.id == payment_id)
     if payment is None:
         raise NotFound("no such payment")
     return payment
@@ -77,22 +104,26 @@ def _store_state(payment: Payment, state: State) -> None:
     payment.chargeback_stage = state.chargeback
     payment.removal_stage = state.removal
     payment.refunded = state.refunded
-    payment.deleted = state.removal == 1
+    payment.deleted = state.removal == REMOVED
 
 
-def _notice(session: Session, outbox: Outbox, payment: Payment, reason: str, moved: Cents, debt: bool) -> None:
+def _notice(uow: UnitOfWork, payment: Payment, reason: str, moved: Cents, debt: bool) -> None:
     assert payment.user_id is not None
     kind, template = NOTICES[reason]
     message = template.format(value=format_brl(payment.value), moved=format_brl(moved))
     if debt:
         message += " Your wallet is now negative: add money before bidding again."
-    notify(session, outbox, payment.user_id, kind, message, payment_id=payment.id)
+    notify(uow.session, uow.outbox, payment.user_id, kind, message, payment_id=payment.id)
 
 
 def apply_facts(
-    session: Session, payment: Payment, facts: Facts | None, outbox: Outbox, *, credit_on: str, event: str | None
+    uow: UnitOfWork, payment: Payment, facts: Facts | None, *, credit_on: str, event: str | None
 ) -> Applied:
-    """Merge `facts` into the locked `payment` and move its user's wallet to the new level."""
+    """Merge `facts` into the locked `payment` and move its user's wallet to the new level.
+
+    A part of the caller's unit of work: queues the user's `wallet` and `notification` messages on `uow.outbox`.
+    """
+    session = uow.session
     before = _state(payment)
     after = before.merge(facts) if facts is not None else before
     _store_state(payment, after)
@@ -102,7 +133,7 @@ def apply_facts(
         payment.last_event = event
     payment.updated_at = clock.now()
     if payment.user_id is None:
-        return Applied(payment.id, "unmatched", detail="payment not matched to a user")
+        return Applied(payment.id, Outcome.UNMATCHED, detail="payment not matched to a user")
     target = level(after, credit_on)
     delta = target - payment.credited
     if delta:
@@ -124,9 +155,9 @@ def apply_facts(
             target,
             reason,
         )
-        outbox.wallet(session, payment.user_id)
-        _notice(session, outbox, payment, reason, abs(delta), movement.created_debt)
+        uow.outbox.wallet(session, payment.user_id)
+        _notice(uow, payment, reason, abs(delta), movement.created_debt)
     rule = EVENTS.get(event or "")
     if rule is not None and rule.notify and not (rule.notify == "payment_overdue" and payment.credited):
-        _notice(session, outbox, payment, rule.notify, 0, False)
-    return Applied(payment.id, "applied" if delta else "recorded", moved=delta)
+        _notice(uow, payment, rule.notify, 0, False)
+    return Applied(payment.id, Outcome.APPLIED if delta else Outcome.RECORDED, moved=delta)

@@ -15,14 +15,31 @@ from ..db import Database
 from ..errors import Invalid, NotFound
 from ..models import Payment, PaymentLink, User
 from ..money import Cents, cents_to_reais, format_brl
-from ..outbox import Outbox
+from ..uow import UnitOfWork
 from .client import AsaasClient, AsaasError
 from .errors import PaymentGatewayError
-from .events import facts_of
+from .events import PaymentStatus, facts_of
 from .levels import Applied, apply_facts, lock_payment
-from .topups import validate_topup_amount
+from .topups import TopUpLimits, validate_topup_amount
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CreatePaymentLink:
+    admin_id: int
+    name: str  # empty: named after the amount
+    amount: object  # as the admin sent it: validated into cents by the use case
+    limits: TopUpLimits
+
+
+@dataclass(frozen=True)
+class AssignPayment:
+    """An admin gives an unmatched payment to a user."""
+
+    payment_id: int
+    user_id: int
+    credit_on: str
 
 
 @dataclass(frozen=True)
@@ -71,7 +88,7 @@ def new_link_payment(session: Session, payment: dict[str, Any], link: PaymentLin
         asaas_customer_id=payer.customer_id,
         value=facts_of(None, payment).value or 0,
         billing_type=payment.get("billingType") if isinstance(payment.get("billingType"), str) else None,
-        status="PENDING",
+        status=PaymentStatus.PENDING,
         matched=user_id is not None,
         invoice_url=payment.get("invoiceUrl") if isinstance(payment.get("invoiceUrl"), str) else None,
         created_at=now,
@@ -119,29 +136,27 @@ def _store_link(session: Session, remote: dict[str, Any], name: str, value: Cent
     return link
 
 
-def create_payment_link(
-    db: Database, client: AsaasClient, *, admin_id: int, name: str, amount: object, min_cents: Cents, max_cents: Cents
-) -> PaymentLink:
+def create_payment_link(db: Database, client: AsaasClient, command: CreatePaymentLink) -> PaymentLink:
     """Admins: a DETACHED Asaas payment link for a fixed top-up amount; payments through it are matched by payer."""
-    cents = validate_topup_amount(amount, min_cents, max_cents)
-    name = (name or "").strip()[:120] or f"Wallet top-up {format_brl(cents)}"
+    cents = validate_topup_amount(command.amount, command.limits)
+    name = (command.name or "").strip()[:120] or f"Wallet top-up {format_brl(cents)}"
     try:
         remote = client.create_payment_link(name=name, value=cents_to_reais(cents), description="Top up your wallet")
     except AsaasError as exc:
         raise PaymentGatewayError(f"could not create the payment link: {exc}") from exc
-    link = db.transaction(_store_link, remote, name, cents, admin_id)
+    link = db.transaction(_store_link, remote, name, cents, command.admin_id)
     log.info("event=payment_link_created link_id=%s value=%s", link.id, cents)
     return link
 
 
-def assign_unmatched(session: Session, payment_id: int, user_id: int, outbox: Outbox, *, credit_on: str) -> Applied:
+def assign_unmatched(uow: UnitOfWork, command: AssignPayment) -> Applied:
     """An admin gives an unmatched payment to a user; the wallet moves to the payment's level at once."""
-    payment = lock_payment(session, payment_id)
+    payment = lock_payment(uow.session, command.payment_id)
     if payment.user_id is not None:
         raise Invalid("this payment already belongs to a user")
-    if session.get(User, user_id) is None:
+    if uow.session.get(User, command.user_id) is None:
         raise NotFound("no such user")
-    payment.user_id = user_id
+    payment.user_id = command.user_id
     payment.matched = True
-    log.info("event=payment_assigned payment_id=%s user_id=%s", payment_id, user_id)
-    return apply_facts(session, payment, None, outbox, credit_on=credit_on, event=None)
+    log.info("event=payment_assigned payment_id=%s user_id=%s", payment.id, payment.user_id)
+    return apply_facts(uow, payment, None, credit_on=command.credit_on, event=None)

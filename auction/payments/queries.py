@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from .. import clock
 from ..errors import NotFound
 from ..models import Payment, PaymentLink, WebhookDelivery
+from .levels import Outcome
 
 
 def list_user_payments(session: Session, user_id: int, limit: int = 100) -> list[Payment]:
@@ -55,15 +56,17 @@ def list_unmatched(session: Session, limit: int = 100) -> dict[str, list[Any]]:
     payments = list(
         session.scalars(select(Payment).where(Payment.user_id.is_(None)).order_by(Payment.id.desc()).limit(limit))
     )
-    deliveries = list_deliveries(session, outcome="unmatched", limit=limit)
+    deliveries = list_deliveries(session, outcome=Outcome.UNMATCHED, limit=limit)
     return {"payments": payments, "deliveries": deliveries}
 
 
 def list_payment_links(session: Session) -> list[PaymentLink]:
+    """Every payment link, newest first."""
     return list(session.scalars(select(PaymentLink).order_by(PaymentLink.id.desc())))
 
 
 def delivery_id_for_event(session: Session, event_id: str) -> int:
+    """The stored delivery of an Asaas event id (`flask payments replay`), or NotFound."""
     row_id = session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.event_id == event_id))
     if row_id is None:
         raise NotFound(f"no delivery with event id {event_id}")

@@ -12,15 +12,16 @@ from sqlalchemy.orm import Session
 from .. import clock
 from ..db import Database
 from ..models import Payment
-from ..outbox import Outbox
+from ..uow import UnitOfWork
 from .client import AsaasClient, AsaasError
-from .events import FINAL_STATUSES, facts_of
-from .levels import Applied, apply_facts, lock_payment
+from .events import FINAL_STATUSES, PaymentStatus, facts_of
+from .levels import Applied, Outcome, apply_facts, lock_payment
 
 log = logging.getLogger(__name__)
 
+# A NEW top-up whose charge Asaas never got is given up after this long.
 ABANDON_AFTER = timedelta(hours=1)
-
+# Reconciliation stops asking about charges older than this (unpaid ones expire long before).
 RECONCILE_MAX_AGE = timedelta(days=40)
 
 
@@ -37,24 +38,27 @@ def _open_payments(session: Session) -> list[tuple[int, str | None, str | None]]
     return [(r.id, r.asaas_payment_id, r.external_reference) for r in rows]
 
 
-def _apply_fetched(session: Session, payment_id: int, remote: dict[str, Any] | None, outbox: Outbox, credit_on: str):
-    payment = lock_payment(session, payment_id)
+def _apply_fetched(uow: UnitOfWork, payment_id: int, remote: dict[str, Any] | None, credit_on: str) -> Applied:
+    """Apply what Asaas answered about one payment (None: Asaas does not know its charge)."""
+    payment = lock_payment(uow.session, payment_id)
     if remote is None:
-        if payment.status == "NEW" and clock.now() - payment.created_at > ABANDON_AFTER:
-            payment.status = "ABANDONED"
+        if payment.status == PaymentStatus.NEW and clock.now() - payment.created_at > ABANDON_AFTER:
+            payment.status = PaymentStatus.ABANDONED
             payment.updated_at = clock.now()
-            return Applied(payment.id, "abandoned")
-        return Applied(payment.id, "recorded")
+            return Applied(payment.id, Outcome.ABANDONED)
+        return Applied(payment.id, Outcome.RECORDED)
     if payment.asaas_payment_id is None:
         payment.asaas_payment_id = str(remote["id"])
         payment.invoice_url = remote.get("invoiceUrl") or payment.invoice_url
-    return apply_facts(session, payment, facts_of(None, remote), outbox, credit_on=credit_on, event=None)
+    return apply_facts(uow, payment, facts_of(None, remote), credit_on=credit_on, event=None)
 
 
-def reconcile(db: Database, client: AsaasClient, *, credit_on: str) -> tuple[list[Applied], Outbox]:
-    """Fetch every non-final payment from Asaas and apply its state through the same mapping."""
+def reconcile(db: Database, client: AsaasClient, *, credit_on: str) -> list[Applied]:
+    """Fetch every non-final payment from Asaas and apply its state through the same mapping.
+
+    One unit of work per payment, each delivering its messages when it commits.
+    """
     results: list[Applied] = []
-    outbox = Outbox()
     for payment_id, asaas_id, reference in db.transaction(_open_payments):
         try:
             if asaas_id:
@@ -64,10 +68,10 @@ def reconcile(db: Database, client: AsaasClient, *, credit_on: str) -> tuple[lis
         except AsaasError as exc:
             log.warning("event=reconcile_fetch_failed payment_id=%s error=%s", payment_id, exc)
             continue
-        result = db.transaction(_apply_fetched, payment_id, remote, outbox, credit_on)
-        if result.moved or result.outcome == "abandoned":
+        result = db.run(_apply_fetched, payment_id, remote, credit_on)
+        if result.corrected:
             log.info(
                 "event=reconcile_corrected payment_id=%s outcome=%s moved=%s", payment_id, result.outcome, result.moved
             )
         results.append(result)
-    return results, outbox
+    return results

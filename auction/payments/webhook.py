@@ -18,9 +18,8 @@ from flask import Blueprint, current_app, request
 
 from ..db import DatabaseUnavailable
 from ..extensions import csrf, get_db
-from ..outbox import deliver
 from . import deliveries
-from .deliveries import Delivery
+from .deliveries import Delivery, ProcessDelivery
 from .events import BadPayment, facts_of
 
 bp = Blueprint("payment_webhook", __name__)
@@ -95,15 +94,13 @@ def receive() -> Any:
     from . import get_client
 
     try:
-        result, outbox = deliveries.handle_delivery(
-            db, get_client(), delivery_id, delivery.payment, credit_on=current_app.config["ASAAS_CREDIT_ON"]
-        )
+        command = ProcessDelivery(delivery_id, current_app.config["ASAAS_CREDIT_ON"])
+        result = deliveries.handle_delivery(db, get_client(), command, delivery.payment)
     except DatabaseUnavailable:
         # Stored but not processed because the database went away: ask Asaas to redeliver;
         # the redelivery finds the stored, unprocessed delivery and processes it.
         log.warning("event=webhook_not_processed delivery_id=%s", delivery_id)
         return _answer(503, error="could not process the event now; retry later")
-    deliver(outbox)
     log.info(
         "event=webhook event_id=%s name=%s payment=%s first=%s outcome=%s",
         delivery.event_id,

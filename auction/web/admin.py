@@ -16,6 +16,9 @@ from ..models import Auction, Payment, User, Wallet, WebhookDelivery
 from ..outbox import Outbox, deliver
 from ..payments import get_client, links, queries
 from ..payments.deliveries import reprocess_delivery
+from ..payments.levels import Outcome
+from ..payments.topups import TopUpLimits
+from ..uow import UnitOfWork
 from .auth import admin_required, current_user
 from .forms import parse_reais
 
@@ -38,7 +41,7 @@ def _counts(session: Session) -> dict[str, int]:
         "users": count(select(func.count(User.id))),
         "open_auctions": count(select(func.count(Auction.id)).where(Auction.status == "open")),
         "unmatched": count(select(func.count(Payment.id)).where(Payment.user_id.is_(None))),
-        "failed": count(select(func.count(WebhookDelivery.id)).where(WebhookDelivery.outcome == "failed")),
+        "failed": count(select(func.count(WebhookDelivery.id)).where(WebhookDelivery.outcome == Outcome.FAILED)),
     }
 
 
@@ -134,21 +137,18 @@ def _user_id(session: Session, username: str) -> int:
     return user_id
 
 
-def _assign(session: Session, payment_id: int, username: str, outbox: Outbox, credit_on: str) -> Any:
-    return links.assign_unmatched(session, payment_id, _user_id(session, username), outbox, credit_on=credit_on)
+def _assign(uow: UnitOfWork, payment_id: int, username: str, credit_on: str) -> Any:
+    command = links.AssignPayment(payment_id, _user_id(uow.session, username), credit_on)
+    return links.assign_unmatched(uow, command)
 
 
 @bp.post("/payments/<int:payment_id>/assign")
 def assign_payment(payment_id: int) -> Any:
-    outbox = Outbox()
     try:
-        get_db().transaction(
-            _assign, payment_id, request.form.get("username") or "", outbox, current_app.config["ASAAS_CREDIT_ON"]
-        )
+        get_db().run(_assign, payment_id, request.form.get("username") or "", current_app.config["ASAAS_CREDIT_ON"])
     except ServiceError as exc:
         flash(exc.message, "error")
     else:
-        deliver(outbox)
         flash(f"Payment #{payment_id} assigned.", "success")
     return redirect(url_for("admin.payments", unmatched=1))
 
@@ -157,17 +157,12 @@ def assign_payment(payment_id: int) -> Any:
 def create_payment_link() -> Any:
     user = current_user()
     assert user is not None
-    config = current_app.config
     try:
-        links.create_payment_link(
-            get_db(),
-            get_client(),
-            admin_id=user.id,
-            name=request.form.get("name") or "",
-            amount=parse_reais(request.form.get("amount") or ""),
-            min_cents=config["TOPUP_MIN_CENTS"],
-            max_cents=config["TOPUP_MAX_CENTS"],
+        amount = parse_reais(request.form.get("amount") or "")
+        command = links.CreatePaymentLink(
+            user.id, request.form.get("name") or "", amount, TopUpLimits.from_config(current_app.config)
         )
+        links.create_payment_link(get_db(), get_client(), command)
     except (ValueError, ServiceError) as exc:
         flash(f"Could not create the link: {getattr(exc, 'message', exc)}", "error")
     else:
@@ -196,14 +191,13 @@ def reprocess(delivery_id: int) -> Any:
     user = current_user()
     assert user is not None
     try:
-        result, outbox = reprocess_delivery(
+        result = reprocess_delivery(
             get_db(), get_client(), delivery_id, credit_on=current_app.config["ASAAS_CREDIT_ON"]
         )
     except NotFound:
         abort(404)
-    deliver(outbox)
     log.info("event=admin_reprocess delivery_id=%s admin_id=%s outcome=%s", delivery_id, user.id, result.outcome)
-    category = "error" if result.outcome == "failed" else "success"
+    category = "error" if result.outcome == Outcome.FAILED else "success"
     flash(f"Re-processed: {result.outcome}{' (' + result.detail + ')' if result.detail else ''}.", category)
     return redirect(url_for("admin.delivery", delivery_id=delivery_id))
 

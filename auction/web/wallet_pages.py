@@ -97,20 +97,13 @@ def topup() -> Any:
     """Without JS: start the top-up and send the browser to the checkout page (with JS the socket's add_money does)."""
     user = current_user()
     assert user is not None
-    config = current_app.config
     if rate_limited("topup_user", user.id) or rate_limited("topup_ip", client_ip()):
         flash("Too many top-ups; wait a minute and try again.", "error")
         return redirect(url_for("wallet_pages.wallet"))
     try:
         amount = parse_reais(request.form.get("amount") or "")
-        started = topups.create_topup(
-            get_db(),
-            get_client(),
-            user_id=user.id,
-            amount=amount,
-            min_cents=config["TOPUP_MIN_CENTS"],
-            max_cents=config["TOPUP_MAX_CENTS"],
-        )
+        command = topups.StartTopUp(user.id, amount, topups.TopUpLimits.from_config(current_app.config))
+        started = topups.create_topup(get_db(), get_client(), command)
     except (ValueError, ServiceError) as exc:
         flash(f"Could not add money: {getattr(exc, 'message', exc)}", "error")
         return redirect(url_for("wallet_pages.wallet"))
