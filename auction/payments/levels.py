@@ -26,6 +26,7 @@ from .events import EVENTS, REMOVED, Facts, State, level, movement_reason
 
 log = logging.getLogger(__name__)
 
+# The notification (kind, message) for each ledger reason of a level change, and for events that notify.
 NOTICES: dict[str, tuple[str, str]] = {
     "top_up": ("payment_approved", "Your payment of {value} was approved: {moved} added to your wallet."),
     "payment_restored": ("payment_approved", "Your payment of {value} is valid again: {moved} added to your wallet."),
