@@ -54,7 +54,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     cpf_cnpj: Mapped[str | None] = mapped_column(String(14))
     asaas_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    # Set while one request creates the Asaas customer, so a concurrent first top-up waits (auction.payments.service).
+    # Set while one request creates the Asaas customer, so a concurrent first top-up waits (auction.payments.customers).
     asaas_customer_claimed_at: Mapped[datetime | None]
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
     created_at: Mapped[datetime]
@@ -82,14 +82,6 @@ class AuctionStatus(StrEnum):
     OPEN = "open"
     FINISHED = "finished"
     CANCELLED = "cancelled"
-
-
-class HoldStatus(StrEnum):
-    """A wallet hold for one auction: open while it holds money, then released or captured."""
-
-    OPEN = "open"
-    RELEASED = "released"
-    CAPTURED = "captured"
 
 
 class Auction(Base):
@@ -195,7 +187,7 @@ class LedgerTransaction(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(191), unique=True)
-    # credit | reverse | hold | release | capture | fee (the platform fee taken from a sale)
+    # wallet.Kind: credit | reverse | hold | release | capture | fee (the platform fee taken from a sale)
     kind: Mapped[str] = mapped_column(String(16))
     # what a person reads: bid_hold, released, won, sale, fee, top_up, refund, chargeback ...
     reason: Mapped[str] = mapped_column(String(32))
@@ -218,7 +210,7 @@ class LedgerEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), index=True)
     wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id"))
-    # available | held
+    # wallet.Bucket: available | held
     bucket: Mapped[str] = mapped_column(String(9))
     # Signed: positive adds to the account's bucket, negative takes from it.
     amount: Mapped[int] = money(default=None)
@@ -236,7 +228,7 @@ class Hold(Base):
     wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id"))
     auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id"), index=True)
     amount: Mapped[int] = money()
-    # open | released | captured
+    # wallet.HoldStatus: open | released | captured
     status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
     updated_at: Mapped[datetime]
 
@@ -270,7 +262,7 @@ class Payment(Base):
     asaas_customer_id: Mapped[str | None] = mapped_column(String(64))
     value: Mapped[int] = money(default=None)
     billing_type: Mapped[str | None] = mapped_column(String(20))
-    # NEW (row stored, charge not created yet), then Asaas's status names.
+    # payments.events.PaymentStatus: NEW (row stored, charge not created yet), then Asaas's status names.
     status: Mapped[str] = mapped_column(String(40), default="NEW", server_default="NEW")
     deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
     refunded: Mapped[int] = money()
@@ -302,7 +294,7 @@ class WebhookDelivery(Base):
     event: Mapped[str] = mapped_column(String(64))
     asaas_payment_id: Mapped[str | None] = mapped_column(String(64), index=True)
     raw_body: Mapped[str] = mapped_column(Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"))
-    # received | applied | recorded | unmatched | failed
+    # payments.levels.Outcome: received | applied | recorded | unmatched | failed
     outcome: Mapped[str] = mapped_column(String(16), default="received", server_default="received")
     detail: Mapped[str | None] = mapped_column(String(255))
     attempts: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))

@@ -19,9 +19,9 @@ from auction.errors import Invalid
 from auction.extensions import socketio
 from auction.models import Notification, Payment, User, WebhookDelivery
 from auction.outbox import Outbox
-from auction.payments import service
+from auction.payments import links, queries, reconcile, topups
 from auction.payments.client import AsaasClient
-from auction.payments.service import PaymentGatewayError
+from auction.payments.errors import PaymentGatewayError
 from tests.support.payments import (  # noqa: F401 - fixtures
     TOKEN,
     audited,
@@ -32,7 +32,7 @@ from tests.support.payments import (  # noqa: F401 - fixtures
 )
 
 pytestmark = pytest.mark.usefixtures("audited")
-LIMITS = {"min_cents": 500, "max_cents": 1_000_000}
+LIMITS = topups.TopUpLimits(min_cents=500, max_cents=1_000_000)
 PASSWORD = "correct horse battery"
 
 
@@ -57,8 +57,8 @@ def asaas(app) -> AsaasClient:
     return client
 
 
-def topup(db, asaas, user_id: int, amount: int = 5_000) -> service.TopUp:
-    return service.create_topup(db, asaas, user_id=user_id, amount=amount, **LIMITS)
+def topup(db, asaas, user_id: int, amount: int = 5_000) -> topups.TopUp:
+    return topups.create_topup(db, asaas, topups.StartTopUp(user_id, amount, LIMITS))
 
 
 def press(client, url: str, action: str, **form: str):
@@ -163,7 +163,7 @@ def test_a_failed_charge_leaves_the_row_for_reconciliation_to_find(db, app, asaa
         external_reference=stuck.external_reference,
         description="retry",
     )
-    service.reconcile(db, asaas, credit_on="RECEIVED")
+    reconcile.reconcile(db, asaas, credit_on="RECEIVED")
     assert payment_row(db, stuck.id).asaas_payment_id == remote["id"]
 
 
@@ -174,7 +174,7 @@ def test_a_charge_asaas_never_got_is_abandoned_after_an_hour(db, asaas, user, ht
     with pytest.raises(PaymentGatewayError):
         topup(db, broken, user, 7_000)
     clock.advance(timedelta(hours=2))
-    results, _ = service.reconcile(db, asaas, credit_on="RECEIVED")
+    results = reconcile.reconcile(db, asaas, credit_on="RECEIVED")
     assert "abandoned" in [r.outcome for r in results]
 
 
@@ -314,7 +314,7 @@ def test_send_test_webhook_posts_a_signed_example(app, httpserver: HTTPServer):
 
 def test_a_link_payment_is_matched_to_the_user_by_cpf(db, client, asaas, user, make_user):
     admin = make_user("boss", is_admin=True)
-    link = service.create_payment_link(db, asaas, admin_id=admin, name="", amount=2_000, **LIMITS)
+    link = links.create_payment_link(db, asaas, links.CreatePaymentLink(admin, "", 2_000, LIMITS))
     assert link.url.startswith("http://sim.test/asaas-sim/c/")
     cpf = db.transaction(lambda s: s.get(User, user).cpf_cnpj)
     answer = client.post(link.url.replace("http://sim.test", ""), data={"name": "Payer", "cpfCnpj": cpf, "email": ""})
@@ -328,30 +328,31 @@ def test_a_link_payment_is_matched_to_the_user_by_cpf(db, client, asaas, user, m
 @BOTH_BACKENDS
 def test_an_unmatched_link_payment_is_kept_and_an_admin_assigns_it(db, client, asaas, user, make_user):
     admin = make_user("boss", is_admin=True)
-    link = service.create_payment_link(db, asaas, admin_id=admin, name="R$ 30", amount=3_000, **LIMITS)
+    link = links.create_payment_link(db, asaas, links.CreatePaymentLink(admin, "R$ 30", 3_000, LIMITS))
     stranger = {"name": "Stranger", "cpfCnpj": "123.456.789-09", "email": "stranger@example.org"}
     answer = client.post(link.url.replace("http://sim.test", ""), data=stranger)
     press(client, answer.headers["Location"], "pay")
-    unmatched = db.transaction(service.list_unmatched)
+    unmatched = db.transaction(queries.list_unmatched)
     [row] = unmatched["payments"]
     assert row.user_id is None and not row.matched and row.credited == 0
     outbox = Outbox()
-    applied = db.transaction(service.assign_unmatched, row.id, user, outbox, credit_on="RECEIVED")
+    assign = links.AssignPayment(row.id, user, credit_on="RECEIVED")
+    applied = db.run(links.assign_unmatched, assign, outbox=outbox)
     assert applied.moved == 3_000 and available(db, user) == 3_000
     assert [m.event for m in outbox] == ["wallet", "notification"]
     with pytest.raises(Invalid):
-        db.transaction(service.assign_unmatched, row.id, user, Outbox(), credit_on="RECEIVED")
+        db.run(links.assign_unmatched, assign)
 
 
 def test_deliveries_are_listed_and_shown_without_secrets(db, client, asaas, user):
     started = topup(db, asaas, user)
     press(client, started.payment_url, "pay")
-    rows = db.transaction(lambda s: service.list_deliveries(s, limit=10))
+    rows = db.transaction(lambda s: queries.list_deliveries(s, limit=10))
     assert [r.event for r in rows] == ["PAYMENT_RECEIVED", "PAYMENT_CONFIRMED", "PAYMENT_CREATED"]
-    shown = db.transaction(service.get_delivery, rows[0].id)
+    shown = db.transaction(queries.get_delivery, rows[0].id)
     assert json.loads(shown["raw_body"])["event"] == "PAYMENT_RECEIVED"
     assert TOKEN not in json.dumps(shown)
-    mine = db.transaction(service.list_user_payments, user)
+    mine = db.transaction(queries.list_user_payments, user)
     assert [p.id for p in mine] == [started.payment_id]
 
 

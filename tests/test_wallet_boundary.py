@@ -1,9 +1,10 @@
-"""Only auction/wallet.py may write the balance columns (wallets.available / wallets.held).
+"""Only auction/wallet/ledger.py may write the balance columns (wallets.available / wallets.held).
 
 The scan reads every module under auction/ with `ast` and flags: assignments to
 `.available` / `.held` (plain, augmented, `setattr`), `available=` / `held=` or
 `Wallet.available` / `"held"` keys inside `update()`, `.values()`, `insert()` or
 `Wallet(...)`, and SQL text that updates the wallets table's balance columns.
+The wallet package itself depends on no other area of the site.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "auction"
-OWNER = PACKAGE / "wallet.py"
+OWNER = PACKAGE / "wallet" / "ledger.py"
+OWNER_NAME = OWNER.relative_to(PACKAGE.parent).as_posix()
 BALANCE = {"available", "held"}
 WRITE_CALLS = {"update", "values", "insert", "Wallet", "ordered_values"}
 SQL_BALANCE_UPDATE = re.compile(r"\bUPDATE\s+`?wallets`?\b.*?\bSET\b.*?\b(available|held)\s*=", re.I | re.S)
@@ -74,7 +76,7 @@ def test_no_module_but_the_wallet_writes_balance_columns() -> None:
         if path != OWNER:
             relative = path.relative_to(PACKAGE.parent).as_posix()
             offenders += balance_writes(path.read_text(encoding="utf-8"), relative)
-    assert offenders == [], "only auction/wallet.py may change balances:\n" + "\n".join(offenders)
+    assert offenders == [], f"only {OWNER_NAME} may change balances:\n" + "\n".join(offenders)
 
 
 def test_the_scan_catches_every_kind_of_balance_write() -> None:
@@ -91,4 +93,30 @@ session.execute(update(Auction).values(status="open"))
 """
     found = balance_writes(source, "auction/rogue.py")
     assert [line.split(" ", 1)[0] for line in found] == [f"auction/rogue.py:{n}" for n in range(2, 9)], found
-    assert balance_writes(OWNER.read_text(encoding="utf-8"), "auction/wallet.py"), "the real writer looks clean"
+    assert balance_writes(OWNER.read_text(encoding="utf-8"), OWNER_NAME), "the real writer looks clean"
+
+
+# What the wallet may import from the site: the layers below every area, never an area.
+WALLET_MAY_IMPORT = {"auction.models", "auction.db", "auction.money", "auction.errors", "auction.clock"}
+
+
+def _site_imports(path: Path) -> set[str]:
+    """The auction.* modules a file of the wallet package imports (relative imports resolved)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("auction.")}
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            base = ".".join(["auction", "wallet"][: 3 - node.level])
+            module = f"{base}.{node.module}" if node.module else base
+            found |= {module} if node.module else {f"{base}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("auction"):
+            found.add(node.module or "")
+    return {name for name in found if not name.startswith("auction.wallet")}
+
+
+def test_the_wallet_package_imports_no_other_area() -> None:
+    wallet_files = sorted((PACKAGE / "wallet").glob("*.py"))
+    assert OWNER in wallet_files
+    imports = {path.name: _site_imports(path) - WALLET_MAY_IMPORT for path in wallet_files}
+    assert {name: found for name, found in imports.items() if found} == {}

@@ -269,42 +269,42 @@ def test_a_burst_of_50_copies_of_one_event_credits_once(app, db, user, backend):
 
 
 def test_a_delivery_that_fails_to_process_is_kept_and_processed_on_redelivery(client, db, user, monkeypatch):
-    from auction.payments import service
+    from auction.payments import deliveries as processing
 
     known_payment(db, user, "pay_bug")
     body = body_for("PAYMENT_RECEIVED", "pay_bug")
-    real = service.apply_facts
+    real = processing.apply_facts
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(service, "apply_facts", broken)
+    monkeypatch.setattr(processing, "apply_facts", broken)
     answer = post(client, body)
     assert answer.status_code == 200 and answer.get_json()["outcome"] == "failed"
     [row] = deliveries(db)
     assert (row.outcome, row.detail) == ("failed", "RuntimeError")
-    monkeypatch.setattr(service, "apply_facts", real)
+    monkeypatch.setattr(processing, "apply_facts", real)
     assert post(client, body).get_json()["outcome"] == "applied"
     assert available(db, user) == 10_000
 
 
 def test_database_lost_after_storing_answers_503_and_the_redelivery_processes_it(client, db, user, monkeypatch):
     from auction.db import DatabaseUnavailable
-    from auction.payments import service
+    from auction.payments import deliveries as processing
 
     known_payment(db, user, "pay_outage")
     body = body_for("PAYMENT_RECEIVED", "pay_outage")
-    real = service.apply_facts
+    real = processing.apply_facts
 
     def database_gone(*args, **kwargs):
         raise DatabaseUnavailable("the database is unavailable")
 
-    monkeypatch.setattr(service, "apply_facts", database_gone)
+    monkeypatch.setattr(processing, "apply_facts", database_gone)
     answer = post(client, body)
     assert answer.status_code == 503
     [row] = deliveries(db)
     assert row.outcome == "received" and row.processed_at is None
     assert available(db, user) == 0
-    monkeypatch.setattr(service, "apply_facts", real)
+    monkeypatch.setattr(processing, "apply_facts", real)
     assert post(client, body).get_json()["outcome"] == "applied"
     assert available(db, user) == 10_000

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from .. import clock, wallet
 from ..errors import Forbidden
-from ..models import Auction, AuctionStatus, Hold, HoldStatus, User, Wallet
+from ..models import Auction, AuctionStatus, Hold, User, Wallet
 from ..money import Cents
 from ..uow import UnitOfWork
 from . import messages
@@ -112,7 +112,7 @@ def _holders(session: Session, auction_id: int) -> list[int]:
         session.scalars(
             select(Wallet.user_id)
             .join(Hold, Hold.wallet_id == Wallet.id)
-            .where(Hold.auction_id == auction_id, Hold.status == HoldStatus.OPEN, Hold.amount > 0)
+            .where(Hold.auction_id == auction_id, Hold.status == wallet.HoldStatus.OPEN, Hold.amount > 0)
         )
     )
 

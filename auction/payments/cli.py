@@ -13,8 +13,7 @@ from flask.cli import AppGroup
 
 from ..errors import NotFound
 from ..extensions import get_db
-from ..outbox import deliver
-from . import get_client, service
+from . import deliveries, get_client, queries
 from .jobs import run_reconcile
 
 payments_cli = AppGroup("payments", help="Asaas payments: reconcile, replay deliveries, test the webhook.")
@@ -26,7 +25,7 @@ def reconcile() -> None:
     """Fetch every non-final payment from Asaas and apply its state (for missed or paused webhooks)."""
     results = run_reconcile(current_app)
     for result in results:
-        if result.moved or result.outcome == "abandoned":
+        if result.corrected:
             click.echo(f"payment {result.payment_id}: {result.outcome}, wallet moved by {result.moved} cents")
     click.echo(f"checked {len(results)} payment(s)")
 
@@ -37,13 +36,12 @@ def replay(event_id: str) -> None:
     """Re-process a stored delivery by its Asaas event id (idempotent)."""
     db = get_db()
     try:
-        delivery_id = db.transaction(service.delivery_id_for_event, event_id)
+        delivery_id = db.transaction(queries.delivery_id_for_event, event_id)
     except NotFound as exc:
         raise click.ClickException(exc.message) from exc
-    result, outbox = service.reprocess_delivery(
+    result = deliveries.reprocess_delivery(
         db, get_client(), delivery_id, credit_on=current_app.config["ASAAS_CREDIT_ON"]
     )
-    deliver(outbox)
     click.echo(f"delivery {delivery_id}: {result.outcome}, wallet moved by {result.moved} cents")
 
 

@@ -14,9 +14,39 @@ walk every row of it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from ..money import Cents, InvalidAmount, reais_to_cents
+
+
+class PaymentStatus(StrEnum):
+    """payments.status: Asaas's status names, plus two of this site's own (NEW, ABANDONED).
+
+    The column keeps whatever status Asaas sends, so it may hold a name missing here.
+    """
+
+    NEW = "NEW"  # the row is stored, the charge not created yet
+    PENDING = "PENDING"
+    AUTHORIZED = "AUTHORIZED"
+    AWAITING_RISK_ANALYSIS = "AWAITING_RISK_ANALYSIS"
+    CONFIRMED = "CONFIRMED"
+    RECEIVED = "RECEIVED"
+    RECEIVED_IN_CASH = "RECEIVED_IN_CASH"
+    OVERDUE = "OVERDUE"
+    REFUND_REQUESTED = "REFUND_REQUESTED"
+    REFUND_IN_PROGRESS = "REFUND_IN_PROGRESS"
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
+    REFUNDED = "REFUNDED"
+    CHARGEBACK_REQUESTED = "CHARGEBACK_REQUESTED"
+    CHARGEBACK_DISPUTE = "CHARGEBACK_DISPUTE"
+    AWAITING_CHARGEBACK_REVERSAL = "AWAITING_CHARGEBACK_REVERSAL"
+    DUNNING_REQUESTED = "DUNNING_REQUESTED"
+    DUNNING_RECEIVED = "DUNNING_RECEIVED"
+    DELETED = "DELETED"
+    REFUSED = "REFUSED"
+    ABANDONED = "ABANDONED"  # a NEW top-up whose charge Asaas never got (reconciliation gives it up)
+
 
 # paid_stage
 NOT_PAID, CONFIRMED, RECEIVED = 0, 1, 2
@@ -26,18 +56,24 @@ NO_CHARGEBACK, CHARGEBACK_OPEN, CHARGEBACK_WON = 0, 1, 2
 NOT_REMOVED, REMOVED, RESTORED = 0, 1, 2
 
 PAID_BY_STATUS = {
-    "CONFIRMED": CONFIRMED,
-    "RECEIVED": RECEIVED,
-    "RECEIVED_IN_CASH": RECEIVED,
-    "DUNNING_RECEIVED": RECEIVED,
+    PaymentStatus.CONFIRMED: CONFIRMED,
+    PaymentStatus.RECEIVED: RECEIVED,
+    PaymentStatus.RECEIVED_IN_CASH: RECEIVED,
+    PaymentStatus.DUNNING_RECEIVED: RECEIVED,
 }
 CHARGEBACK_BY_STATUS = {
-    "CHARGEBACK_REQUESTED": CHARGEBACK_OPEN,
-    "CHARGEBACK_DISPUTE": CHARGEBACK_OPEN,
-    "AWAITING_CHARGEBACK_REVERSAL": CHARGEBACK_WON,
+    PaymentStatus.CHARGEBACK_REQUESTED: CHARGEBACK_OPEN,
+    PaymentStatus.CHARGEBACK_DISPUTE: CHARGEBACK_OPEN,
+    PaymentStatus.AWAITING_CHARGEBACK_REVERSAL: CHARGEBACK_WON,
 }
 # Statuses after which nothing more is expected; reconciliation skips them.
-FINAL_STATUSES = {"RECEIVED", "RECEIVED_IN_CASH", "REFUNDED", "DUNNING_RECEIVED", "ABANDONED"}
+FINAL_STATUSES = {
+    PaymentStatus.RECEIVED,
+    PaymentStatus.RECEIVED_IN_CASH,
+    PaymentStatus.REFUNDED,
+    PaymentStatus.DUNNING_RECEIVED,
+    PaymentStatus.ABANDONED,
+}
 
 
 @dataclass(frozen=True)
@@ -46,7 +82,7 @@ class Rule:
 
     event: str
     group: str
-    status: str  # the status its payload typically carries (the simulator sends this one)
+    status: PaymentStatus  # the status its payload typically carries (the simulator sends this one)
     action: str  # what it does to money, in words, for the docs
     paid: int = NOT_PAID
     chargeback: int = NO_CHARGEBACK
@@ -59,30 +95,37 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("PAYMENT_CREATED", "lifecycle", "PENDING", "record"),
-    Rule("PAYMENT_UPDATED", "lifecycle", "PENDING", "record (value/due date changes apply while unpaid)"),
+    Rule("PAYMENT_CREATED", "lifecycle", PaymentStatus.PENDING, "record"),
+    Rule("PAYMENT_UPDATED", "lifecycle", PaymentStatus.PENDING, "record (value/due date changes apply while unpaid)"),
     Rule(
         "PAYMENT_CONFIRMED",
         "lifecycle",
-        "CONFIRMED",
+        PaymentStatus.CONFIRMED,
         "credit the value if ASAAS_CREDIT_ON=CONFIRMED, else record",
         paid=CONFIRMED,
     ),
-    Rule("PAYMENT_RECEIVED", "lifecycle", "RECEIVED", "credit value minus refunds", paid=RECEIVED, level_after=100),
+    Rule(
+        "PAYMENT_RECEIVED",
+        "lifecycle",
+        PaymentStatus.RECEIVED,
+        "credit value minus refunds",
+        paid=RECEIVED,
+        level_after=100,
+    ),
     Rule(
         "PAYMENT_ANTICIPATED",
         "lifecycle",
-        "CONFIRMED",
+        PaymentStatus.CONFIRMED,
         "credit (the money was released to us early)",
         paid=RECEIVED,
         before=("PAYMENT_CONFIRMED",),
         level_after=100,
     ),
-    Rule("PAYMENT_OVERDUE", "lifecycle", "OVERDUE", "record, notify", notify="payment_overdue"),
+    Rule("PAYMENT_OVERDUE", "lifecycle", PaymentStatus.OVERDUE, "record, notify", notify="payment_overdue"),
     Rule(
         "PAYMENT_DELETED",
         "lifecycle",
-        "PENDING",
+        PaymentStatus.PENDING,
         "level 0 (reverse anything credited)",
         removal=REMOVED,
         before=("PAYMENT_CREATED",),
@@ -90,7 +133,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "PAYMENT_RESTORED",
         "lifecycle",
-        "PENDING",
+        PaymentStatus.PENDING,
         "back to the paid amount if the payment says it is paid",
         removal=RESTORED,
         before=("PAYMENT_DELETED",),
@@ -98,26 +141,32 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "PAYMENT_RECEIVED_IN_CASH_UNDONE",
         "lifecycle",
-        "PENDING",
+        PaymentStatus.PENDING,
         "level 0: reverse the credit",
         removal=REMOVED,
         before=("PAYMENT_RECEIVED",),
     ),
-    Rule("PAYMENT_AUTHORIZED", "card", "AUTHORIZED", "record"),
-    Rule("PAYMENT_AWAITING_RISK_ANALYSIS", "card", "AWAITING_RISK_ANALYSIS", "record"),
-    Rule("PAYMENT_APPROVED_BY_RISK_ANALYSIS", "card", "PENDING", "record (CONFIRMED/RECEIVED follow)"),
-    Rule("PAYMENT_REPROVED_BY_RISK_ANALYSIS", "card", "PENDING", "record, notify refusal", notify="payment_refused"),
+    Rule("PAYMENT_AUTHORIZED", "card", PaymentStatus.AUTHORIZED, "record"),
+    Rule("PAYMENT_AWAITING_RISK_ANALYSIS", "card", PaymentStatus.AWAITING_RISK_ANALYSIS, "record"),
+    Rule("PAYMENT_APPROVED_BY_RISK_ANALYSIS", "card", PaymentStatus.PENDING, "record (CONFIRMED/RECEIVED follow)"),
+    Rule(
+        "PAYMENT_REPROVED_BY_RISK_ANALYSIS",
+        "card",
+        PaymentStatus.PENDING,
+        "record, notify refusal",
+        notify="payment_refused",
+    ),
     Rule(
         "PAYMENT_CREDIT_CARD_CAPTURE_REFUSED",
         "card",
-        "PENDING",
+        PaymentStatus.PENDING,
         "record, notify refusal",
         notify="payment_refused",
     ),
     Rule(
         "PAYMENT_REFUND_IN_PROGRESS",
         "refund",
-        "REFUND_IN_PROGRESS",
+        PaymentStatus.REFUND_IN_PROGRESS,
         "record (money moves on REFUNDED)",
         before=("PAYMENT_RECEIVED",),
         level_after=100,
@@ -125,7 +174,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "PAYMENT_REFUNDED",
         "refund",
-        "REFUNDED",
+        PaymentStatus.REFUNDED,
         "level 0: reverse what is still credited",
         full_refund=True,
         before=("PAYMENT_RECEIVED",),
@@ -133,7 +182,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "PAYMENT_PARTIALLY_REFUNDED",
         "refund",
-        "RECEIVED",
+        PaymentStatus.RECEIVED,
         "level value minus the refunds done: reverse the refunded part",
         before=("PAYMENT_RECEIVED",),
         level_after=60,
@@ -141,7 +190,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "PAYMENT_REFUND_DENIED",
         "refund",
-        "RECEIVED",
+        PaymentStatus.RECEIVED,
         "record (the credit stays)",
         before=("PAYMENT_RECEIVED", "PAYMENT_REFUND_IN_PROGRESS"),
         level_after=100,
@@ -149,7 +198,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "PAYMENT_CHARGEBACK_REQUESTED",
         "chargeback",
-        "CHARGEBACK_REQUESTED",
+        PaymentStatus.CHARGEBACK_REQUESTED,
         "level 0: reverse the credit (debt if spent)",
         chargeback=CHARGEBACK_OPEN,
         before=("PAYMENT_RECEIVED",),
@@ -157,7 +206,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "PAYMENT_CHARGEBACK_DISPUTE",
         "chargeback",
-        "CHARGEBACK_DISPUTE",
+        PaymentStatus.CHARGEBACK_DISPUTE,
         "record (the chargeback already took the level to 0)",
         chargeback=CHARGEBACK_OPEN,
         before=("PAYMENT_RECEIVED", "PAYMENT_CHARGEBACK_REQUESTED"),
@@ -165,32 +214,46 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "PAYMENT_AWAITING_CHARGEBACK_REVERSAL",
         "chargeback",
-        "AWAITING_CHARGEBACK_REVERSAL",
+        PaymentStatus.AWAITING_CHARGEBACK_REVERSAL,
         "dispute won: back to the paid amount",
         chargeback=CHARGEBACK_WON,
         before=("PAYMENT_RECEIVED", "PAYMENT_CHARGEBACK_REQUESTED"),
         level_after=100,
     ),
-    Rule("PAYMENT_DUNNING_REQUESTED", "dunning", "DUNNING_REQUESTED", "record", before=("PAYMENT_OVERDUE",)),
+    Rule(
+        "PAYMENT_DUNNING_REQUESTED", "dunning", PaymentStatus.DUNNING_REQUESTED, "record", before=("PAYMENT_OVERDUE",)
+    ),
     Rule(
         "PAYMENT_DUNNING_RECEIVED",
         "dunning",
-        "DUNNING_RECEIVED",
+        PaymentStatus.DUNNING_RECEIVED,
         "credit the value (paid through dunning)",
         paid=RECEIVED,
         before=("PAYMENT_OVERDUE",),
         level_after=100,
     ),
-    Rule("PAYMENT_CHECKOUT_VIEWED", "views", "PENDING", "record"),
-    Rule("PAYMENT_BANK_SLIP_VIEWED", "views", "PENDING", "record"),
-    Rule("PAYMENT_SPLIT_CANCELLED", "split", "RECEIVED", "record", before=("PAYMENT_RECEIVED",), level_after=100),
+    Rule("PAYMENT_CHECKOUT_VIEWED", "views", PaymentStatus.PENDING, "record"),
+    Rule("PAYMENT_BANK_SLIP_VIEWED", "views", PaymentStatus.PENDING, "record"),
     Rule(
-        "PAYMENT_SPLIT_DIVERGENCE_BLOCK", "split", "RECEIVED", "record", before=("PAYMENT_RECEIVED",), level_after=100
+        "PAYMENT_SPLIT_CANCELLED",
+        "split",
+        PaymentStatus.RECEIVED,
+        "record",
+        before=("PAYMENT_RECEIVED",),
+        level_after=100,
+    ),
+    Rule(
+        "PAYMENT_SPLIT_DIVERGENCE_BLOCK",
+        "split",
+        PaymentStatus.RECEIVED,
+        "record",
+        before=("PAYMENT_RECEIVED",),
+        level_after=100,
     ),
     Rule(
         "PAYMENT_SPLIT_DIVERGENCE_BLOCK_FINISHED",
         "split",
-        "RECEIVED",
+        PaymentStatus.RECEIVED,
         "record",
         before=("PAYMENT_RECEIVED",),
         level_after=100,
@@ -242,7 +305,7 @@ def facts_of(event: str | None, payment: dict[str, Any]) -> Facts:
     chargeback = max(rule.chargeback if rule else NO_CHARGEBACK, CHARGEBACK_BY_STATUS.get(status or "", 0))
     removal = max(rule.removal if rule else NOT_REMOVED, REMOVED if payment.get("deleted") is True else NOT_REMOVED)
     refunded = refunds_done(payment)
-    if (rule and rule.full_refund) or status == "REFUNDED":
+    if (rule and rule.full_refund) or status == PaymentStatus.REFUNDED:
         refunded = max(refunded, value or 0)
     return Facts(status, value, paid, chargeback, removal, refunded)
 
@@ -271,9 +334,9 @@ class State:
         )
 
 
-def level(state: State, credit_on: str = "RECEIVED") -> Cents:
-    """What the wallet should hold for this payment now."""
-    needed = CONFIRMED if credit_on == "CONFIRMED" else RECEIVED
+def level(state: State, credit_on: str = PaymentStatus.RECEIVED) -> Cents:
+    """What the wallet should hold for this payment now (`credit_on`: ASAAS_CREDIT_ON, CONFIRMED or RECEIVED)."""
+    needed = CONFIRMED if credit_on == PaymentStatus.CONFIRMED else RECEIVED
     if state.paid < needed or state.removal == REMOVED or state.chargeback == CHARGEBACK_OPEN:
         return 0
     return max(0, state.value - state.refunded)

@@ -19,7 +19,7 @@ from ..entrypoints.sockets.connection import client_ip, rate_limited
 from ..entrypoints.sockets.connection import verified_user as verified_socket_user
 from ..errors import ServiceError
 from ..extensions import get_db, socketio
-from . import get_client, service
+from . import get_client, topups
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +32,9 @@ def on_add_money(data: Any = None) -> dict[str, Any]:
     if rate_limited("topup_user", user.id) or rate_limited("topup_ip", client_ip()):
         return error_ack("rate_limited", "too many top-ups; wait a minute and try again")
     amount = data.get("amount") if isinstance(data, dict) else None
-    config = current_app.config
+    command = topups.StartTopUp(user.id, amount, topups.TopUpLimits.from_config(current_app.config))
     try:
-        topup = service.create_topup(
-            get_db(),
-            get_client(),
-            user_id=user.id,
-            amount=amount,
-            min_cents=config["TOPUP_MIN_CENTS"],
-            max_cents=config["TOPUP_MAX_CENTS"],
-        )
+        topup = topups.create_topup(get_db(), get_client(), command)
     except ServiceError as exc:
         log.info("event=socket_refused name=add_money sid=%s code=%s", request.sid, exc.code)
         return error_ack(exc.code, exc.message, **{k: v for k, v in exc.details.items() if isinstance(v, int)})

@@ -18,10 +18,9 @@ from flask import Blueprint, current_app, request
 
 from ..db import DatabaseUnavailable
 from ..extensions import csrf, get_db
-from ..outbox import deliver
-from . import service
+from . import deliveries
+from .deliveries import Delivery, ProcessDelivery
 from .events import BadPayment, facts_of
-from .service import Delivery
 
 bp = Blueprint("payment_webhook", __name__)
 log = logging.getLogger(__name__)
@@ -88,22 +87,20 @@ def receive() -> Any:
         return _answer(400, error=str(exc))
     db = get_db()
     try:
-        delivery_id, first = service.store_delivery(db, delivery)
+        delivery_id, first = deliveries.store_delivery(db, delivery)
     except DatabaseUnavailable:
         log.warning("event=webhook_not_stored event_id=%s", delivery.event_id)
         return _answer(503, error="could not store the event; retry later")
     from . import get_client
 
     try:
-        result, outbox = service.handle_delivery(
-            db, get_client(), delivery_id, delivery.payment, credit_on=current_app.config["ASAAS_CREDIT_ON"]
-        )
+        command = ProcessDelivery(delivery_id, current_app.config["ASAAS_CREDIT_ON"])
+        result = deliveries.handle_delivery(db, get_client(), command, delivery.payment)
     except DatabaseUnavailable:
         # Stored but not processed because the database went away: ask Asaas to redeliver;
         # the redelivery finds the stored, unprocessed delivery and processes it.
         log.warning("event=webhook_not_processed delivery_id=%s", delivery_id)
         return _answer(503, error="could not process the event now; retry later")
-    deliver(outbox)
     log.info(
         "event=webhook event_id=%s name=%s payment=%s first=%s outcome=%s",
         delivery.event_id,

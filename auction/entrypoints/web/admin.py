@@ -13,9 +13,11 @@ from ...auctions import closing, listing
 from ...errors import NotFound, ServiceError
 from ...extensions import get_db
 from ...models import Auction, Payment, User, Wallet, WebhookDelivery
-from ...outbox import Outbox, deliver
-from ...payments import get_client
-from ...payments import service as payment_service
+from ...payments import get_client, links, queries
+from ...payments.deliveries import reprocess_delivery
+from ...payments.levels import Outcome
+from ...payments.topups import TopUpLimits
+from ...uow import UnitOfWork
 from .auth import admin_required, signed_in_user
 from .forms import parse_reais
 
@@ -38,7 +40,7 @@ def _counts(session: Session) -> dict[str, int]:
         "users": count(select(func.count(User.id))),
         "open_auctions": count(select(func.count(Auction.id)).where(Auction.status == "open")),
         "unmatched": count(select(func.count(Payment.id)).where(Payment.user_id.is_(None))),
-        "failed": count(select(func.count(WebhookDelivery.id)).where(WebhookDelivery.outcome == "failed")),
+        "failed": count(select(func.count(WebhookDelivery.id)).where(WebhookDelivery.outcome == Outcome.FAILED)),
     }
 
 
@@ -109,7 +111,7 @@ def _payments(session: Session, unmatched_only: bool) -> dict[str, Any]:
         statement = statement.where(Payment.user_id.is_(None))
     return {
         "rows": list(session.execute(statement.limit(PAGE_SIZE)).all()),
-        "links": payment_service.list_payment_links(session),
+        "links": queries.list_payment_links(session),
     }
 
 
@@ -127,23 +129,18 @@ def _user_id(session: Session, username: str) -> int:
     return user_id
 
 
-def _assign(session: Session, payment_id: int, username: str, outbox: Outbox, credit_on: str) -> Any:
-    return payment_service.assign_unmatched(
-        session, payment_id, _user_id(session, username), outbox, credit_on=credit_on
-    )
+def _assign(uow: UnitOfWork, payment_id: int, username: str, credit_on: str) -> Any:
+    command = links.AssignPayment(payment_id, _user_id(uow.session, username), credit_on)
+    return links.assign_unmatched(uow, command)
 
 
 @bp.post("/payments/<int:payment_id>/assign")
 def assign_payment(payment_id: int) -> Any:
-    outbox = Outbox()
     try:
-        get_db().transaction(
-            _assign, payment_id, request.form.get("username") or "", outbox, current_app.config["ASAAS_CREDIT_ON"]
-        )
+        get_db().run(_assign, payment_id, request.form.get("username") or "", current_app.config["ASAAS_CREDIT_ON"])
     except ServiceError as exc:
         flash(exc.message, "error")
     else:
-        deliver(outbox)
         flash(f"Payment #{payment_id} assigned.", "success")
     return redirect(url_for("admin.payments", unmatched=1))
 
@@ -151,17 +148,12 @@ def assign_payment(payment_id: int) -> Any:
 @bp.post("/payment-links")
 def create_payment_link() -> Any:
     user = signed_in_user()
-    config = current_app.config
     try:
-        payment_service.create_payment_link(
-            get_db(),
-            get_client(),
-            admin_id=user.id,
-            name=request.form.get("name") or "",
-            amount=parse_reais(request.form.get("amount") or ""),
-            min_cents=config["TOPUP_MIN_CENTS"],
-            max_cents=config["TOPUP_MAX_CENTS"],
+        amount = parse_reais(request.form.get("amount") or "")
+        command = links.CreatePaymentLink(
+            user.id, request.form.get("name") or "", amount, TopUpLimits.from_config(current_app.config)
         )
+        links.create_payment_link(get_db(), get_client(), command)
     except (ValueError, ServiceError) as exc:
         flash(f"Could not create the link: {getattr(exc, 'message', exc)}", "error")
     else:
@@ -172,14 +164,14 @@ def create_payment_link() -> Any:
 @bp.get("/deliveries")
 def deliveries() -> Any:
     outcome = request.args.get("outcome") or None
-    rows = get_db().transaction(lambda s: payment_service.list_deliveries(s, outcome=outcome, limit=PAGE_SIZE))
+    rows = get_db().transaction(lambda s: queries.list_deliveries(s, outcome=outcome, limit=PAGE_SIZE))
     return render_template("admin/deliveries.html", rows=rows, outcome=outcome)
 
 
 @bp.get("/deliveries/<int:delivery_id>")
 def delivery(delivery_id: int) -> Any:
     try:
-        row = get_db().transaction(payment_service.get_delivery, delivery_id)
+        row = get_db().transaction(queries.get_delivery, delivery_id)
     except NotFound:
         abort(404)
     return render_template("admin/delivery.html", d=row, body=redact(row["raw_body"]))
@@ -189,14 +181,13 @@ def delivery(delivery_id: int) -> Any:
 def reprocess(delivery_id: int) -> Any:
     user = signed_in_user()
     try:
-        result, outbox = payment_service.reprocess_delivery(
+        result = reprocess_delivery(
             get_db(), get_client(), delivery_id, credit_on=current_app.config["ASAAS_CREDIT_ON"]
         )
     except NotFound:
         abort(404)
-    deliver(outbox)
     log.info("event=admin_reprocess delivery_id=%s admin_id=%s outcome=%s", delivery_id, user.id, result.outcome)
-    category = "error" if result.outcome == "failed" else "success"
+    category = "error" if result.outcome == Outcome.FAILED else "success"
     flash(f"Re-processed: {result.outcome}{' (' + result.detail + ')' if result.detail else ''}.", category)
     return redirect(url_for("admin.delivery", delivery_id=delivery_id))
 

@@ -13,8 +13,7 @@ from ...db import DatabaseUnavailable
 from ...errors import ServiceError
 from ...extensions import get_db
 from ...models import Auction
-from ...payments import get_client
-from ...payments import service as payment_service
+from ...payments import get_client, queries, topups
 from .auth import client_ip, login_required, rate_limited, signed_in_user
 from .forms import parse_reais
 
@@ -86,7 +85,7 @@ def wallet() -> Any:
 @login_required
 def payments() -> Any:
     user = signed_in_user()
-    rows = get_db().transaction(payment_service.list_user_payments, user.id)
+    rows = get_db().transaction(queries.list_user_payments, user.id)
     return render_template("wallet/payments.html", payments=rows, status_label=payment_status_label)
 
 
@@ -95,20 +94,13 @@ def payments() -> Any:
 def topup() -> Any:
     """Without JS: start the top-up and send the browser to the checkout page (with JS the socket's add_money does)."""
     user = signed_in_user()
-    config = current_app.config
     if rate_limited("topup_user", user.id) or rate_limited("topup_ip", client_ip()):
         flash("Too many top-ups; wait a minute and try again.", "error")
         return redirect(url_for("wallet_pages.wallet"))
     try:
         amount = parse_reais(request.form.get("amount") or "")
-        started = payment_service.create_topup(
-            get_db(),
-            get_client(),
-            user_id=user.id,
-            amount=amount,
-            min_cents=config["TOPUP_MIN_CENTS"],
-            max_cents=config["TOPUP_MAX_CENTS"],
-        )
+        command = topups.StartTopUp(user.id, amount, topups.TopUpLimits.from_config(current_app.config))
+        started = topups.create_topup(get_db(), get_client(), command)
     except (ValueError, ServiceError) as exc:
         flash(f"Could not add money: {getattr(exc, 'message', exc)}", "error")
         return redirect(url_for("wallet_pages.wallet"))

@@ -32,27 +32,50 @@ stalling the hub (see auction/db.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import clock
-from .errors import Invalid, ServiceError
-from .models import Hold, LedgerEntry, LedgerTransaction, Wallet
-from .money import Cents, format_brl, require_cents
+from .. import clock
+from ..errors import Invalid, ServiceError
+from ..models import Hold, LedgerEntry, LedgerTransaction, Wallet
+from ..money import Cents, format_brl, require_cents
 
+# The platform's own accounts (wallets.code).
 SETTLEMENT = "settlement"
 FEES = "fees"
-AVAILABLE = "available"
-HELD = "held"
 
-# How the other side of a movement reads in that account's history.
-COUNTERPART_REASON = {"won": "sale"}
+
+class Bucket(StrEnum):
+    """The two balances of a wallet (ledger_entries.bucket, and the wallets column of that name)."""
+
+    AVAILABLE = "available"
+    HELD = "held"
+
+
+class Kind(StrEnum):
+    """What a ledger transaction did (ledger_transactions.kind)."""
+
+    CREDIT = "credit"
+    REVERSE = "reverse"
+    HOLD = "hold"
+    RELEASE = "release"
+    CAPTURE = "capture"
+    FEE = "fee"  # the platform fee taken from a sale
+
+
+class HoldStatus(StrEnum):
+    """holds.status"""
+
+    OPEN = "open"
+    RELEASED = "released"
+    CAPTURED = "captured"
 
 
 class InsufficientFunds(ServiceError):
     code = "insufficient_funds"
+    http_status = 409
 
 
 class WalletInDebt(InsufficientFunds):
@@ -69,33 +92,6 @@ class Movement:
     amount: Cents
     created_debt: bool = False
     replayed: bool = False
-
-
-@dataclass(frozen=True)
-class Balance:
-    available: Cents
-    held: Cents
-
-    @property
-    def in_debt(self) -> bool:
-        return self.available < 0
-
-    def as_dict(self) -> dict[str, int | bool]:
-        return {"available": self.available, "held": self.held, "in_debt": self.in_debt}
-
-
-@dataclass(frozen=True)
-class HistoryItem:
-    transaction_id: int
-    created_at: datetime
-    reason: str
-    kind: str
-    available_change: Cents
-    held_change: Cents
-    auction_id: int | None
-    payment_id: int | None
-    bid_id: int | None
-    created_debt: bool
 
 
 # -- accounts ------------------------------------------------------------------
@@ -120,8 +116,13 @@ def system_wallet_id(session: Session, code: str) -> int:
     return wallet_id
 
 
+def wallet_id_of(session: Session, user_id: int) -> int | None:
+    """The user's wallet id, or None before their first movement."""
+    return session.scalar(select(Wallet.id).where(Wallet.user_id == user_id))
+
+
 def _user_wallet_id(session: Session, user_id: int) -> int:
-    wallet_id = session.scalar(select(Wallet.id).where(Wallet.user_id == user_id))
+    wallet_id = wallet_id_of(session, user_id)
     return wallet_id if wallet_id is not None else ensure_wallet(session, user_id).id
 
 
@@ -138,7 +139,7 @@ def _lock(session: Session, wallet_ids: list[int]) -> dict[int, Wallet]:
     return {row.id: row for row in rows}
 
 
-def _existing(session: Session, key: str, kind: str, wallet_id: int) -> Movement | None:
+def _existing(session: Session, key: str, kind: Kind, wallet_id: int) -> Movement | None:
     """The first result for `key`, if this movement already happened."""
     tx = session.scalars(select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key)).first()
     if tx is None:
@@ -152,11 +153,11 @@ def _record(
     session: Session,
     *,
     key: str,
-    kind: str,
+    kind: Kind,
     reason: str,
     amount: Cents,
     wallet: Wallet,
-    entries: list[tuple[Wallet, str, Cents]],
+    entries: list[tuple[Wallet, Bucket, Cents]],
     auction_id: int | None = None,
     bid_id: int | None = None,
     payment_id: int | None = None,
@@ -169,7 +170,7 @@ def _record(
         setattr(account, bucket, getattr(account, bucket) + change)
         account.updated_at = now
     created_debt = wallet.available < 0 and any(
-        acc is wallet and bucket == AVAILABLE and change < 0 for acc, bucket, change in entries
+        acc is wallet and bucket == Bucket.AVAILABLE and change < 0 for acc, bucket, change in entries
     )
     tx = LedgerTransaction(
         idempotency_key=key,
@@ -204,7 +205,7 @@ def _check_key(key: str) -> str:
 
 
 def _settle(
-    session: Session, *, kind: str, user_id: int, amount: Cents, key: str, reason: str, payment_id: int | None
+    session: Session, *, kind: Kind, user_id: int, amount: Cents, key: str, reason: str, payment_id: int | None
 ) -> Movement:
     """Move `amount` between the settlement account and the user's available balance."""
     require_cents(amount)
@@ -215,7 +216,7 @@ def _settle(
     if done := _existing(session, key, kind, wallet_id):
         return done
     wallet, settlement = locked[wallet_id], locked[settlement_id]
-    change = amount if kind == "credit" else -amount
+    change = amount if kind == Kind.CREDIT else -amount
     return _record(
         session,
         key=key,
@@ -223,7 +224,7 @@ def _settle(
         reason=reason,
         amount=amount,
         wallet=wallet,
-        entries=[(settlement, AVAILABLE, -change), (wallet, AVAILABLE, change)],
+        entries=[(settlement, Bucket.AVAILABLE, -change), (wallet, Bucket.AVAILABLE, change)],
         payment_id=payment_id,
     )
 
@@ -233,7 +234,7 @@ def credit(
 ) -> Movement:
     """Money in from a payment: settlement -> the user's available balance."""
     return _settle(
-        session, kind="credit", user_id=user_id, amount=amount, key=key, reason=reason, payment_id=payment_id
+        session, kind=Kind.CREDIT, user_id=user_id, amount=amount, key=key, reason=reason, payment_id=payment_id
     )
 
 
@@ -247,7 +248,7 @@ def reverse(
     back at zero or above.
     """
     return _settle(
-        session, kind="reverse", user_id=user_id, amount=amount, key=key, reason=reason, payment_id=payment_id
+        session, kind=Kind.REVERSE, user_id=user_id, amount=amount, key=key, reason=reason, payment_id=payment_id
     )
 
 
@@ -256,6 +257,10 @@ def reverse(
 
 def _hold_row(session: Session, wallet_id: int, auction_id: int) -> Hold | None:
     return session.scalars(select(Hold).where(Hold.wallet_id == wallet_id, Hold.auction_id == auction_id)).first()
+
+
+def _open_amount(row: Hold | None) -> Cents:
+    return row.amount if row is not None and row.status == HoldStatus.OPEN else 0
 
 
 def check_funds(available: Cents, needed: Cents) -> None:
@@ -282,35 +287,27 @@ def hold(
     _check_key(key)
     wallet_id = _user_wallet_id(session, user_id)
     wallet = _lock(session, [wallet_id])[wallet_id]
-    if done := _existing(session, key, "hold", wallet_id):
+    if done := _existing(session, key, Kind.HOLD, wallet_id):
         return done
     check_funds(wallet.available, amount)
     row = _hold_row(session, wallet_id, auction_id)
     if row is None:
-        row = Hold(wallet_id=wallet_id, auction_id=auction_id, amount=0, status="open", updated_at=clock.now())
+        row = Hold(wallet_id=wallet_id, auction_id=auction_id, amount=0, status=HoldStatus.OPEN, updated_at=clock.now())
         session.add(row)
     row.amount += amount
-    row.status = "open"
+    row.status = HoldStatus.OPEN
     row.updated_at = clock.now()
     return _record(
         session,
         key=key,
-        kind="hold",
+        kind=Kind.HOLD,
         reason="bid_hold",
         amount=amount,
         wallet=wallet,
-        entries=[(wallet, AVAILABLE, -amount), (wallet, HELD, amount)],
+        entries=[(wallet, Bucket.AVAILABLE, -amount), (wallet, Bucket.HELD, amount)],
         auction_id=auction_id,
         bid_id=bid_id,
     )
-
-
-def held_for(session: Session, *, user_id: int, auction_id: int) -> Cents:
-    wallet_id = session.scalar(select(Wallet.id).where(Wallet.user_id == user_id))
-    if wallet_id is None:
-        return 0
-    row = _hold_row(session, wallet_id, auction_id)
-    return row.amount if row is not None and row.status == "open" else 0
 
 
 def release(
@@ -323,17 +320,17 @@ def release(
     _check_key(key)
     wallet_id = _user_wallet_id(session, user_id)
     wallet = _lock(session, [wallet_id])[wallet_id]
-    if done := _existing(session, key, "release", wallet_id):
+    if done := _existing(session, key, Kind.RELEASE, wallet_id):
         return done
     row = _hold_row(session, wallet_id, auction_id)
-    open_amount = row.amount if row is not None and row.status == "open" else 0
+    open_amount = _open_amount(row)
     amount = open_amount if amount is None else require_cents(amount)
     if amount > open_amount:
         raise Invalid(f"cannot release {format_brl(amount)}: only {format_brl(open_amount)} held for this auction")
     if row is None or amount == 0:
-        return Movement(None, "release", reason, 0)
+        return Movement(None, Kind.RELEASE, reason, 0)
     row.amount -= amount
-    row.status = "open" if row.amount else "released"
+    row.status = HoldStatus.OPEN if row.amount else HoldStatus.RELEASED
     row.updated_at = clock.now()
     return _unhold(session, key=key, wallet=wallet, amount=amount, auction_id=auction_id, reason=reason)
 
@@ -343,11 +340,11 @@ def _unhold(session: Session, *, key: str, wallet: Wallet, amount: Cents, auctio
     return _record(
         session,
         key=key,
-        kind="release",
+        kind=Kind.RELEASE,
         reason=reason,
         amount=amount,
         wallet=wallet,
-        entries=[(wallet, HELD, -amount), (wallet, AVAILABLE, amount)],
+        entries=[(wallet, Bucket.HELD, -amount), (wallet, Bucket.AVAILABLE, amount)],
         auction_id=auction_id,
     )
 
@@ -378,131 +375,40 @@ def capture(
     seller_wallet_id = _user_wallet_id(session, seller_id)
     fees_id = system_wallet_id(session, FEES)
     locked = _lock(session, [winner_id, seller_wallet_id, fees_id])
-    if done := _existing(session, key, "capture", winner_id):
+    if done := _existing(session, key, Kind.CAPTURE, winner_id):
         return done
     winner, seller, fees = locked[winner_id], locked[seller_wallet_id], locked[fees_id]
     row = _hold_row(session, winner_id, auction_id)
-    open_amount = row.amount if row is not None and row.status == "open" else 0
+    open_amount = _open_amount(row)
     if row is None or amount > open_amount:
         raise InsufficientFunds(
             f"cannot capture {format_brl(amount)}: only {format_brl(open_amount)} held for this auction"
         )
     rest = open_amount - amount
     row.amount = 0
-    row.status = "captured"
+    row.status = HoldStatus.CAPTURED
     row.updated_at = clock.now()
     movement = _record(
         session,
         key=key,
-        kind="capture",
+        kind=Kind.CAPTURE,
         reason="won",
         amount=amount,
         wallet=winner,
-        entries=[(winner, HELD, -amount), (seller, AVAILABLE, amount)],
+        entries=[(winner, Bucket.HELD, -amount), (seller, Bucket.AVAILABLE, amount)],
         auction_id=auction_id,
     )
     if fee := amount * fee_bps // 10_000:
         _record(
             session,
             key=f"{key}:fee",
-            kind="fee",
+            kind=Kind.FEE,
             reason="fee",
             amount=fee,
             wallet=seller,
-            entries=[(seller, AVAILABLE, -fee), (fees, AVAILABLE, fee)],
+            entries=[(seller, Bucket.AVAILABLE, -fee), (fees, Bucket.AVAILABLE, fee)],
             auction_id=auction_id,
         )
     if rest:
         _unhold(session, key=f"{key}:rest", wallet=winner, amount=rest, auction_id=auction_id, reason="released")
     return movement
-
-
-# -- reads -------------------------------------------------------------------------
-
-
-def balance(session: Session, user_id: int) -> Balance:
-    row = session.execute(select(Wallet.available, Wallet.held).where(Wallet.user_id == user_id)).first()
-    return Balance(row.available, row.held) if row else Balance(0, 0)
-
-
-def history(session: Session, user_id: int, limit: int = 100) -> list[HistoryItem]:
-    """The user's movements, newest first, with what each did to available and held."""
-    wallet_id = session.scalar(select(Wallet.id).where(Wallet.user_id == user_id))
-    if wallet_id is None:
-        return []
-    txs = session.scalars(
-        select(LedgerTransaction)
-        .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
-        .where(LedgerEntry.wallet_id == wallet_id)
-        .distinct()
-        .order_by(LedgerTransaction.id.desc())
-        .limit(limit)
-    ).all()
-    if not txs:
-        return []
-    changes: dict[tuple[int, str], int] = {}
-    for entry in session.scalars(
-        select(LedgerEntry).where(
-            LedgerEntry.wallet_id == wallet_id, LedgerEntry.transaction_id.in_([t.id for t in txs])
-        )
-    ):
-        changes[(entry.transaction_id, entry.bucket)] = (
-            changes.get((entry.transaction_id, entry.bucket), 0) + entry.amount
-        )
-    return [
-        HistoryItem(
-            transaction_id=tx.id,
-            created_at=tx.created_at,
-            reason=tx.reason if tx.wallet_id == wallet_id else COUNTERPART_REASON.get(tx.reason, tx.reason),
-            kind=tx.kind,
-            available_change=changes.get((tx.id, AVAILABLE), 0),
-            held_change=changes.get((tx.id, HELD), 0),
-            auction_id=tx.auction_id,
-            payment_id=tx.payment_id,
-            bid_id=tx.bid_id,
-            created_debt=tx.created_debt and tx.wallet_id == wallet_id,
-        )
-        for tx in txs
-    ]
-
-
-def audit(session: Session) -> list[str]:
-    """Recompute every balance from the ledger; one line per mismatch (empty = all good)."""
-    problems: list[str] = []
-    sums: dict[tuple[int, str], int] = {
-        (wallet_id, bucket): int(total)
-        for wallet_id, bucket, total in session.execute(
-            select(LedgerEntry.wallet_id, LedgerEntry.bucket, func.sum(LedgerEntry.amount)).group_by(
-                LedgerEntry.wallet_id, LedgerEntry.bucket
-            )
-        )
-    }
-    open_holds: dict[int, int] = {
-        wallet_id: int(total)
-        for wallet_id, total in session.execute(
-            select(Hold.wallet_id, func.sum(Hold.amount)).where(Hold.status == "open").group_by(Hold.wallet_id)
-        )
-    }
-    for wallet in session.scalars(select(Wallet).order_by(Wallet.id)):
-        name = f"wallet {wallet.id} ({wallet.code or f'user {wallet.user_id}'})"
-        for bucket in (AVAILABLE, HELD):
-            expected = sums.get((wallet.id, bucket), 0)
-            actual = getattr(wallet, bucket)
-            if expected != actual:
-                problems.append(f"{name}: {bucket} is {actual} but its ledger entries sum to {expected}")
-        if wallet.held != open_holds.get(wallet.id, 0):
-            problems.append(f"{name}: held is {wallet.held} but open holds sum to {open_holds.get(wallet.id, 0)}")
-        if wallet.held < 0:
-            problems.append(f"{name}: negative held balance {wallet.held}")
-    total = session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0)))
-    if int(total) != 0:
-        problems.append(f"ledger does not balance: all entries sum to {total}, not 0")
-    unbalanced = session.execute(
-        select(LedgerEntry.transaction_id, func.sum(LedgerEntry.amount))
-        .group_by(LedgerEntry.transaction_id)
-        .having(func.sum(LedgerEntry.amount) != 0)
-    ).all()
-    problems.extend(f"ledger transaction {tx_id}: entries sum to {total}" for tx_id, total in unbalanced)
-    negative_holds = session.scalars(select(Hold.id).where(Hold.amount < 0)).all()
-    problems.extend(f"hold {hold_id}: negative amount" for hold_id in negative_holds)
-    return problems

@@ -1,0 +1,12 @@
+"""The payments area's errors (each a ServiceError with its `code`)."""
+
+from __future__ import annotations
+
+from ..errors import ServiceError
+
+
+class PaymentGatewayError(ServiceError):
+    """Asaas (or the simulator) could not be reached or refused the call."""
+
+    code = "payment_unavailable"
+    http_status = 502

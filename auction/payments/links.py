@@ -1,0 +1,162 @@
+"""Payment links: fixed-amount Asaas links anyone can pay. Payments through them arrive unknown, by webhook,
+and are matched to a user by the payer (Asaas customer, CPF/CNPJ or email), or kept unmatched for an admin."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .. import clock
+from ..db import Database
+from ..errors import Invalid, NotFound
+from ..models import Payment, PaymentLink, User
+from ..money import Cents, cents_to_reais, format_brl
+from ..uow import UnitOfWork
+from .client import AsaasClient, AsaasError
+from .errors import PaymentGatewayError
+from .events import PaymentStatus, facts_of
+from .levels import Applied, apply_facts, lock_payment
+from .topups import TopUpLimits, validate_topup_amount
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CreatePaymentLink:
+    admin_id: int
+    name: str  # empty: named after the amount
+    amount: object  # as the admin sent it: validated into cents by the use case
+    limits: TopUpLimits
+
+
+@dataclass(frozen=True)
+class AssignPayment:
+    """An admin gives an unmatched payment to a user."""
+
+    payment_id: int
+    user_id: int
+    credit_on: str
+
+
+@dataclass(frozen=True)
+class PayerInfo:
+    """The payer of a link payment as Asaas knows them (to match a user by CPF/CNPJ or email)."""
+
+    customer_id: str | None
+    cpf_cnpj: str | None
+    email: str | None
+
+
+def link_id(payment: dict[str, Any]) -> str | None:
+    """The Asaas id of the payment link a payment was made through, if any."""
+    value = payment.get("paymentLink")
+    return value if isinstance(value, str) and value else None
+
+
+def link_of(session: Session, payment: dict[str, Any]) -> PaymentLink | None:
+    asaas_link_id = link_id(payment)
+    if asaas_link_id is None:
+        return None
+    return session.scalars(select(PaymentLink).where(PaymentLink.asaas_link_id == asaas_link_id)).first()
+
+
+def _match_user(session: Session, payer: PayerInfo) -> int | None:
+    if payer.customer_id:
+        user_id = session.scalar(select(User.id).where(User.asaas_customer_id == payer.customer_id))
+        if user_id is not None:
+            return user_id
+    for column, value in ((User.cpf_cnpj, payer.cpf_cnpj), (User.email, (payer.email or "").lower() or None)):
+        if value:
+            ids = session.scalars(select(User.id).where(func.lower(column) == value)).all()
+            if len(ids) == 1:
+                return ids[0]
+    return None
+
+
+def new_link_payment(session: Session, payment: dict[str, Any], link: PaymentLink, payer: PayerInfo) -> Payment:
+    """A payment Asaas told us about that this site did not create: kept, matched to a user if possible."""
+    now = clock.now()
+    user_id = _match_user(session, payer)
+    row = Payment(
+        user_id=user_id,
+        asaas_payment_id=str(payment["id"]),
+        payment_link_id=link.id,
+        asaas_customer_id=payer.customer_id,
+        value=facts_of(None, payment).value or 0,
+        billing_type=payment.get("billingType") if isinstance(payment.get("billingType"), str) else None,
+        status=PaymentStatus.PENDING,
+        matched=user_id is not None,
+        invoice_url=payment.get("invoiceUrl") if isinstance(payment.get("invoiceUrl"), str) else None,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    log.info("event=link_payment payment_id=%s matched=%s", row.id, user_id is not None)
+    return row
+
+
+def needs_payer(session: Session, payment: dict[str, Any]) -> bool:
+    """True when this is a link payment we do not know yet (the payer must be fetched to match a user)."""
+    if link_of(session, payment) is None:
+        return False
+    asaas_id = str(payment["id"])
+    return session.scalar(select(Payment.id).where(Payment.asaas_payment_id == asaas_id)) is None
+
+
+def fetch_payer(client: AsaasClient, payment: dict[str, Any]) -> PayerInfo:
+    customer_id = payment.get("customer") if isinstance(payment.get("customer"), str) else None
+    if not customer_id:
+        return PayerInfo(None, None, None)
+    try:
+        customer = client.get_customer(customer_id)
+    except AsaasError as exc:
+        log.warning("event=payer_lookup_failed customer=%s error=%s", customer_id, type(exc).__name__)
+        return PayerInfo(customer_id, None, None)
+    digits = "".join(c for c in str(customer.get("cpfCnpj") or "") if c.isdigit()) or None
+    return PayerInfo(customer_id, digits, customer.get("email") or None)
+
+
+def _store_link(session: Session, remote: dict[str, Any], name: str, value: Cents, admin_id: int) -> PaymentLink:
+    link = PaymentLink(
+        asaas_link_id=str(remote["id"]),
+        name=name,
+        value=value,
+        url=remote.get("url"),
+        active=bool(remote.get("active", True)),
+        created_by_id=admin_id,
+        created_at=clock.now(),
+    )
+    session.add(link)
+    session.flush()
+    return link
+
+
+def create_payment_link(db: Database, client: AsaasClient, command: CreatePaymentLink) -> PaymentLink:
+    """Admins: a DETACHED Asaas payment link for a fixed top-up amount; payments through it are matched by payer."""
+    cents = validate_topup_amount(command.amount, command.limits)
+    name = (command.name or "").strip()[:120] or f"Wallet top-up {format_brl(cents)}"
+    try:
+        remote = client.create_payment_link(name=name, value=cents_to_reais(cents), description="Top up your wallet")
+    except AsaasError as exc:
+        raise PaymentGatewayError(f"could not create the payment link: {exc}") from exc
+    link = db.transaction(_store_link, remote, name, cents, command.admin_id)
+    log.info("event=payment_link_created link_id=%s value=%s", link.id, cents)
+    return link
+
+
+def assign_unmatched(uow: UnitOfWork, command: AssignPayment) -> Applied:
+    """An admin gives an unmatched payment to a user; the wallet moves to the payment's level at once."""
+    payment = lock_payment(uow.session, command.payment_id)
+    if payment.user_id is not None:
+        raise Invalid("this payment already belongs to a user")
+    if uow.session.get(User, command.user_id) is None:
+        raise NotFound("no such user")
+    payment.user_id = command.user_id
+    payment.matched = True
+    log.info("event=payment_assigned payment_id=%s user_id=%s", payment.id, payment.user_id)
+    return apply_facts(uow, payment, None, credit_on=command.credit_on, event=None)

@@ -1,0 +1,53 @@
+"""The wallet: a double-entry ledger of integer cents, the only code that moves money.
+
+`ledger` writes (credits, reversals, holds, releases, captures), `queries` reads
+(balances, holds, history), `audit` recomputes every balance from the entries.
+The package depends on nothing but the models, the database types, money, errors
+and the clock: bidding and payments call it, never the other way round.
+"""
+
+from .audit import audit
+from .ledger import (
+    FEES,
+    SETTLEMENT,
+    Bucket,
+    HoldStatus,
+    InsufficientFunds,
+    Kind,
+    Movement,
+    WalletInDebt,
+    capture,
+    check_funds,
+    credit,
+    ensure_wallet,
+    hold,
+    release,
+    reverse,
+    system_wallet_id,
+)
+from .queries import Balance, HistoryItem, balance, held_for, history
+
+__all__ = [
+    "FEES",
+    "SETTLEMENT",
+    "Balance",
+    "Bucket",
+    "HistoryItem",
+    "HoldStatus",
+    "InsufficientFunds",
+    "Kind",
+    "Movement",
+    "WalletInDebt",
+    "audit",
+    "balance",
+    "capture",
+    "check_funds",
+    "credit",
+    "ensure_wallet",
+    "held_for",
+    "history",
+    "hold",
+    "release",
+    "reverse",
+    "system_wallet_id",
+]

@@ -1,0 +1,51 @@
+"""The ledger audit (`flask wallet audit`, and every test's last check): recompute each balance from its entries."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..models import Hold, LedgerEntry, Wallet
+from .ledger import Bucket, HoldStatus
+
+
+def audit(session: Session) -> list[str]:
+    """Recompute every balance from the ledger; one line per mismatch (empty = all good)."""
+    problems: list[str] = []
+    sums: dict[tuple[int, str], int] = {
+        (wallet_id, bucket): int(total)
+        for wallet_id, bucket, total in session.execute(
+            select(LedgerEntry.wallet_id, LedgerEntry.bucket, func.sum(LedgerEntry.amount)).group_by(
+                LedgerEntry.wallet_id, LedgerEntry.bucket
+            )
+        )
+    }
+    open_holds: dict[int, int] = {
+        wallet_id: int(total)
+        for wallet_id, total in session.execute(
+            select(Hold.wallet_id, func.sum(Hold.amount)).where(Hold.status == HoldStatus.OPEN).group_by(Hold.wallet_id)
+        )
+    }
+    for wallet in session.scalars(select(Wallet).order_by(Wallet.id)):
+        name = f"wallet {wallet.id} ({wallet.code or f'user {wallet.user_id}'})"
+        for bucket in Bucket:
+            expected = sums.get((wallet.id, bucket), 0)
+            actual = getattr(wallet, bucket)
+            if expected != actual:
+                problems.append(f"{name}: {bucket} is {actual} but its ledger entries sum to {expected}")
+        if wallet.held != open_holds.get(wallet.id, 0):
+            problems.append(f"{name}: held is {wallet.held} but open holds sum to {open_holds.get(wallet.id, 0)}")
+        if wallet.held < 0:
+            problems.append(f"{name}: negative held balance {wallet.held}")
+    total = session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0)))
+    if int(total) != 0:
+        problems.append(f"ledger does not balance: all entries sum to {total}, not 0")
+    unbalanced = session.execute(
+        select(LedgerEntry.transaction_id, func.sum(LedgerEntry.amount))
+        .group_by(LedgerEntry.transaction_id)
+        .having(func.sum(LedgerEntry.amount) != 0)
+    ).all()
+    problems.extend(f"ledger transaction {tx_id}: entries sum to {total}" for tx_id, total in unbalanced)
+    negative_holds = session.scalars(select(Hold.id).where(Hold.amount < 0)).all()
+    problems.extend(f"hold {hold_id}: negative amount" for hold_id in negative_holds)
+    return problems

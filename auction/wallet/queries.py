@@ -1,0 +1,99 @@
+"""Reads of the ledger for pages and sockets: balances, holds, a user's history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Hold, LedgerEntry, LedgerTransaction, Wallet
+from ..money import Cents
+from .ledger import Bucket, HoldStatus, wallet_id_of
+
+# How the other side of a movement reads in that account's history.
+COUNTERPART_REASON = {"won": "sale"}
+
+
+@dataclass(frozen=True)
+class Balance:
+    available: Cents
+    held: Cents
+
+    @property
+    def in_debt(self) -> bool:
+        return self.available < 0
+
+    def as_dict(self) -> dict[str, int | bool]:
+        return {"available": self.available, "held": self.held, "in_debt": self.in_debt}
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    transaction_id: int
+    created_at: datetime
+    reason: str
+    kind: str
+    available_change: Cents
+    held_change: Cents
+    auction_id: int | None
+    payment_id: int | None
+    bid_id: int | None
+    created_debt: bool
+
+
+def balance(session: Session, user_id: int) -> Balance:
+    row = session.execute(select(Wallet.available, Wallet.held).where(Wallet.user_id == user_id)).first()
+    return Balance(row.available, row.held) if row else Balance(0, 0)
+
+
+def held_for(session: Session, *, user_id: int, auction_id: int) -> Cents:
+    """What is held on the user's wallet for the auction now."""
+    amount = session.scalar(
+        select(Hold.amount)
+        .join(Wallet, Wallet.id == Hold.wallet_id)
+        .where(Wallet.user_id == user_id, Hold.auction_id == auction_id, Hold.status == HoldStatus.OPEN)
+    )
+    return amount or 0
+
+
+def history(session: Session, user_id: int, limit: int = 100) -> list[HistoryItem]:
+    """The user's movements, newest first, with what each did to available and held."""
+    wallet_id = wallet_id_of(session, user_id)
+    if wallet_id is None:
+        return []
+    txs = session.scalars(
+        select(LedgerTransaction)
+        .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
+        .where(LedgerEntry.wallet_id == wallet_id)
+        .distinct()
+        .order_by(LedgerTransaction.id.desc())
+        .limit(limit)
+    ).all()
+    if not txs:
+        return []
+    changes: dict[tuple[int, str], int] = {}
+    for entry in session.scalars(
+        select(LedgerEntry).where(
+            LedgerEntry.wallet_id == wallet_id, LedgerEntry.transaction_id.in_([t.id for t in txs])
+        )
+    ):
+        changes[(entry.transaction_id, entry.bucket)] = (
+            changes.get((entry.transaction_id, entry.bucket), 0) + entry.amount
+        )
+    return [
+        HistoryItem(
+            transaction_id=tx.id,
+            created_at=tx.created_at,
+            reason=tx.reason if tx.wallet_id == wallet_id else COUNTERPART_REASON.get(tx.reason, tx.reason),
+            kind=tx.kind,
+            available_change=changes.get((tx.id, Bucket.AVAILABLE), 0),
+            held_change=changes.get((tx.id, Bucket.HELD), 0),
+            auction_id=tx.auction_id,
+            payment_id=tx.payment_id,
+            bid_id=tx.bid_id,
+            created_debt=tx.created_debt and tx.wallet_id == wallet_id,
+        )
+        for tx in txs
+    ]
