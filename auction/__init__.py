@@ -13,7 +13,7 @@ from sqlalchemy.orm import configure_mappers
 
 from .config import PROJECT_ROOT, load_config
 from .db import Database
-from .extensions import csrf, socketio
+from .extensions import csrf, deliver, socketio
 from .logging_setup import configure_logging
 from .migrate import create_schema
 from .models import Base  # noqa: F401 - the mappers configure_mappers() sets up
@@ -46,8 +46,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     configure_mappers()
     db = Database(app.config["DATABASE_URL"], pool_size=app.config["DB_POOL_SIZE"], offload=app.config["DB_OFFLOAD"])
     app.extensions["auction.db"] = db
-    from .outbox import deliver
-
     db.deliver = deliver
     if db.is_sqlite and app.config["AUTO_CREATE_SCHEMA"]:
         # The embedded default needs no admin: the file and its tables appear on first start.
@@ -64,7 +62,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # handler list into each new server, so a handler decorated later reaches only the first
     # app's server (and a second app, as in tests, would answer no events).
     from .entrypoints import jobs, sockets  # noqa: F401 - register socket handlers and the scheduler job
-    from .payments import sockets as _payment_sockets  # noqa: F401 - registers add_money
 
     csrf.init_app(app)
     socketio.init_app(
@@ -78,13 +75,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         engineio_logger=False,
     )
 
-    from .entrypoints import cli, web
+    from .entrypoints import cli, web, webhook
+    from .payments.client import client_from_config
 
     web.init_app(app)
     cli.init_app(app)
-    from . import payments
-
-    payments.init_app(app)
+    app.extensions["auction.asaas"] = client_from_config(app.config)
+    app.register_blueprint(webhook.bp)
+    if app.config["PRODUCTION"] and not app.config["ASAAS_API_KEY"]:
+        log.error("event=payments_disabled reason=no_ASAAS_API_KEY_in_production")
     if app.config["ASAAS_SIMULATOR"]:
         _mount_asaas_simulator(app)
     return app

@@ -9,14 +9,13 @@ from sqlalchemy.orm import Session
 
 from . import clock
 from .models import Notification
-from .outbox import Outbox
+from .uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
 def notify(
-    session: Session,
-    outbox: Outbox,
+    uow: UnitOfWork,
     user_id: int,
     kind: str,
     message: str,
@@ -25,6 +24,7 @@ def notify(
     payment_id: int | None = None,
 ) -> Notification:
     """Store a notification and queue its live `notification` event."""
+    session = uow.session
     row = Notification(
         user_id=user_id,
         kind=kind,
@@ -35,7 +35,7 @@ def notify(
     )
     session.add(row)
     session.flush()
-    outbox.to_user(user_id, "notification", as_payload(row) | {"unread": unread_count(session, user_id)})
+    uow.outbox.to_user(user_id, "notification", as_payload(row) | {"unread": unread_count(session, user_id)})
     # The default "email" is a log line; it names the user id, never personal data.
     log.info("event=notification user_id=%s kind=%s", user_id, kind)
     return row

@@ -1,21 +1,16 @@
 """Messages to push over Socket.IO once a unit of work has committed.
 
-Services run inside a transaction, possibly on a tpool OS thread, where emitting
+Use cases run inside a transaction, possibly on a tpool OS thread, where emitting
 is neither safe (green-thread objects) nor right (the transaction may still roll
-back). So they append to an Outbox, and the adapter calls `deliver()` after
-`Database.run()` has returned. With SOCKETIO_MESSAGE_QUEUE set, `socketio.emit`
+back). So they append to the unit of work's Outbox, and `Database.run()` hands it
+to `extensions.deliver()` once the transaction has committed. With SOCKETIO_MESSAGE_QUEUE set, `socketio.emit`
 goes through Redis and reaches clients connected to any process.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
-
-from sqlalchemy.orm import Session
-
-log = logging.getLogger(__name__)
 
 
 def user_room(user_id: int) -> str:
@@ -48,20 +43,3 @@ class Outbox(list[Message]):
 
     def to_auction(self, auction_id: int, event: str, payload: dict[str, Any]) -> None:
         self.append(Message(event, payload, auction_room(auction_id)))
-
-    def wallet(self, session: Session, user_id: int) -> None:
-        """Queue the user's current balance (read inside the same transaction)."""
-        from .wallet import balance
-
-        self.to_user(user_id, "wallet", balance(session, user_id).as_dict())
-
-
-def deliver(outbox: Outbox) -> None:
-    """Emit every queued message; a failure to publish is logged, never raised."""
-    from .extensions import socketio
-
-    for message in outbox:
-        try:
-            socketio.emit(message.event, message.payload, to=message.room)
-        except Exception:
-            log.exception("event=emit_failed event_name=%s room=%s", message.event, message.room)

@@ -12,17 +12,7 @@ from auction.auctions.errors import AuctionNotOpen, NotEnded, OwnAuction, TooLow
 from auction.errors import Forbidden, Invalid, NotFound
 from auction.models import Bid, Notification
 from auction.outbox import Outbox
-from tests.support.auctions import (  # noqa: F401 - fast_passwords is a fixture used by pytestmark
-    audit,
-    balance,
-    fast_passwords,
-    fund,
-    held,
-    load_auction,
-    new_auction,
-    open_holds,
-    place,
-)
+from tests.support.auctions import audit, balance, fund, held, load_auction, new_auction, open_holds, place
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 

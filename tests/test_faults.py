@@ -25,16 +25,7 @@ from auction import accounts, clock, create_app
 from auction.db import Database, DatabaseUnavailable
 from auction.models import Auction, Bid, LedgerTransaction, Notification, Payment, WebhookDelivery
 from tests.conftest import VALID_CPFS
-from tests.support.auctions import (  # noqa: F401 - fast_passwords is a fixture
-    audit,
-    balance,
-    fast_passwords,
-    fund,
-    load_auction,
-    new_auction,
-    open_holds,
-    place,
-)
+from tests.support.auctions import audit, balance, fund, load_auction, new_auction, open_holds, place
 from tests.support.faults import RedisServer, TcpProxy, kill_connections, wait_for
 from tests.support.payments import TOKEN as WEBHOOK_TOKEN
 from tests.support.payments import known_payment
@@ -106,7 +97,7 @@ def database(db_url: str):
 
 
 @pytest.fixture
-def people(database, fast_passwords):  # noqa: F811 - fixture imported from tests.support.auctions
+def people(database, fast_passwords):
     """people(*names) -> {name: id}; everyone but 'seller...' gets FUNDS."""
 
     def create(*names: str) -> dict[str, int]:

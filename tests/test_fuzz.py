@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from auction import wallet
 from auction.models import Base
 from auction.payments.events import EVENTS
-from tests.support.auctions import fast_passwords, fund, new_auction  # noqa: F401 - fixture
+from tests.support.auctions import fund, new_auction
 from tests.test_security import login
 
 MARIADB = pytest.mark.parametrize("backend", ["mariadb"], indirect=True)
@@ -269,7 +269,7 @@ def socket_payloads(with_ids: st.SearchStrategy, someone_else: int) -> st.Search
 
 
 @pytest.fixture
-def fuzz_world(app, db, client, make_user, fast_passwords):  # noqa: F811 - fixture from tests.support.auctions
+def fuzz_world(app, db, client, make_user, fast_passwords):
     """A seller with an open auction, and a logged-in bidder who has no money."""
     seller = make_user("vendedora")
     rich = make_user("rica")

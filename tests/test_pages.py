@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from auction import accounts, clock, notifications, wallet
 from auction.auctions import bids, closing, listing, watching
 from auction.models import Auction, AuctionPhoto, Notification, Payment, WebhookDelivery
-from auction.outbox import Outbox
 from tests.browser.conftest import make_png
 from tests.test_accounts import csrf_token
 
@@ -95,7 +94,7 @@ def test_admin_actions_are_forbidden_to_bidders(client, db, make_user):
 def test_nav_shows_the_users_balance_and_unread_count(client, db, make_user):
     user = make_user("alice")
     fund(db, user, 12_345)
-    db.transaction(lambda s: notifications.notify(s, Outbox(), user, "outbid", "You were outbid."))
+    db.run(lambda uow: notifications.notify(uow, user, "outbid", "You were outbid."))
     log_in(client, db, user)
     html = client.get("/").get_data(as_text=True)
     assert 'data-wallet-available data-cents="12345">R$ 123,45<' in html
@@ -151,8 +150,8 @@ def test_payments_page_lists_only_the_users_own_payments(client, db, make_user):
 
 def test_marking_someone_elses_notification_read_changes_nothing(client, db, make_user):
     alice, bob = make_user("alice"), make_user("bob")
-    theirs = db.transaction(lambda s: notifications.notify(s, Outbox(), bob, "outbid", "Bob was outbid.").id)
-    db.transaction(lambda s: notifications.notify(s, Outbox(), alice, "win", "Alice won."))
+    theirs = db.run(lambda uow: notifications.notify(uow, bob, "outbid", "Bob was outbid.").id)
+    db.run(lambda uow: notifications.notify(uow, alice, "win", "Alice won."))
     log_in(client, db, alice)
     token = csrf_token(client, "/notifications")
     client.post("/notifications/read", data={"csrf_token": token, "id": str(theirs)})

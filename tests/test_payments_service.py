@@ -1,5 +1,4 @@
 """Top-ups, customers, links, reconciliation and the CLI, against the built-in simulator run in-process."""
-# ruff: noqa: F811 - pytest fixtures imported from tests.support.payments are requested by name
 
 from __future__ import annotations
 
@@ -22,14 +21,7 @@ from auction.outbox import Outbox
 from auction.payments import links, queries, reconcile, topups
 from auction.payments.client import AsaasClient
 from auction.payments.errors import PaymentGatewayError
-from tests.support.payments import (  # noqa: F401 - fixtures
-    TOKEN,
-    audited,
-    available,
-    payment_row,
-    sim_client,
-    user,
-)
+from tests.support.payments import TOKEN, available, payment_row, sim_client
 
 pytestmark = pytest.mark.usefixtures("audited")
 LIMITS = topups.TopUpLimits(min_cents=500, max_cents=1_000_000)

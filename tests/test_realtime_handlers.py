@@ -18,13 +18,7 @@ from auction.db import DatabaseUnavailable
 from auction.extensions import socketio
 from auction.models import Watch
 from tests.conftest import IN_CI
-from tests.support.auctions import (  # noqa: F401 - fast_passwords is a fixture used by pytestmark
-    fast_passwords,
-    fund,
-    held,
-    load_auction,
-    new_auction,
-)
+from tests.support.auctions import fund, held, load_auction, new_auction
 from tests.test_accounts import csrf_token
 
 PASSWORD = "correct horse battery"

@@ -20,14 +20,7 @@ from auction import accounts, clock, wallet
 from auction.auctions import listing
 from auction.db import Database
 from auction.models import Auction, Base, Bid, LedgerTransaction, Notification
-from tests.support.auctions import (  # noqa: F401 - fast_passwords is a fixture used by pytestmark
-    audit,
-    balance,
-    fast_passwords,
-    fund,
-    load_auction,
-    open_holds,
-)
+from tests.support.auctions import audit, balance, fund, load_auction, open_holds
 from tests.support.sockets import PASSWORD, SocketUser
 
 pytestmark = [pytest.mark.live, pytest.mark.usefixtures("fast_passwords")]

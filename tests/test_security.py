@@ -12,7 +12,6 @@ import time
 import pytest
 
 from auction import create_app
-from tests.support.auctions import fast_passwords  # noqa: F401 - fixture
 from tests.test_accounts import csrf_token
 
 pytestmark = [pytest.mark.parametrize("backend", ["sqlite"], indirect=True), pytest.mark.usefixtures("fast_passwords")]
@@ -435,16 +434,13 @@ def test_other_socket_events_are_rate_limited_per_connection_then_per_address(
 def victim(app, db, make_user):
     """A user with money, a payment and a notification, each with a distinctive value."""
     from auction import notifications
-    from auction.outbox import Outbox
     from tests.support.auctions import fund
     from tests.support.payments import known_payment
 
     victim_id = make_user("vitima")
     fund(db, victim_id, 123_456)
     payment_id = known_payment(db, victim_id, "pay_victim0000001", value=98_765, invoice_url="https://pay.example/v1")
-    note_id = db.transaction(
-        lambda s: notifications.notify(s, Outbox(), victim_id, "payment", "Mensagem secreta da vitima").id
-    )
+    note_id = db.run(lambda uow: notifications.notify(uow, victim_id, "payment", "Mensagem secreta da vitima").id)
     return {"id": victim_id, "payment": payment_id, "notification": note_id}
 
 

@@ -369,16 +369,17 @@ def test_a_retried_unit_of_work_keeps_only_the_last_attempts_messages(db: Databa
     from sqlalchemy.exc import OperationalError
 
     from auction.outbox import Outbox
+    from auction.uow import UnitOfWork
 
     outbox = Outbox()
     outbox.to_user(1, "queued_before", {})
     attempts: list[int] = []
 
-    def deadlocks_once(session: Session, box: Outbox) -> None:
+    def deadlocks_once(uow: UnitOfWork) -> None:
         attempts.append(1)
-        box.to_user(1, f"attempt_{len(attempts)}", {})
+        uow.outbox.to_user(1, f"attempt_{len(attempts)}", {})
         if len(attempts) == 1:
             raise OperationalError("UPDATE wallets", {}, Exception("Deadlock found when trying to get lock"))
 
-    db.transaction(deadlocks_once, outbox)
+    db.run(deadlocks_once, outbox=outbox)
     assert [m.event for m in outbox] == ["queued_before", "attempt_2"]

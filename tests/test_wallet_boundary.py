@@ -94,29 +94,3 @@ session.execute(update(Auction).values(status="open"))
     found = balance_writes(source, "auction/rogue.py")
     assert [line.split(" ", 1)[0] for line in found] == [f"auction/rogue.py:{n}" for n in range(2, 9)], found
     assert balance_writes(OWNER.read_text(encoding="utf-8"), OWNER_NAME), "the real writer looks clean"
-
-
-# What the wallet may import from the site: the layers below every area, never an area.
-WALLET_MAY_IMPORT = {"auction.models", "auction.db", "auction.money", "auction.errors", "auction.clock"}
-
-
-def _site_imports(path: Path) -> set[str]:
-    """The auction.* modules a file of the wallet package imports (relative imports resolved)."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names if alias.name.startswith("auction.")}
-        elif isinstance(node, ast.ImportFrom) and node.level:
-            base = ".".join(["auction", "wallet"][: 3 - node.level])
-            module = f"{base}.{node.module}" if node.module else base
-            found |= {module} if node.module else {f"{base}.{alias.name}" for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("auction"):
-            found.add(node.module or "")
-    return {name for name in found if not name.startswith("auction.wallet")}
-
-
-def test_the_wallet_package_imports_no_other_area() -> None:
-    wallet_files = sorted((PACKAGE / "wallet").glob("*.py"))
-    assert OWNER in wallet_files
-    imports = {path.name: _site_imports(path) - WALLET_MAY_IMPORT for path in wallet_files}
-    assert {name: found for name, found in imports.items() if found} == {}

@@ -1,5 +1,4 @@
 """POST /payment/webhook: authentication, validation, storage, and every event's effect on the wallet."""
-# ruff: noqa: F811 - pytest fixtures imported from tests.support.payments are requested by name
 
 from __future__ import annotations
 
@@ -15,16 +14,7 @@ from sqlalchemy import func, select
 from auction import create_app, wallet
 from auction.models import LedgerTransaction, Notification, WebhookDelivery
 from auction.payments.events import RULES
-from tests.support.payments import (  # noqa: F401 - fixtures
-    TOKEN,
-    audited,
-    available,
-    event_body,
-    known_payment,
-    payment_row,
-    post,
-    user,
-)
+from tests.support.payments import TOKEN, available, event_body, known_payment, payment_row, post
 
 pytestmark = pytest.mark.usefixtures("audited")
 

@@ -124,8 +124,8 @@ def place(uow: UnitOfWork, cmd: PlaceBid) -> BidOutcome:
         )
     if decision.released is not None:
         wallet.release(session, user_id=decision.released, auction_id=auction.id, key=f"bid:{own.id}:release")
-        messages.outbid(session, uow.outbox, auction, decision.released, auction.current_price or 0, now)
-        uow.outbox.wallet(session, decision.released)
+        messages.outbid(uow, auction, decision.released, auction.current_price or 0, now)
+        wallet.send_balance(uow, decision.released)
 
     new_end = rules.extended_end(auction.ends_at, now, cmd.soft_close_seconds)
     if new_end is not None:
@@ -133,7 +133,7 @@ def place(uow: UnitOfWork, cmd: PlaceBid) -> BidOutcome:
     ids = {row.bidder_id for row in rows} | {auction.leader_id}
     names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
     messages.new_bid(uow.outbox, auction, extended=new_end is not None, added=rows, names=names)
-    uow.outbox.wallet(session, cmd.bidder_id)
+    wallet.send_balance(uow, cmd.bidder_id)
     return BidOutcome(
         auction_id=auction.id,
         bid_id=own.id,

@@ -101,9 +101,9 @@ def _settle(uow: UnitOfWork, auction: Auction, fee_bps: int) -> FinishOutcome:
     auction.final_price = price
     auction.reserve_met = reserve_met
     winner_name = session.scalar(select(User.username).where(User.id == winner_id)) if winner_id else None
-    messages.finished(session, uow.outbox, auction, winner_name)
+    messages.finished(uow, auction, winner_name)
     for user_id in sorted(touched):
-        uow.outbox.wallet(session, user_id)
+        wallet.send_balance(uow, user_id)
     return FinishOutcome(auction.id, winner_id, price, reserve_met)
 
 
@@ -153,5 +153,5 @@ def send_ending_soon(uow: UnitOfWork, within_seconds: int) -> list[int]:
         if claimed:
             sent.append(auction_id)
             title = session.scalar(select(Auction.title).where(Auction.id == auction_id))
-            messages.ending_soon(session, uow.outbox, auction_id, title or "")
+            messages.ending_soon(uow, auction_id, title or "")
     return sent

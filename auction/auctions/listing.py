@@ -128,8 +128,7 @@ def cancel(uow: UnitOfWork, auction_id: int, actor_id: int) -> Auction:
     auction.finished_at = clock.now()
     messages.cancelled(uow.outbox, auction.id)
     notify(
-        session,
-        uow.outbox,
+        uow,
         auction.seller_id,
         "cancelled",
         f"Your auction “{auction.title}” was cancelled by an admin.",

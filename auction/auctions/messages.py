@@ -9,13 +9,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from .. import clock
 from ..models import Auction, Bid
 from ..money import Cents, format_brl
 from ..notifications import notify
 from ..outbox import Outbox
+from ..uow import UnitOfWork
 from .locking import state_of
 from .watching import watcher_ids
 
@@ -70,11 +69,12 @@ def new_bid(
     )
 
 
-def outbid(session: Session, outbox: Outbox, auction: Auction, user_id: int, price: Cents, now: datetime) -> None:
-    outbox.to_user(user_id, "outbid", {"auction_id": auction.id, "amount": price, "server_time": clock.isoformat(now)})
+def outbid(uow: UnitOfWork, auction: Auction, user_id: int, price: Cents, now: datetime) -> None:
+    uow.outbox.to_user(
+        user_id, "outbid", {"auction_id": auction.id, "amount": price, "server_time": clock.isoformat(now)}
+    )
     notify(
-        session,
-        outbox,
+        uow,
         user_id,
         "outbid",
         f"You were outbid on “{auction.title}”: the price is now {format_brl(price)}.",
@@ -82,10 +82,10 @@ def outbid(session: Session, outbox: Outbox, auction: Auction, user_id: int, pri
     )
 
 
-def finished(session: Session, outbox: Outbox, auction: Auction, winner_name: str | None) -> None:
+def finished(uow: UnitOfWork, auction: Auction, winner_name: str | None) -> None:
     """The room, the winner, the seller and every other watcher hear how the auction ended."""
     now_text = _now()
-    outbox.to_auction(
+    uow.outbox.to_auction(
         auction.id,
         "auction_finished",
         {
@@ -98,12 +98,11 @@ def finished(session: Session, outbox: Outbox, auction: Auction, winner_name: st
     )
     title, price = auction.title, auction.final_price or 0
     if auction.winner_id is not None:
-        outbox.to_user(
+        uow.outbox.to_user(
             auction.winner_id, "win", {"auction_id": auction.id, "amount": auction.final_price, "server_time": now_text}
         )
         notify(
-            session,
-            outbox,
+            uow,
             auction.winner_id,
             "win",
             f"You won “{title}” for {format_brl(price)}.",
@@ -118,13 +117,13 @@ def finished(session: Session, outbox: Outbox, auction: Auction, winner_name: st
             seller_text = f"“{title}” ended without bids."
         result = f"“{title}” ended without a sale."
     kind = "sale" if auction.winner_id is not None else "no_sale"
-    notify(session, outbox, auction.seller_id, kind, seller_text, auction_id=auction.id)
+    notify(uow, auction.seller_id, kind, seller_text, auction_id=auction.id)
     skip = {auction.seller_id, auction.winner_id}
-    for user_id in watcher_ids(session, auction.id):
+    for user_id in watcher_ids(uow.session, auction.id):
         if user_id not in skip:
-            notify(session, outbox, user_id, "auction_result", result, auction_id=auction.id)
+            notify(uow, user_id, "auction_result", result, auction_id=auction.id)
 
 
-def ending_soon(session: Session, outbox: Outbox, auction_id: int, title: str) -> None:
-    for user_id in watcher_ids(session, auction_id):
-        notify(session, outbox, user_id, "ending_soon", f"“{title}” ends soon.", auction_id=auction_id)
+def ending_soon(uow: UnitOfWork, auction_id: int, title: str) -> None:
+    for user_id in watcher_ids(uow.session, auction_id):
+        notify(uow, user_id, "ending_soon", f"“{title}” ends soon.", auction_id=auction_id)

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from flask import Flask
 
 from ..auctions import closing, listing
-from ..extensions import get_db, socketio
+from ..extensions import get_asaas, get_db, socketio
+from ..payments.levels import Applied
+from ..payments.reconcile import reconcile
 
 log = logging.getLogger(__name__)
 
@@ -81,3 +83,21 @@ def run_scheduler(app: Flask) -> None:
                 outcome.amount,
                 outcome.reserve_met,
             )
+
+
+# -- reconciliation --------------------------------------------------------------------------
+# Asaas's webhooks are the source of truth; this round re-reads payments that are not final, for
+# deliveries that were missed or a paused queue (docs/payments.md, "Reconciliation").
+
+
+def run_reconcile(app: Flask) -> list[Applied]:
+    """One reconciliation round (each payment's socket updates go out as its unit of work commits)."""
+    results = reconcile(get_db(), get_asaas(), credit_on=app.config["ASAAS_CREDIT_ON"])
+    corrected = sum(1 for r in results if r.corrected)
+    log.info("event=reconcile_round checked=%d corrected=%d", len(results), corrected)
+    return results
+
+
+@periodic("payments_reconcile", "RECONCILE_INTERVAL")
+def reconcile_job(app: Flask) -> None:
+    run_reconcile(app)

@@ -114,7 +114,7 @@ def _notice(uow: UnitOfWork, payment: Payment, reason: str, moved: Cents, debt: 
     message = template.format(value=format_brl(payment.value), moved=format_brl(moved))
     if debt:
         message += " Your wallet is now negative: add money before bidding again."
-    notify(uow.session, uow.outbox, payment.user_id, kind, message, payment_id=payment.id)
+    notify(uow, payment.user_id, kind, message, payment_id=payment.id)
 
 
 def apply_facts(
@@ -156,7 +156,7 @@ def apply_facts(
             target,
             reason,
         )
-        uow.outbox.wallet(session, payment.user_id)
+        wallet.send_balance(uow, payment.user_id)
         _notice(uow, payment, reason, abs(delta), movement.created_debt)
     rule = EVENTS.get(event or "")
     if rule is not None and rule.notify and not (rule.notify == "payment_overdue" and payment.credited):

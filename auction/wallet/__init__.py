@@ -25,7 +25,7 @@ from .ledger import (
     reverse,
     system_wallet_id,
 )
-from .queries import Balance, HistoryItem, balance, held_for, history
+from .queries import Balance, HistoryItem, balance, held_for, history, send_balance
 
 __all__ = [
     "FEES",
@@ -49,5 +49,6 @@ __all__ = [
     "hold",
     "release",
     "reverse",
+    "send_balance",
     "system_wallet_id",
 ]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Hold, LedgerEntry, LedgerTransaction, Wallet
 from ..money import Cents
+from ..uow import UnitOfWork
 from .ledger import Bucket, HoldStatus, wallet_id_of
 
 # How the other side of a movement reads in that account's history.
@@ -46,6 +47,11 @@ class HistoryItem:
 def balance(session: Session, user_id: int) -> Balance:
     row = session.execute(select(Wallet.available, Wallet.held).where(Wallet.user_id == user_id)).first()
     return Balance(row.available, row.held) if row else Balance(0, 0)
+
+
+def send_balance(uow: UnitOfWork, user_id: int) -> None:
+    """Queue the user's balance as it is inside this transaction, for their `wallet` socket event."""
+    uow.outbox.to_user(user_id, "wallet", balance(uow.session, user_id).as_dict())
 
 
 def held_for(session: Session, *, user_id: int, auction_id: int) -> Cents:

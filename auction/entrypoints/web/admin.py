@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from ...auctions import closing, listing
 from ...errors import NotFound, ServiceError
-from ...extensions import get_db
+from ...extensions import get_asaas, get_db
 from ...models import Auction, Payment, User, Wallet, WebhookDelivery
-from ...payments import get_client, links, queries
+from ...payments import links, queries
 from ...payments.deliveries import reprocess_delivery
 from ...payments.levels import Outcome
 from ...payments.topups import TopUpLimits
@@ -153,7 +153,7 @@ def create_payment_link() -> Any:
         command = links.CreatePaymentLink(
             user.id, request.form.get("name") or "", amount, TopUpLimits.from_config(current_app.config)
         )
-        links.create_payment_link(get_db(), get_client(), command)
+        links.create_payment_link(get_db(), get_asaas(), command)
     except (ValueError, ServiceError) as exc:
         flash(f"Could not create the link: {getattr(exc, 'message', exc)}", "error")
     else:
@@ -181,9 +181,7 @@ def delivery(delivery_id: int) -> Any:
 def reprocess(delivery_id: int) -> Any:
     user = signed_in_user()
     try:
-        result = reprocess_delivery(
-            get_db(), get_client(), delivery_id, credit_on=current_app.config["ASAAS_CREDIT_ON"]
-        )
+        result = reprocess_delivery(get_db(), get_asaas(), delivery_id, credit_on=current_app.config["ASAAS_CREDIT_ON"])
     except NotFound:
         abort(404)
     log.info("event=admin_reprocess delivery_id=%s admin_id=%s outcome=%s", delivery_id, user.id, result.outcome)

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from ... import wallet as ledger
 from ...db import DatabaseUnavailable
 from ...errors import ServiceError
-from ...extensions import get_db
+from ...extensions import get_asaas, get_db
 from ...models import Auction
-from ...payments import get_client, queries, topups
+from ...payments import queries, topups
 from .auth import client_ip, login_required, rate_limited, signed_in_user
 from .forms import parse_reais
 
@@ -100,7 +100,7 @@ def topup() -> Any:
     try:
         amount = parse_reais(request.form.get("amount") or "")
         command = topups.StartTopUp(user.id, amount, topups.TopUpLimits.from_config(current_app.config))
-        started = topups.create_topup(get_db(), get_client(), command)
+        started = topups.create_topup(get_db(), get_asaas(), command)
     except (ValueError, ServiceError) as exc:
         flash(f"Could not add money: {getattr(exc, 'message', exc)}", "error")
         return redirect(url_for("wallet_pages.wallet"))

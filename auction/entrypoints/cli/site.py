@@ -7,12 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-from flask import Flask
 from flask.cli import AppGroup
 
-from .. import accounts, wallet
-from ..db import DatabaseUnavailable
-from ..extensions import get_db
+from ... import accounts, wallet
+from ...db import DatabaseUnavailable
+from ...extensions import get_db
 
 db_cli = AppGroup("db", help="Create or migrate the database schema.")
 user_cli = AppGroup("user", help="Manage users.")
@@ -28,7 +27,7 @@ def db_create() -> None:
         db.check_connection()
     except DatabaseUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
-    from ..migrate import create_schema
+    from ...migrate import create_schema
 
     create_schema(db.engine)
     click.echo(f"schema created on {db.dialect}")
@@ -42,7 +41,7 @@ def _migrate(action: Callable[[], object], done: str) -> None:
     from alembic.util import CommandError
     from sqlalchemy.exc import DBAPIError
 
-    from ..migrate import MigrationError
+    from ...migrate import MigrationError
 
     try:
         get_db().check_connection()
@@ -58,7 +57,7 @@ def _migrate(action: Callable[[], object], done: str) -> None:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Apply the Alembic migrations up to REVISION (default: the newest)."""
-    from .. import migrate
+    from ... import migrate
 
     _migrate(lambda: migrate.upgrade(_database_url(), revision), f"database upgraded to {revision}")
 
@@ -67,7 +66,7 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Undo migrations down to REVISION (e.g. -1, or base for an empty database)."""
-    from .. import migrate
+    from ... import migrate
 
     _migrate(lambda: migrate.downgrade(_database_url(), revision), f"database downgraded to {revision}")
 
@@ -76,7 +75,7 @@ def db_downgrade(revision: str) -> None:
 @click.argument("revision", default="head")
 def db_stamp(revision: str) -> None:
     """Record REVISION as applied without running anything (for a schema made another way)."""
-    from .. import migrate
+    from ... import migrate
 
     _migrate(lambda: migrate.stamp(_database_url(), revision), f"database stamped at {revision}")
 
@@ -84,7 +83,7 @@ def db_stamp(revision: str) -> None:
 @db_cli.command("current")
 def db_current() -> None:
     """Show the Alembic revision the database is at."""
-    from .. import migrate
+    from ... import migrate
 
     click.echo(migrate.current_revision(get_db().engine) or "none (not under Alembic)")
 
@@ -92,7 +91,7 @@ def db_current() -> None:
 @db_cli.command("check")
 def db_check() -> None:
     """Exit 1 if the models differ from the database at its revision (a migration is missing)."""
-    from .. import migrate
+    from ... import migrate
 
     _migrate(lambda: migrate.check(_database_url()), "no changes: the models equal the newest migration")
 
@@ -102,7 +101,7 @@ def db_check() -> None:
 @click.option("--autogenerate/--empty", default=True, help="Diff the models against the configured database.")
 def db_revision(message: str, autogenerate: bool) -> None:
     """Write the next numbered migration; review it, then run `db upgrade` and `db migration-sql`."""
-    from .. import migrate
+    from ... import migrate
 
     _migrate(lambda: click.echo(migrate.new_revision(_database_url(), message, autogenerate).path), "revision written")
 
@@ -126,7 +125,7 @@ def _write_or_check(rendered: dict[Path, str], check: bool) -> None:
 @click.option("--check", is_flag=True, help="Only report whether sql/schema.sql and sql/demo_data.sql are current.")
 def db_schema_sql(check: bool) -> None:
     """Regenerate sql/schema.sql and sql/demo_data.sql from the models and auction/demo.py."""
-    from .. import schema_sql
+    from ... import schema_sql
 
     rendered = {
         schema_sql.SCHEMA_PATH: schema_sql.render_schema_sql(),
@@ -139,7 +138,7 @@ def db_schema_sql(check: bool) -> None:
 @click.option("--check", is_flag=True, help="Only report whether sql/migrations/*.sql are current.")
 def db_migration_sql(check: bool) -> None:
     """Regenerate sql/migrations/<rev>_<slug>.sql (MariaDB SQL) from every Alembic revision."""
-    from .. import migrate
+    from ... import migrate
 
     rendered = migrate.render_all_migration_sql()
     _write_or_check({item.path: item.sql for item in rendered}, check)
@@ -186,12 +185,7 @@ def wallet_audit() -> None:
 @demo_cli.command("load")
 def demo_load() -> None:
     """Load demo users and auctions (skipped if they already exist)."""
-    from ..demo import load_demo_data
+    from ...demo import load_demo_data
 
     created = load_demo_data(get_db())
     click.echo("demo data loaded" if created else "demo data already present")
-
-
-def init_app(app: Flask) -> None:
-    for group in (db_cli, user_cli, wallet_cli, demo_cli):
-        app.cli.add_command(group)

@@ -17,10 +17,10 @@ from typing import Any
 from flask import Blueprint, current_app, request
 
 from ..db import DatabaseUnavailable
-from ..extensions import csrf, get_db
-from . import deliveries
-from .deliveries import Delivery, ProcessDelivery
-from .events import BadPayment, facts_of
+from ..extensions import csrf, get_asaas, get_db
+from ..payments import deliveries
+from ..payments.deliveries import Delivery, ProcessDelivery
+from ..payments.events import BadPayment, facts_of
 
 bp = Blueprint("payment_webhook", __name__)
 log = logging.getLogger(__name__)
@@ -91,11 +91,9 @@ def receive() -> Any:
     except DatabaseUnavailable:
         log.warning("event=webhook_not_stored event_id=%s", delivery.event_id)
         return _answer(503, error="could not store the event; retry later")
-    from . import get_client
-
     try:
         command = ProcessDelivery(delivery_id, current_app.config["ASAAS_CREDIT_ON"])
-        result = deliveries.handle_delivery(db, get_client(), command, delivery.payment)
+        result = deliveries.handle_delivery(db, get_asaas(), command, delivery.payment)
     except DatabaseUnavailable:
         # Stored but not processed because the database went away: ask Asaas to redeliver;
         # the redelivery finds the stored, unprocessed delivery and processes it.

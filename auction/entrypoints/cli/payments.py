@@ -11,13 +11,13 @@ import requests
 from flask import current_app
 from flask.cli import AppGroup
 
-from ..errors import NotFound
-from ..extensions import get_db
-from . import deliveries, get_client, queries
-from .jobs import run_reconcile
+from ...errors import NotFound
+from ...extensions import get_asaas, get_db
+from ...payments import deliveries, queries
+from ..jobs import run_reconcile
 
 payments_cli = AppGroup("payments", help="Asaas payments: reconcile, replay deliveries, test the webhook.")
-EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "asaas-examples" / "payment_received.json"
+EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "asaas-examples" / "payment_received.json"
 
 
 @payments_cli.command("reconcile")
@@ -40,7 +40,7 @@ def replay(event_id: str) -> None:
     except NotFound as exc:
         raise click.ClickException(exc.message) from exc
     result = deliveries.reprocess_delivery(
-        db, get_client(), delivery_id, credit_on=current_app.config["ASAAS_CREDIT_ON"]
+        db, get_asaas(), delivery_id, credit_on=current_app.config["ASAAS_CREDIT_ON"]
     )
     click.echo(f"delivery {delivery_id}: {result.outcome}, wallet moved by {result.moved} cents")
 
