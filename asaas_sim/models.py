@@ -3,7 +3,7 @@
 A metadata of its own, not the product's (`auction.models.Base`): sql/schema.sql, the Alembic
 revisions and the schema tests describe only the product. The simulator creates these tables
 itself, on first use (`asaas_sim.create_tables`). Their names start with `asaas_sim_`, which
-auction/migrations/env.py leaves out of Alembic's comparisons.
+migrations/env.py leaves out of Alembic's comparisons.
 """
 
 from __future__ import annotations

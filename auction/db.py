@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, create_engine, event
+from sqlalchemy import DateTime, create_engine, event, select
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -103,6 +103,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+def lock_row(session: Session, model: type[T], *criteria: Any) -> T | None:
+    """The row of `model` matching `criteria`, locked FOR UPDATE and read afresh (not from the session's cache)."""
+    statement = select(model).where(*criteria).with_for_update().execution_options(populate_existing=True)
+    return session.scalars(statement).first()
+
+
+def lock_existing(session: Session, model: type[T], *criteria: Any, missing: str) -> T:
+    """`lock_row`, refusing with NotFound(`missing`) when there is no such row."""
+    from .errors import NotFound
+
+    row = lock_row(session, model, *criteria)
+    if row is None:
+        raise NotFound(missing)
+    return row
 
 
 def safe_url(url: str | URL) -> str:

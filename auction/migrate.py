@@ -1,7 +1,7 @@
 """Alembic, the one migration story: config, upgrade/downgrade/revision, offline SQL.
 
 The models (auction.models) are the source of truth. Each schema change is an
-Alembic revision in auction/migrations/versions/, numbered 0001, 0002, ...; for
+Alembic revision in migrations/versions/, numbered 0001, 0002, ...; for
 admins who apply SQL by hand each revision is also rendered as MariaDB SQL into
 sql/migrations/<rev>_<slug>.sql (see `render_migration_sql`).
 """
@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 from .config import PROJECT_ROOT
 from .models import Base
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 SQL_MIGRATIONS_DIR = PROJECT_ROOT / "sql" / "migrations"
 # Offline SQL is rendered for this dialect; no server is contacted.
 OFFLINE_URL = "mariadb+mariadbconnector://"
@@ -68,7 +68,7 @@ def scripts() -> ScriptDirectory:
 def head() -> str:
     revision = scripts().get_current_head()
     if revision is None:
-        raise MigrationError("there are no Alembic revisions in auction/migrations/versions")
+        raise MigrationError("there are no Alembic revisions in migrations/versions")
     return revision
 
 
@@ -173,7 +173,7 @@ def render_migration_sql(script: Script) -> str:
     command.upgrade(alembic_config(OFFLINE_URL, output), span, sql=True)
     header = (
         f"-- Migration {script.revision}: {script.doc}\n"
-        f"-- Generated from auction/migrations/versions/{Path(script.path).name} by\n"
+        f"-- Generated from migrations/versions/{Path(script.path).name} by\n"
         "--   flask --app auction db migration-sql\n"
         f"-- Apply to a MariaDB database {f'at revision {down}' if down else 'that is empty'}:\n"
         f"--   mariadb -u USER -p DBNAME < sql/migrations/{_slug(script)}.sql\n\n"

@@ -8,16 +8,13 @@ from .rules import TooLow
 __all__ = ["AuctionNotOpen", "NotEnded", "OwnAuction", "TooLow"]
 
 
-class AuctionNotOpen(ServiceError):
-    code = "auction_not_open"
-    http_status = 409
+class AuctionNotOpen(ServiceError, code="auction_not_open", http_status=409):
+    """The auction is scheduled, finished or cancelled (or its end has passed)."""
 
 
-class OwnAuction(ServiceError):
-    code = "own_auction"
-    http_status = 403
+class OwnAuction(ServiceError, code="own_auction", http_status=403):
+    """A seller bid on their own auction."""
 
 
-class NotEnded(ServiceError):
-    code = "not_ended"
-    http_status = 409
+class NotEnded(ServiceError, code="not_ended", http_status=409):
+    """The seller asked to finish before the end time (only an admin may finish early)."""

@@ -7,21 +7,15 @@ serialize and cannot both win. On SQLite the write lock taken at BEGIN does the 
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import NotFound
+from ..db import lock_existing
 from ..models import Auction
 from .rules import AuctionState
 
 
 def lock_auction(session: Session, auction_id: int) -> Auction:
-    auction = session.scalars(
-        select(Auction).where(Auction.id == auction_id).with_for_update().execution_options(populate_existing=True)
-    ).first()
-    if auction is None:
-        raise NotFound("no such auction")
-    return auction
+    return lock_existing(session, Auction, Auction.id == auction_id, missing="no such auction")
 
 
 def state_of(auction: Auction) -> AuctionState:

@@ -39,10 +39,8 @@ INCREMENT_TABLE: tuple[tuple[Cents, Cents], ...] = (
 TOP_INCREMENT: Cents = 100_00
 
 
-class TooLow(ServiceError):
+class TooLow(ServiceError, code="too_low", http_status=409):
     """The bid is below what the auction accepts now; `details["next_min"]` is the least that would pass."""
-
-    code = "too_low"
 
 
 def band_increment(price: Cents) -> Cents:

@@ -5,8 +5,5 @@ from __future__ import annotations
 from ..errors import ServiceError
 
 
-class PaymentGatewayError(ServiceError):
+class PaymentGatewayError(ServiceError, code="payment_unavailable", http_status=502):
     """Asaas (or the simulator) could not be reached or refused the call."""
-
-    code = "payment_unavailable"
-    http_status = 502

@@ -94,6 +94,7 @@ class Rule:
     level_after: int = 0
 
 
+SPLIT_EVENTS = ("PAYMENT_SPLIT_CANCELLED", "PAYMENT_SPLIT_DIVERGENCE_BLOCK", "PAYMENT_SPLIT_DIVERGENCE_BLOCK_FINISHED")
 RULES: tuple[Rule, ...] = (
     Rule("PAYMENT_CREATED", "lifecycle", PaymentStatus.PENDING, "record"),
     Rule("PAYMENT_UPDATED", "lifecycle", PaymentStatus.PENDING, "record (value/due date changes apply while unpaid)"),
@@ -234,29 +235,14 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("PAYMENT_CHECKOUT_VIEWED", "views", PaymentStatus.PENDING, "record"),
     Rule("PAYMENT_BANK_SLIP_VIEWED", "views", PaymentStatus.PENDING, "record"),
-    Rule(
-        "PAYMENT_SPLIT_CANCELLED",
-        "split",
-        PaymentStatus.RECEIVED,
-        "record",
-        before=("PAYMENT_RECEIVED",),
-        level_after=100,
-    ),
-    Rule(
-        "PAYMENT_SPLIT_DIVERGENCE_BLOCK",
-        "split",
-        PaymentStatus.RECEIVED,
-        "record",
-        before=("PAYMENT_RECEIVED",),
-        level_after=100,
-    ),
-    Rule(
-        "PAYMENT_SPLIT_DIVERGENCE_BLOCK_FINISHED",
-        "split",
-        PaymentStatus.RECEIVED,
-        "record",
-        before=("PAYMENT_RECEIVED",),
-        level_after=100,
+    # Split events concern how a received payment is shared between Asaas accounts; none moves this wallet.
+    *(
+        Rule(event, "split", PaymentStatus.RECEIVED, "record", before=("PAYMENT_RECEIVED",), level_after=100)
+        for event in (
+            "PAYMENT_SPLIT_CANCELLED",
+            "PAYMENT_SPLIT_DIVERGENCE_BLOCK",
+            "PAYMENT_SPLIT_DIVERGENCE_BLOCK_FINISHED",
+        )
     ),
 )
 EVENTS: dict[str, Rule] = {rule.event: rule for rule in RULES}

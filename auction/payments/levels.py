@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import clock, wallet
-from ..errors import NotFound
+from ..db import lock_existing, lock_row
 from ..models import LedgerTransaction, Payment
 from ..money import Cents, format_brl
 from ..notifications import notify
@@ -77,16 +77,11 @@ class Applied:
 
 def lock_payment_where(session: Session, *criteria: Any) -> Payment | None:
     """The payment matching `criteria`, locked FOR UPDATE and read afresh (not from the session's cache)."""
-    return session.scalars(
-        select(Payment).where(*criteria).with_for_update().execution_options(populate_existing=True)
-    ).first()
+    return lock_row(session, Payment, *criteria)
 
 
 def lock_payment(session: Session, payment_id: int) -> Payment:
-    payment = lock_payment_where(session, Payment.id == payment_id)
-    if payment is None:
-        raise NotFound("no such payment")
-    return payment
+    return lock_existing(session, Payment, Payment.id == payment_id, missing="no such payment")
 
 
 def _state(payment: Payment) -> State:

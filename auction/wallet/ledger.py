@@ -73,15 +73,12 @@ class HoldStatus(StrEnum):
     CAPTURED = "captured"
 
 
-class InsufficientFunds(ServiceError):
-    code = "insufficient_funds"
-    http_status = 409
+class InsufficientFunds(ServiceError, code="insufficient_funds", http_status=409):
+    """The wallet's available balance does not cover what the bid must hold (its maximum)."""
 
 
-class WalletInDebt(InsufficientFunds):
-    """The wallet's available balance is negative (a reversal of spent money)."""
-
-    code = "wallet_in_debt"
+class WalletInDebt(InsufficientFunds, code="wallet_in_debt"):
+    """The wallet's available balance is negative (a refund or chargeback of money already spent)."""
 
 
 @dataclass(frozen=True)
@@ -151,13 +148,13 @@ def _existing(session: Session, key: str, kind: Kind, wallet_id: int) -> Movemen
 
 def _record(
     session: Session,
-    *,
     key: str,
     kind: Kind,
     reason: str,
     amount: Cents,
     wallet: Wallet,
     entries: list[tuple[Wallet, Bucket, Cents]],
+    *,
     auction_id: int | None = None,
     bid_id: int | None = None,
     payment_id: int | None = None,
@@ -217,16 +214,8 @@ def _settle(
         return done
     wallet, settlement = locked[wallet_id], locked[settlement_id]
     change = amount if kind == Kind.CREDIT else -amount
-    return _record(
-        session,
-        key=key,
-        kind=kind,
-        reason=reason,
-        amount=amount,
-        wallet=wallet,
-        entries=[(settlement, Bucket.AVAILABLE, -change), (wallet, Bucket.AVAILABLE, change)],
-        payment_id=payment_id,
-    )
+    entries = [(settlement, Bucket.AVAILABLE, -change), (wallet, Bucket.AVAILABLE, change)]
+    return _record(session, key, kind, reason, amount, wallet, entries, payment_id=payment_id)
 
 
 def credit(
@@ -297,17 +286,8 @@ def hold(
     row.amount += amount
     row.status = HoldStatus.OPEN
     row.updated_at = clock.now()
-    return _record(
-        session,
-        key=key,
-        kind=Kind.HOLD,
-        reason="bid_hold",
-        amount=amount,
-        wallet=wallet,
-        entries=[(wallet, Bucket.AVAILABLE, -amount), (wallet, Bucket.HELD, amount)],
-        auction_id=auction_id,
-        bid_id=bid_id,
-    )
+    entries = [(wallet, Bucket.AVAILABLE, -amount), (wallet, Bucket.HELD, amount)]
+    return _record(session, key, Kind.HOLD, "bid_hold", amount, wallet, entries, auction_id=auction_id, bid_id=bid_id)
 
 
 def release(
@@ -337,16 +317,8 @@ def release(
 
 def _unhold(session: Session, *, key: str, wallet: Wallet, amount: Cents, auction_id: int, reason: str) -> Movement:
     """Record held -> available on one wallet (the caller has updated the hold row)."""
-    return _record(
-        session,
-        key=key,
-        kind=Kind.RELEASE,
-        reason=reason,
-        amount=amount,
-        wallet=wallet,
-        entries=[(wallet, Bucket.HELD, -amount), (wallet, Bucket.AVAILABLE, amount)],
-        auction_id=auction_id,
-    )
+    entries = [(wallet, Bucket.HELD, -amount), (wallet, Bucket.AVAILABLE, amount)]
+    return _record(session, key, Kind.RELEASE, reason, amount, wallet, entries, auction_id=auction_id)
 
 
 def capture(
@@ -388,27 +360,11 @@ def capture(
     row.amount = 0
     row.status = HoldStatus.CAPTURED
     row.updated_at = clock.now()
-    movement = _record(
-        session,
-        key=key,
-        kind=Kind.CAPTURE,
-        reason="won",
-        amount=amount,
-        wallet=winner,
-        entries=[(winner, Bucket.HELD, -amount), (seller, Bucket.AVAILABLE, amount)],
-        auction_id=auction_id,
-    )
+    entries = [(winner, Bucket.HELD, -amount), (seller, Bucket.AVAILABLE, amount)]
+    movement = _record(session, key, Kind.CAPTURE, "won", amount, winner, entries, auction_id=auction_id)
     if fee := amount * fee_bps // 10_000:
-        _record(
-            session,
-            key=f"{key}:fee",
-            kind=Kind.FEE,
-            reason="fee",
-            amount=fee,
-            wallet=seller,
-            entries=[(seller, Bucket.AVAILABLE, -fee), (fees, Bucket.AVAILABLE, fee)],
-            auction_id=auction_id,
-        )
+        entries = [(seller, Bucket.AVAILABLE, -fee), (fees, Bucket.AVAILABLE, fee)]
+        _record(session, f"{key}:fee", Kind.FEE, "fee", fee, seller, entries, auction_id=auction_id)
     if rest:
         _unhold(session, key=f"{key}:rest", wallet=winner, amount=rest, auction_id=auction_id, reason="released")
     return movement

@@ -1,5 +1,5 @@
 -- Migration 0001: initial schema
--- Generated from auction/migrations/versions/0001_initial_schema.py by
+-- Generated from migrations/versions/0001_initial_schema.py by
 --   flask --app auction db migration-sql
 -- Apply to a MariaDB database that is empty:
 --   mariadb -u USER -p DBNAME < sql/migrations/0001_initial_schema.sql

@@ -1,5 +1,5 @@
 -- Migration 0002: drop the asaas simulator tables
--- Generated from auction/migrations/versions/0002_drop_the_asaas_simulator_tables.py by
+-- Generated from migrations/versions/0002_drop_the_asaas_simulator_tables.py by
 --   flask --app auction db migration-sql
 -- Apply to a MariaDB database at revision 0001:
 --   mariadb -u USER -p DBNAME < sql/migrations/0002_drop_the_asaas_simulator_tables.sql

@@ -24,9 +24,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[..., dict[str, Any]]
 
 
-class NotLoggedIn(ServiceError):
-    code = "not_logged_in"
-    http_status = 401
+class NotLoggedIn(ServiceError, code="not_logged_in", http_status=401):
+    """The socket has no logged-in user, or its login session ended (logout, revoked)."""
 
 
 def error_ack(code: str, message: str, **extra: Any) -> dict[str, Any]:
