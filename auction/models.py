@@ -106,6 +106,9 @@ class Auction(Base):
     # The leader's proxy maximum: what is held on the leader's wallet.
     leader_max: Mapped[int | None] = money(nullable=True, default=None)
     bid_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # Grows by one with every committed change the room hears of (a batch of bids, opening, finishing,
+    # cancelling): messages carry it, so clients and the join cache keep only the newest state.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     winner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     final_price: Mapped[int | None] = money(nullable=True, default=None)
     reserve_met: Mapped[bool | None] = mapped_column(Boolean)
