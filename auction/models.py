@@ -145,6 +145,8 @@ class Bid(Base):
     max_amount: Mapped[int | None] = money(nullable=True, default=None)
     # True when the server placed it for a bidder's proxy maximum.
     is_proxy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
+    # True when the leader raised their own maximum: kept for them and the ledger, never shown to others.
+    is_raise: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
     created_at: Mapped[datetime]
 
     bidder: Mapped[User] = relationship()

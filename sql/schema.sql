@@ -135,6 +135,7 @@ CREATE TABLE IF NOT EXISTS bids (
 	amount BIGINT NOT NULL,
 	max_amount BIGINT,
 	is_proxy BOOL NOT NULL DEFAULT 0,
+	is_raise BOOL NOT NULL DEFAULT 0,
 	created_at DATETIME(6) NOT NULL,
 	CONSTRAINT pk_bids PRIMARY KEY (id),
 	CONSTRAINT fk_bids_auction_id_auctions FOREIGN KEY(auction_id) REFERENCES auctions (id),

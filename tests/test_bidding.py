@@ -262,6 +262,7 @@ def test_finish_captures_winner_pays_seller_and_releases_others(db, people):
     finished = next(m.payload for m in outbox if m.event == "auction_finished")
     assert finished == {
         "auction_id": auction_id,
+        "version": 3,  # two bids, then the finish
         "winner": "ana",
         "amount": 3_100,
         "reserve_met": True,

@@ -1,26 +1,35 @@
-"""Placing a bid: the pure decision of `rules`, applied to the database and the wallet.
+"""Placing bids: the pure decisions of `rules` (folded by `batch`), applied to the database and the wallet.
 
-One bid is one decision under the auction's row lock (`locking.lock_auction`):
-validate the input, check the auction is open and not the bidder's own, decide with
-`rules.decide`, check the bidder can pay what the decision needs, write the bid rows,
-hold and release wallet money, and queue what the room, the bidder and the outbid
-leader hear.
+Bids are decided in batches per auction (group commit, see entrypoints/sockets/bid_queue.py): every
+bid of a batch is decided in arrival order under ONE row lock on the auction and written in ONE
+transaction, so one commit (one fsync) serves them all. Per bid: validate the input, check the
+auction is open and not the bidder's own, decide with `rules.decide`, check the bidder can pay
+what the decision needs (against their wallet as the batch has left it). Per batch: insert all bid
+rows at once, move each touched wallet once (holds made and released inside the batch are netted),
+and queue one `new_bid` for the room, one `outbid` and notification per outbid user, one `wallet`
+per touched user. `place` is a batch of one.
+
+A leader raising their own maximum is private: it is recorded (a bid row marked `is_raise`, the
+hold of the difference) and acked, but the room hears of it only if it moves the price (a reserve
+reached), and public histories leave such rows out, since a maximum is never revealed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from .. import clock, wallet
-from ..errors import Invalid
-from ..models import AuctionStatus, Bid, User
+from ..errors import Invalid, ServiceError
+from ..models import Auction, AuctionStatus, Bid, User
 from ..money import Cents
 from ..uow import UnitOfWork
-from . import messages, rules
+from . import batch, messages, rules
 from .errors import AuctionNotOpen, OwnAuction
 from .listing import cents_field
 from .locking import lock_auction, state_of
@@ -79,69 +88,164 @@ def amounts(amount: object, max_amount: object) -> tuple[Cents, Cents]:
 
 
 def place(uow: UnitOfWork, cmd: PlaceBid) -> BidOutcome:
-    """Place a bid (optionally with a proxy maximum) as one decision under the auction's row lock.
+    """Place one bid: a batch of one. Raises what refused it (TooLow, AuctionNotOpen, InsufficientFunds, ...)."""
+    [outcome] = place_batch(uow, [cmd])
+    if isinstance(outcome, ServiceError):
+        raise outcome
+    return outcome
 
-    Raises TooLow, AuctionNotOpen, OwnAuction, InsufficientFunds, Invalid or NotFound.
+
+def place_batch(uow: UnitOfWork, commands: Sequence[PlaceBid]) -> list[BidOutcome | ServiceError]:
+    """Decide bids on ONE auction in order, in this transaction; each gets its outcome or its refusal.
+
+    A refusal of one bid (its amount, its funds) refuses only that bid. NotFound (no such auction) is
+    raised for the whole batch.
     """
-    amount, maximum = amounts(cmd.amount, cmd.max_amount)
+    if not commands:
+        return []
+    auction_id = commands[0].auction_id
+    if any(cmd.auction_id != auction_id for cmd in commands):
+        raise ValueError("a batch holds the bids of one auction")
     session = uow.session
-    auction = lock_auction(session, cmd.auction_id)
+    auction = lock_auction(session, auction_id)
     now = clock.now()
-    if auction.status != AuctionStatus.OPEN or now >= auction.ends_at:
-        raise AuctionNotOpen("this auction is not open for bids")
-    if auction.seller_id == cmd.bidder_id:
-        raise OwnAuction("you cannot bid on your own auction")
-    decision = rules.decide(state_of(auction), cmd.bidder_id, amount, maximum)
-    # A challenge the leader's proxy beats at once holds nothing, yet it had to be payable.
-    wallet.check_funds(wallet.balance(session, cmd.bidder_id).available, decision.funds_needed)
+    results: list[BidOutcome | ServiceError | None] = [None] * len(commands)
+    offers: list[tuple[int, PlaceBid, batch.Offer]] = []
+    for index, cmd in enumerate(commands):
+        try:
+            amount, maximum = amounts(cmd.amount, cmd.max_amount)
+            if auction.status != AuctionStatus.OPEN or now >= auction.ends_at:
+                raise AuctionNotOpen("this auction is not open for bids")
+            if auction.seller_id == cmd.bidder_id:
+                raise OwnAuction("you cannot bid on your own auction")
+        except ServiceError as refusal:
+            results[index] = refusal
+            continue
+        offers.append((index, cmd, batch.Offer(cmd.bidder_id, amount, maximum)))
+    if offers:
+        _decide_and_write(uow, auction, offers, results, now)
+    return [result for result in results if result is not None]
 
-    rows = [
-        Bid(
+
+def _decide_and_write(
+    uow: UnitOfWork,
+    auction: Auction,
+    offers: list[tuple[int, PlaceBid, batch.Offer]],
+    results: list[BidOutcome | ServiceError | None],
+    now: datetime,
+) -> None:
+    session = uow.session
+    before = state_of(auction)
+    bidders = {offer.bidder_id for _, _, offer in offers}
+    locked = wallet.lock_balances(session, bidders | ({before.leader_id} if before.leader_id else set()))
+    held = {before.leader_id: before.leader_max or 0} if before.leader_id is not None else {}
+    available = {user_id: balance[0] for user_id, balance in locked.items()}
+    decided = batch.decide_batch(before, [offer for _, _, offer in offers], available, held, wallet.check_funds)
+
+    ids = _insert_rows(session, auction.id, decided, now)
+    bids_before = auction.bid_count
+    public_rows = [i for i in range(len(decided.rows)) if i not in decided.raise_rows]
+    ends_at, extended_by = auction.ends_at, None
+    counted = 0
+    price = before.current_price
+    for (index, cmd, offer), outcome in zip(offers, decided.outcomes, strict=True):
+        if isinstance(outcome, ServiceError):
+            results[index] = outcome
+            continue
+        decision = outcome.decision
+        if not decision.raised_own_max:
+            counted += len(decision.bids)
+        # A private raise that leaves the price alone gives rivals nothing to answer: no extension.
+        new_end = None
+        if not decision.raised_own_max or decision.state.current_price != price:
+            new_end = rules.extended_end(ends_at, now, cmd.soft_close_seconds)
+        price = decision.state.current_price
+        if new_end is not None:
+            ends_at, extended_by = new_end, index
+        results[index] = BidOutcome(
             auction_id=auction.id,
-            bidder_id=bid.bidder_id,
-            amount=bid.amount,
-            max_amount=bid.max_amount,
-            is_proxy=bid.is_proxy,
-            created_at=now,
+            bid_id=ids[outcome.row_index],
+            price=decision.state.current_price or 0,
+            leading=decision.leading,
+            max_amount=offer.maximum,
+            next_min=decision.state.next_minimum,
+            bid_count=bids_before + counted,
+            ends_at=ends_at,
+            extended=new_end is not None,
         )
-        for bid in decision.bids
+    if decided.accepted == 0:
+        return
+    price_moved = decided.state.current_price != before.current_price or decided.state.leader_id != before.leader_id
+    auction.bid_count = bids_before + counted
+    auction.current_price = decided.state.current_price
+    auction.leader_id = decided.state.leader_id
+    auction.leader_max = decided.state.leader_max
+    auction.ends_at = ends_at
+    touched = _move_holds(session, auction.id, decided, held, ids)
+    for user_id in decided.outbid:
+        messages.outbid(uow, auction, user_id, auction.current_price or 0, now)
+    if price_moved or extended_by is not None or public_rows:
+        auction.version += 1
+        names = _names(session, {decided.rows[i].bidder_id for i in public_rows} | {auction.leader_id})
+        added = [_row_view(decided.rows[i], ids[i], now) for i in public_rows]
+        messages.new_bid(uow.outbox, auction, extended=extended_by is not None, added=added, names=names)
+    accepted = {
+        offer.bidder_id
+        for (_, _, offer), o in zip(offers, decided.outcomes, strict=True)
+        if not isinstance(o, ServiceError)
+    }
+    # Balances from the rows locked above and the holds just moved: no query per user.
+    for user_id in sorted(touched.keys() | accepted):
+        start_available, start_held = locked.get(user_id, (0, 0))
+        change = touched.get(user_id, 0)
+        balance = wallet.Balance(start_available - change, start_held + change)
+        uow.outbox.to_user(user_id, "wallet", balance.as_dict())
+
+
+def _insert_rows(session: Session, auction_id: int, decided: batch.BatchResult, now: datetime) -> list[int]:
+    """All the batch's bid rows in one INSERT ... RETURNING, ids in row order."""
+    if not decided.rows:
+        return []
+    values = [
+        {
+            "auction_id": auction_id,
+            "bidder_id": row.bidder_id,
+            "amount": row.amount,
+            "max_amount": row.max_amount,
+            "is_proxy": row.is_proxy,
+            "is_raise": i in decided.raise_rows,
+            "created_at": now,
+        }
+        for i, row in enumerate(decided.rows)
     ]
-    session.add_all(rows)
-    session.flush()
-    own = rows[decision.own_index]
-    auction.bid_count += len(rows)
-    auction.current_price = decision.state.current_price
-    auction.leader_id = decision.state.leader_id
-    auction.leader_max = decision.state.leader_max
-    if decision.hold:
-        wallet.hold(
-            session,
-            user_id=cmd.bidder_id,
-            auction_id=auction.id,
-            amount=decision.hold,
-            key=f"bid:{own.id}:hold",
-            bid_id=own.id,
-        )
-    if decision.released is not None:
-        wallet.release(session, user_id=decision.released, auction_id=auction.id, key=f"bid:{own.id}:release")
-        messages.outbid(uow, auction, decision.released, auction.current_price or 0, now)
-        wallet.send_balance(uow, decision.released)
+    statement = insert(Bid).returning(Bid.id, sort_by_parameter_order=True)
+    return list(session.scalars(statement, values))
 
-    new_end = rules.extended_end(auction.ends_at, now, cmd.soft_close_seconds)
-    if new_end is not None:
-        auction.ends_at = new_end
-    ids = {row.bidder_id for row in rows} | {auction.leader_id}
-    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
-    messages.new_bid(uow.outbox, auction, extended=new_end is not None, added=rows, names=names)
-    wallet.send_balance(uow, cmd.bidder_id)
-    return BidOutcome(
-        auction_id=auction.id,
-        bid_id=own.id,
-        price=auction.current_price or 0,
-        leading=decision.leading,
-        max_amount=maximum,
-        next_min=decision.state.next_minimum,
-        bid_count=auction.bid_count,
-        ends_at=auction.ends_at,
-        extended=new_end is not None,
-    )
+
+def _move_holds(
+    session: Session, auction_id: int, decided: batch.BatchResult, held: dict[int, Cents], ids: list[int]
+) -> dict[int, Cents]:
+    """One wallet movement per user whose hold on this auction the batch changed; user id -> the change."""
+    changes: dict[int, Cents] = {}
+    for user_id, final in sorted(decided.holds.items()):
+        change = final - held.get(user_id, 0)
+        bid_id = ids[decided.hold_keys[user_id]]
+        if change > 0:
+            wallet.hold(
+                session, user_id=user_id, auction_id=auction_id, amount=change, key=f"bid:{bid_id}:hold", bid_id=bid_id
+            )
+        elif change < 0:
+            wallet.release(session, user_id=user_id, auction_id=auction_id, key=f"bid:{bid_id}:release")
+        if change:
+            changes[user_id] = change
+    return changes
+
+
+def _names(session: Session, user_ids: set[int | None]) -> dict[int, str]:
+    ids = {user_id for user_id in user_ids if user_id is not None}
+    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
+
+
+def _row_view(row: rules.RecordedBid, bid_id: int, now: datetime) -> Bid:
+    """A transient Bid (never added to the session) for the message builder."""
+    return Bid(id=bid_id, bidder_id=row.bidder_id, amount=row.amount, is_proxy=row.is_proxy, created_at=now)

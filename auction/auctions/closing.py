@@ -100,6 +100,7 @@ def _settle(uow: UnitOfWork, auction: Auction, fee_bps: int) -> FinishOutcome:
     auction.winner_id = winner_id
     auction.final_price = price
     auction.reserve_met = reserve_met
+    auction.version += 1
     winner_name = session.scalar(select(User.username).where(User.id == winner_id)) if winner_id else None
     messages.finished(uow, auction, winner_name)
     for user_id in sorted(touched):

@@ -104,12 +104,14 @@ def open_due(uow: UnitOfWork) -> list[int]:
         changed = session.execute(
             update(Auction)
             .where(Auction.id == auction_id, Auction.status == AuctionStatus.SCHEDULED)
-            .values(status=AuctionStatus.OPEN)
+            .values(status=AuctionStatus.OPEN, version=Auction.version + 1)
         ).rowcount
         if changed:
             opened.append(auction_id)
-            ends_at = session.scalar(select(Auction.ends_at).where(Auction.id == auction_id))
-            messages.opened(uow.outbox, auction_id, ends_at)
+            ends_at, version = session.execute(
+                select(Auction.ends_at, Auction.version).where(Auction.id == auction_id)
+            ).one()
+            messages.opened(uow.outbox, auction_id, ends_at, version)
     return opened
 
 
@@ -126,7 +128,8 @@ def cancel(uow: UnitOfWork, auction_id: int, actor_id: int) -> Auction:
         raise Invalid("an auction with bids cannot be cancelled")
     auction.status = AuctionStatus.CANCELLED
     auction.finished_at = clock.now()
-    messages.cancelled(uow.outbox, auction.id)
+    auction.version += 1
+    messages.cancelled(uow.outbox, auction.id, auction.version)
     notify(
         uow,
         auction.seller_id,

@@ -34,16 +34,14 @@ def public_bid(bid: Bid, username: str | None) -> dict[str, Any]:
     }
 
 
-def opened(outbox: Outbox, auction_id: int, ends_at: datetime) -> None:
-    outbox.to_auction(
-        auction_id,
-        "auction_opened",
-        {"auction_id": auction_id, "ends_at": clock.isoformat(ends_at), "server_time": _now()},
-    )
+def opened(outbox: Outbox, auction_id: int, ends_at: datetime, version: int) -> None:
+    payload = {"auction_id": auction_id, "version": version, "ends_at": clock.isoformat(ends_at), "server_time": _now()}
+    outbox.to_auction(auction_id, "auction_opened", payload)
 
 
-def cancelled(outbox: Outbox, auction_id: int) -> None:
-    outbox.to_auction(auction_id, "auction_cancelled", {"auction_id": auction_id, "server_time": _now()})
+def cancelled(outbox: Outbox, auction_id: int, version: int) -> None:
+    payload = {"auction_id": auction_id, "version": version, "server_time": _now()}
+    outbox.to_auction(auction_id, "auction_cancelled", payload)
 
 
 def new_bid(
@@ -56,6 +54,7 @@ def new_bid(
         "new_bid",
         {
             "auction_id": auction.id,
+            "version": auction.version,
             "amount": auction.current_price,
             "leader": names.get(auction.leader_id) if auction.leader_id else None,
             "bid_count": auction.bid_count,
@@ -90,6 +89,7 @@ def finished(uow: UnitOfWork, auction: Auction, winner_name: str | None) -> None
         "auction_finished",
         {
             "auction_id": auction.id,
+            "version": auction.version,
             "winner": winner_name,
             "amount": auction.final_price,
             "reserve_met": bool(auction.reserve_met),

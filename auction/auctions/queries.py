@@ -40,7 +40,7 @@ def auction_state(
     bids = session.execute(
         select(Bid, User.username)
         .join(User, User.id == Bid.bidder_id)
-        .where(Bid.auction_id == auction_id)
+        .where(Bid.auction_id == auction_id, Bid.is_raise.is_(False))
         .order_by(Bid.id.desc())
         .limit(last_bids)
     ).all()
@@ -52,6 +52,7 @@ def auction_state(
         "description": auction.description,
         "seller": names.get(auction.seller_id),
         "status": auction.status,
+        "version": auction.version,
         "starting_price": auction.starting_price,
         "current_price": auction.current_price,
         "leader": names.get(auction.leader_id) if auction.leader_id else None,
