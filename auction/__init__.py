@@ -62,10 +62,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # handler list into each new server, so a handler decorated later reaches only the first
     # app's server (and a second app, as in tests, would answer no events).
     from .entrypoints import jobs, sockets  # noqa: F401 - register socket handlers and the scheduler job
+    from .entrypoints.sockets.auction_cache import AuctionCache, client_manager
+
+    manager = client_manager(app.config["SOCKETIO_MESSAGE_QUEUE"], app.config["SOCKETIO_CHANNEL"])
+    cache = AuctionCache(db, enabled=manager is not None and app.config["JOIN_CACHE"])
+    app.extensions["auction.cache"] = cache
+    extra: dict[str, Any] = {}
+    if manager is not None:
+        manager.cache = cache
+        extra["client_manager"] = manager
 
     csrf.init_app(app)
     socketio.init_app(
         app,
+        **extra,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
         channel=app.config["SOCKETIO_CHANNEL"],

@@ -117,6 +117,8 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "WATCHERS_REFRESH_INTERVAL": float(env.get("WATCHERS_REFRESH_INTERVAL") or 10),
         # A room hears its watcher count at most this often (0: on every join and leave).
         "WATCHERS_ANNOUNCE_INTERVAL": float(env.get("WATCHERS_ANNOUNCE_INTERVAL") or 1.0),
+        # join_auction from a per-process read model kept current by the room messages (off: a query per join).
+        "JOIN_CACHE": _bool(env.get("JOIN_CACHE"), True),
         "SOCKETIO_CORS_ORIGINS": [public_url, *extra_origins] if extra_origins else [],
         # The most simultaneous connections (websockets) one server process accepts.
         "MAX_CONNECTIONS": _int(env, "MAX_CONNECTIONS", 20_000),
@@ -126,6 +128,8 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "REGISTRATION_TOKEN": env.get("REGISTRATION_TOKEN") or None,
         "PLATFORM_FEE_BPS": _int(env, "PLATFORM_FEE_BPS", 0),
         "SOFT_CLOSE_SECONDS": _int(env, "SOFT_CLOSE_SECONDS", 120),
+        # Group commit: the most bids of one auction decided in one transaction (entrypoints/sockets/bid_queue.py).
+        "BID_BATCH_MAX": _int(env, "BID_BATCH_MAX", 100),
         "ENDING_SOON_SECONDS": _int(env, "ENDING_SOON_SECONDS", 600),
         "SCHEDULER_INTERVAL": float(env.get("SCHEDULER_INTERVAL") or 1.0),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),

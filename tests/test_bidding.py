@@ -263,6 +263,7 @@ def test_finish_captures_winner_pays_seller_and_releases_others(db, people):
     assert finished == {
         "auction_id": auction_id,
         "version": 3,  # two bids, then the finish
+        "ends_at": finished["ends_at"],
         "winner": "ana",
         "amount": 3_100,
         "reserve_met": True,

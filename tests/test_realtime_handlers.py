@@ -266,7 +266,7 @@ def test_an_unexpected_failure_is_a_server_error_ack(connect, db, people, monkey
     def broken(*_args, **_kwargs):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(bids, "place", broken)
+    monkeypatch.setattr(bids, "place_batch", broken)
     ana = connect("ana")
     ack = ana.emit("bid", {"auction_id": auction_id, "amount": 1_000}, callback=True)
     assert ack["error"] == "server_error" and "bug" not in ack["message"]

@@ -281,3 +281,34 @@ def test_bid_through_process_a_reaches_a_watcher_on_process_b(live_server_factor
     assert watcher_on_b.wait_for("new_bid", lambda p: p["leader"] == "bia")["amount"] == 1_100
     assert ana_on_b.wait_for("outbid")["amount"] == 1_100
     assert count(database, select(func.count(Auction.id)).where(Auction.bid_count == 2)) == 1
+
+
+def test_process_b_answers_joins_from_its_cache_as_new_as_process_a_s_bids(
+    live_server_factory, db_url, database, users, sockets
+):
+    """The join cache of each process follows the other's bids through Redis: a join on B right after a bid on
+    A shows that bid, and the versions of the room's messages only grow at every client."""
+    names = [f"bidder{n}" for n in range(6)]
+    ids = users("seller", *names)
+    auction_id = auction_ending_in(database, ids["seller"], 120)
+    env = {**LIVE_ENV, "SOCKETIO_MESSAGE_QUEUE": REDIS_URL, "SOCKETIO_CHANNEL": f"auction-test-{uuid.uuid4().hex}"}
+    process_a, process_b = live_server_factory(db_url, **env), live_server_factory(db_url, **env)
+    early_on_b = connect(sockets, process_b.url)
+    assert early_on_b.call("join_auction", {"auction_id": auction_id})["version"] == 0  # B's cache holds it now
+    bidders = [connect(sockets, (process_a if n % 2 else process_b).url, name) for n, name in enumerate(names)]
+    amount = 1_000
+    for round_ in range(3):
+        for bidder in bidders:
+            ack = bidder.call("bid", {"auction_id": auction_id, "amount": amount})
+            assert ack["ok"], ack
+            amount += 100
+        fresh_on_b = connect(sockets, process_b.url)
+        state = fresh_on_b.call("join_auction", {"auction_id": auction_id})
+        truth = load_auction(database, auction_id)
+        assert (state["bid_count"], state["current_price"], state["version"]) == (
+            truth.bid_count,
+            truth.current_price,
+            truth.version,
+        ), f"round {round_}"
+    versions = [payload["version"] for payload in early_on_b.received("new_bid")]
+    assert versions == sorted(versions) and len(versions) == len(set(versions))

@@ -1,6 +1,6 @@
 """Accounts: registration, login sessions and who is logged in."""
 
-from .queries import PublicUser, user_for_token
+from .queries import PublicUser, user_for_token, users_for_tokens
 from .service import (
     MIN_PASSWORD,
     RegistrationError,
@@ -24,5 +24,6 @@ __all__ = [
     "register",
     "start_session",
     "user_for_token",
+    "users_for_tokens",
     "validate_registration",
 ]

@@ -32,3 +32,16 @@ def user_for_token(session: Session, token: str | None) -> PublicUser | None:
         .where(LoginSession.token_hash == token_hash(token), LoginSession.revoked_at.is_(None))
     ).first()
     return PublicUser(row.id, row.username, bool(row.is_admin)) if row else None
+
+
+def users_for_tokens(session: Session, tokens: set[str]) -> dict[str, int]:
+    """token -> user id for every token whose login session is still valid (one query for a batch of bids)."""
+    hashes = {token_hash(token): token for token in tokens if token}
+    if not hashes:
+        return {}
+    rows = session.execute(
+        select(LoginSession.token_hash, LoginSession.user_id).where(
+            LoginSession.token_hash.in_(hashes), LoginSession.revoked_at.is_(None)
+        )
+    ).all()
+    return {hashes[row.token_hash]: row.user_id for row in rows}

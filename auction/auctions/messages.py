@@ -23,8 +23,8 @@ def _now() -> str | None:
     return clock.isoformat(clock.now())
 
 
-def public_bid(bid: Bid, username: str | None) -> dict[str, Any]:
-    """A bid as every watcher may see it."""
+def public_bid(bid: Bid | Any, username: str | None) -> dict[str, Any]:
+    """A bid as every watcher may see it (a Bid, or a row with its id, amount, is_proxy and created_at)."""
     return {
         "bid_id": bid.id,
         "bidder": username,
@@ -90,6 +90,7 @@ def finished(uow: UnitOfWork, auction: Auction, winner_name: str | None) -> None
         {
             "auction_id": auction.id,
             "version": auction.version,
+            "ends_at": clock.isoformat(auction.ends_at),
             "winner": winner_name,
             "amount": auction.final_price,
             "reserve_met": bool(auction.reserve_met),

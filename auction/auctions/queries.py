@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -32,21 +33,56 @@ def auction_state(
 
     `viewer_id` adds what only that user may see (their own maximum if leading, watching flag).
     """
-    auction = session.get(Auction, auction_id)
-    if auction is None:
+    state = auction_states(session, [auction_id], last_bids=last_bids).get(auction_id)
+    if state is None:
         raise NotFound("no such auction")
-    people = {auction.seller_id, auction.leader_id, auction.winner_id} - {None}
+    state["watchers"] = watchers
+    if viewer_id is not None:
+        leader_id, leader_max, seller_id = session.execute(
+            select(Auction.leader_id, Auction.leader_max, Auction.seller_id).where(Auction.id == auction_id)
+        ).one()
+        state["you_lead"] = leader_id == viewer_id
+        state["your_max"] = leader_max if leader_id == viewer_id else None
+        state["watching"] = is_watching(session, viewer_id, auction_id)
+        state["is_seller"] = seller_id == viewer_id
+    return state
+
+
+def auction_states(session: Session, auction_ids: Iterable[int], *, last_bids: int = LAST_BIDS) -> dict[int, dict]:
+    """The public state of several auctions in three statements (the join cache loads a crowd's misses at once)."""
+    ids = sorted(set(auction_ids))
+    auctions = list(session.scalars(select(Auction).where(Auction.id.in_(ids)))) if ids else []
+    if not auctions:
+        return {}
+    ranked = (
+        select(
+            Bid.id,
+            Bid.auction_id,
+            Bid.bidder_id,
+            Bid.amount,
+            Bid.is_proxy,
+            Bid.created_at,
+            func.row_number().over(partition_by=Bid.auction_id, order_by=Bid.id.desc()).label("rank"),
+        )
+        .where(Bid.auction_id.in_(ids), Bid.is_raise.is_(False))
+        .subquery()
+    )
+    recent: dict[int, list[Any]] = {auction.id: [] for auction in auctions}
+    people: set[int] = set()
+    for row in session.execute(select(ranked).where(ranked.c.rank <= last_bids).order_by(ranked.c.id.desc())):
+        recent[row.auction_id].append(row)
+        people.add(row.bidder_id)
+    for auction in auctions:
+        people |= {auction.seller_id, auction.leader_id, auction.winner_id} - {None}
     names = dict(session.execute(select(User.id, User.username).where(User.id.in_(people))).all())
-    bids = session.execute(
-        select(Bid, User.username)
-        .join(User, User.id == Bid.bidder_id)
-        .where(Bid.auction_id == auction_id, Bid.is_raise.is_(False))
-        .order_by(Bid.id.desc())
-        .limit(last_bids)
-    ).all()
+    now = clock.isoformat(clock.now())
+    return {auction.id: _public_state(auction, names, recent[auction.id], now) for auction in auctions}
+
+
+def _public_state(auction: Auction, names: dict[int, str], recent: list[Any], now: str | None) -> dict[str, Any]:
     rules_state = state_of(auction)
     finished = auction.status == AuctionStatus.FINISHED
-    state: dict[str, Any] = {
+    return {
         "auction_id": auction.id,
         "title": auction.title,
         "description": auction.description,
@@ -65,16 +101,10 @@ def auction_state(
         "ends_at": clock.isoformat(auction.ends_at),
         "winner": names.get(auction.winner_id) if auction.winner_id else None,
         "final_price": auction.final_price,
-        "bids": [public_bid(bid, username) for bid, username in bids],
-        "watchers": watchers,
-        "server_time": clock.isoformat(clock.now()),
+        "bids": [public_bid(bid, names.get(bid.bidder_id)) for bid in recent],
+        "watchers": None,
+        "server_time": now,
     }
-    if viewer_id is not None:
-        state["you_lead"] = auction.leader_id == viewer_id
-        state["your_max"] = auction.leader_max if auction.leader_id == viewer_id else None
-        state["watching"] = is_watching(session, viewer_id, auction_id)
-        state["is_seller"] = auction.seller_id == viewer_id
-    return state
 
 
 def list_auctions(

@@ -37,3 +37,7 @@ def watcher_ids(session: Session, auction_id: int) -> list[int]:
 
 def is_watching(session: Session, user_id: int, auction_id: int) -> bool:
     return session.scalar(select(Watch.id).where(Watch.user_id == user_id, Watch.auction_id == auction_id)) is not None
+
+
+def watched_ids(session: Session, user_id: int) -> list[int]:
+    return list(session.scalars(select(Watch.auction_id).where(Watch.user_id == user_id)))

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import current_app, session
 
 from ...accounts import PublicUser
-from ...auctions import bids, closing, queries
+from ...auctions import bids, closing
 from ...auctions import watching as watching_
 from ...errors import Invalid, RateLimited
-from ...extensions import get_db
+from ..web.auth import SESSION_KEY
 from . import presence
 from .acks import event
-from .connection import client_ip, perform, rate_limited, socket_user
+from .bid_queue import bid_queue
+from .connection import client_ip, perform, rate_limited, socket_user, watched
 
 
 def auction_id_of(data: dict[str, Any]) -> int:
@@ -32,7 +33,8 @@ def auction_id_of(data: dict[str, Any]) -> int:
 def on_join_auction(data: dict[str, Any]) -> dict[str, Any]:
     auction_id = auction_id_of(data)
     user = socket_user()
-    state = get_db().transaction(queries.auction_state, auction_id, viewer_id=user.id if user else None)
+    cache = current_app.extensions["auction.cache"]
+    state = cache.state(auction_id, viewer=user, watching=auction_id in watched())
     state["watchers"] = presence.enter(auction_id)
     return {"ok": True, **state}
 
@@ -58,7 +60,8 @@ def on_bid(user: PublicUser, data: dict[str, Any]) -> dict[str, Any]:
         max_amount=data.get("max_amount"),
         soft_close_seconds=current_app.config["SOFT_CLOSE_SECONDS"],
     )
-    return perform(bids.place, command).as_ack()
+    # Decided with the other bids that queue for this auction meanwhile (group commit, bid_queue.py).
+    return bid_queue().submit(command, session.get(SESSION_KEY)).as_ack()
 
 
 @event("finish_auction", login="log in to do this")
@@ -70,6 +73,7 @@ def on_finish_auction(user: PublicUser, data: dict[str, Any]) -> dict[str, Any]:
 def _set_watching(user: PublicUser, data: dict[str, Any], watching: bool) -> dict[str, Any]:
     auction_id = auction_id_of(data)
     now_watching = perform(watching_.set_watching, user.id, auction_id, watching)
+    (watched().add if now_watching else watched().discard)(auction_id)
     return {"ok": True, "auction_id": auction_id, "watching": now_watching}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 from flask import current_app, request, session
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ... import accounts
 from ...accounts import PublicUser
+from ...auctions import watching
 from ...db import DatabaseUnavailable
 from ...extensions import get_db
 from ...outbox import user_room
@@ -25,11 +27,20 @@ from ..web.auth import SESSION_KEY
 
 log = logging.getLogger(__name__)
 USER_KEY = "socket_user"
+WATCHING_KEY = "socket_watching"  # the auctions the user follows, read at connect for join_auction's `watching`
 
 
 def socket_user() -> PublicUser | None:
     """The user this socket connected as (no database work; acting events re-check the login)."""
     return session.get(USER_KEY)
+
+
+def watched() -> set[int]:
+    """The socket user's followed auctions (kept in step by this socket's watch/unwatch)."""
+    found = session.get(WATCHING_KEY)
+    if found is None:
+        found = session[WATCHING_KEY] = set()
+    return found
 
 
 def connect() -> None:
@@ -42,8 +53,11 @@ def connect() -> None:
         except DatabaseUnavailable:
             user = None
     session[USER_KEY] = user
+    session[WATCHING_KEY] = set()
     if user is not None:
         join_room(user_room(user.id))
+        with suppress(DatabaseUnavailable):  # join_auction then says "not watching" until a reconnect
+            session[WATCHING_KEY] = set(get_db().transaction(watching.watched_ids, user.id))
     log.debug("event=socket_connect sid=%s user_id=%s", request.sid, user.id if user else None)
 
 
