@@ -161,12 +161,13 @@ def render_demo_sql() -> str:
     parts.extend(_demo_credit_sql(name, credit) for name, credit in credited)
     in_list = ", ".join(_sql_literal(name) for name in users)
     parts.append(
-        "-- The wallets' cached balances are what their ledger entries sum to (what the wallet audit checks).\n"
+        "-- The users' cached balances are what their ledger entries sum to (what the wallet audit checks);\n"
+        "-- the settlement account keeps no cached balance (its entries are its balance).\n"
         "UPDATE wallets w SET\n"
         "  available = (SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e\n"
         "               WHERE e.wallet_id = w.id AND e.bucket = 'available'),\n"
         "  updated_at = @now\n"
-        f"WHERE w.code = 'settlement' OR w.user_id IN (SELECT id FROM users WHERE username IN ({in_list}));"
+        f"WHERE w.user_id IN (SELECT id FROM users WHERE username IN ({in_list}));"
     )
     parts.extend(_demo_auction_sql(*auction) for auction in demo.DEMO_AUCTIONS)
     parts.append("COMMIT;")

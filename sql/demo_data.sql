@@ -78,12 +78,13 @@ FROM users u JOIN ledger_transactions t ON t.idempotency_key = CONCAT('demo-cred
 WHERE u.username = 'bob'
   AND NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.transaction_id = t.id);
 
--- The wallets' cached balances are what their ledger entries sum to (what the wallet audit checks).
+-- The users' cached balances are what their ledger entries sum to (what the wallet audit checks);
+-- the settlement account keeps no cached balance (its entries are its balance).
 UPDATE wallets w SET
   available = (SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e
                WHERE e.wallet_id = w.id AND e.bucket = 'available'),
   updated_at = @now
-WHERE w.code = 'settlement' OR w.user_id IN (SELECT id FROM users WHERE username IN ('alice', 'bob', 'carol', 'admin'));
+WHERE w.user_id IN (SELECT id FROM users WHERE username IN ('alice', 'bob', 'carol', 'admin'));
 
 INSERT INTO auctions (seller_id, title, description, starting_price, starts_at, ends_at, status, created_at)
 SELECT u.id, 'Vintage film camera', 'A 1970s 35 mm rangefinder, working shutter, light wear.', 5000,

@@ -49,7 +49,11 @@ def test_every_file_and_function_named_on_the_architecture_page_exists():
         sources = [ROOT / name for name in files.split()]
         assert all(path.exists() for path in sources), f"missing file in {files}"
         text = "\n".join(path.read_text() for path in sources)
-        pattern = rf"\b{function}\b" if dotted else rf"(def|class) {function}\b|^{function} = |^from .* import .*\b{function}\b"
+        pattern = (
+            rf"\b{function}\b"
+            if dotted
+            else rf"(def|class) {function}\b|^{function} = |^from .* import .*\b{function}\b"
+        )
         if not re.search(pattern, text, re.M):
             missing.append(f"{function} in {files}")
     assert missing == []

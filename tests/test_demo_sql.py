@@ -47,7 +47,8 @@ def test_demo_sql_loads_twice_audits_clean_and_alice_logs_in(mariadb, tmp_path):
         facts = db.transaction(demo_facts)
         assert [u[0] for u in facts["users"]] == ["admin", "alice", "bob", "carol"]
         assert ("alice", "user", 50_000, 0) in facts["wallets"]
-        assert ("settlement", "settlement", -100_000, 0) in facts["wallets"]
+        assert ("settlement", "settlement", 0, 0) in facts["wallets"]  # derived: no cached balance
+        assert db.transaction(wallet.derived_balance, wallet.SETTLEMENT) == -100_000
         open_until = db.transaction(lambda s: s.scalars(select(Auction.ends_at).where(Auction.status == "open")).all())
         assert len(open_until) == 4 and min(open_until) > clock.now() + timedelta(minutes=25)
 

@@ -8,6 +8,7 @@ and the clock: bidding and payments call it, never the other way round.
 
 from .audit import audit
 from .ledger import (
+    DERIVED,
     FEES,
     SETTLEMENT,
     Bucket,
@@ -19,6 +20,7 @@ from .ledger import (
     capture,
     check_funds,
     credit,
+    derived_balance,
     ensure_wallet,
     hold,
     lock_balances,
@@ -29,6 +31,7 @@ from .ledger import (
 from .queries import Balance, HistoryItem, balance, held_for, history, send_balance
 
 __all__ = [
+    "DERIVED",
     "FEES",
     "SETTLEMENT",
     "Balance",
@@ -44,6 +47,7 @@ __all__ = [
     "capture",
     "check_funds",
     "credit",
+    "derived_balance",
     "ensure_wallet",
     "held_for",
     "history",
