@@ -210,9 +210,15 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 20, offload: str = "auto") -> None:
         self.url = make_url(url)
         self.engine = self._create_engine(self.url, pool_size)
+        self._local = threading.local()
+
+        @event.listens_for(self.engine, "after_cursor_execute")
+        def _executed(*_args: Any) -> None:
+            # A statement of this thread's unit of work completed: a later disconnect is not retried.
+            self._local.executed = True
+
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.offload = offload
-        self._local = threading.local()
         # Where a unit of work's messages go after its commit (create_app binds Socket.IO).
         self.deliver: Callable[[Outbox], None] | None = None
 
@@ -253,12 +259,14 @@ class Database:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
             return engine
+        # No pre-ping: a ping on every checkout is one more round trip per transaction. A pooled
+        # connection the server dropped fails on its first statement instead, and `_attempts` runs the
+        # unit of work again once on a fresh one, since nothing of it can have reached the database.
         return create_engine(
             url,
             poolclass=OSThreadQueuePool,
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
             pool_recycle=3600,
             isolation_level="READ COMMITTED",
         )
@@ -325,13 +333,21 @@ class Database:
         try:
             delay = 0.005
             duplicates = 0
+            reconnected = False
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 if outbox is not None:
                     outbox.rewind(mark)
+                self._local.executed = False
                 try:
                     with self.sessionmaker() as session, session.begin():
                         return work(session)
                 except DBAPIError as exc:
+                    if exc.connection_invalidated and not self._local.executed and not reconnected:
+                        # A stale pooled connection failed before any statement ran: nothing of this
+                        # unit of work reached the database, so it is safe to run it once more.
+                        reconnected = True
+                        log.info("event=db_reconnect url=%s error=%s", safe_url(self.url), type(exc).__name__)
+                        continue
                     if is_unavailable(exc):
                         log.warning("event=db_unavailable url=%s error=%s", safe_url(self.url), type(exc).__name__)
                         raise DatabaseUnavailable("the database is unavailable") from exc

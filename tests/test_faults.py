@@ -450,3 +450,33 @@ def test_a_burst_across_a_window_boundary_is_still_limited(monkeypatch):
     assert not limiter.hit("login_user", "maria")
     at(boundary + 2 * limit.seconds)
     assert limiter.hit("login_user", "maria")
+
+
+@MARIADB
+def test_a_pooled_connection_the_server_dropped_is_replaced_without_an_error(database, db_url, caplog):
+    """No pre-ping on checkout: the first statement on a dead pooled connection fails, and the unit of work
+    runs again once on a fresh connection, since nothing of it reached the database."""
+    for _ in range(3):  # several pooled connections, all idle afterwards
+        assert database.transaction(lambda s: s.execute(select(func.count(Bid.id))).scalar()) == 0
+    assert kill_connections(db_url) >= 1
+    with caplog.at_level("INFO", logger="auction.db"):
+        assert database.transaction(lambda s: s.execute(select(func.count(Bid.id))).scalar()) == 0
+    assert "event=db_reconnect" in caplog.text
+
+
+@MARIADB
+def test_a_connection_lost_after_a_statement_ran_is_not_run_again(database, db_url):
+    """Once a statement ran, the database may have done part of the work (or committed it): never retried."""
+    from sqlalchemy import text
+
+    attempts = []
+
+    def work(session):
+        attempts.append(1)
+        session.execute(text("SELECT 1"))
+        kill_connections(db_url)
+        session.execute(text("SELECT 1"))
+
+    with pytest.raises(DatabaseUnavailable):
+        database.transaction(work)
+    assert len(attempts) == 1
