@@ -149,6 +149,8 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "WTF_CSRF_SSL_STRICT": production,
         "LOG_LEVEL": (env.get("LOG_LEVEL") or "INFO").upper(),
         "SCHEDULER_ENABLED": _bool(env.get("SCHEDULER_ENABLED"), True),
+        # Benchmarks only: seconds between the hub-lag probe's log lines (0: no probe; entrypoints/probe.py).
+        "PROBE_INTERVAL": float(env.get("PROBE_INTERVAL") or 0),
         # SQLite only: create the tables on first start (the embedded default needs no admin).
         "AUTO_CREATE_SCHEMA": _bool(env.get("AUTO_CREATE_SCHEMA"), True),
         # None lets Flask-SocketIO pick (eventlet when run.py patched the process); bench/ uses "threading".

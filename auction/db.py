@@ -212,10 +212,13 @@ class Database:
         self.engine = self._create_engine(self.url, pool_size)
         self._local = threading.local()
 
+        self.statements = 0  # statements sent to the database (entrypoints/probe.py reports them)
+
         @event.listens_for(self.engine, "after_cursor_execute")
         def _executed(*_args: Any) -> None:
             # A statement of this thread's unit of work completed: a later disconnect is not retried.
             self._local.executed = True
+            self.statements += 1
 
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.offload = offload

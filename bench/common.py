@@ -165,13 +165,13 @@ def seed(url: str, *, bidders: int, auctions: int, start_price: int = 100, incre
     return Seed(seller_id, bidder_ids, cookies, auction_ids)
 
 
-def audit_and_count(url: str) -> tuple[list[str], dict[int, int]]:
-    """The wallet audit's problems (empty = PASS) and each auction's bid count in the database."""
+def audit_and_count(url: str) -> tuple[list[str], dict[int, int], dict[int, int]]:
+    """The wallet audit's problems (empty = PASS), each auction's bid rows and its final `version`."""
     from sqlalchemy import func, select
 
     from auction import wallet
     from auction.db import Database
-    from auction.models import Bid
+    from auction.models import Auction, Bid
 
     db = Database(url, pool_size=1, offload="none")
     try:
@@ -179,9 +179,10 @@ def audit_and_count(url: str) -> tuple[list[str], dict[int, int]]:
         counts = db.transaction(
             lambda s: dict(s.execute(select(Bid.auction_id, func.count()).group_by(Bid.auction_id)).all())
         )
+        versions = db.transaction(lambda s: dict(s.execute(select(Auction.id, Auction.version)).all()))
     finally:
         db.dispose()
-    return problems, {int(k): int(v) for k, v in counts.items()}
+    return problems, {int(k): int(v) for k, v in counts.items()}, {int(k): int(v) for k, v in versions.items()}
 
 
 # -- server processes --------------------------------------------------------------------
@@ -236,6 +237,8 @@ class ServerProcess:
 
 def server_env(db_url: str, **extra: str) -> dict[str, str]:
     return {
+        # The hub-lag probe and statement counters (auction/entrypoints/probe.py), read by probe_snapshot().
+        "PROBE_INTERVAL": "0.25",
         "DATABASE_URL": db_url,
         "INSTANCE_PATH": tempfile.mkdtemp(prefix="bench-instance-"),
         "SECRET_KEY": SECRET_KEY,
@@ -245,6 +248,58 @@ def server_env(db_url: str, **extra: str) -> dict[str, str]:
         "LOG_LEVEL": "INFO",
         **extra,
     }
+
+
+def probe_snapshot(server: ServerProcess) -> dict[str, Any] | None:
+    """The server's latest probe line: cumulative hub lateness (ms -> wake-ups) and database counters."""
+    log_file = getattr(server, "log", None)
+    if log_file is None:
+        return None
+    last = None
+    with open(log_file.name, errors="replace") as fh:
+        for line in fh:
+            if "event=probe " in line:
+                last = line
+    if last is None:
+        return None
+    fields = dict(part.split("=", 1) for part in last.split("event=probe ", 1)[1].split())
+    return {
+        "lag": {int(k): v for k, v in json.loads(fields["lag_ms"]).items()},
+        "statements": int(fields["statements"]),
+        "joins": int(fields["joins"]),
+        "join_loads": int(fields["join_loads"]),
+    }
+
+
+def probe_rows(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, at_start: dict[str, Any] | None, acks: int
+) -> dict[str, str]:
+    """Hub lag over the load, and the database work of the joins (server start .. load start)."""
+    rows: dict[str, str] = {}
+    if before and after:
+        lag = Counter({k: after["lag"].get(k, 0) - before["lag"].get(k, 0) for k in after["lag"]})
+        total = sum(lag.values())
+        if total:
+
+            def pct(q: float) -> int:
+                seen = 0
+                for ms in sorted(lag):
+                    seen += lag[ms]
+                    if seen >= q * total:
+                        return ms
+                return max(lag)
+
+            rows["hub lag probe (10 ms sleep, late by) p50 / p99 / max"] = (
+                f"{pct(0.5)} / {pct(0.99)} / {max(k for k, v in lag.items() if v)} ms ({total} wake-ups)"
+            )
+        statements = after["statements"] - before["statements"]
+        rows["database statements during load / per ack"] = f"{statements} / {statements / max(acks, 1):.2f}"
+    if at_start and at_start["joins"]:
+        rows["join_auction reads of the database / joins"] = (
+            f"{at_start['join_loads']} / {at_start['joins']}"
+            f" ({at_start['join_loads'] / at_start['joins']:.3f} per join)"
+        )
+    return rows
 
 
 @contextlib.contextmanager
@@ -322,6 +377,7 @@ def run_loadgens(
     timeout: float = 900,
     on_start: Any = None,
     module: str = "bench.loadgen",
+    on_end: Any = None,
 ) -> Any:
     """Start one load-generator process per spec, wait until all are READY, start them together, merge results.
 
@@ -359,6 +415,8 @@ def run_loadgens(
             _read_line(proc, "LOADED", timeout)
         if monitor is not None:  # CPU over the load phase only, not the drain
             monitor.mark_end()
+        if on_end is not None:
+            on_end()
         results = [json.loads(_read_line(proc, "RESULT ", timeout)[len("RESULT ") :]) for proc in procs]
         return merge(results) if module == "bench.loadgen" else results
     finally:
@@ -384,12 +442,13 @@ def _read_line(proc: subprocess.Popen, prefix: str, timeout: float) -> str:
 
 def merge(results: list[dict[str, Any]]) -> dict[str, Any]:
     merged: dict[str, Any] = {"processes": len(results)}
-    for key in ("connected", "connect_failures", "lost_connections", "sent", "acks", "timeouts", "watcher_events"):
+    keys = ("connected", "connect_failures", "lost_connections", "sent", "acks", "timeouts", "watcher_events", "raises")
+    for key in keys:
         merged[key] = sum(r[key] for r in results)
     merged["connect_seconds"] = max(r["connect_seconds"] for r in results)
     merged["load_seconds"] = max(r["load_seconds"] for r in results)
     merged["delivery_seconds"] = max(r["delivery_seconds"] for r in results)
-    for key in ("accepted", "errors", "received", "members", "ack_hist", "delivery_hist"):
+    for key in ("accepted", "errors", "received", "members", "ack_hist", "delivery_hist", "join_hist", "join_versions"):
         total: Counter[str] = Counter()
         for r in results:
             total.update(r[key])
@@ -425,10 +484,16 @@ def delivery(hist: dict[str, int]) -> str:
     return f"p50 {percentile(hist, 0.5)} / p99 {percentile(hist, 0.99)} ms"
 
 
-def lost_messages(result: dict[str, Any], accepted_per_auction: dict[int, int] | None = None) -> tuple[int, int]:
-    """(expected, lost) new_bid deliveries: every socket in a room should get one per accepted bid."""
-    accepted = accepted_per_auction or {int(k): v for k, v in result["accepted"].items()}
-    expected = sum(result["members"].get(str(a), 0) * n for a, n in accepted.items())
+def lost_messages(result: dict[str, Any], final_versions: dict[int, int] | None) -> tuple[int, int]:
+    """(expected, lost) room messages: every change the room hears raises the auction's `version` by one (a
+    batch of bids is one `new_bid`; a leader's private raise is none), so each member should have received
+    (final version - the version its join showed) messages."""
+    if final_versions is None:
+        return 0, 0
+    expected = sum(
+        result["members"].get(str(a), 0) * v - result.get("join_versions", {}).get(str(a), 0)
+        for a, v in final_versions.items()
+    )
     received = sum(result["received"].values())
     return expected, expected - received
 
@@ -451,25 +516,32 @@ def report(scenario: str, config: str, rows: dict[str, Any]) -> str:
     return table
 
 
-def bid_rows(result: dict[str, Any], monitor: Monitor, offered: str, audit: list[str] | None) -> dict[str, Any]:
+def bid_rows(
+    result: dict[str, Any],
+    monitor: Monitor,
+    offered: str,
+    audit: list[str] | None,
+    final_versions: dict[int, int] | None = None,
+) -> dict[str, Any]:
     """The standard rows for a bidding run."""
     seconds = result["load_seconds"] or 1
     accepted = sum(result["accepted"].values())
-    expected, lost = lost_messages(result)
+    expected, lost = lost_messages(result, final_versions)
     delivered = sum(result["received"].values())
     rows: dict[str, Any] = {
         "offered load": offered,
         "sockets connected / failed": f"{result['connected']} / {result['connect_failures']}",
         "bids sent / acked / timed out": f"{result['sent']} / {result['acks']} / {result['timeouts']}",
         "acks/s (all answers)": f"{result['acks'] / seconds:.0f}",
-        "accepted bids/s": f"{accepted / seconds:.0f}",
+        "accepted bids/s": f"{accepted / seconds:.0f} ({result.get('raises', 0)} of them private raises)",
+        "join_auction ack latency (connect phase)": latency(result.get("join_hist", {})),
         "refusals": ", ".join(f"{k} {v}" for k, v in sorted(result["errors"].items())) or "none",
         "ack latency": latency(result["ack_hist"]),
         "delivery latency (server_time -> watcher)": delivery(result["delivery_hist"]),
         "new_bid messages delivered (per s of load until the last one)": (
             f"{delivered} ({delivered / max(result['delivery_seconds'], 1e-9):.0f}/s)"
         ),
-        "messages lost": f"{lost} of {expected}",
+        "room messages lost (by version)": f"{lost} of {expected}",
         "connections dropped during load": result["lost_connections"],
         "`watchers` count messages received (joins included)": result["watcher_events"],
     }
@@ -511,8 +583,8 @@ class Stack:
     def pids(self) -> dict[str, int]:
         return {f"server{i}": s.pid for i, s in enumerate(self.servers)}
 
-    def audit(self) -> tuple[list[str] | None, dict[int, int] | None]:
-        return audit_and_count(self.db_url) if self.db_url else (None, None)
+    def audit(self) -> tuple[list[str] | None, dict[int, int] | None, dict[int, int] | None]:
+        return audit_and_count(self.db_url) if self.db_url else (None, None, None)
 
 
 SERVER_ARGV = {
@@ -585,10 +657,17 @@ def finish_bidding_run(
     monitor: Monitor,
     offered: str,
     ceiling: float | None = None,
+    probes: dict[str, Any] | None = None,
 ) -> str:
     """Audit the wallets, compare the database's bids with the accepted acks, print the table."""
-    audit, db_counts = st.audit()
-    rows = bid_rows(result, monitor, offered, audit)
+    audit, db_counts, versions = st.audit()
+    rows = bid_rows(result, monitor, offered, audit, versions)
+    probes = probes or {}
+    rows.update(probe_rows(probes.get("start"), probes.get("end"), probes.get("start"), result["acks"]))
+    server_cpu = monitor.cpu.get("server0")
+    if server_cpu is not None and result["acks"]:
+        cpu_seconds = server_cpu / 100 * (result["load_seconds"] or 1)
+        rows["server CPU per decision (CPU-seconds / acks)"] = f"{1000 * cpu_seconds / result['acks']:.2f} ms"
     if ceiling:
         accepted = sum(result["accepted"].values()) / (result["load_seconds"] or 1)
         rows["bare-database ceiling (same run)"] = f"{ceiling:.0f} commits/s"
@@ -712,12 +791,24 @@ def bidding_scenario(
                 rate=args.rate,
                 duration=args.duration,
             )
-            result = run_loadgens(specs, monitor, on_start=profiler.start if profiler else None)
+            probes: dict[str, Any] = {}
+
+            def at_start() -> None:
+                time.sleep(0.3)  # one more probe line, after the joins
+                probes["start"] = probe_snapshot(st.servers[0])
+                if profiler:
+                    profiler.start()
+
+            def at_end() -> None:
+                time.sleep(0.3)
+                probes["end"] = probe_snapshot(st.servers[0])
+
+            result = run_loadgens(specs, monitor, on_start=at_start, on_end=at_end)
         finally:
             monitor.close()
         offered = f"{args.rate:g} bids/s open loop" if args.rate else f"closed loop, {args.bidders} bidders"
         described = describe(args, **config)
-        table = finish_bidding_run(scenario, described, st, result, monitor, offered, ceiling=ceiling)
+        table = finish_bidding_run(scenario, described, st, result, monitor, offered, ceiling=ceiling, probes=probes)
     if profiler is not None:
         profiler.report(f"{scenario} {profile} {described}")
     return table

@@ -44,6 +44,11 @@ class Run:
         self.accepted: Counter[int] = Counter()  # auction id -> accepted bids
         self.received: Counter[int] = Counter()  # auction id -> new_bid messages received (all sockets)
         self.members: Counter[int] = Counter()  # auction id -> sockets in its room
+        # auction id -> the sum over its members of the `version` their join ack showed: each later room message
+        # raises the version by one, so a member should receive (final version - its join version) messages.
+        self.join_versions: Counter[int] = Counter()
+        self.join_hist: Counter[int] = Counter()
+        self.raises = 0  # accepted bids that only raised the bidder's own maximum (private: no room message)
         self.next_amount: dict[int, int] = defaultdict(lambda: int(spec.get("start_amount", 100)))
         self.increment = int(spec.get("increment", 1))
         self.sent = 0
@@ -102,10 +107,13 @@ class Run:
                     return None
                 await asyncio.sleep(0.5 + random.random())
         for auction_id in rooms:
+            started = time.perf_counter()
             ack = await client.call("join_auction", {"auction_id": auction_id}, timeout=60)
+            self.join_hist[bucket_ms(time.perf_counter() - started)] += 1
             if not (isinstance(ack, dict) and ack.get("ok", True)):
                 raise RuntimeError(f"join_auction refused: {ack}")
             self.members[auction_id] += 1
+            self.join_versions[auction_id] += int(ack.get("version", 0))
         self.clients.append(client)
         return client
 
@@ -145,6 +153,7 @@ class Run:
         self.ack_hist[bucket_ms(time.perf_counter() - started)] += 1
         if isinstance(ack, dict) and ack.get("ok"):
             self.accepted[auction_id] += 1
+            self.raises += bool(ack.get("raised"))
         else:
             code = ack.get("error", "?") if isinstance(ack, dict) else "bad_ack"
             self.errors[code] += 1
@@ -227,6 +236,9 @@ class Run:
             "received": {str(k): v for k, v in self.received.items()},
             "members": {str(k): v for k, v in self.members.items()},
             "ack_hist": {str(k): v for k, v in self.ack_hist.items()},
+            "join_hist": {str(k): v for k, v in self.join_hist.items()},
+            "join_versions": {str(k): v for k, v in self.join_versions.items()},
+            "raises": self.raises,
             "delivery_hist": {str(k): v for k, v in self.delivery_hist.items()},
             "load_seconds": round(load_seconds, 3),
             "watcher_events": self.watcher_events,
@@ -237,7 +249,7 @@ class Run:
 def main() -> None:
     with open(sys.argv[1]) as fh:
         spec = json.load(fh)
-    result = asyncio.transaction(Run(spec).main())
+    result = asyncio.run(Run(spec).main())
     print("RESULT " + json.dumps(result), flush=True)
 
 

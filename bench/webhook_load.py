@@ -49,4 +49,4 @@ async def main(spec: dict[str, Any]) -> dict[str, Any]:
 if __name__ == "__main__":
     with open(sys.argv[1]) as fh:
         loaded = json.load(fh)
-    print("RESULT " + json.dumps(asyncio.transaction(main(loaded))), flush=True)
+    print("RESULT " + json.dumps(asyncio.run(main(loaded))), flush=True)

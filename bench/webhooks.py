@@ -116,7 +116,7 @@ def run(args: Any) -> str:
             (result,) = run_loadgens([spec], monitor, module="bench.webhook_load")
         finally:
             monitor.close()
-        audit, _ = st.audit()
+        audit, _, _ = st.audit()
         credited = credits(st.db_url)
         duplicates = sum(v for k, v in result["again"]["outcomes"].items() if k.endswith("duplicate"))
         share = 100 * duplicates / args.deliveries

@@ -59,6 +59,7 @@ class BidOutcome:
     bid_count: int
     ends_at: datetime
     extended: bool
+    raised: bool = False  # the leader raised their own maximum (private: the room heard nothing)
 
     def as_ack(self) -> dict[str, Any]:
         return {
@@ -72,6 +73,7 @@ class BidOutcome:
             "bid_count": self.bid_count,
             "ends_at": clock.isoformat(self.ends_at),
             "extended": self.extended,
+            "raised": self.raised,
             "server_time": clock.isoformat(clock.now()),
         }
 
@@ -172,6 +174,7 @@ def _decide_and_write(
             bid_count=bids_before + counted,
             ends_at=ends_at,
             extended=new_end is not None,
+            raised=decision.raised_own_max,
         )
     if decided.accepted == 0:
         return

@@ -58,11 +58,13 @@ class AuctionCache:
         self._failed: dict[int, Exception] = {}
         self._uncached: dict[int, dict[str, Any]] = {}
         self.loads = 0  # database reads (tests and bench compare them with joins)
+        self.joins = 0
 
     # -- reads -------------------------------------------------------------------------------
 
     def state(self, auction_id: int, *, viewer: Any = None, watching: bool = False) -> dict[str, Any]:
         """The `join_auction` state, as `queries.auction_state` gives it (raises NotFound)."""
+        self.joins += 1
         if not self.enabled:
             return self._db.transaction(queries.auction_state, auction_id, viewer_id=viewer.id if viewer else None)
         public = self._public(auction_id)
