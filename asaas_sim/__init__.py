@@ -7,7 +7,7 @@ code reaches only over HTTP, exactly like Asaas:
 - api.py: the same v3 API subset (customers, payments, payment links, refunds) at /asaas-sim/v3;
 - views.py: an invoice page at each payment's `invoiceUrl` with pay / refuse / pay-by-card-then-
   charge-back buttons, a payment link page, and the merchant's refund / chargeback buttons and
-  admin page, which replays any of the 28 events for a payment;
+  admin page, which replays any of the 29 events for a payment;
 - sender.py: webhooks POSTed with the `asaas-access-token` header to the site's /payment/webhook,
   in Asaas's JSON shape with unique event ids, retried until the site answers 200;
 - gateway.py / models.py: its state, in tables of its own (`asaas_sim_*`) in the app's database,

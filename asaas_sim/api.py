@@ -10,10 +10,10 @@ from typing import Any
 
 from flask import Blueprint, current_app, request
 
-from . import gateway
+from . import gateway, webhooks
 from .gateway import SimError
 from .host import database, ensure_tables
-from .sender import dispatch, pending_for
+from .sender import dispatch, later, pending_event_ids, pending_for
 
 api = Blueprint("asaas_sim_api", __name__, url_prefix="/asaas-sim/v3")
 
@@ -51,7 +51,12 @@ def _json() -> dict[str, Any]:
 
 
 def _list(data: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"object": "list", "hasMore": False, "totalCount": len(data), "limit": 100, "offset": 0, "data": data}
+    return gateway.page(data, request.args.to_dict())
+
+
+def _release_due(payment_id: str | None = None) -> None:
+    """Card money whose release time passed is released before anyone reads it (no timer needed in tests)."""
+    dispatch(database().transaction(gateway.release_due, payment_id))
 
 
 @api.post("/customers")
@@ -79,19 +84,59 @@ def create_payment() -> Any:
 
 @api.get("/payments")
 def find_payments() -> Any:
+    _release_due()
     return _list(database().transaction(gateway.find, "payment", request.args.to_dict()))
 
 
 @api.get("/payments/<payment_id>")
 def get_payment(payment_id: str) -> Any:
+    _release_due(payment_id)
     return database().transaction(gateway.body_of, "payment", payment_id)
+
+
+@api.delete("/payments/<payment_id>")
+def delete_payment(payment_id: str) -> Any:
+    body, event_ids = database().transaction(gateway.delete_payment, payment_id)
+    dispatch(event_ids)
+    return body
+
+
+@api.get("/payments/<payment_id>/pixQrCode")
+def pix_qr_code(payment_id: str) -> Any:
+    return database().transaction(gateway.pix_qr_code, payment_id)
+
+
+@api.get("/payments/<payment_id>/identificationField")
+def identification_field(payment_id: str) -> Any:
+    return database().transaction(gateway.identification_field, payment_id)
 
 
 @api.post("/payments/<payment_id>/refund")
 def refund(payment_id: str) -> Any:
+    """The refund is PENDING (PAYMENT_REFUND_IN_PROGRESS) and DONE a moment later, as Asaas settles it."""
     data = request.get_json(silent=True) or {}
     body, event_ids = database().transaction(gateway.refund, payment_id, data.get("value"))
     dispatch(event_ids)
+    later(1.0, gateway.settle_refunds, payment_id)
+    return body
+
+
+@api.get("/webhooks")
+def list_webhooks() -> Any:
+    return _list(database().transaction(webhooks.webhooks))
+
+
+@api.post("/webhooks")
+def create_webhook() -> Any:
+    return database().transaction(webhooks.save_webhook, _json())
+
+
+@api.put("/webhooks/<webhook_id>")
+def update_webhook(webhook_id: str) -> Any:
+    data = _json()
+    body = database().transaction(webhooks.save_webhook, data, webhook_id)
+    if data.get("interrupted") is False:
+        dispatch(database().transaction(pending_event_ids))  # the queue resumes with what it kept
     return body
 
 

@@ -3,17 +3,21 @@
 Every function here is one transaction's work on a session (run it with `Database.transaction`).
 A change that Asaas would announce records its webhook events in the same transaction
 (`asaas_sim_events`, status pending); `asaas_sim.sender` posts them after the commit.
+Long because it is the whole simulated account; the webhook's own state lives in asaas_sim/webhooks.py.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import secrets
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import segno
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,7 +26,7 @@ from auction import clock
 from .models import AsaasSimEvent, AsaasSimObject
 
 BILLING_TYPES = {"UNDEFINED", "PIX", "BOLETO", "CREDIT_CARD"}
-# The 28 payment events Asaas sends, in the order of its documentation (the admin page replays any of them).
+# The 29 payment events Asaas sends, in the order of its documentation (the admin page replays any of them).
 ASAAS_EVENTS: tuple[str, ...] = (
     "PAYMENT_CREATED",
     "PAYMENT_UPDATED",
@@ -49,6 +53,7 @@ ASAAS_EVENTS: tuple[str, ...] = (
     "PAYMENT_DUNNING_RECEIVED",
     "PAYMENT_CHECKOUT_VIEWED",
     "PAYMENT_BANK_SLIP_VIEWED",
+    "PAYMENT_BANK_SLIP_CANCELLED",
     "PAYMENT_SPLIT_CANCELLED",
     "PAYMENT_SPLIT_DIVERGENCE_BLOCK",
     "PAYMENT_SPLIT_DIVERGENCE_BLOCK_FINISHED",
@@ -68,8 +73,17 @@ STATUS_AFTER = {
     "PAYMENT_AWAITING_CHARGEBACK_REVERSAL": "AWAITING_CHARGEBACK_REVERSAL",
     "PAYMENT_DUNNING_REQUESTED": "DUNNING_REQUESTED",
     "PAYMENT_DUNNING_RECEIVED": "DUNNING_RECEIVED",
+    "PAYMENT_BANK_SLIP_CANCELLED": "OVERDUE",
+}
+# chargeback.status after each chargeback event (docs.asaas.com: REQUESTED, IN_DISPUTE, DISPUTE_LOST, REVERSED, DONE).
+CHARGEBACK_AFTER = {
+    "PAYMENT_CHARGEBACK_REQUESTED": "REQUESTED",
+    "PAYMENT_CHARGEBACK_DISPUTE": "IN_DISPUTE",
+    "PAYMENT_AWAITING_CHARGEBACK_REVERSAL": "IN_DISPUTE",
 }
 PAYABLE = {"PENDING", "OVERDUE", "AWAITING_RISK_ANALYSIS", "AUTHORIZED"}
+ACCOUNT = {"id": "acc_simulator_000001", "ownerId": None}
+PAGE_MAX = 100
 
 
 class SimError(Exception):
@@ -94,6 +108,11 @@ def load(session: Session, kind: str, object_id: str, *, lock: bool = False) -> 
 
 
 def body_of(session: Session, kind: str, object_id: str) -> dict[str, Any]:
+    return public(load(session, kind, object_id)[1])
+
+
+def sim_body_of(session: Session, kind: str, object_id: str) -> dict[str, Any]:
+    """With the simulator's own bookkeeping (for its pages)."""
     return load(session, kind, object_id)[1]
 
 
@@ -109,16 +128,48 @@ def _save(session: Session, kind: str, body: dict[str, Any], row: AsaasSimObject
 
 
 def find(session: Session, kind: str, filters: dict[str, str]) -> list[dict[str, Any]]:
-    statement = select(AsaasSimObject).where(AsaasSimObject.kind == kind).order_by(AsaasSimObject.created_at.desc())
+    """Every matching object, newest first (the API pages them: `page`)."""
+    statement = (
+        select(AsaasSimObject)
+        .where(AsaasSimObject.kind == kind)
+        .order_by(AsaasSimObject.created_at.desc(), AsaasSimObject.id)
+    )
     if ref := filters.get("externalReference"):
         statement = statement.where(AsaasSimObject.external_reference == ref)
     if cpf := filters.get("cpfCnpj"):
         statement = statement.where(AsaasSimObject.cpf_cnpj == _digits(cpf))
-    bodies = [json.loads(row.body) for row in session.scalars(statement.limit(100))]
-    for field in ("customer", "email", "paymentLink"):
+    bodies = [public(json.loads(row.body)) for row in session.scalars(statement)]
+    for field in ("customer", "email", "paymentLink", "status", "billingType"):
         if value := filters.get(field):
             bodies = [b for b in bodies if b.get(field) == value]
+    if since := filters.get("dateCreated[ge]"):
+        bodies = [b for b in bodies if str(b.get("dateCreated") or "") >= since]
+    if kind == "payment" and filters.get("deleted") != "true":
+        bodies = [b for b in bodies if not b.get("deleted")]
     return bodies
+
+
+def page(items: list[dict[str, Any]], args: dict[str, str]) -> dict[str, Any]:
+    """Asaas's list envelope: `offset`, `limit` (default 10, at most 100), `hasMore`, `totalCount`."""
+    try:
+        offset = max(0, int(args.get("offset") or 0))
+        limit = min(PAGE_MAX, max(1, int(args.get("limit") or 10)))
+    except ValueError:
+        raise SimError(400, "invalid_parameter", "offset e limit devem ser números.") from None
+    data = items[offset : offset + limit]
+    return {
+        "object": "list",
+        "hasMore": offset + len(data) < len(items),
+        "totalCount": len(items),
+        "limit": limit,
+        "offset": offset,
+        "data": data,
+    }
+
+
+def public(body: dict[str, Any]) -> dict[str, Any]:
+    """The body as Asaas shows it: the simulator's own bookkeeping (keys starting with "_") left out."""
+    return {k: v for k, v in body.items() if not k.startswith("_")}
 
 
 def overview(session: Session) -> dict[str, Any]:
@@ -160,7 +211,8 @@ def _record_event(session: Session, event: str, payment: dict[str, Any]) -> str:
         "id": event_id,
         "event": event,
         "dateCreated": clock.now().strftime("%Y-%m-%d %H:%M:%S"),
-        "payment": payment,
+        "payment": public(payment),
+        "account": ACCOUNT,
     }
     session.add(
         AsaasSimEvent(
@@ -236,6 +288,8 @@ def create_payment(session: Session, data: dict[str, Any], public_url: str) -> d
         "invoiceUrl": f"{public_url}/asaas-sim/i/{payment_id}",
         "deleted": False,
         "refunds": None,
+        "chargeback": None,
+        "callback": data.get("callback") if isinstance(data.get("callback"), dict) else None,
     }
     _save(session, "payment", body)
     _record_event(session, "PAYMENT_CREATED", body)
@@ -246,6 +300,11 @@ def _change(body: dict[str, Any], event: str) -> None:
     """What an event does to the simulated payment before it is sent."""
     if status := STATUS_AFTER.get(event):
         body["status"] = status
+    if chargeback := CHARGEBACK_AFTER.get(event):
+        body["chargeback"] = {"status": chargeback, "reason": "ABSENCE_OF_PRINT"}
+    body.pop("_cardRefused", None)
+    if event == "PAYMENT_CREDIT_CARD_CAPTURE_REFUSED":
+        body["_cardRefused"] = True
     if event in ("PAYMENT_CONFIRMED", "PAYMENT_RECEIVED", "PAYMENT_DUNNING_RECEIVED"):
         body["confirmedDate"] = body.get("confirmedDate") or _today()
         body["paymentDate"] = body["clientPaymentDate"] = _today()
@@ -257,22 +316,50 @@ def _change(body: dict[str, Any], event: str) -> None:
         remaining = _refundable(body)
         if remaining > 0:
             _add_refund(body, remaining if event == "PAYMENT_REFUNDED" else (remaining / 2).quantize(Decimal("0.01")))
+        _settle(body)
+        body["status"] = "REFUNDED" if event == "PAYMENT_REFUNDED" else "RECEIVED"
 
 
 def _refundable(body: dict[str, Any]) -> Decimal:
-    done = sum((Decimal(str(r["value"])) for r in body.get("refunds") or []), Decimal(0))
-    return Decimal(str(body["value"])) - done
+    asked = sum(
+        (Decimal(str(r["value"])) for r in body.get("refunds") or [] if r.get("status") != "CANCELLED"), Decimal(0)
+    )
+    return Decimal(str(body["value"])) - asked
 
 
 def _add_refund(body: dict[str, Any], value: Decimal) -> str:
+    """A refund as Asaas does it: PENDING first (PAYMENT_REFUND_IN_PROGRESS), DONE when `settle_refunds` runs."""
     body["refunds"] = [
         *(body.get("refunds") or []),
-        {"dateCreated": _today(), "status": "DONE", "value": float(value), "description": "Simulated refund"},
+        {"dateCreated": _today(), "status": "PENDING", "value": float(value), "description": "Simulated refund"},
     ]
+    body["_statusBeforeRefund"] = body.get("_statusBeforeRefund") or body["status"]
+    body["status"] = "REFUND_IN_PROGRESS"
+    return "PAYMENT_REFUND_IN_PROGRESS"
+
+
+def _settle(body: dict[str, Any]) -> str | None:
+    pending = [r for r in body.get("refunds") or [] if r.get("status") == "PENDING"]
+    if not pending:
+        return None
+    for refund in pending:
+        refund["status"] = "DONE"
     if _refundable(body) <= 0:
         body["status"] = "REFUNDED"
         return "PAYMENT_REFUNDED"
+    body["status"] = body.pop("_statusBeforeRefund", None) or "RECEIVED"
     return "PAYMENT_PARTIALLY_REFUNDED"
+
+
+def settle_refunds(session: Session, payment_id: str) -> list[str]:
+    """Every PENDING refund of the payment becomes DONE (the refund's settlement ran)."""
+    row, body = load(session, "payment", payment_id, lock=True)
+    event = _settle(body)
+    if event is None:
+        return []
+    body.pop("_statusBeforeRefund", None)
+    _save(session, "payment", body, row)
+    return [_record_event(session, event, dict(body))]
 
 
 def apply_events(session: Session, payment_id: str, events: tuple[str, ...], billing_type: str = "") -> list[str]:
@@ -289,6 +376,7 @@ def apply_events(session: Session, payment_id: str, events: tuple[str, ...], bil
 
 
 def refund(session: Session, payment_id: str, value: Any = None) -> tuple[dict[str, Any], list[str]]:
+    """Ask for a refund: it is PENDING (PAYMENT_REFUND_IN_PROGRESS) until `settle_refunds` makes it DONE."""
     row, body = load(session, "payment", payment_id, lock=True)
     if body["status"] not in ("RECEIVED", "CONFIRMED", "RECEIVED_IN_CASH"):
         raise SimError(400, "invalid_action", f"A cobrança com status {body['status']} não pode ser estornada.")
@@ -297,7 +385,7 @@ def refund(session: Session, payment_id: str, value: Any = None) -> tuple[dict[s
         raise SimError(400, "invalid_value", "O valor do estorno é maior que o saldo da cobrança.")
     event = _add_refund(body, amount)
     _save(session, "payment", body, row)
-    return body, [_record_event(session, event, dict(body))]
+    return public(body), [_record_event(session, event, dict(body))]
 
 
 def create_link(session: Session, data: dict[str, Any], public_url: str) -> dict[str, Any]:
@@ -351,3 +439,120 @@ def pay_link(session: Session, link_id: str, payer: dict[str, str], public_url: 
         "paymentLink": link_id,
     }
     return create_payment(session, data, public_url)["id"]
+
+
+def delete_payment(session: Session, payment_id: str) -> tuple[dict[str, Any], list[str]]:
+    """DELETE /payments/{id}: an unpaid charge is removed (PAYMENT_DELETED); a paid one cannot be."""
+    row, body = load(session, "payment", payment_id, lock=True)
+    if body.get("deleted"):
+        return {"deleted": True, "id": payment_id}, []
+    if body["status"] not in PAYABLE:
+        raise SimError(400, "invalid_action", f"A cobrança com status {body['status']} não pode ser removida.")
+    _change(body, "PAYMENT_DELETED")
+    _save(session, "payment", body, row)
+    return {"deleted": True, "id": payment_id}, [_record_event(session, "PAYMENT_DELETED", dict(body))]
+
+
+def pix_qr_code(session: Session, payment_id: str) -> dict[str, Any]:
+    """GET /payments/{id}/pixQrCode: a real QR code of a made-up copy-paste code."""
+    _row, body = load(session, "payment", payment_id)
+    if body.get("billingType") not in ("PIX", "UNDEFINED"):
+        raise SimError(400, "invalid_billingType", "Esta cobrança não aceita PIX.")
+    payload = f"00020101021226820014br.gov.bcb.pix2560sim.asaas/{payment_id}5204000053039865406{body['value']:.2f}6304"
+    png = io.BytesIO()
+    segno.make(payload, error="m").save(png, kind="png", scale=4)
+    return {
+        "encodedImage": base64.b64encode(png.getvalue()).decode(),
+        "payload": payload,
+        "expirationDate": f"{body['dueDate']} 23:59:59",
+    }
+
+
+def identification_field(session: Session, payment_id: str) -> dict[str, Any]:
+    """GET /payments/{id}/identificationField: the boleto's digitable line."""
+    _row, body = load(session, "payment", payment_id)
+    if body.get("billingType") not in ("BOLETO", "UNDEFINED"):
+        raise SimError(400, "invalid_billingType", "Esta cobrança não é um boleto.")
+    digits = "".join(c for c in payment_id if c.isdigit()).ljust(10, "0")[:10]
+    cents = int(Decimal(str(body["value"])) * 100)
+    line = f"23793.38128 6{digits[:4]}.{digits[4:9]}0 0{digits[9]}000.063305 1 {9000 + cents % 1000:04d}{cents:010d}"
+    return {"identificationField": line, "nossoNumero": digits, "barCode": line.replace(".", "").replace(" ", "")}
+
+
+def pay(session: Session, payment_id: str, billing_type: str, receive_delay: float) -> list[str]:
+    """The payer pays on the checkout page, as Asaas reports it: PIX and boleto go straight to RECEIVED; a card
+    is CONFIRMED now and RECEIVED `receive_delay` seconds later (`release_due`), so ASAAS_CREDIT_ON matters."""
+    row, body = load(session, "payment", payment_id, lock=True)
+    if body["status"] not in PAYABLE or body.get("deleted"):
+        raise SimError(400, "invalid_action", "Esta cobrança não pode mais ser paga.")
+    body["billingType"] = billing_type
+    events: list[str] = []
+    if billing_type == "CREDIT_CARD":
+        _change(body, "PAYMENT_CONFIRMED")
+        events.append(_record_event(session, "PAYMENT_CONFIRMED", dict(body)))
+        body["_receiveAt"] = (clock.now() + timedelta(seconds=receive_delay)).isoformat()
+    else:
+        _change(body, "PAYMENT_RECEIVED")
+        events.append(_record_event(session, "PAYMENT_RECEIVED", dict(body)))
+    _save(session, "payment", body, row)
+    return events + (release_due(session, payment_id) if receive_delay <= 0 else [])
+
+
+def release_due(session: Session, payment_id: str | None = None) -> list[str]:
+    """Card payments whose money Asaas releases now: CONFIRMED -> RECEIVED (PAYMENT_RECEIVED)."""
+    statement = select(AsaasSimObject).where(AsaasSimObject.kind == "payment").with_for_update()
+    if payment_id:
+        statement = statement.where(AsaasSimObject.id == payment_id)
+    sent = []
+    now = clock.now()
+    for row in session.scalars(statement):
+        body = json.loads(row.body)
+        due = body.get("_receiveAt")
+        if not due or body["status"] != "CONFIRMED" or datetime.fromisoformat(due) > now:
+            continue
+        body.pop("_receiveAt")
+        _change(body, "PAYMENT_RECEIVED")
+        sent.append(_record_event(session, "PAYMENT_RECEIVED", dict(body)))
+        _save(session, "payment", body, row)
+    return sent
+
+
+def _payment_step(session: Session, payment_id: str, change: Any) -> list[str]:
+    row, body = load(session, "payment", payment_id, lock=True)
+    event = change(body)
+    _save(session, "payment", body, row)
+    return [_record_event(session, event, dict(body))]
+
+
+def receive_in_cash(session: Session, payment_id: str) -> list[str]:
+    """The merchant marks the charge received in cash: PAYMENT_RECEIVED with status RECEIVED_IN_CASH."""
+
+    def change(body: dict[str, Any]) -> str:
+        if body["status"] not in PAYABLE:
+            raise SimError(400, "invalid_action", "Esta cobrança não pode ser recebida em dinheiro.")
+        body["status"] = "RECEIVED_IN_CASH"
+        body["paymentDate"] = body["clientPaymentDate"] = _today()
+        return "PAYMENT_RECEIVED"
+
+    return _payment_step(session, payment_id, change)
+
+
+def chargeback_reversed(session: Session, payment_id: str) -> list[str]:
+    """The acquirer sent the disputed money back: chargeback.status REVERSED, the payment RECEIVED again."""
+
+    def change(body: dict[str, Any]) -> str:
+        body["status"] = "RECEIVED"
+        body["chargeback"] = {"status": "REVERSED", "reason": (body.get("chargeback") or {}).get("reason")}
+        return "PAYMENT_UPDATED"
+
+    return _payment_step(session, payment_id, change)
+
+
+def dispute_lost(session: Session, payment_id: str) -> list[str]:
+    """The dispute was lost: chargeback.status DISPUTE_LOST, the money goes to the payer."""
+
+    def change(body: dict[str, Any]) -> str:
+        body["chargeback"] = {"status": "DISPUTE_LOST", "reason": (body.get("chargeback") or {}).get("reason")}
+        return "PAYMENT_CHARGEBACK_DISPUTE"
+
+    return _payment_step(session, payment_id, change)

@@ -18,23 +18,33 @@ from auction.money import format_brl, reais_to_cents
 from . import gateway
 from .gateway import ASAAS_EVENTS, PAYABLE, SimError
 from .host import database, ensure_tables, host
-from .sender import dispatch, pending_event_ids, pending_for
+from .sender import dispatch, later, pending_event_ids, pending_for
 
 bp = Blueprint("asaas_sim", __name__, url_prefix="/asaas-sim", template_folder="templates")
 bp.before_request(ensure_tables)
 
-# What each checkout button does, as the events Asaas would send.
+# The payer's ways to pay (gateway.pay: PIX and boleto go straight to RECEIVED; a card is CONFIRMED, then
+# RECEIVED after ASAAS_SIM_CARD_RECEIVE_DELAY seconds).
+PAY_ACTIONS = {"pay": "PIX", "pay_boleto": "BOLETO", "pay_card": "CREDIT_CARD"}
+# What each other checkout button does, as the events Asaas would send.
 CHECKOUT_ACTIONS: dict[str, tuple[str, tuple[str, ...], bool]] = {
     # action: (billing type, events, merchant only)
-    "pay": ("PIX", ("PAYMENT_CONFIRMED", "PAYMENT_RECEIVED"), False),
     "refuse": ("CREDIT_CARD", ("PAYMENT_CREDIT_CARD_CAPTURE_REFUSED",), False),
     "card_chargeback": (
         "CREDIT_CARD",
         ("PAYMENT_CONFIRMED", "PAYMENT_RECEIVED", "PAYMENT_CHARGEBACK_REQUESTED"),
         False,
     ),
+    "cash": ("", ("PAYMENT_RECEIVED",), True),  # the merchant marks it received in cash (status RECEIVED_IN_CASH)
     "chargeback": ("", ("PAYMENT_CHARGEBACK_REQUESTED",), True),
     "dispute_won": ("", ("PAYMENT_AWAITING_CHARGEBACK_REVERSAL",), True),
+}
+# Merchant buttons for what Asaas does on its own later.
+LATER_ACTIONS = {
+    "settle_refunds": gateway.settle_refunds,
+    "release_card": gateway.release_due,
+    "chargeback_reversed": gateway.chargeback_reversed,
+    "dispute_lost": gateway.dispute_lost,
 }
 
 
@@ -60,33 +70,67 @@ def _page_error(exc: SimError) -> Any:
 
 @bp.get("/i/<payment_id>")
 def checkout(payment_id: str) -> Any:
-    body = database().transaction(gateway.body_of, "payment", payment_id)
+    db = database()
+    dispatch(db.transaction(gateway.release_due, payment_id))
+    body = db.transaction(gateway.sim_body_of, "payment", payment_id)
+    billing = body["billingType"]
     return render_template(
         "asaas_sim/checkout.html",
         payment=body,
         amount=format_brl(reais_to_cents(body["value"])),
         payable=body["status"] in PAYABLE and not body.get("deleted"),
+        refused=bool(body.get("_cardRefused")),
+        ways=[a for a, b in PAY_ACTIONS.items() if billing in ("UNDEFINED", b)],
+        card=billing in ("UNDEFINED", "CREDIT_CARD"),
         is_merchant=host().is_merchant(),
     )
 
 
+def _merchant_action(action: str) -> bool:
+    if action in PAY_ACTIONS:
+        return False
+    if action in ("refund", *LATER_ACTIONS):
+        return True
+    if action in CHECKOUT_ACTIONS:
+        return CHECKOUT_ACTIONS[action][2]
+    abort(404)
+
+
+def _back_to_site(payment_id: str) -> Any:
+    """After paying, like Asaas: back to the site's `callback.successUrl` when it asked for it."""
+    callback = database().transaction(gateway.body_of, "payment", payment_id).get("callback") or {}
+    if callback.get("successUrl") and callback.get("autoRedirect", True):
+        return redirect(callback["successUrl"])
+    return redirect(url_for("asaas_sim.checkout", payment_id=payment_id))
+
+
 @bp.post("/i/<payment_id>/<action>")
 def checkout_action(payment_id: str, action: str) -> Any:
-    if action not in CHECKOUT_ACTIONS and action != "refund":
-        abort(404)
-    merchant_action = action == "refund" or CHECKOUT_ACTIONS[action][2]
+    merchant_action = _merchant_action(action)
     if merchant_action and not host().is_merchant():
         abort(403)
     db = database()
+    if action in PAY_ACTIONS:
+        delay = float(current_app.config["ASAAS_SIM_CARD_RECEIVE_DELAY"])
+        dispatch(db.transaction(gateway.pay, payment_id, PAY_ACTIONS[action], delay))
+        if action == "pay_card" and delay > 0:
+            later(delay, gateway.release_due, payment_id)
+        return _back_to_site(payment_id)
     if action == "refund":
         value = (request.form.get("value") or "").strip().replace(",", ".")
         _body, event_ids = db.transaction(gateway.refund, payment_id, value or None)
+        later(1.0, gateway.settle_refunds, payment_id)
+    elif action in LATER_ACTIONS:
+        event_ids = db.transaction(LATER_ACTIONS[action], payment_id)
     else:
         billing, events, _merchant = CHECKOUT_ACTIONS[action]
         body = db.transaction(gateway.body_of, "payment", payment_id)
         if not merchant_action and (body["status"] not in PAYABLE or body.get("deleted")):
             raise SimError(400, "invalid_action", "Esta cobrança não pode mais ser paga.")
-        event_ids = db.transaction(gateway.apply_events, payment_id, events, billing)
+        if action == "cash":
+            event_ids = db.transaction(gateway.receive_in_cash, payment_id)
+        else:
+            event_ids = db.transaction(gateway.apply_events, payment_id, events, billing)
     dispatch(event_ids)
     flash(f"Simulated: {action.replace('_', ' ')}.", "success")
     return redirect(url_for("asaas_sim.checkout", payment_id=payment_id))
@@ -120,7 +164,7 @@ def admin_replay() -> Any:
     payment_id = request.form.get("payment_id", "")
     event = request.form.get("event", "")
     if event not in ASAAS_EVENTS:
-        raise SimError(400, "invalid_event", "Escolha um dos 28 eventos PAYMENT_*.")
+        raise SimError(400, "invalid_event", "Escolha um dos 29 eventos PAYMENT_*.")
     dispatch(database().transaction(gateway.apply_events, payment_id, (event,)))
     flash(f"Sent {event} for {payment_id}.", "success")
     return redirect(url_for("asaas_sim.admin"))

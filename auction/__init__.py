@@ -87,10 +87,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from .entrypoints import cli, web, webhook
     from .payments.client import client_from_config
+    from .payments.quota import QuotaMeter
 
     web.init_app(app)
     cli.init_app(app)
-    app.extensions["auction.asaas"] = client_from_config(app.config)
+    app.extensions["auction.asaas"] = client_from_config(app.config, QuotaMeter(app.extensions["auction.db"]))
     app.register_blueprint(webhook.bp)
     if app.config["PRODUCTION"] and not app.config["ASAAS_API_KEY"]:
         log.error("event=payments_disabled reason=no_ASAAS_API_KEY_in_production")

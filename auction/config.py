@@ -40,6 +40,13 @@ def _int(env: Mapping[str, Any], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _choice(env: Mapping[str, Any], name: str, choices: tuple[str, ...]) -> str:
+    value = (env.get(name) or choices[0]).strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def _dev_secret_key(instance_path: Path) -> str:
     """A random key kept in the instance folder, so dev sessions survive restarts."""
     instance_path.mkdir(parents=True, exist_ok=True)
@@ -104,9 +111,23 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         # background: POSTed over HTTP to ASAAS_SIM_WEBHOOK_URL from a background task.
         "ASAAS_SIM_DELIVERY": (env.get("ASAAS_SIM_DELIVERY") or "background").strip().lower(),
         "ASAAS_SIM_WEBHOOK_URL": env.get("ASAAS_SIM_WEBHOOK_URL") or f"{public_url}/payment/webhook",
+        # Simulator only: seconds between a card's CONFIRMED and its RECEIVED (Asaas: about 30 days).
+        "ASAAS_SIM_CARD_RECEIVE_DELAY": float(env.get("ASAAS_SIM_CARD_RECEIVE_DELAY") or 5),
+        # Simulator only: "duplicate" sends every webhook twice, "reorder" sends each batch newest first.
+        "ASAAS_SIM_CHAOS": [m.strip() for m in (env.get("ASAAS_SIM_CHAOS") or "").split(",") if m.strip()],
         "ASAAS_TIMEOUT": float(env.get("ASAAS_TIMEOUT") or 10),
         "ASAAS_CREDIT_ON": (env.get("ASAAS_CREDIT_ON") or "RECEIVED").upper(),
-        "RECONCILE_INTERVAL": _int(env, "RECONCILE_INTERVAL", 600),
+        # gross: credit the charge's value (the site absorbs Asaas's fee); net: credit netValue.
+        "ASAAS_CREDIT_VALUE": _choice(env, "ASAAS_CREDIT_VALUE", ("gross", "net")),
+        # review: a charge marked received in cash credits nothing until an admin credits it; credit: it credits.
+        "ASAAS_CASH_RECEIPTS": _choice(env, "ASAAS_CASH_RECEIPTS", ("review", "credit")),
+        # Requests per 12 h reconciliation may spend (Asaas's quota is about 25,000 for everything).
+        "ASAAS_RECONCILE_BUDGET": _int(env, "ASAAS_RECONCILE_BUDGET", 8_000),
+        # Contact Asaas writes to about webhook problems (`flask payments webhook setup`).
+        "ASAAS_WEBHOOK_EMAIL": env.get("ASAAS_WEBHOOK_EMAIL") or None,
+        "RECONCILE_INTERVAL": _int(env, "RECONCILE_INTERVAL", 60),
+        # An unpaid top-up is deleted at Asaas after this many hours (it can no longer be paid).
+        "TOPUP_EXPIRE_HOURS": _int(env, "TOPUP_EXPIRE_HOURS", 96),
         "TOPUP_MIN_CENTS": _int(env, "TOPUP_MIN_CENTS", 500),
         "TOPUP_MAX_CENTS": _int(env, "TOPUP_MAX_CENTS", 1_000_000),
         "SOCKETIO_MESSAGE_QUEUE": env.get("SOCKETIO_MESSAGE_QUEUE") or None,

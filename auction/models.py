@@ -179,6 +179,8 @@ class Wallet(Base):
     code: Mapped[str | None] = mapped_column(String(32), unique=True)
     available: Mapped[int] = money()
     held: Mapped[int] = money()
+    # Not spendable while a refund or chargeback of a payment is open (auction.wallet.freezes).
+    frozen: Mapped[int] = money()
     updated_at: Mapped[datetime]
 
     user: Mapped[User | None] = relationship(back_populates="wallet")
@@ -192,7 +194,8 @@ class LedgerTransaction(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(191), unique=True)
-    # wallet.Kind: credit | reverse | hold | release | capture | fee (the platform fee taken from a sale)
+    # wallet.Kind: credit | reverse | hold | release | capture | fee (the platform fee taken from a sale),
+    # or wallet.freezes: freeze | unfreeze
     kind: Mapped[str] = mapped_column(String(16))
     # what a person reads: bid_hold, released, won, sale, fee, top_up, refund, chargeback ...
     reason: Mapped[str] = mapped_column(String(32))
@@ -215,7 +218,7 @@ class LedgerEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), index=True)
     wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id"))
-    # wallet.Bucket: available | held
+    # wallet.Bucket: available | held, or wallet.freezes.FROZEN
     bucket: Mapped[str] = mapped_column(String(9))
     # Signed: positive adds to the account's bucket, negative takes from it.
     amount: Mapped[int] = money(default=None)
@@ -281,11 +284,49 @@ class Payment(Base):
     paid_stage: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     chargeback_stage: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     removal_stage: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
+    # cash 1: marked received in cash at Asaas (no money moved; credited only by an admin or ASAAS_CASH_RECEIPTS);
+    # refund 0 none / 1 a refund not final yet / 2 every refund final; refund_requested: refunds not cancelled.
+    cash_stage: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
+    refund_stage: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
+    refund_requested: Mapped[int] = money()
+    # Asaas's netValue (value minus its fee), when it said.
+    net_value: Mapped[int | None] = money(nullable=True, default=None)
+    # The part of `credited` that is frozen on the wallet (refund in progress, open chargeback).
+    frozen: Mapped[int] = money()
+    # The admin who credited a cash receipt as a top-up, and when.
+    cash_credited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cash_credited_at: Mapped[datetime | None]
+    # When the background job looked the payer of an unmatched link payment up at Asaas (auction.payments.payers).
+    payer_checked_at: Mapped[datetime | None]
     last_event: Mapped[str | None] = mapped_column(String(64))
+    # Reconciliation's backoff (auction.payments.watch): when to ask Asaas next, and how often it has asked.
+    next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    checks: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
-    user: Mapped[User | None] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+
+
+class PaymentInstructions(Base):
+    """How to pay a charge on our own page: the PIX QR code and copy-paste code, or the boleto line.
+
+    Fetched from Asaas once (`GET /payments/{id}/pixQrCode`, `/identificationField`) and kept, so a payer
+    reloading the page costs no API request.
+    """
+
+    __tablename__ = "payment_instructions"
+    __table_args__ = table_args()
+
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"), primary_key=True)
+    # pix | boleto
+    kind: Mapped[str] = mapped_column(String(8))
+    # PIX: the copy-paste code; boleto: the digitable line (identificationField).
+    code: Mapped[str] = mapped_column(Text)
+    # PIX: the QR code as a base64 PNG.
+    image: Mapped[str | None] = mapped_column(Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"))
+    expires_at: Mapped[datetime | None]
+    fetched_at: Mapped[datetime]
 
 
 class WebhookDelivery(Base):
@@ -299,7 +340,7 @@ class WebhookDelivery(Base):
     event: Mapped[str] = mapped_column(String(64))
     asaas_payment_id: Mapped[str | None] = mapped_column(String(64), index=True)
     raw_body: Mapped[str] = mapped_column(Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"))
-    # payments.levels.Outcome: received | applied | recorded | unmatched | failed
+    # payments.levels.Outcome: received | applied | recorded | unmatched | failed | stored (no handler for its kind)
     outcome: Mapped[str] = mapped_column(String(16), default="received", server_default="received")
     detail: Mapped[str | None] = mapped_column(String(255))
     attempts: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
@@ -320,3 +361,20 @@ class Notification(Base):
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="SET NULL"))
     read_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class AsaasApiUsage(Base):
+    """Requests this site made to Asaas's API per 12-hour window (the quota: about 25,000 per 12 h per account),
+    and the last `RateLimit-*` headers Asaas answered with (auction.payments.quota)."""
+
+    __tablename__ = "asaas_api_usage"
+    __table_args__ = table_args()
+
+    window_start: Mapped[datetime] = mapped_column(primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    rate_limited: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    last_limit: Mapped[int | None] = mapped_column(Integer)
+    last_remaining: Mapped[int | None] = mapped_column(Integer)
+    # Asaas refuses requests until then (a 429's RateLimit-Reset).
+    blocked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime]

@@ -4,10 +4,21 @@
 -- Load it into an empty database (see docs/database.md):
 --   mariadb -u root -p -e "CREATE DATABASE auction CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 --   mariadb -u root -p auction < sql/schema.sql
--- Running it again does no harm. It records the Alembic revision it equals (0003), so later
+-- Running it again does no harm. It records the Alembic revision it equals (0004), so later
 -- schema changes are applied with `flask --app auction db upgrade` or the files in sql/migrations/.
 
 SET NAMES utf8mb4;
+
+CREATE TABLE IF NOT EXISTS asaas_api_usage (
+	window_start DATETIME(6) NOT NULL,
+	requests INTEGER NOT NULL DEFAULT 0,
+	rate_limited INTEGER NOT NULL DEFAULT 0,
+	last_limit INTEGER,
+	last_remaining INTEGER,
+	blocked_until DATETIME(6),
+	updated_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_asaas_api_usage PRIMARY KEY (window_start)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
 
 CREATE TABLE IF NOT EXISTS users (
 	id INTEGER NOT NULL AUTO_INCREMENT,
@@ -108,6 +119,7 @@ CREATE TABLE IF NOT EXISTS wallets (
 	code VARCHAR(32),
 	available BIGINT NOT NULL DEFAULT 0,
 	held BIGINT NOT NULL DEFAULT 0,
+	frozen BIGINT NOT NULL DEFAULT 0,
 	updated_at DATETIME(6) NOT NULL,
 	CONSTRAINT pk_wallets PRIMARY KEY (id),
 	CONSTRAINT uq_wallets_user_id UNIQUE (user_id),
@@ -179,15 +191,28 @@ CREATE TABLE IF NOT EXISTS payments (
 	paid_stage SMALLINT NOT NULL DEFAULT 0,
 	chargeback_stage SMALLINT NOT NULL DEFAULT 0,
 	removal_stage SMALLINT NOT NULL DEFAULT 0,
+	cash_stage SMALLINT NOT NULL DEFAULT 0,
+	refund_stage SMALLINT NOT NULL DEFAULT 0,
+	refund_requested BIGINT NOT NULL DEFAULT 0,
+	net_value BIGINT,
+	frozen BIGINT NOT NULL DEFAULT 0,
+	cash_credited_by_id INTEGER,
+	cash_credited_at DATETIME(6),
+	payer_checked_at DATETIME(6),
 	last_event VARCHAR(64),
+	next_check_at DATETIME(6),
+	checks INTEGER NOT NULL DEFAULT 0,
 	created_at DATETIME(6) NOT NULL,
 	updated_at DATETIME(6) NOT NULL,
 	CONSTRAINT pk_payments PRIMARY KEY (id),
 	CONSTRAINT fk_payments_user_id_users FOREIGN KEY(user_id) REFERENCES users (id),
 	CONSTRAINT uq_payments_external_reference UNIQUE (external_reference),
 	CONSTRAINT uq_payments_asaas_payment_id UNIQUE (asaas_payment_id),
-	CONSTRAINT fk_payments_payment_link_id_payment_links FOREIGN KEY(payment_link_id) REFERENCES payment_links (id)
+	CONSTRAINT fk_payments_payment_link_id_payment_links FOREIGN KEY(payment_link_id) REFERENCES payment_links (id),
+	CONSTRAINT fk_payments_cash_credited_by_id_users FOREIGN KEY(cash_credited_by_id) REFERENCES users (id)
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_payments_next_check_at ON payments (next_check_at);
 
 CREATE INDEX IF NOT EXISTS ix_payments_payment_link_id ON payments (payment_link_id);
 
@@ -249,6 +274,17 @@ CREATE TABLE IF NOT EXISTS notifications (
 
 CREATE INDEX IF NOT EXISTS ix_notifications_user_id_id ON notifications (user_id, id);
 
+CREATE TABLE IF NOT EXISTS payment_instructions (
+	payment_id INTEGER NOT NULL,
+	kind VARCHAR(8) NOT NULL,
+	code TEXT NOT NULL,
+	image MEDIUMTEXT,
+	expires_at DATETIME(6),
+	fetched_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_payment_instructions PRIMARY KEY (payment_id),
+	CONSTRAINT fk_payment_instructions_payment_id_payments FOREIGN KEY(payment_id) REFERENCES payments (id) ON DELETE CASCADE
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
 CREATE TABLE IF NOT EXISTS ledger_entries (
 	id INTEGER NOT NULL AUTO_INCREMENT,
 	transaction_id INTEGER NOT NULL,
@@ -269,5 +305,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) SELECT '0003' FROM DUAL
+INSERT INTO alembic_version (version_num) SELECT '0004' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

@@ -27,6 +27,10 @@ PAYMENT = {"object": "payment", "id": "pay_1", "status": "PENDING", "invoiceUrl"
 CUSTOMER = {"object": "customer", "id": "cus_000000000001", "cpfCnpj": "52998224725"}
 
 
+def page(offset: int = 0, **filters: str) -> dict:
+    return {**filters, "offset": str(offset), "limit": "100"}
+
+
 def listing(*items: dict) -> dict:
     return {"object": "list", "hasMore": False, "totalCount": len(items), "limit": 10, "offset": 0, "data": list(items)}
 
@@ -83,8 +87,10 @@ def test_create_customer_posts_its_fields(httpserver: HTTPServer, asaas: AsaasCl
 
 
 def test_find_customers_by_reference_and_cpf(httpserver: HTTPServer, asaas: AsaasClient):
-    httpserver.expect_request("/v3/customers", query_string="externalReference=7").respond_with_json(listing(CUSTOMER))
-    httpserver.expect_request("/v3/customers", query_string="cpfCnpj=52998224725").respond_with_json(listing())
+    httpserver.expect_request("/v3/customers", query_string=page(externalReference="7")).respond_with_json(
+        listing(CUSTOMER)
+    )
+    httpserver.expect_request("/v3/customers", query_string=page(cpfCnpj="52998224725")).respond_with_json(listing())
     assert asaas.find_customers(external_reference="7") == [CUSTOMER]
     assert asaas.find_customers(cpf_cnpj="52998224725") == []
 
@@ -94,14 +100,14 @@ def test_get_customer(httpserver: HTTPServer, asaas: AsaasClient):
     assert asaas.get_customer("cus_000000000001") == CUSTOMER
 
 
-def test_create_payment_is_an_undefined_billing_charge_with_our_reference(httpserver: HTTPServer, asaas: AsaasClient):
+def test_create_payment_sends_the_value_as_a_json_number_with_our_reference(httpserver: HTTPServer, asaas: AsaasClient):
     httpserver.expect_request(
         "/v3/payments",
         method="POST",
         json={
             "customer": "cus_1",
             "billingType": "UNDEFINED",
-            "value": "50.00",
+            "value": 50.0,
             "dueDate": "2026-11-28",
             "description": "Wallet top-up #3",
             "externalReference": "topup-3",
@@ -118,7 +124,7 @@ def test_create_payment_is_an_undefined_billing_charge_with_our_reference(httpse
 
 
 def test_find_payments_by_reference(httpserver: HTTPServer, asaas: AsaasClient):
-    httpserver.expect_request("/v3/payments", query_string="externalReference=topup-3").respond_with_json(
+    httpserver.expect_request("/v3/payments", query_string=page(externalReference="topup-3")).respond_with_json(
         listing(PAYMENT)
     )
     assert asaas.find_payments("topup-3") == [PAYMENT]
@@ -127,7 +133,7 @@ def test_find_payments_by_reference(httpserver: HTTPServer, asaas: AsaasClient):
 def test_refund_full_and_partial(httpserver: HTTPServer, asaas: AsaasClient):
     httpserver.expect_ordered_request("/v3/payments/pay_1/refund", method="POST", json={}).respond_with_json(PAYMENT)
     httpserver.expect_ordered_request(
-        "/v3/payments/pay_1/refund", method="POST", json={"value": "10.00"}
+        "/v3/payments/pay_1/refund", method="POST", json={"value": 10.0}
     ).respond_with_json(PAYMENT)
     asaas.refund_payment("pay_1")
     asaas.refund_payment("pay_1", "10.00")
@@ -141,7 +147,7 @@ def test_payment_links_create_get_delete(httpserver: HTTPServer, asaas: AsaasCli
     httpserver.expect_request("/v3/paymentLinks/725104409743", method="DELETE").respond_with_json({"deleted": True})
     assert asaas.create_payment_link(name="R$ 50", value="50.00")["url"].endswith("725104409743")
     body = json.loads(httpserver.log[0][0].get_data())
-    assert body["chargeType"] == "DETACHED" and body["billingType"] == "UNDEFINED" and body["value"] == "50.00"
+    assert body["chargeType"] == "DETACHED" and body["billingType"] == "UNDEFINED" and body["value"] == 50.0
     assert asaas.get_payment_link("725104409743") == link
     assert asaas.delete_payment_link("725104409743") == {"deleted": True}
 
@@ -176,11 +182,59 @@ def test_error_statuses_map_to_exceptions_without_the_key(httpserver, asaas, sta
     assert_no_key(caught.value)
 
 
-def test_gets_are_retried_on_429_and_5xx_then_succeed(httpserver: HTTPServer, asaas: AsaasClient):
-    httpserver.expect_ordered_request("/v3/payments/pay_1").respond_with_data("", status=429)
+def test_gets_are_retried_on_5xx_then_succeed(httpserver: HTTPServer, asaas: AsaasClient):
+    httpserver.expect_ordered_request("/v3/payments/pay_1").respond_with_data("", status=503)
     httpserver.expect_ordered_request("/v3/payments/pay_1").respond_with_data("", status=502)
     httpserver.expect_ordered_request("/v3/payments/pay_1").respond_with_json(PAYMENT)
     assert asaas.get_payment("pay_1") == PAYMENT
+
+
+def test_a_429_is_not_retried_and_nothing_is_sent_until_its_reset(httpserver: HTTPServer):
+    now = [1000.0]
+    client = AsaasClient(
+        base_url=httpserver.url_for("/v3"), api_key=KEY, sleep=lambda _s: None, monotonic=lambda: now[0]
+    )
+    httpserver.expect_ordered_request("/v3/payments/pay_1").respond_with_data(
+        "", status=429, headers={"RateLimit-Limit": "25000", "RateLimit-Remaining": "0", "RateLimit-Reset": "30"}
+    )
+    httpserver.expect_ordered_request("/v3/payments/pay_1").respond_with_json(PAYMENT)
+    with pytest.raises(AsaasRateLimited) as caught:
+        client.get_payment("pay_1")
+    assert caught.value.retry_after == 30
+    assert len(httpserver.log) == 1  # not retried after 0.25 s and 0.5 s
+    now[0] += 29
+    with pytest.raises(AsaasRateLimited):
+        client.get_payment("pay_1")
+    assert len(httpserver.log) == 1  # refused without a request: asking again would only extend the block
+    now[0] += 2
+    assert client.get_payment("pay_1") == PAYMENT
+
+
+def test_the_meter_sees_every_response_and_its_rate_limit_headers(httpserver: HTTPServer):
+    seen: list[tuple] = []
+
+    class Meter:
+        def observed(self, **kwargs):
+            seen.append(tuple(sorted(kwargs.items())))
+
+    client = AsaasClient(base_url=httpserver.url_for("/v3"), api_key=KEY, meter=Meter(), sleep=lambda _s: None)
+    httpserver.expect_request("/v3/payments/pay_1").respond_with_json(
+        PAYMENT, headers={"RateLimit-Limit": "25000", "RateLimit-Remaining": "24990", "RateLimit-Reset": "3600"}
+    )
+    client.get_payment("pay_1")
+    assert seen == [(("limit", 25000), ("remaining", 24990), ("reset", 3600.0), ("status", 200))]
+
+
+def test_lists_are_paged_until_has_more_is_false(httpserver: HTTPServer, asaas: AsaasClient):
+    first = [{"id": f"cus_{i}"} for i in range(100)]
+    httpserver.expect_request("/v3/customers", query_string=page(0, cpfCnpj="52998224725")).respond_with_json(
+        {"object": "list", "hasMore": True, "totalCount": 101, "limit": 100, "offset": 0, "data": first}
+    )
+    httpserver.expect_request("/v3/customers", query_string=page(100, cpfCnpj="52998224725")).respond_with_json(
+        {"object": "list", "hasMore": False, "totalCount": 101, "limit": 100, "offset": 100, "data": [CUSTOMER]}
+    )
+    found = asaas.find_customers(cpf_cnpj="52998224725")
+    assert len(found) == 101 and found[-1] == CUSTOMER
 
 
 def test_backoff_grows_between_retries(httpserver: HTTPServer):

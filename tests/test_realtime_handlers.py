@@ -121,7 +121,7 @@ def test_bid_reaches_the_room_and_outbids_the_leader(connect, db, people):
     first = ana.emit("bid", {"auction_id": auction_id, "amount": 1_000}, callback=True)
     assert first["ok"] and first["leading"] and first["amount"] == 1_000 and first["next_min"] == 1_050
     assert received(watcher, "new_bid")[0]["leader"] == "ana"
-    assert received(ana, "wallet")[-1] == {"available": 99_000, "held": 1_000, "in_debt": False}
+    assert received(ana, "wallet")[-1] == {"available": 99_000, "held": 1_000, "frozen": 0, "in_debt": False}
     second = bia.emit("bid", {"auction_id": auction_id, "amount": 1_200, "max_amount": 5_000}, callback=True)
     assert second["ok"] and second["leading"] and second["amount"] == 1_200
     news = received(watcher, "new_bid")[0]

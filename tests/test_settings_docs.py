@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def settings_read_by_the_code() -> set[str]:
     source = (ROOT / "auction" / "config.py").read_text()
     return set(re.findall(r'env\.get\("([A-Z0-9_]+)"\)', source)) | set(
-        re.findall(r'_int\(env, "([A-Z0-9_]+)"', source)
+        re.findall(r'_(?:int|choice)\(env, "([A-Z0-9_]+)"', source)
     )
 
 

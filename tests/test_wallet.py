@@ -232,7 +232,7 @@ def test_a_reversal_of_spent_money_records_debt_without_clamping(scene: Scene) -
     assert movement.created_debt is True
     balance = scene.balance(scene.buyer)
     assert balance == Balance(-800, 800)  # the hold stays; available is honestly negative
-    assert balance.in_debt and balance.as_dict() == {"available": -800, "held": 800, "in_debt": True}
+    assert balance.in_debt and balance.as_dict() == {"available": -800, "held": 800, "frozen": 0, "in_debt": True}
     newest = scene.db.transaction(wallet.history, scene.buyer)[0]
     assert (newest.reason, newest.available_change, newest.created_debt) == ("chargeback", -1_000, True)
     assert scene.violations() == []

@@ -199,9 +199,9 @@ def _decide_and_write(
     }
     # Balances from the rows locked above and the holds just moved: no query per user.
     for user_id in sorted(touched.keys() | accepted):
-        start_available, start_held = locked.get(user_id, (0, 0))
+        start_available, start_held, frozen = locked.get(user_id, (0, 0, 0))
         change = touched.get(user_id, 0)
-        balance = wallet.Balance(start_available - change, start_held + change)
+        balance = wallet.Balance(start_available - change, start_held + change, frozen)
         uow.outbox.to_user(user_id, "wallet", balance.as_dict())
 
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask import Flask
 
 from ..auctions import closing, listing
 from ..extensions import get_asaas, get_db, socketio
+from ..payments.events import CreditPolicy
 from ..payments.levels import Applied
-from ..payments.reconcile import reconcile
+from ..payments.links import resolve_payers
+from ..payments.reconcile import Reconcile, reconcile
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +89,25 @@ def run_scheduler(app: Flask) -> None:
 
 
 # -- reconciliation --------------------------------------------------------------------------
-# Asaas's webhooks are the source of truth; this round re-reads payments that are not final, for
-# deliveries that were missed or a paused queue (docs/payments.md, "Reconciliation").
+# Asaas's webhooks are the source of truth; this round re-reads the payments whose check is due (a backoff
+# per payment, within a request budget), for deliveries that were missed or a paused queue, and looks up the
+# payers the webhook could not match (docs/payments.md, "Reconciliation").
+
+
+def reconcile_command(app: Flask) -> Reconcile:
+    return Reconcile(
+        policy=CreditPolicy.from_config(app.config),
+        budget=app.config["ASAAS_RECONCILE_BUDGET"],
+        interval=float(app.config["RECONCILE_INTERVAL"] or 60),
+        expire_after=timedelta(hours=app.config["TOPUP_EXPIRE_HOURS"]),
+    )
 
 
 def run_reconcile(app: Flask) -> list[Applied]:
     """One reconciliation round (each payment's socket updates go out as its unit of work commits)."""
-    results = reconcile(get_db(), get_asaas(), credit_on=app.config["ASAAS_CREDIT_ON"])
+    command = reconcile_command(app)
+    results = reconcile(get_db(), get_asaas(), command)
+    results += resolve_payers(get_db(), get_asaas(), command.policy)
     corrected = sum(1 for r in results if r.corrected)
     log.info("event=reconcile_round checked=%d corrected=%d", len(results), corrected)
     return results

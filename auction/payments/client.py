@@ -3,7 +3,11 @@
 Every call has a timeout. Only safe calls are retried (with exponential backoff):
 GETs, and POSTs that carry our own `externalReference`, because before trying
 again the client looks the object up by that reference and returns it if the
-first attempt did land. Errors carry Asaas's codes and descriptions; the API key
+first attempt did land. A 429 is never retried at once: the client reads
+`RateLimit-Reset`, refuses every call until then (AsaasRateLimited, without a
+request) and tells its `meter` (auction.payments.quota), which also sees every
+response's `RateLimit-Limit`/`-Remaining`. Lists are paged with `offset`/`limit`
+until `hasMore` is false. Errors carry Asaas's codes and descriptions; the API key
 never appears in an exception, a log line or a repr.
 """
 
@@ -12,9 +16,9 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
@@ -22,7 +26,11 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "leilao-auction/1.0 (+https://github.com/)"
 DEV_API_KEY = "$aact_simulator_dev_key"
-RETRY_STATUSES = {429, 500, 502, 503, 504}
+RETRY_STATUSES = {500, 502, 503, 504}
+PAGE_LIMIT = 100  # Asaas's largest page
+MAX_PAGES = 200
+# A 429 with no RateLimit-Reset: wait this long (seconds) before the next request.
+DEFAULT_RATE_LIMIT_WAIT = 60.0
 
 
 class AsaasError(Exception):
@@ -52,7 +60,17 @@ class AsaasNotFound(AsaasError):
 
 
 class AsaasRateLimited(AsaasError):
-    """429: too many requests."""
+    """429: too many requests; `retry_after` seconds until Asaas takes requests again."""
+
+    def __init__(self, message: str, *, retry_after: float = DEFAULT_RATE_LIMIT_WAIT, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class Meter(Protocol):
+    """Told about every response (auction.payments.quota.QuotaMeter)."""
+
+    def observed(self, *, status: int, limit: int | None, remaining: int | None, reset: float | None) -> None: ...
 
 
 class AsaasUnavailable(AsaasError):
@@ -77,6 +95,10 @@ class AsaasClient:
     backoff: float = 0.25
     session: requests.Session = field(default_factory=requests.Session, repr=False)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    monotonic: Callable[[], float] = field(default=time.monotonic, repr=False)
+    meter: Meter | None = field(default=None, repr=False)
+    # After a 429: no request leaves before this monotonic time.
+    blocked_until: float = field(default=0.0, repr=False)
 
     # -- customers ---------------------------------------------------------------
 
@@ -94,7 +116,7 @@ class AsaasClient:
 
     def find_customers(self, *, external_reference: str | None = None, cpf_cnpj: str | None = None) -> list[dict]:
         params = {"externalReference": external_reference, "cpfCnpj": cpf_cnpj}
-        return self._get("/customers", {k: v for k, v in params.items() if v})["data"]
+        return list(self.pages("/customers", {k: v for k, v in params.items() if v}))
 
     def get_customer(self, customer_id: str) -> dict[str, Any]:
         return self._get(f"/customers/{_safe_id(customer_id)}")
@@ -110,28 +132,62 @@ class AsaasClient:
         external_reference: str,
         description: str,
         billing_type: str = "UNDEFINED",
+        success_url: str | None = None,
     ) -> dict[str, Any]:
-        """POST /payments; `value` is decimal reais as a string ("150.00")."""
-        body = {
+        """POST /payments; `value` is decimal reais ("150.00"), sent as a JSON number.
+
+        `success_url`: where Asaas's own page sends the payer back after paying (`callback.successUrl`; Asaas
+        accepts only a domain registered in the account's settings).
+        """
+        body: dict[str, Any] = {
             "customer": customer,
             "billingType": billing_type,
-            "value": value,
+            "value": json_number(value),
             "dueDate": due_date,
             "description": description,
             "externalReference": external_reference,
         }
+        if success_url:
+            body["callback"] = {"successUrl": success_url, "autoRedirect": True}
         return self._post("/payments", body, lambda: self._first(self.find_payments(external_reference)))
 
     def get_payment(self, payment_id: str) -> dict[str, Any]:
         return self._get(f"/payments/{_safe_id(payment_id)}")
 
     def find_payments(self, external_reference: str) -> list[dict[str, Any]]:
-        return self._get("/payments", {"externalReference": external_reference})["data"]
+        return list(self.pages("/payments", {"externalReference": external_reference}))
+
+    def list_payments(self, **filters: str) -> Iterator[dict[str, Any]]:
+        """GET /payments with Asaas's filters (e.g. `**{"dateCreated[ge]": "2026-11-01"}`), every page."""
+        return self.pages("/payments", filters)
+
+    def delete_payment(self, payment_id: str) -> dict[str, Any]:
+        """DELETE /payments/{id}: an abandoned charge can no longer be paid."""
+        return self._request("DELETE", f"/payments/{_safe_id(payment_id)}")
+
+    def pix_qr_code(self, payment_id: str) -> dict[str, Any]:
+        """`{encodedImage, payload, expirationDate}`: the QR code (base64 PNG) and the copy-paste code."""
+        return self._get(f"/payments/{_safe_id(payment_id)}/pixQrCode")
+
+    def identification_field(self, payment_id: str) -> dict[str, Any]:
+        """`{identificationField, nossoNumero, barCode}`: the boleto's digitable line."""
+        return self._get(f"/payments/{_safe_id(payment_id)}/identificationField")
 
     def refund_payment(self, payment_id: str, value: str | None = None, description: str | None = None) -> dict:
         """Refund all (no value) or part of a payment. Not retried: a refund must never be sent twice."""
-        body = {k: v for k, v in {"value": value, "description": description}.items() if v is not None}
+        body = {k: v for k, v in {"value": json_number(value), "description": description}.items() if v is not None}
         return self._post(f"/payments/{_safe_id(payment_id)}/refund", body, None)
+
+    # -- webhooks -----------------------------------------------------------------
+
+    def list_webhooks(self) -> list[dict[str, Any]]:
+        return list(self.pages("/webhooks", {}))
+
+    def create_webhook(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._post("/webhooks", body, None)
+
+    def update_webhook(self, webhook_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._request("PUT", f"/webhooks/{_safe_id(webhook_id)}", json=body)
 
     # -- payment links ------------------------------------------------------------
 
@@ -141,7 +197,7 @@ class AsaasClient:
         body = {
             "name": name,
             "description": description,
-            "value": value,
+            "value": json_number(value),
             "billingType": "UNDEFINED",
             "chargeType": "DETACHED",
             "dueDateLimitDays": due_date_limit_days,
@@ -160,6 +216,18 @@ class AsaasClient:
     @staticmethod
     def _first(items: list[dict[str, Any]]) -> dict[str, Any] | None:
         return items[0] if items else None
+
+    def pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every item of a list endpoint, page by page (`offset`/`limit`, until `hasMore` is false)."""
+        offset = 0
+        for _ in range(MAX_PAGES):
+            page = self._get(path, {**params, "offset": offset, "limit": PAGE_LIMIT})
+            data = page.get("data") or []
+            yield from data
+            if not page.get("hasMore") or not data:
+                return
+            offset += len(data)
+        log.warning("event=asaas_list_truncated path=%s pages=%s", path, MAX_PAGES)
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return self._with_retries("GET", path, lambda: self._request("GET", path, params=params))
@@ -185,7 +253,7 @@ class AsaasClient:
         for attempt in range(1, self.retries + 1):
             try:
                 return call()
-            except (AsaasUnavailable, AsaasRateLimited) as exc:
+            except AsaasUnavailable as exc:
                 if attempt == self.retries:
                     raise
                 log.info("event=asaas_retry method=%s path=%s attempt=%d status=%s", method, path, attempt, exc.status)
@@ -201,12 +269,23 @@ class AsaasClient:
             "Accept": "application/json",
         }
         url = f"{self.base_url}{path}"
+        wait = self.blocked_until - self.monotonic()
+        if wait > 0:
+            # Asaas said to wait: asking again before the reset would only extend the block.
+            raise AsaasRateLimited(f"Asaas's rate limit: {method} {path} not sent", status=429, retry_after=wait)
         try:
             response = self.session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
         except requests.Timeout:
             raise AsaasUnavailable(f"Asaas did not answer {method} {path} within {self.timeout}s") from None
         except requests.RequestException as exc:
             raise AsaasUnavailable(f"cannot reach Asaas for {method} {path}: {type(exc).__name__}") from None
+        self._observe(response)
+        if response.status_code == 429:
+            reset = _header_number(response, "RateLimit-Reset")
+            wait = reset if reset is not None and reset > 0 else DEFAULT_RATE_LIMIT_WAIT
+            self.blocked_until = self.monotonic() + wait
+            log.warning("event=asaas_rate_limited method=%s path=%s wait_s=%s", method, path, wait)
+            raise AsaasRateLimited(f"Asaas refused {method} {path}: rate limited", status=429, retry_after=wait)
         if response.status_code == 200:
             try:
                 return response.json()
@@ -226,6 +305,35 @@ class AsaasClient:
             status=response.status_code,
             errors=errors,
         )
+
+    def _observe(self, response: requests.Response) -> None:
+        if self.meter is None:
+            return
+        try:
+            self.meter.observed(
+                status=response.status_code,
+                limit=_int_or_none(_header_number(response, "RateLimit-Limit")),
+                remaining=_int_or_none(_header_number(response, "RateLimit-Remaining")),
+                reset=_header_number(response, "RateLimit-Reset"),
+            )
+        except Exception:  # the meter is bookkeeping: it must never fail a payment
+            log.exception("event=asaas_meter_failed")
+
+
+def _header_number(response: requests.Response, name: str) -> float | None:
+    try:
+        return float(response.headers.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _int_or_none(value: float | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def json_number(value: str | None) -> float | None:
+    """Decimal reais as the JSON number Asaas documents ("150.00" -> 150.0; repr keeps two decimals exact)."""
+    return None if value is None else float(value)
 
 
 def _errors_of(response: requests.Response) -> list[dict[str, str]]:
@@ -260,10 +368,11 @@ def _safe_id(value: str) -> str:
     return value
 
 
-def client_from_config(config: Any) -> AsaasClient:
+def client_from_config(config: Any, meter: Meter | None = None) -> AsaasClient:
     """The client for this app: Asaas when ASAAS_API_KEY is set, else the built-in simulator."""
     return AsaasClient(
         base_url=config["ASAAS_BASE_URL"],
         api_key=config["ASAAS_API_KEY"] or DEV_API_KEY,
         timeout=float(config["ASAAS_TIMEOUT"]),
+        meter=meter,
     )

@@ -1,52 +1,85 @@
 """Webhook deliveries: stored first (raw body, own transaction), then processed idempotently from what was stored.
 
-Processing can be re-run from the stored delivery (admin page, `flask payments replay`).
+Every authentic JSON object is stored, whatever its event: Asaas pauses the whole queue after 15 non-200
+answers, so a CHECKOUT_*, TRANSFER_*, SUBSCRIPTION_* or unknown event is kept (outcome `stored`) and
+acknowledged. A delivery is dispatched by its event's prefix to the processor registered in `PROCESSORS`
+(one line per kind: `PROCESSORS["TRANSFER_"] = handle_transfer_delivery`). Processing never calls Asaas:
+a link payment's payer is matched from what we stored (its customer id) and otherwise left for the
+background job (`payments.payers`). Processing can be re-run from the stored delivery (admin page,
+`flask payments replay`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from .. import clock
 from ..db import Database, DatabaseUnavailable
 from ..errors import NotFound, ServiceError
-from ..models import Payment, WebhookDelivery
+from ..models import Payment, PaymentInstructions, WebhookDelivery
 from ..uow import UnitOfWork
-from .client import AsaasClient, AsaasError
-from .events import facts_of
+from .client import AsaasError
+from .events import CreditPolicy, facts_of
 from .levels import Applied, Outcome, apply_facts, lock_payment_where
-from .links import PayerInfo, fetch_payer, link_id, link_of, needs_payer, new_link_payment
+from .links import PayerInfo, link_of, new_link_payment
 from .topups import TOPUP_PREFIX
 
 log = logging.getLogger(__name__)
 
 # A delivery with one of these outcomes is not processed again unless forced (a redelivery is a duplicate).
-PROCESSED = {Outcome.APPLIED, Outcome.RECORDED, Outcome.UNMATCHED}
+PROCESSED = {Outcome.APPLIED, Outcome.RECORDED, Outcome.UNMATCHED, Outcome.STORED}
 
 
 @dataclass(frozen=True)
 class Delivery:
     event_id: str
     event: str
-    payment: dict[str, Any]
+    body: dict[str, Any]
     raw_body: str
 
     @property
-    def asaas_payment_id(self) -> str:
-        return str(self.payment["id"])
+    def payment(self) -> dict[str, Any] | None:
+        payment = self.body.get("payment")
+        return payment if isinstance(payment, dict) else None
+
+    @property
+    def asaas_payment_id(self) -> str | None:
+        payment = self.payment
+        return str(payment["id"])[:64] if payment and isinstance(payment.get("id"), str | int) else None
+
+
+def event_id_of(body: dict[str, Any], raw_body: str) -> str:
+    """The Asaas event id; a body without one (not a PAYMENT_* shape we know) is deduplicated by its content."""
+    event_id = body.get("id")
+    if isinstance(event_id, str | int) and str(event_id) and len(str(event_id)) <= 191:
+        return str(event_id)
+    return "sha256:" + hashlib.sha256(raw_body.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
 class ProcessDelivery:
     delivery_id: int
-    credit_on: str  # ASAAS_CREDIT_ON
+    policy: CreditPolicy
     force: bool = False  # process it again even if it was processed before (admin reprocess, replay)
+
+
+# A processor applies one stored delivery of its kind in one unit of work (run by `handle_delivery`).
+Processor = Callable[[UnitOfWork, ProcessDelivery, "WebhookDelivery", dict[str, Any]], Applied]
+PROCESSORS: dict[str, Processor] = {}
+
+
+def processor_for(event: str) -> Processor | None:
+    """The processor registered for the longest prefix of `event` (None: store it, nothing else)."""
+    matches = [prefix for prefix in PROCESSORS if event.startswith(prefix)]
+    return PROCESSORS[max(matches, key=len)] if matches else None
 
 
 def _insert_delivery(session: Session, delivery: Delivery) -> tuple[int, bool]:
@@ -60,7 +93,7 @@ def _insert_delivery(session: Session, delivery: Delivery) -> tuple[int, bool]:
     row = WebhookDelivery(
         event_id=delivery.event_id,
         event=delivery.event[:64],
-        asaas_payment_id=delivery.asaas_payment_id[:64],
+        asaas_payment_id=delivery.asaas_payment_id,
         raw_body=delivery.raw_body,
         outcome=Outcome.RECEIVED,
         received_at=clock.now(),
@@ -94,28 +127,44 @@ def _find_payment(session: Session, payment: dict[str, Any]) -> Payment | None:
     return row
 
 
-def process_delivery(uow: UnitOfWork, command: ProcessDelivery, payer: PayerInfo | None = None) -> Applied:
-    """Apply one stored delivery: lock it, then its payment, then move the wallet to the new level.
+def process_payment(uow: UnitOfWork, command: ProcessDelivery, row: WebhookDelivery, body: dict[str, Any]) -> Applied:
+    """A PAYMENT_* delivery: lock its payment, then move the wallet to the new level (no call to Asaas)."""
+    session = uow.session
+    payment = body.get("payment")
+    if not isinstance(payment, dict) or not isinstance(payment.get("id"), str | int):
+        return Applied(None, Outcome.STORED, detail="no payment object")
+    facts = facts_of(row.event, payment)
+    target = _find_payment(session, payment)
+    link = link_of(session, payment) if target is None else None
+    if link is not None:
+        customer = payment.get("customer") if isinstance(payment.get("customer"), str) else None
+        # Matched now by the Asaas customer we stored; otherwise `payments.payers` looks the payer up later.
+        target = new_link_payment(session, payment, link, PayerInfo(customer, None, None))
+    if target is None:
+        return Applied(None, Outcome.UNMATCHED, detail="unknown payment")
+    if row.event == "PAYMENT_UPDATED":
+        # "With each update to your billing, a new QR Code must be obtained" (docs.asaas.com): the pay page refetches.
+        session.execute(delete(PaymentInstructions).where(PaymentInstructions.payment_id == target.id))
+    return apply_facts(uow, target, facts, policy=command.policy, event=row.event)
 
-    `payer` is the payer fetched beforehand (outside the transaction) for a link payment not known yet.
-    """
+
+PROCESSORS["PAYMENT_"] = process_payment
+
+
+def process_delivery(uow: UnitOfWork, command: ProcessDelivery) -> Applied:
+    """Apply one stored delivery: lock it, then dispatch it by its event's prefix."""
     session = uow.session
     row = session.get(WebhookDelivery, command.delivery_id, with_for_update=True, populate_existing=True)
     if row is None:
         raise NotFound("no such delivery")
     if row.outcome in PROCESSED and not command.force:
         return Applied(None, Outcome.DUPLICATE)
+    processor = processor_for(row.event)
     body = json.loads(row.raw_body)
-    payment = body["payment"]
-    facts = facts_of(row.event, payment)
-    target = _find_payment(session, payment)
-    link = link_of(session, payment) if target is None else None
-    if link is not None:
-        target = new_link_payment(session, payment, link, payer or PayerInfo(None, None, None))
-    if target is None:
-        result = Applied(None, Outcome.UNMATCHED, detail="unknown payment")
+    if processor is None:
+        result = Applied(None, Outcome.STORED, detail="no processor for this event")
     else:
-        result = apply_facts(uow, target, facts, credit_on=command.credit_on, event=row.event)
+        result = processor(uow, command, row, body)
     row.outcome = result.outcome
     row.detail = result.detail
     row.processed_at = clock.now()
@@ -130,24 +179,21 @@ def mark_failed(session: Session, delivery_id: int, detail: str) -> None:
         row.processed_at = clock.now()
 
 
-def handle_delivery(db: Database, client: AsaasClient, command: ProcessDelivery, payment: dict[str, Any]) -> Applied:
-    """Process a stored delivery (fetching the payer first for an unknown link payment); its messages go out on commit.
+def handle_delivery(db: Database, command: ProcessDelivery) -> Applied:
+    """Process a stored delivery; its messages go out on commit.
 
-    `payment` is the delivery's payment object, to decide without a transaction whether a payer must be fetched.
     A failure is recorded on the delivery and returned as a FAILED result; only DatabaseUnavailable is raised.
     """
-    # Only a payment made through a link may need its payer fetched: no transaction for the others.
-    payer = fetch_payer(client, payment) if link_id(payment) and db.transaction(needs_payer, payment) else None
     delivery_id = command.delivery_id
     try:
         # Two first events of one link payment racing to create its row: Database.run retries the
         # duplicate key and the retry finds the row the other one stored.
-        return db.run(process_delivery, command, payer)
+        return db.run(process_delivery, command)
     except DatabaseUnavailable:
         raise  # nothing can be recorded now; the caller asks Asaas to redeliver
     except Exception as exc:
-        if isinstance(exc, ServiceError | AsaasError):
-            detail = str(exc)
+        if isinstance(exc, ServiceError | AsaasError | ValueError):
+            detail = f"{type(exc).__name__}: {exc}" if isinstance(exc, ValueError) else str(exc)
         else:
             detail = type(exc).__name__
             log.exception("event=webhook_processing_failed delivery_id=%s", delivery_id)
@@ -155,15 +201,15 @@ def handle_delivery(db: Database, client: AsaasClient, command: ProcessDelivery,
         return Applied(None, Outcome.FAILED, detail=detail)
 
 
-def _delivery_payment(session: Session, delivery_id: int) -> tuple[str, dict[str, Any]]:
+def _delivery_event_id(session: Session, delivery_id: int) -> str:
     row = session.get(WebhookDelivery, delivery_id)
     if row is None:
         raise NotFound("no such delivery")
-    return row.event_id, json.loads(row.raw_body)["payment"]
+    return row.event_id
 
 
-def reprocess_delivery(db: Database, client: AsaasClient, delivery_id: int, *, credit_on: str) -> Applied:
+def reprocess_delivery(db: Database, delivery_id: int, *, policy: CreditPolicy) -> Applied:
     """Run a stored delivery through the mapping again (safe: the level makes it idempotent)."""
-    event_id, payment = db.transaction(_delivery_payment, delivery_id)
+    event_id = db.transaction(_delivery_event_id, delivery_id)
     log.info("event=delivery_reprocess delivery_id=%s event_id=%s", delivery_id, event_id)
-    return handle_delivery(db, client, ProcessDelivery(delivery_id, credit_on, force=True), payment)
+    return handle_delivery(db, ProcessDelivery(delivery_id, policy, force=True))

@@ -1,4 +1,4 @@
-"""The 28 PAYMENT_* webhook events, mapped onto a wallet *level* rather than a stream of deltas.
+"""The 29 PAYMENT_* webhook events, mapped onto a wallet *level* rather than a stream of deltas.
 
 Each event (and each `GET /payments/{id}` during reconciliation) contributes facts
 about one payment: how far it got paid, whether a chargeback is open or was won,
@@ -6,9 +6,15 @@ whether it was deleted or restored, how much was refunded, its value. Facts are
 merged into the Payment row by taking the maximum of each, so merging is
 commutative and idempotent: any order of deliveries, and any number of copies,
 ends in the same facts. The amount the wallet should hold for the payment
-(`level`) is a function of those facts alone; the webhook moves the wallet by
-`level - payment.credited`. docs/payments.md shows the table below; the tests
+(`level`) and the part of it that is frozen (`frozen`: a refund in progress or
+an open chargeback) are functions of those facts and the site's `CreditPolicy`
+alone; the webhook moves the wallet by `level - payment.credited` and freezes
+`frozen - payment.frozen`. docs/payments.md shows the table below; the tests
 walk every row of it.
+
+Over 400 lines on purpose: about half is the RULES table (data, one entry per
+event), kept beside the pure functions that read it so the import-linter's
+"pure rules" contract covers both in one module.
 """
 
 from __future__ import annotations
@@ -50,15 +56,17 @@ class PaymentStatus(StrEnum):
 
 # paid_stage
 NOT_PAID, CONFIRMED, RECEIVED = 0, 1, 2
-# chargeback_stage
-NO_CHARGEBACK, CHARGEBACK_OPEN, CHARGEBACK_WON = 0, 1, 2
+# chargeback_stage. WON: the dispute was won but the acquirer has not sent the money back yet (still frozen);
+# REVERSED: the money is back; LOST: the chargeback took the money (REVERSED and LOST never both happen).
+NO_CHARGEBACK, CHARGEBACK_OPEN, CHARGEBACK_WON, CHARGEBACK_REVERSED, CHARGEBACK_LOST = 0, 1, 2, 3, 4
 # removal_stage
 NOT_REMOVED, REMOVED, RESTORED = 0, 1, 2
+# refund_stage: a refund was asked for and is not final yet / every refund asked for is final (done or cancelled)
+NO_REFUND, REFUND_PENDING, REFUND_SETTLED = 0, 1, 2
 
 PAID_BY_STATUS = {
     PaymentStatus.CONFIRMED: CONFIRMED,
     PaymentStatus.RECEIVED: RECEIVED,
-    PaymentStatus.RECEIVED_IN_CASH: RECEIVED,
     PaymentStatus.DUNNING_RECEIVED: RECEIVED,
 }
 CHARGEBACK_BY_STATUS = {
@@ -66,14 +74,49 @@ CHARGEBACK_BY_STATUS = {
     PaymentStatus.CHARGEBACK_DISPUTE: CHARGEBACK_OPEN,
     PaymentStatus.AWAITING_CHARGEBACK_REVERSAL: CHARGEBACK_WON,
 }
-# Statuses after which nothing more is expected; reconciliation skips them.
+# payment.chargeback.status, when the payload carries it (docs.asaas.com: chargebacks). DONE: the chargeback
+# was carried out, i.e. the money went to the payer.
+CHARGEBACK_BY_OBJECT = {
+    "REQUESTED": CHARGEBACK_OPEN,
+    "IN_DISPUTE": CHARGEBACK_OPEN,
+    "DISPUTE_LOST": CHARGEBACK_LOST,
+    "REVERSED": CHARGEBACK_REVERSED,
+    "DONE": CHARGEBACK_LOST,
+}
+# Refund statuses (docs.asaas.com: refunds): only DONE has moved money; CANCELLED never will.
+REFUND_DONE = "DONE"
+REFUND_FINAL = {"DONE", "CANCELLED"}
+REFUND_STATUSES_PENDING = {"REFUND_REQUESTED", "REFUND_IN_PROGRESS"}
+# Statuses after which nothing is expected soon: reconciliation watches them only rarely, for late refunds and
+# chargebacks (payments/watch.py), and not at all once the watch window of their billing type has passed.
 FINAL_STATUSES = {
     PaymentStatus.RECEIVED,
     PaymentStatus.RECEIVED_IN_CASH,
     PaymentStatus.REFUNDED,
     PaymentStatus.DUNNING_RECEIVED,
     PaymentStatus.ABANDONED,
+    PaymentStatus.DELETED,
 }
+CREDIT_VALUES = ("gross", "net")  # ASAAS_CREDIT_VALUE
+CASH_RECEIPTS = ("review", "credit")  # ASAAS_CASH_RECEIPTS
+
+
+@dataclass(frozen=True)
+class CreditPolicy:
+    """How payments turn into wallet money (settings ASAAS_CREDIT_ON, ASAAS_CREDIT_VALUE, ASAAS_CASH_RECEIPTS).
+
+    credit_on: CONFIRMED or RECEIVED; credit_value: gross (the site absorbs Asaas's fee) or net (`netValue`);
+    cash_receipts: review (a charge marked received in cash credits nothing until an admin credits it) or
+    credit (it credits like a payment; only for sites whose Asaas panel is trusted like the ledger).
+    """
+
+    credit_on: str = PaymentStatus.RECEIVED
+    credit_value: str = "gross"
+    cash_receipts: str = "review"
+
+    @classmethod
+    def from_config(cls, config: Any) -> CreditPolicy:
+        return cls(config["ASAAS_CREDIT_ON"], config["ASAAS_CREDIT_VALUE"], config["ASAAS_CASH_RECEIPTS"])
 
 
 @dataclass(frozen=True)
@@ -88,10 +131,12 @@ class Rule:
     chargeback: int = NO_CHARGEBACK
     removal: int = NOT_REMOVED
     full_refund: bool = False
+    refund: int = NO_REFUND
     notify: str | None = None  # notification sent on this event itself (level changes notify on their own)
     # For the table-driven test: events delivered before it, and the level after it (in % of the value).
     before: tuple[str, ...] = ()
     level_after: int = 0
+    frozen_after: int = 0
 
 
 SPLIT_EVENTS = ("PAYMENT_SPLIT_CANCELLED", "PAYMENT_SPLIT_DIVERGENCE_BLOCK", "PAYMENT_SPLIT_DIVERGENCE_BLOCK_FINISHED")
@@ -168,16 +213,19 @@ RULES: tuple[Rule, ...] = (
         "PAYMENT_REFUND_IN_PROGRESS",
         "refund",
         PaymentStatus.REFUND_IN_PROGRESS,
-        "record (money moves on REFUNDED)",
+        "freeze the amount being refunded (money leaves on a DONE refund)",
+        refund=REFUND_PENDING,
         before=("PAYMENT_RECEIVED",),
         level_after=100,
+        frozen_after=100,
     ),
     Rule(
         "PAYMENT_REFUNDED",
         "refund",
         PaymentStatus.REFUNDED,
-        "level 0: reverse what is still credited",
+        "level value minus DONE refunds (all of it when the payload lists none)",
         full_refund=True,
+        refund=REFUND_SETTLED,
         before=("PAYMENT_RECEIVED",),
     ),
     Rule(
@@ -185,6 +233,7 @@ RULES: tuple[Rule, ...] = (
         "refund",
         PaymentStatus.RECEIVED,
         "level value minus the refunds done: reverse the refunded part",
+        refund=REFUND_SETTLED,
         before=("PAYMENT_RECEIVED",),
         level_after=60,
     ),
@@ -192,7 +241,8 @@ RULES: tuple[Rule, ...] = (
         "PAYMENT_REFUND_DENIED",
         "refund",
         PaymentStatus.RECEIVED,
-        "record (the credit stays)",
+        "unfreeze (the credit stays)",
+        refund=REFUND_SETTLED,
         before=("PAYMENT_RECEIVED", "PAYMENT_REFUND_IN_PROGRESS"),
         level_after=100,
     ),
@@ -200,26 +250,31 @@ RULES: tuple[Rule, ...] = (
         "PAYMENT_CHARGEBACK_REQUESTED",
         "chargeback",
         PaymentStatus.CHARGEBACK_REQUESTED,
-        "level 0: reverse the credit (debt if spent)",
+        "freeze the credit while the dispute lasts (debt if already spent)",
         chargeback=CHARGEBACK_OPEN,
         before=("PAYMENT_RECEIVED",),
+        level_after=100,
+        frozen_after=100,
     ),
     Rule(
         "PAYMENT_CHARGEBACK_DISPUTE",
         "chargeback",
         PaymentStatus.CHARGEBACK_DISPUTE,
-        "record (the chargeback already took the level to 0)",
+        "keep it frozen; chargeback.status DISPUTE_LOST or DONE: level 0",
         chargeback=CHARGEBACK_OPEN,
         before=("PAYMENT_RECEIVED", "PAYMENT_CHARGEBACK_REQUESTED"),
+        level_after=100,
+        frozen_after=100,
     ),
     Rule(
         "PAYMENT_AWAITING_CHARGEBACK_REVERSAL",
         "chargeback",
         PaymentStatus.AWAITING_CHARGEBACK_REVERSAL,
-        "dispute won: back to the paid amount",
+        "dispute won, money not back yet: frozen until chargeback.status is REVERSED",
         chargeback=CHARGEBACK_WON,
         before=("PAYMENT_RECEIVED", "PAYMENT_CHARGEBACK_REQUESTED"),
         level_after=100,
+        frozen_after=100,
     ),
     Rule(
         "PAYMENT_DUNNING_REQUESTED", "dunning", PaymentStatus.DUNNING_REQUESTED, "record", before=("PAYMENT_OVERDUE",)
@@ -235,6 +290,14 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("PAYMENT_CHECKOUT_VIEWED", "views", PaymentStatus.PENDING, "record"),
     Rule("PAYMENT_BANK_SLIP_VIEWED", "views", PaymentStatus.PENDING, "record"),
+    # Added by Asaas on 2026-02-20: an overdue boleto was cancelled; it can no longer be paid.
+    Rule(
+        "PAYMENT_BANK_SLIP_CANCELLED",
+        "boleto",
+        PaymentStatus.OVERDUE,
+        "record, notify (the boleto can no longer be paid)",
+        notify="payment_overdue",
+    ),
     # Split events concern how a received payment is shared between Asaas accounts; none moves this wallet.
     *(
         Rule(event, "split", PaymentStatus.RECEIVED, "record", before=("PAYMENT_RECEIVED",), level_after=100)
@@ -258,6 +321,10 @@ class Facts:
     chargeback: int
     removal: int
     refunded: Cents
+    cash: int = 0  # 1: marked received in cash (no money reached Asaas)
+    net_value: Cents | None = None
+    refund: int = NO_REFUND
+    refund_requested: Cents = 0  # refunds asked for and not cancelled (done or not)
 
 
 class BadPayment(ValueError):
@@ -273,13 +340,48 @@ def _cents(value: Any) -> Cents | None:
         raise BadPayment(str(exc)) from exc
 
 
-def refunds_done(payment: dict[str, Any]) -> Cents:
-    refunds = payment.get("refunds") or []
+def _refunds(payment: dict[str, Any]) -> list[dict[str, Any]] | None:
+    refunds = payment.get("refunds")
     if not isinstance(refunds, list):
-        return 0
-    return sum(
-        _cents(r.get("value")) or 0 for r in refunds if isinstance(r, dict) and r.get("status", "DONE") == "DONE"
-    )
+        return None
+    return [r for r in refunds if isinstance(r, dict)]
+
+
+def _refund_status(refund: dict[str, Any]) -> str:
+    # Payloads made before Asaas gave refunds a status only listed refunds that were done.
+    status = refund.get("status", REFUND_DONE)
+    return status if isinstance(status, str) else ""
+
+
+def refunds_done(payment: dict[str, Any]) -> Cents:
+    """The refunds that have moved money (status DONE); PENDING, AWAITING_* and CANCELLED change no balance."""
+    return sum(_cents(r.get("value")) or 0 for r in _refunds(payment) or [] if _refund_status(r) == REFUND_DONE)
+
+
+def _refund_facts(rule: Rule | None, status: str | None, payment: dict[str, Any], value: Cents | None):
+    """(stage, requested, done) of the payment's refunds."""
+    refunds = _refunds(payment)
+    done = refunds_done(payment)
+    requested = sum(_cents(r.get("value")) or 0 for r in refunds or [] if _refund_status(r) != "CANCELLED")
+    pending = any(_refund_status(r) not in REFUND_FINAL for r in refunds or [])
+    stage = rule.refund if rule else NO_REFUND
+    if pending or status in REFUND_STATUSES_PENDING:
+        stage = max(stage, REFUND_PENDING)
+    elif refunds:
+        stage = max(stage, REFUND_SETTLED)
+    if (rule and rule.full_refund) or status == PaymentStatus.REFUNDED:
+        if refunds is None:  # no list to read: the whole charge was refunded
+            done = max(done, value or 0)
+        stage = max(stage, REFUND_SETTLED) if not pending else stage
+    if stage == REFUND_PENDING and requested <= done:
+        requested = value or 0  # in progress with no amount given: the whole charge is at stake
+    return stage, max(requested, done), done
+
+
+def _chargeback_of(payment: dict[str, Any]) -> int:
+    chargeback = payment.get("chargeback")
+    status = chargeback.get("status") if isinstance(chargeback, dict) else None
+    return CHARGEBACK_BY_OBJECT.get(status, NO_CHARGEBACK) if isinstance(status, str) else NO_CHARGEBACK
 
 
 def facts_of(event: str | None, payment: dict[str, Any]) -> Facts:
@@ -287,13 +389,17 @@ def facts_of(event: str | None, payment: dict[str, Any]) -> Facts:
     rule = EVENTS.get(event or "")
     status = payment.get("status") if isinstance(payment.get("status"), str) else None
     value = _cents(payment.get("value"))
-    paid = max(rule.paid if rule else NOT_PAID, PAID_BY_STATUS.get(status or "", NOT_PAID))
-    chargeback = max(rule.chargeback if rule else NO_CHARGEBACK, CHARGEBACK_BY_STATUS.get(status or "", 0))
+    net_value = _cents(payment.get("netValue"))
+    cash = 1 if status == PaymentStatus.RECEIVED_IN_CASH else 0
+    # Marked received in cash: Asaas says no balance was created, whatever the event's name says.
+    paid_by_rule = NOT_PAID if cash else (rule.paid if rule else NOT_PAID)
+    paid = max(paid_by_rule, PAID_BY_STATUS.get(status or "", NOT_PAID))
+    chargeback = max(
+        rule.chargeback if rule else NO_CHARGEBACK, CHARGEBACK_BY_STATUS.get(status or "", 0), _chargeback_of(payment)
+    )
     removal = max(rule.removal if rule else NOT_REMOVED, REMOVED if payment.get("deleted") is True else NOT_REMOVED)
-    refunded = refunds_done(payment)
-    if (rule and rule.full_refund) or status == PaymentStatus.REFUNDED:
-        refunded = max(refunded, value or 0)
-    return Facts(status, value, paid, chargeback, removal, refunded)
+    refund, requested, refunded = _refund_facts(rule, status, payment, value)
+    return Facts(status, value, paid, chargeback, removal, refunded, cash, net_value, refund, requested)
 
 
 @dataclass
@@ -305,42 +411,85 @@ class State:
     chargeback: int = NO_CHARGEBACK
     removal: int = NOT_REMOVED
     refunded: Cents = 0
+    cash: int = 0
+    net_value: Cents | None = None
+    refund: int = NO_REFUND
+    refund_requested: Cents = 0
+    cash_approved: bool = False  # an admin credited this cash receipt (Payment.cash_credited_by_id)
 
     def merge(self, facts: Facts) -> State:
-        value = self.value
+        value, net_value = self.value, self.net_value
         # The value may change while the charge is unpaid; once paid it is fixed.
         if facts.value is not None and (facts.paid or not self.paid):
             value = facts.value
+        if facts.net_value is not None and (facts.paid or not self.paid or net_value is None):
+            net_value = facts.net_value
         return State(
             value=value,
             paid=max(self.paid, facts.paid),
             chargeback=max(self.chargeback, facts.chargeback),
             removal=max(self.removal, facts.removal),
             refunded=max(self.refunded, facts.refunded),
+            cash=max(self.cash, facts.cash),
+            net_value=net_value,
+            refund=max(self.refund, facts.refund),
+            refund_requested=max(self.refund_requested, facts.refund_requested),
+            cash_approved=self.cash_approved,
         )
 
 
-def level(state: State, credit_on: str = PaymentStatus.RECEIVED) -> Cents:
-    """What the wallet should hold for this payment now (`credit_on`: ASAAS_CREDIT_ON, CONFIRMED or RECEIVED)."""
-    needed = CONFIRMED if credit_on == PaymentStatus.CONFIRMED else RECEIVED
-    if state.paid < needed or state.removal == REMOVED or state.chargeback == CHARGEBACK_OPEN:
+def _counts_as_paid(state: State, policy: CreditPolicy) -> bool:
+    needed = CONFIRMED if policy.credit_on == PaymentStatus.CONFIRMED else RECEIVED
+    if state.paid >= needed:
+        return True
+    return bool(state.cash) and (state.cash_approved or policy.cash_receipts == "credit")
+
+
+def level(state: State, policy: CreditPolicy | None = None) -> Cents:
+    """What the wallet should hold for this payment now (frozen or not)."""
+    policy = policy or CreditPolicy()
+    if not _counts_as_paid(state, policy) or state.removal == REMOVED or state.chargeback == CHARGEBACK_LOST:
         return 0
-    return max(0, state.value - state.refunded)
+    use_net = policy.credit_value == "net" and state.net_value is not None and not state.cash
+    base = state.net_value if use_net else state.value
+    assert base is not None
+    return max(0, base - state.refunded)
+
+
+def frozen(state: State, policy: CreditPolicy | None = None) -> Cents:
+    """The part of `level` that must not be spent: all of it while a chargeback is open (or won but not yet
+    reversed), the amount being refunded while a refund is in progress."""
+    held = level(state, policy)
+    if state.chargeback in (CHARGEBACK_OPEN, CHARGEBACK_WON):
+        return held
+    if state.refund == REFUND_PENDING:
+        return min(held, max(0, state.refund_requested - state.refunded))
+    return 0
+
+
+def settled(state: State) -> bool:
+    """Whether nothing about this payment's money is still on its way (no refund or chargeback open)."""
+    return state.refund != REFUND_PENDING and state.chargeback not in (CHARGEBACK_OPEN, CHARGEBACK_WON)
 
 
 def movement_reason(before: State, after: State, up: bool) -> str:
     """The ledger reason a person reads for a level change."""
     if up:
-        if before.chargeback == CHARGEBACK_OPEN and after.chargeback == CHARGEBACK_WON:
-            return "chargeback_reversed"
         if before.removal == REMOVED and after.removal == RESTORED:
             return "payment_restored"
+        if after.cash and not after.paid:
+            return "cash_top_up"
         return "top_up"
-    if after.chargeback == CHARGEBACK_OPEN:
+    if after.chargeback == CHARGEBACK_LOST:
         return "chargeback"
     if after.removal == REMOVED:
         return "payment_undone"
     return "refund"
+
+
+def freeze_reason(state: State) -> str:
+    """The ledger reason of a freeze: what the money is frozen for."""
+    return "frozen_chargeback" if state.chargeback in (CHARGEBACK_OPEN, CHARGEBACK_WON) else "frozen_refund"
 
 
 def _facts_added(rule: Rule) -> str:
@@ -353,19 +502,23 @@ def _facts_added(rule: Rule) -> str:
         parts.append("removal: " + ("removed" if rule.removal == REMOVED else "restored"))
     if rule.full_refund:
         parts.append("refunded: all")
+    if rule.refund:
+        parts.append("refund: " + ("pending" if rule.refund == REFUND_PENDING else "settled"))
     return ", ".join(parts) or "-"
 
 
 def markdown_table() -> str:
     """The table in docs/payments.md (a test checks the two agree)."""
     lines = [
-        "| event | group | status it carries | facts its name adds | wallet | notification | test: after | level |",
-        "|---|---|---|---|---|---|---|---|",
+        "| event | group | status it carries | facts its name adds | wallet | notification | test: after | level "
+        "| frozen |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for rule in RULES:
         after = ", ".join(e.removeprefix("PAYMENT_") for e in rule.before) or "-"
         lines.append(
             f"| `{rule.event}` | {rule.group} | {rule.status} | {_facts_added(rule)} | {rule.action} "
-            f"| {rule.notify or '-'} | {after} | {rule.level_after}% |"
+            f"| {rule.notify or '-'} | {after} | {rule.level_after}% "
+            f"| {rule.frozen_after}% |"
         )
     return "\n".join(lines)

@@ -18,7 +18,7 @@ from ..money import Cents, cents_to_reais, format_brl
 from ..uow import UnitOfWork
 from .client import AsaasClient, AsaasError
 from .errors import PaymentGatewayError
-from .events import PaymentStatus, facts_of
+from .events import CreditPolicy, PaymentStatus, facts_of
 from .levels import Applied, apply_facts, lock_payment
 from .topups import TopUpLimits, validate_topup_amount
 
@@ -39,7 +39,7 @@ class AssignPayment:
 
     payment_id: int
     user_id: int
-    credit_on: str
+    policy: CreditPolicy
 
 
 @dataclass(frozen=True)
@@ -100,23 +100,14 @@ def new_link_payment(session: Session, payment: dict[str, Any], link: PaymentLin
     return row
 
 
-def needs_payer(session: Session, payment: dict[str, Any]) -> bool:
-    """True when this is a link payment we do not know yet (the payer must be fetched to match a user)."""
-    if link_of(session, payment) is None:
-        return False
-    asaas_id = str(payment["id"])
-    return session.scalar(select(Payment.id).where(Payment.asaas_payment_id == asaas_id)) is None
-
-
-def fetch_payer(client: AsaasClient, payment: dict[str, Any]) -> PayerInfo:
-    customer_id = payment.get("customer") if isinstance(payment.get("customer"), str) else None
-    if not customer_id:
-        return PayerInfo(None, None, None)
+def fetch_payer(client: AsaasClient, customer_id: str) -> PayerInfo | None:
+    """The payer as Asaas knows them (one `GET /customers/{id}`; never inside the webhook); None if Asaas
+    could not answer (asked again next round)."""
     try:
         customer = client.get_customer(customer_id)
     except AsaasError as exc:
         log.warning("event=payer_lookup_failed customer=%s error=%s", customer_id, type(exc).__name__)
-        return PayerInfo(customer_id, None, None)
+        return None
     digits = "".join(c for c in str(customer.get("cpfCnpj") or "") if c.isdigit()) or None
     return PayerInfo(customer_id, digits, customer.get("email") or None)
 
@@ -159,4 +150,47 @@ def assign_unmatched(uow: UnitOfWork, command: AssignPayment) -> Applied:
     payment.user_id = command.user_id
     payment.matched = True
     log.info("event=payment_assigned payment_id=%s user_id=%s", payment.id, payment.user_id)
-    return apply_facts(uow, payment, None, credit_on=command.credit_on, event=None)
+    return apply_facts(uow, payment, None, policy=command.policy, event=None)
+
+
+def match_payer(uow: UnitOfWork, payment_id: int, payer: PayerInfo, policy: CreditPolicy) -> Applied | None:
+    """The background payer look-up's answer: give an unmatched link payment to the user it matches, if one."""
+    payment = lock_payment(uow.session, payment_id)
+    payment.payer_checked_at = clock.now()
+    if payment.user_id is not None:
+        return None
+    user_id = _match_user(uow.session, payer)
+    if user_id is None:
+        return None
+    payment.user_id = user_id
+    payment.matched = True
+    log.info("event=link_payment_matched payment_id=%s user_id=%s", payment.id, user_id)
+    return apply_facts(uow, payment, None, policy=policy, event=None)
+
+
+def unmatched_to_look_up(session: Session, limit: int) -> list[tuple[int, str]]:
+    """Unmatched link payments whose payer was never looked up at Asaas."""
+    rows = session.execute(
+        select(Payment.id, Payment.asaas_customer_id)
+        .where(
+            Payment.user_id.is_(None),
+            Payment.asaas_customer_id.is_not(None),
+            Payment.payer_checked_at.is_(None),
+        )
+        .order_by(Payment.id)
+        .limit(limit)
+    ).all()
+    return [(r.id, r.asaas_customer_id) for r in rows]
+
+
+def resolve_payers(db: Database, client: AsaasClient, policy: CreditPolicy, limit: int = 20) -> list[Applied]:
+    """Background job: look up the payers the webhook could not match from what we stored, and match them."""
+    results = []
+    for payment_id, customer_id in db.transaction(unmatched_to_look_up, limit):
+        payer = fetch_payer(client, customer_id)
+        if payer is None:
+            continue
+        result = db.run(match_payer, payment_id, payer, policy)
+        if result is not None:
+            results.append(result)
+    return results

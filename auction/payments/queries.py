@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import clock
@@ -71,3 +71,8 @@ def delivery_id_for_event(session: Session, event_id: str) -> int:
     if row_id is None:
         raise NotFound(f"no delivery with event id {event_id}")
     return row_id
+
+
+def failed_delivery_count(session: Session) -> int:
+    """Stored deliveries whose processing failed (they wait for a redelivery or an admin's reprocess)."""
+    return session.scalar(select(func.count(WebhookDelivery.id)).where(WebhookDelivery.outcome == Outcome.FAILED)) or 0

@@ -24,11 +24,15 @@ from .customers import ensure_customer
 from .errors import PaymentGatewayError
 from .events import PaymentStatus
 from .levels import lock_payment
+from .watch import BACKOFF
 
 log = logging.getLogger(__name__)
 
 TOPUP_PREFIX = "topup-"
 DUE_DAYS = 3
+# What the payer may choose on the wallet page; the charge is created with that billingType, so our own
+# page can show the PIX QR code or the boleto line (auction.payments.instructions).
+BILLING_TYPES = ("PIX", "BOLETO", "CREDIT_CARD")
 
 
 @dataclass(frozen=True)
@@ -48,12 +52,22 @@ class StartTopUp:
     user_id: int
     amount: object  # as the user sent it: validated into cents by the use case
     limits: TopUpLimits
+    billing_type: object = "PIX"  # as the user sent it: one of BILLING_TYPES
+    # Where Asaas's own page sends the payer back (callback.successUrl); "{id}" becomes the payment id.
+    return_url: str | None = None
 
 
 @dataclass(frozen=True)
 class TopUp:
     payment_id: int
-    payment_url: str
+    payment_url: str  # Asaas's invoice page
+    billing_type: str
+
+
+def validate_billing_type(billing_type: object) -> str:
+    if billing_type not in BILLING_TYPES:
+        raise Invalid("choose PIX, boleto or card", field="billing_type")
+    return str(billing_type)
 
 
 def validate_topup_amount(amount: object, limits: TopUpLimits) -> Cents:
@@ -72,15 +86,18 @@ def topup_reference(payment_id: int) -> str:
     return f"{TOPUP_PREFIX}{payment_id}"
 
 
-def _new_topup(session: Session, user_id: int, amount: Cents, customer_id: str) -> int:
+def _new_topup(session: Session, user_id: int, amount: Cents, customer_id: str, billing_type: str) -> int:
     now = clock.now()
     payment = Payment(
         user_id=user_id,
         value=amount,
+        billing_type=billing_type,
         status=PaymentStatus.NEW,
         asaas_customer_id=customer_id,
         created_at=now,
         updated_at=now,
+        # Webhook-first: reconciliation asks about it only if no webhook came (auction.payments.watch).
+        next_check_at=now + BACKOFF[0],
     )
     session.add(payment)
     session.flush()
@@ -110,8 +127,9 @@ def create_topup(db: Database, client: AsaasClient, command: StartTopUp) -> TopU
     """
     user_id = command.user_id
     cents = validate_topup_amount(command.amount, command.limits)
+    billing_type = validate_billing_type(command.billing_type)
     customer_id = ensure_customer(db, client, user_id)
-    payment_id = db.transaction(_new_topup, user_id, cents, customer_id)
+    payment_id = db.transaction(_new_topup, user_id, cents, customer_id, billing_type)
     due = (clock.now() + timedelta(days=DUE_DAYS)).date().isoformat()
     try:
         remote = client.create_payment(
@@ -120,10 +138,12 @@ def create_topup(db: Database, client: AsaasClient, command: StartTopUp) -> TopU
             due_date=due,
             external_reference=topup_reference(payment_id),
             description=f"Wallet top-up #{payment_id}",
+            billing_type=billing_type,
+            success_url=command.return_url.replace("{id}", str(payment_id)) if command.return_url else None,
         )
     except AsaasError as exc:
         log.warning("event=topup_charge_failed payment_id=%s error=%s", payment_id, exc)
         raise PaymentGatewayError("the payment service did not answer; try again in a minute") from exc
     url = db.transaction(_attach_charge, payment_id, remote)
     log.info("event=topup_created payment_id=%s user_id=%s amount=%s", payment_id, user_id, cents)
-    return TopUp(payment_id, url)
+    return TopUp(payment_id, url, billing_type)

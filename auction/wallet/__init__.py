@@ -7,6 +7,7 @@ and the clock: bidding and payments call it, never the other way round.
 """
 
 from .audit import audit
+from .freezes import FROZEN, freeze, unfreeze
 from .ledger import (
     DERIVED,
     FEES,
@@ -33,6 +34,7 @@ from .queries import Balance, HistoryItem, balance, held_for, history, send_bala
 __all__ = [
     "DERIVED",
     "FEES",
+    "FROZEN",
     "SETTLEMENT",
     "Balance",
     "Bucket",
@@ -49,6 +51,7 @@ __all__ = [
     "credit",
     "derived_balance",
     "ensure_wallet",
+    "freeze",
     "held_for",
     "history",
     "hold",
@@ -57,4 +60,5 @@ __all__ = [
     "reverse",
     "send_balance",
     "system_wallet_id",
+    "unfreeze",
 ]

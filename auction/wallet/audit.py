@@ -5,8 +5,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Hold, LedgerEntry, Wallet
+from ..models import Hold, LedgerEntry, Payment, Wallet
+from .freezes import FROZEN
 from .ledger import DERIVED, Bucket, HoldStatus
+
+BUCKETS = (*Bucket, FROZEN)
 
 
 def audit(session: Session) -> list[str]:
@@ -26,14 +29,30 @@ def audit(session: Session) -> list[str]:
             select(Hold.wallet_id, func.sum(Hold.amount)).where(Hold.status == HoldStatus.OPEN).group_by(Hold.wallet_id)
         )
     }
+    # Frozen money belongs to payments whose refund or chargeback is open: each user's frozen balance is theirs.
+    frozen_by_user: dict[int, int] = {
+        user_id: int(total)
+        for user_id, total in session.execute(
+            select(Payment.user_id, func.sum(Payment.frozen))
+            .where(Payment.user_id.is_not(None))
+            .group_by(Payment.user_id)
+        )
+    }
     for wallet in session.scalars(select(Wallet).order_by(Wallet.id)):
         name = f"wallet {wallet.id} ({wallet.code or f'user {wallet.user_id}'})"
         if wallet.code in DERIVED:
             # No cached balance: what its entries sum to is its balance (checked below, with all the others).
-            if sums.get((wallet.id, Bucket.HELD), 0):
-                problems.append(f"{name}: a derived account has held entries")
+            if sums.get((wallet.id, Bucket.HELD), 0) or sums.get((wallet.id, FROZEN), 0):
+                problems.append(f"{name}: a derived account has held or frozen entries")
             continue
-        for bucket in Bucket:
+        if wallet.frozen < 0:
+            problems.append(f"{name}: negative frozen balance {wallet.frozen}")
+        if wallet.user_id is not None and wallet.frozen != frozen_by_user.get(wallet.user_id, 0):
+            problems.append(
+                f"{name}: frozen is {wallet.frozen} but its payments' frozen amounts sum to "
+                f"{frozen_by_user.get(wallet.user_id, 0)}"
+            )
+        for bucket in BUCKETS:
             expected = sums.get((wallet.id, bucket), 0)
             actual = getattr(wallet, bucket)
             if expected != actual:

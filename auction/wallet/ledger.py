@@ -140,18 +140,18 @@ def _lock(session: Session, wallet_ids: list[int]) -> dict[int, Wallet]:
     return {row.id: row for row in rows}
 
 
-def lock_balances(session: Session, user_ids: set[int]) -> dict[int, tuple[Cents, Cents]]:
-    """Lock the users' wallets (ascending id, as `_lock`) and return user id -> (available, held).
+def lock_balances(session: Session, user_ids: set[int]) -> dict[int, tuple[Cents, Cents, Cents]]:
+    """Lock the users' wallets (ascending id, as `_lock`) and return user id -> (available, held, frozen).
 
     A batch of bids locks every bidder's wallet once, up front, and checks each bid against it.
     """
     rows = session.execute(
-        select(Wallet.user_id, Wallet.available, Wallet.held)
+        select(Wallet.user_id, Wallet.available, Wallet.held, Wallet.frozen)
         .where(Wallet.user_id.in_(sorted(user_ids)))
         .order_by(Wallet.id)
         .with_for_update()
     ).all()
-    return {row.user_id: (row.available, row.held) for row in rows}
+    return {row.user_id: (row.available, row.held, row.frozen) for row in rows}
 
 
 def derived_balance(session: Session, code: str) -> Cents:

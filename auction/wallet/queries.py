@@ -21,13 +21,14 @@ COUNTERPART_REASON = {"won": "sale"}
 class Balance:
     available: Cents
     held: Cents
+    frozen: Cents = 0  # not spendable: a refund or chargeback is open (auction.wallet.freezes)
 
     @property
     def in_debt(self) -> bool:
         return self.available < 0
 
     def as_dict(self) -> dict[str, int | bool]:
-        return {"available": self.available, "held": self.held, "in_debt": self.in_debt}
+        return {"available": self.available, "held": self.held, "frozen": self.frozen, "in_debt": self.in_debt}
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,12 @@ class HistoryItem:
     payment_id: int | None
     bid_id: int | None
     created_debt: bool
+    frozen_change: Cents = 0
 
 
 def balance(session: Session, user_id: int) -> Balance:
-    row = session.execute(select(Wallet.available, Wallet.held).where(Wallet.user_id == user_id)).first()
-    return Balance(row.available, row.held) if row else Balance(0, 0)
+    row = session.execute(select(Wallet.available, Wallet.held, Wallet.frozen).where(Wallet.user_id == user_id)).first()
+    return Balance(row.available, row.held, row.frozen) if row else Balance(0, 0)
 
 
 def send_balance(uow: UnitOfWork, user_id: int) -> None:
@@ -100,6 +102,7 @@ def history(session: Session, user_id: int, limit: int = 100) -> list[HistoryIte
             payment_id=tx.payment_id,
             bid_id=tx.bid_id,
             created_debt=tx.created_debt and tx.wallet_id == wallet_id,
+            frozen_change=changes.get((tx.id, "frozen"), 0),
         )
         for tx in txs
     ]

@@ -1,6 +1,6 @@
-// The wallet page: "Add money" asks the server (socket add_money) for a checkout URL and opens
-// it in a new tab; the balance above changes live when the payment's webhook arrives.
-import { emitWithAck, formatBRL, parseReais, show, socket } from "./live.js";
+// The wallet page: "Add money" asks the server (socket add_money) to start the charge and goes to our
+// own pay page (PIX QR code, boleto line or card link); the balances change live when a webhook arrives.
+import { emitWithAck, flashChange, formatBRL, parseReais, show, socket } from "./live.js";
 
 const form = document.querySelector("[data-topup-form]");
 const input = form.querySelector("[data-topup-amount]");
@@ -23,28 +23,32 @@ form.addEventListener("submit", async (event) => {
   const amount = parseReais(input.value);
   if (amount === null) return fail("Enter an amount like 100 or 100,00.");
   if (amount < min || amount > max) return fail(`Enter an amount between ${formatBRL(min)} and ${formatBRL(max)}.`);
-  // Open the tab now, while the click still counts as the user's: a tab opened after the
-  // server answers would be blocked as a pop-up.
-  const tab = window.open("", "_blank");
+  const choice = form.querySelector("[data-billing-type]:checked");
   submit.disabled = true;
-  const ack = await emitWithAck("add_money", { amount }, 20000);
+  const ack = await emitWithAck("add_money", { amount, billing_type: choice ? choice.value : "PIX" }, 20000);
   submit.disabled = false;
   if (!ack.ok) {
-    if (tab) tab.close();
     return fail(ack.message ? `Could not start the payment: ${ack.message}.` : "Could not start the payment.");
   }
   okBox.replaceChildren(`Payment of ${formatBRL(amount)} started. `);
   const link = document.createElement("a");
-  link.href = ack.payment_url;
-  link.target = "_blank";
-  link.rel = "noopener";
-  link.textContent = "Open the payment page";
+  link.href = ack.pay_url;
+  link.textContent = "Pay it";
   link.dataset.paymentLink = "";
-  okBox.append(link, " — your balance updates here as soon as it is paid.");
+  okBox.append(link);
   show(okBox, true);
   input.value = "";
-  if (tab) {
-    tab.opener = null;
-    tab.location.href = ack.payment_url;
-  }
+  window.location.assign(ack.pay_url);
 });
+
+const frozenCard = document.querySelector("[data-wallet-frozen-card]");
+const frozen = document.querySelector("[data-wallet-frozen]");
+if (socket && frozen) {
+  socket.on("wallet", (data) => {
+    if (typeof data.frozen !== "number") return;
+    frozen.textContent = formatBRL(data.frozen);
+    frozen.dataset.cents = String(data.frozen);
+    show(frozenCard, data.frozen > 0);
+    flashChange(frozen);
+  });
+}

@@ -1,7 +1,10 @@
-"""Register through the form, top up through the simulator's checkout, see the balance change live;
-an admin then finds the webhook delivery and its raw body."""
+"""Register through the form, top up by PIX on our own pay page (QR code and copy-paste code), pay it through
+the simulator, see the pay page turn "paid" and the balance change live; an admin then finds the webhook delivery
+and its raw body."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -33,18 +36,34 @@ def test_register_top_up_through_checkout_and_admin_sees_the_delivery(site: Site
     page.click("[data-topup-submit]")
     expect(page.locator("[data-topup-error]")).to_contain_text("Enter an amount")
     page.fill("[data-topup-amount]", "250,00")
+    page.check("[data-billing-type][value=PIX]")
+    page.click("[data-topup-submit]")
+
+    # Our own pay page: the PIX QR code and the copy-paste code, fetched from (simulated) Asaas.
+    page.wait_for_url("**/wallet/payments/*")
+    expect(page.locator("[data-pix-qr]")).to_be_visible()
+    expect(page.locator("[data-pix-code]")).to_have_value(re.compile(r"^000201.*br\.gov\.bcb\.pix"))
+    expect(page.locator("[data-pay-paid]")).to_be_hidden()
+    screenshot(page, "pay-pix")
+
+    # The payer's bank app pays the code; here the simulator's invoice page stands in for it.
     with page.context.expect_page() as opened:
-        page.click("[data-topup-submit]")
+        page.click("[data-invoice-link]")
     checkout = opened.value
     checkout.wait_for_load_state()
-    expect(checkout.locator("[data-sim-payment]")).to_be_visible()
+    expect(checkout.locator("[data-sim-payment] [data-billing-type]")).to_have_text("PIX")
     screenshot(checkout, "simulator-checkout")
     checkout.click("button[value=pay]")
+    checkout.wait_for_url("**/wallet/payments/*")  # callback.successUrl: back to our pay page
 
-    # The webhook credits the wallet; the open wallet page changes without a reload.
-    expect(page.locator("main [data-wallet-available]")).to_have_text("R$ 250,00")
+    # The webhook credits the wallet; the open pay page turns "paid" without a reload.
+    expect(page.locator("[data-pay-paid]")).to_be_visible()
+    expect(page.locator("[data-pay-paid]")).to_contain_text("R$ 250,00")
+    expect(page.locator("[data-pay-waiting]")).to_be_hidden()
     expect(page.locator("nav [data-wallet-available]")).to_have_text("R$ 250,00")
     expect(page.locator("[data-unread-count]")).not_to_have_text("0")
+    page.click("nav >> text=Wallet")
+    expect(page.locator("main [data-wallet-available]")).to_have_text("R$ 250,00")
     page.reload()
     expect(page.locator("table.ledger")).to_contain_text("Top-up")
     screenshot(page, "wallet")

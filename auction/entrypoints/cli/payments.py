@@ -1,4 +1,4 @@
-"""`flask --app auction payments reconcile | replay EVENT_ID | send-test-webhook`."""
+"""`flask --app auction payments reconcile | replay EVENT_ID | send-test-webhook | webhook setup|status|resume`."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ import requests
 from flask import current_app
 from flask.cli import AppGroup
 
-from ...errors import NotFound
+from ...errors import NotFound, ServiceError
 from ...extensions import get_asaas, get_db
-from ...payments import deliveries, queries
+from ...payments import deliveries, queries, webhook_setup
+from ...payments.events import CreditPolicy
 from ..jobs import run_reconcile
 
 payments_cli = AppGroup("payments", help="Asaas payments: reconcile, replay deliveries, test the webhook.")
+webhook_cli = AppGroup("webhook", help="Our webhook at Asaas: register it, check its queue, resume it.")
+payments_cli.add_command(webhook_cli)
 EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "asaas-examples" / "payment_received.json"
 
 
@@ -39,9 +42,7 @@ def replay(event_id: str) -> None:
         delivery_id = db.transaction(queries.delivery_id_for_event, event_id)
     except NotFound as exc:
         raise click.ClickException(exc.message) from exc
-    result = deliveries.reprocess_delivery(
-        db, get_asaas(), delivery_id, credit_on=current_app.config["ASAAS_CREDIT_ON"]
-    )
+    result = deliveries.reprocess_delivery(db, delivery_id, policy=CreditPolicy.from_config(current_app.config))
     click.echo(f"delivery {delivery_id}: {result.outcome}, wallet moved by {result.moved} cents")
 
 
@@ -70,3 +71,55 @@ def send_test_webhook(url: str | None, event_name: str, payment_id: str | None) 
     click.echo(f"{response.status_code} {response.text.strip()[:300]}")
     if response.status_code != 200:
         raise SystemExit(1)
+
+
+def webhook_url() -> str:
+    return f"{current_app.config['PUBLIC_URL']}/payment/webhook"
+
+
+def _show(status: webhook_setup.WebhookStatus) -> None:
+    if not status.found:
+        click.echo("no webhook for this site at Asaas: run `flask payments webhook setup`")
+        return
+    state = "interrupted (Asaas is keeping events for 14 days)" if status.interrupted else "running"
+    click.echo(
+        f"webhook {status.webhook_id}: {status.url}, {'enabled' if status.enabled else 'disabled'}, queue {state}, "
+        f"{status.events} events, {status.send_type}"
+    )
+
+
+def _gateway(fn, *args, **kwargs) -> webhook_setup.WebhookStatus:  # type: ignore[no-untyped-def]
+    try:
+        return fn(get_asaas(), *args, **kwargs)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@webhook_cli.command("setup")
+def webhook_setup_command() -> None:
+    """Register (or update) our webhook at Asaas: URL, authToken, the events we handle, send type."""
+    config = current_app.config
+    status = _gateway(
+        webhook_setup.setup_webhook,
+        url=webhook_url(),
+        token=config["ASAAS_WEBHOOK_TOKEN"],
+        email=config["ASAAS_WEBHOOK_EMAIL"],
+    )
+    _show(status)
+
+
+@webhook_cli.command("status")
+def webhook_status_command() -> None:
+    """Whether Asaas's queue for our webhook is running, and how many of our deliveries failed."""
+    status = _gateway(webhook_setup.webhook_status, webhook_url())
+    _show(status)
+    failed = get_db().transaction(queries.failed_delivery_count)
+    click.echo(f"{failed} stored deliveries failed to process here")
+    if status.found and not status.healthy:
+        raise SystemExit(1)
+
+
+@webhook_cli.command("resume")
+def webhook_resume_command() -> None:
+    """Re-enable an interrupted queue at Asaas."""
+    _show(_gateway(webhook_setup.resume_webhook, webhook_url()))

@@ -1,7 +1,7 @@
 """Socket.IO `add_money`: start a top-up and answer with the checkout URL (docs/socket-protocol.md).
 
-Client sends `add_money` with `{"amount": <centavos>}`; the ack is
-`{"ok": true, "payment_id": n, "payment_url": "..."}` or an error ack
+Client sends `add_money` with `{"amount": <centavos>, "billing_type": "PIX" | "BOLETO" | "CREDIT_CARD"}`; the ack
+is `{"ok": true, "payment_id": n, "payment_url": "...", "pay_url": "/wallet/payments/n"}` or an error ack
 (`not_logged_in`, `rate_limited`, `invalid`, `payment_unavailable`, `unavailable`).
 The balance changes later, when the payment's webhook arrives (`wallet` event).
 """
@@ -31,6 +31,17 @@ def on_add_money(_user: PublicUser, data: dict[str, Any]) -> dict[str, Any]:
     user = verified_user()
     if user is None:
         raise NotLoggedIn("log in to add money")
-    command = topups.StartTopUp(user.id, data.get("amount"), topups.TopUpLimits.from_config(current_app.config))
+    command = topups.StartTopUp(
+        user.id,
+        data.get("amount"),
+        topups.TopUpLimits.from_config(current_app.config),
+        billing_type=data.get("billing_type", "PIX"),
+        return_url=f"{current_app.config['PUBLIC_URL']}/wallet/payments/{{id}}",
+    )
     topup = topups.create_topup(get_db(), get_asaas(), command)
-    return {"ok": True, "payment_id": topup.payment_id, "payment_url": topup.payment_url}
+    return {
+        "ok": True,
+        "payment_id": topup.payment_id,
+        "payment_url": topup.payment_url,
+        "pay_url": f"/wallet/payments/{topup.payment_id}",
+    }

@@ -8,7 +8,18 @@ from flask import Flask
 
 from ... import clock
 from ...money import format_brl
-from . import admin, auctions, auth, errors, notifications_pages, pages, photos, security, wallet_pages
+from . import (
+    admin,
+    admin_payments,  # noqa: F401 - its routes join admin.bp
+    auctions,
+    auth,
+    errors,
+    notifications_pages,
+    pages,
+    photos,
+    security,
+    wallet_pages,
+)
 
 
 def _as_datetime(moment: datetime | str | None) -> datetime | None:

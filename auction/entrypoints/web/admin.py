@@ -13,8 +13,9 @@ from ...auctions import closing, listing
 from ...errors import NotFound, ServiceError
 from ...extensions import get_asaas, get_db
 from ...models import Auction, Payment, User, Wallet, WebhookDelivery
-from ...payments import links, queries
+from ...payments import cash, links, queries, quota
 from ...payments.deliveries import reprocess_delivery
+from ...payments.events import CreditPolicy
 from ...payments.levels import Outcome
 from ...payments.topups import TopUpLimits
 from ...uow import UnitOfWork
@@ -105,20 +106,23 @@ def finish_auction(auction_id: int) -> Any:
     return _auction_action(closing.finish, command, done="Auction finished.")
 
 
-def _payments(session: Session, unmatched_only: bool) -> dict[str, Any]:
+def _payments(session: Session, unmatched_only: bool, budget: int) -> dict[str, Any]:
     statement = select(Payment, User.username).outerjoin(User, User.id == Payment.user_id).order_by(Payment.id.desc())
     if unmatched_only:
         statement = statement.where(Payment.user_id.is_(None))
     return {
         "rows": list(session.execute(statement.limit(PAGE_SIZE)).all()),
         "links": queries.list_payment_links(session),
+        "cash_receipts": cash.cash_receipts(session),
+        "usage": quota.usage(session, budget),
+        "failed": queries.failed_delivery_count(session),
     }
 
 
 @bp.get("/payments")
 def payments() -> Any:
     unmatched_only = request.args.get("unmatched") == "1"
-    page = get_db().transaction(_payments, unmatched_only)
+    page = get_db().transaction(_payments, unmatched_only, current_app.config["ASAAS_RECONCILE_BUDGET"])
     return render_template("admin/payments.html", **page, unmatched_only=unmatched_only)
 
 
@@ -129,15 +133,16 @@ def _user_id(session: Session, username: str) -> int:
     return user_id
 
 
-def _assign(uow: UnitOfWork, payment_id: int, username: str, credit_on: str) -> Any:
-    command = links.AssignPayment(payment_id, _user_id(uow.session, username), credit_on)
+def _assign(uow: UnitOfWork, payment_id: int, username: str, policy: CreditPolicy) -> Any:
+    command = links.AssignPayment(payment_id, _user_id(uow.session, username), policy)
     return links.assign_unmatched(uow, command)
 
 
 @bp.post("/payments/<int:payment_id>/assign")
 def assign_payment(payment_id: int) -> Any:
     try:
-        get_db().run(_assign, payment_id, request.form.get("username") or "", current_app.config["ASAAS_CREDIT_ON"])
+        policy = CreditPolicy.from_config(current_app.config)
+        get_db().run(_assign, payment_id, request.form.get("username") or "", policy)
     except ServiceError as exc:
         flash(exc.message, "error")
     else:
@@ -181,7 +186,7 @@ def delivery(delivery_id: int) -> Any:
 def reprocess(delivery_id: int) -> Any:
     user = signed_in_user()
     try:
-        result = reprocess_delivery(get_db(), get_asaas(), delivery_id, credit_on=current_app.config["ASAAS_CREDIT_ON"])
+        result = reprocess_delivery(get_db(), delivery_id, policy=CreditPolicy.from_config(current_app.config))
     except NotFound:
         abort(404)
     log.info("event=admin_reprocess delivery_id=%s admin_id=%s outcome=%s", delivery_id, user.id, result.outcome)

@@ -1,19 +1,19 @@
-"""The wallet page (balances, ledger history, add money) and the list of the user's payments."""
+"""The wallet page (balances, ledger history, add money), the pay page of one top-up, and the user's payments."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ... import wallet as ledger
 from ...db import DatabaseUnavailable
-from ...errors import ServiceError
+from ...errors import NotFound, ServiceError
 from ...extensions import get_asaas, get_db
 from ...models import Auction
-from ...payments import queries, topups
+from ...payments import instructions, queries, topups
 from .auth import client_ip, login_required, rate_limited, signed_in_user
 from .forms import parse_reais
 
@@ -33,6 +33,10 @@ REASONS = {
     "payment_restored": "Payment restored",
     "payment_undone": "Payment undone",
     "demo_credit": "Demo credit",
+    "cash_top_up": "Cash top-up",
+    "frozen_refund": "Frozen: refund in progress",
+    "frozen_chargeback": "Frozen: chargeback open",
+    "unfrozen": "Unfrozen",
 }
 # Asaas payment statuses as a person reads them.
 PAYMENT_STATUSES = {
@@ -54,6 +58,7 @@ PAYMENT_STATUSES = {
     "DUNNING_RECEIVED": "Recovered",
     "DELETED": "Cancelled",
     "REFUSED": "Refused",
+    "ABANDONED": "Not created",
 }
 
 
@@ -89,17 +94,41 @@ def payments() -> Any:
     return render_template("wallet/payments.html", payments=rows, status_label=payment_status_label)
 
 
+def pay_page_url(config: Any) -> str:
+    """Our pay page, where Asaas's own page sends the payer back (`callback.successUrl`); {id}: the payment."""
+    return f"{config['PUBLIC_URL']}/wallet/payments/{{id}}"
+
+
+@bp.get("/wallet/payments/<int:payment_id>")
+@login_required
+def pay(payment_id: int) -> Any:
+    """One top-up: the PIX QR code and copy-paste code, the boleto line, or the card invoice link; turns to
+    "paid" live when the webhook lands (the `payment` socket event)."""
+    user = signed_in_user()
+    try:
+        page = instructions.pay_page(get_db(), get_asaas(), payment_id, user.id)
+    except NotFound:
+        abort(404)
+    return render_template("wallet/pay.html", p=page, status_label=payment_status_label)
+
+
 @bp.post("/wallet/topup")
 @login_required
 def topup() -> Any:
-    """Without JS: start the top-up and send the browser to the checkout page (with JS the socket's add_money does)."""
+    """Without JS: start the top-up and show its pay page (with JS the socket's add_money does the same)."""
     user = signed_in_user()
     if rate_limited("topup_user", user.id) or rate_limited("topup_ip", client_ip()):
         flash("Too many top-ups; wait a minute and try again.", "error")
         return redirect(url_for("wallet_pages.wallet"))
     try:
         amount = parse_reais(request.form.get("amount") or "")
-        command = topups.StartTopUp(user.id, amount, topups.TopUpLimits.from_config(current_app.config))
+        command = topups.StartTopUp(
+            user.id,
+            amount,
+            topups.TopUpLimits.from_config(current_app.config),
+            billing_type=request.form.get("billing_type") or "PIX",
+            return_url=pay_page_url(current_app.config),
+        )
         started = topups.create_topup(get_db(), get_asaas(), command)
     except (ValueError, ServiceError) as exc:
         flash(f"Could not add money: {getattr(exc, 'message', exc)}", "error")
@@ -107,4 +136,4 @@ def topup() -> Any:
     except DatabaseUnavailable:
         flash("The service is briefly unavailable; please try again.", "error")
         return redirect(url_for("wallet_pages.wallet"))
-    return redirect(started.payment_url)
+    return redirect(url_for("wallet_pages.pay", payment_id=started.payment_id))

@@ -1,0 +1,87 @@
+"""Admin pages about Asaas itself: crediting cash receipts, the webhook's queue at Asaas, the API quota meter.
+
+Routes on the admin blueprint (admins only, its before_request checks); the services are in auction.payments.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, url_for
+
+from ...errors import ServiceError
+from ...extensions import get_asaas, get_db
+from ...payments import queries, quota, webhook_setup
+from ...payments.cash import CreditCashReceipt, credit_cash_receipt
+from ...payments.events import CreditPolicy
+from .admin import bp
+from .auth import signed_in_user
+
+log = logging.getLogger(__name__)
+
+
+@bp.post("/payments/<int:payment_id>/credit-cash")
+def credit_cash(payment_id: int) -> Any:
+    """Credit a charge marked received in cash as a top-up (recorded with the admin who did it)."""
+    admin = signed_in_user()
+    command = CreditCashReceipt(payment_id, admin.id, CreditPolicy.from_config(current_app.config))
+    try:
+        result = get_db().run(credit_cash_receipt, command)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Cash receipt #{payment_id} credited: {result.moved / 100:.2f} reais added.", "success")
+    return redirect(url_for("admin.payments"))
+
+
+def _webhook_url() -> str:
+    return f"{current_app.config['PUBLIC_URL']}/payment/webhook"
+
+
+@bp.get("/payments/asaas")
+def asaas_health() -> Any:
+    """The webhook's queue at Asaas (interrupted or not), our failed deliveries, and the request meter."""
+    error = None
+    try:
+        status = webhook_setup.webhook_status(get_asaas(), _webhook_url())
+    except ServiceError as exc:
+        status, error = None, exc.message
+    db = get_db()
+    return render_template(
+        "admin/payments_asaas.html",
+        status=status,
+        error=error,
+        failed=db.transaction(queries.failed_delivery_count),
+        usage=db.transaction(quota.usage, current_app.config["ASAAS_RECONCILE_BUDGET"]),
+        quota=quota.ASAAS_QUOTA,
+    )
+
+
+@bp.post("/payments/asaas/resume")
+def resume_webhook() -> Any:
+    admin = signed_in_user()
+    try:
+        status = webhook_setup.resume_webhook(get_asaas(), _webhook_url())
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        log.info("event=admin_webhook_resume admin_id=%s found=%s", admin.id, status.found)
+        flash("Webhook queue resumed." if status.found else "No webhook registered at Asaas.", "success")
+    return redirect(url_for("admin.asaas_health"))
+
+
+@bp.post("/payments/asaas/setup")
+def setup_webhook() -> Any:
+    admin = signed_in_user()
+    config = current_app.config
+    try:
+        webhook_setup.setup_webhook(
+            get_asaas(), url=_webhook_url(), token=config["ASAAS_WEBHOOK_TOKEN"], email=config["ASAAS_WEBHOOK_EMAIL"]
+        )
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        log.info("event=admin_webhook_setup admin_id=%s", admin.id)
+        flash("Webhook registered at Asaas.", "success")
+    return redirect(url_for("admin.asaas_health"))
