@@ -1,0 +1,77 @@
+// The page's language and time zone: words come translated from the server (base.html's
+// #i18n-data block); times are shown in the browser's own zone.
+
+const data = JSON.parse(document.getElementById("i18n-data")?.textContent || "{}");
+export const locale = data.locale || "pt-BR";
+const words = data.t || {};
+const statusWords = data.status || {};
+const messages = (data.messages || []).map(([english, translated]) => [pattern(english), translated]);
+
+export const timeZone = (() => {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || data.timezone || "America/Sao_Paulo";
+  } catch {
+    return data.timezone || "America/Sao_Paulo";
+  }
+})();
+
+// The server renders times in the zone it was last told (America/Sao_Paulo at first); tell it ours.
+if (timeZone && !document.cookie.split("; ").includes(`tz=${timeZone}`)) {
+  document.cookie = `tz=${timeZone}; path=/; max-age=31536000; samesite=lax`;
+}
+
+function fill(text, vars) {
+  return String(text).replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
+}
+
+export function t(key, vars = {}) {
+  return fill(words[key] ?? key, vars);
+}
+
+export function statusLabel(status) {
+  return statusWords[status] || status.charAt(0).toUpperCase() + status.slice(1);
+}
+
+export function bidsText(count) {
+  return t(count === 1 ? "bids_one" : "bids_many", { count });
+}
+
+function pattern(english) {
+  const names = [];
+  const source = english
+    .split(/\{(\w+)\}/)
+    .map((part, i) => {
+      if (i % 2 === 1) {
+        names.push(part);
+        return "(.+?)";
+      }
+      return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    })
+    .join("");
+  return { regex: new RegExp(`^${source}$`, "s"), names };
+}
+
+// A service's English message (a live notification, an error ack) in the page's language.
+export function localizeMessage(text) {
+  const plain = String(text || "").replace(/^[a-z_]+: /, "");
+  for (const [{ regex, names }, translated] of messages) {
+    const match = regex.exec(plain);
+    if (match) return fill(translated, Object.fromEntries(names.map((name, i) => [name, match[i + 1]])));
+  }
+  return plain;
+}
+
+export function formatTime(iso, seconds = false) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  const options = { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone };
+  if (seconds) options.second = "2-digit";
+  return d.toLocaleString(locale, options);
+}
+
+export function localizeTimes(root = document) {
+  for (const el of root.querySelectorAll("time[datetime]")) {
+    const text = formatTime(el.dateTime, el.dataset.seconds === "true" || /:\d\d:\d\d/.test(el.textContent));
+    if (text) el.textContent = text;
+  }
+}
