@@ -18,12 +18,17 @@ _key = b"leilao-pseudonyms"
 
 def set_key(secret: str) -> None:
     global _key
-    _key = hashlib.sha256(b"pseudonym:" + secret.encode()).digest()
+    _key = _derive(secret)
 
 
-def pseudonym(auction_id: int, bidder_id: int | None) -> str | None:
-    """'Bidder NNNN' for this bidder on this auction (None for no bidder)."""
+def _derive(secret: str) -> bytes:
+    return hashlib.sha256(b"pseudonym:" + secret.encode()).digest()
+
+
+def pseudonym(auction_id: int, bidder_id: int | None, *, secret: str | None = None) -> str | None:
+    """'Bidder NNNN' for this bidder on this auction (None for no bidder); `secret` overrides the key set at start."""
     if bidder_id is None:
         return None
-    digest = hmac.new(_key, f"{auction_id}:{bidder_id}".encode(), hashlib.sha256).digest()
+    key = _key if secret is None else _derive(secret)
+    digest = hmac.new(key, f"{auction_id}:{bidder_id}".encode(), hashlib.sha256).digest()
     return f"Bidder {int.from_bytes(digest[:4], 'big') % 9000 + 1000}"

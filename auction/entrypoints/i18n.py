@@ -103,10 +103,16 @@ def _pattern(template: str) -> re.Pattern[str]:
     return re.compile(f"^{regex}$", re.DOTALL)
 
 
+@cache
+def _most_specific_first() -> tuple[str, ...]:
+    """Templates with more fixed text first, so "{count} characters" never swallows a longer message."""
+    return tuple(sorted(MESSAGES, key=lambda template: -len(_PLACEHOLDER.sub("", template))))
+
+
 def localize(message: str) -> str:
     """A service's English message in the reader's language (without a `field: ` prefix)."""
     text = _FIELD_PREFIX.sub("", message or "", count=1)
-    for template in MESSAGES:
+    for template in _most_specific_first():
         match = _pattern(template).match(text)
         if match:
             # Flask-Babel formats with %; these templates use {name}, filled after the lookup.

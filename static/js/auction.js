@@ -35,7 +35,7 @@ const state = {
   youLead: Boolean(alias) && root.dataset.leader === alias,
   price: Number(root.dataset.price) || null,
   reserveMet: root.dataset.reserveMet === "true",
-  buyNow: root.dataset.buyNow ? Number(root.dataset.buyNow) : null,
+  buyNow: root.dataset.buyNowPrice ? Number(root.dataset.buyNowPrice) : null,
 };
 
 const capitalize = (text) => (text ? text.charAt(0).toUpperCase() + text.slice(1) : text);
@@ -47,14 +47,23 @@ const ERRORS = {
   auction_not_open: () => t("auction_not_open"),
   not_logged_in: () => t("not_logged_in"),
   rate_limited: () => t("rate_limited"),
-  invalid: (ack) => t("invalid", { message: ack.message ? localizeMessage(ack.message) : t("check_amount") }),
+  invalid: (ack) =>
+    ack.field === "max_amount"
+      ? t("max_below_bid")
+      : t("invalid", { message: ack.message ? localizeMessage(ack.message) : t("check_amount") }),
   wallet_in_debt: () => t("wallet_in_debt"),
   not_found: () => t("not_found"),
   unavailable: () => t("unavailable"),
   buy_now_unavailable: () => t("buy_now_unavailable"),
 };
 
-const who = (name) => (name && name === alias ? t("you") : name || "—");
+// Pseudonyms, except the viewer's own ("you") and, for admins and the seller after the sale, real names.
+const realNames = JSON.parse(root.dataset.realNames || "{}");
+function who(name) {
+  if (name && name === alias) return t("you");
+  if (!name) return "—";
+  return realNames[name] ? `${name} (${realNames[name]})` : name;
+}
 
 function setEndsAt(iso) {
   if (!iso) return;
@@ -338,7 +347,7 @@ function skipUpTo() {
 // Resolves true when the user confirms (or the amount is under their own "skip" threshold).
 function confirmMoney({ title, amount, holdText }) {
   if (!dialog || typeof dialog.showModal !== "function") return Promise.resolve(true);
-  if (amount <= skipUpTo()) return Promise.resolve(true);
+  if (skipUpTo() > 0 && amount <= skipUpTo()) return Promise.resolve(true);
   dialog.querySelector("[data-confirm-title]").textContent = title;
   dialog.querySelector("[data-confirm-amount]").textContent = formatBRL(amount);
   dialog.querySelector("[data-confirm-hold]").textContent = holdText;
@@ -370,7 +379,7 @@ if (form) {
     show(okBox, false);
     const amount = parseReais(amountInput.value);
     const max = !state.youLead && maxInput && maxInput.value.trim() ? parseReais(maxInput.value) : null;
-    if (amount === null || (!state.youLead && maxInput && maxInput.value.trim() && max === null)) {
+    if (!amount || (!state.youLead && maxInput && maxInput.value.trim() && !max)) {
       showError({ error: "invalid", message: t("check_amount") });
       return;
     }

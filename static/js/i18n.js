@@ -1,11 +1,15 @@
-// The page's language and time zone: words come translated from the server (base.html's
-// #i18n-data block); times are shown in the browser's own zone.
+// The page's language and time zone: words come translated from the server (the body's
+// data-i18n, JSON: the CSP allows no inline script); times are shown in the browser's own zone.
 
-const data = JSON.parse(document.getElementById("i18n-data")?.textContent || "{}");
+const data = JSON.parse(document.body.dataset.i18n || "{}");
 export const locale = data.locale || "pt-BR";
 const words = data.t || {};
 const statusWords = data.status || {};
-const messages = (data.messages || []).map(([english, translated]) => [pattern(english), translated]);
+// Templates with more fixed text first, so "{count} characters" never swallows a longer message.
+const literal = (english) => english.replace(/\{\w+\}/g, "").length;
+const messages = (data.messages || [])
+  .sort(([a], [b]) => literal(b) - literal(a))
+  .map(([english, translated]) => [pattern(english), translated]);
 
 export const timeZone = (() => {
   try {

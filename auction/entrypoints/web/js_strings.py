@@ -44,6 +44,7 @@ def catalog() -> dict[str, Any]:
             "rate_limited": _("You are bidding too fast; wait a moment and try again."),
             "invalid": _("That bid is not valid: {message}."),
             "check_amount": _("enter an amount like 150 or 150,00"),
+            "max_below_bid": _("Your maximum must not be below your bid."),
             "wallet_in_debt": _("Your wallet is in debt; add money before bidding."),
             "not_found": _("This auction no longer exists."),
             "unavailable": _("The service is briefly unavailable; please try again."),

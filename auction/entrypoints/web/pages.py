@@ -57,11 +57,12 @@ def init_app(app: Flask) -> None:
         }
 
 
-@bp.post("/language")
+@bp.get("/language")
 def set_language() -> Any:
-    """The switcher: remember the reader's language for a year and go back to the page they were on."""
-    chosen = request.form.get("lang")
-    response = redirect(safe_next(request.form.get("next")), code=303)
+    """The switcher (a plain link: a language is a display preference, not an action worth a form and a
+    CSRF token): remember the reader's choice for a year and go back to the page they were on."""
+    chosen = request.args.get("lang")
+    response = redirect(safe_next(request.args.get("next")), code=303)
     if chosen in i18n.LANGUAGES:
         response.set_cookie(i18n.LANG_COOKIE, chosen, max_age=365 * 86400, samesite="Lax", httponly=True)
     return response
