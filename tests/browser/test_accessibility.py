@@ -1,5 +1,5 @@
 """axe-core (static/vendor/axe.min.js, vendored like the Socket.IO client) on every main page: logged out
-and logged in, desktop and a 390×844 phone, pt-BR and English. No serious or critical violation is
+and logged in, desktop and a 390x844 phone, pt-BR and English. No serious or critical violation is
 allowed; every page's screenshot lands in test-artifacts/."""
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ SERIOUS = """async () => {
   const result = await axe.run(document, { resultTypes: ["violations"] });
   return result.violations
     .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")) }));
+    .map((v) => ({
+      id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")),
+    }));
 }"""
 
 
