@@ -48,7 +48,7 @@ def test_bidding_war_outbid_errors_and_finish_seen_live(site: Site) -> None:
     expect(bob.locator('[data-field="leader"]')).to_have_text(PSEUDONYM)
     expect(alice.locator('[data-field="leader"]')).to_have_text("you")
     expect(bob.locator("[data-bid-amount]")).to_have_value("102,50")
-    expect(bob.locator("[data-bid-history] tr").first).to_contain_text(PSEUDONYM)
+    expect(bob.locator("[data-bid-history] tr td").first).to_have_text(PSEUDONYM)
     expect(alice.locator("nav [data-wallet-available]")).to_have_text("R$ 400,00")
 
     bid(bob, "102,50")
@@ -60,7 +60,7 @@ def test_bidding_war_outbid_errors_and_finish_seen_live(site: Site) -> None:
 
     bid(alice, "101,00")
     expect(alice.locator("[data-bid-error]")).to_have_attribute("data-code", "too_low")
-    expect(alice.locator("[data-bid-error]")).to_contain_text("the minimum now is R$ 105,00")
+    expect(alice.locator("[data-bid-error]")).to_contain_text("The minimum bid is R$ 105,00")
 
     broke = site.open_as("broke", path, width=390, height=844)
     bid(broke, "105,00")
@@ -117,7 +117,7 @@ def test_reconnect_rejoins_with_current_state_and_soft_close_extension_is_shown(
     site.server.start()
     expect(ana.locator('[data-field="leader"]')).to_have_text(PSEUDONYM, timeout=20_000)
     expect(ana.locator('[data-field="price"]')).to_have_text("R$ 60,00")
-    expect(ana.locator("[data-bid-history] tr").first).to_contain_text(PSEUDONYM)
+    expect(ana.locator("[data-bid-history] tr td").first).to_have_text(PSEUDONYM)
     expect(ana.locator("[data-connection-banner]")).to_be_hidden()
 
     # A bid in the last seconds moves the end (SOFT_CLOSE_SECONDS=4 on this server) and says so.

@@ -324,3 +324,36 @@ def test_site_error_pages_forms_and_login_details(site: Site) -> None:
     error = member.locator("[data-bid-error]")
     expect(error).to_have_attribute("data-code", "invalid")
     expect(error).to_have_text("Your maximum must not be below your bid.")
+
+
+def test_admin_confirms_before_finish_now_and_cancel(site: Site) -> None:
+    seller = site.user("sell3")
+    site.user("boss", is_admin=True)
+    bidder = site.user("bidder3", funds=50_000)
+    to_finish = site.auction(seller, "Finish me", price=1_000)
+    to_cancel = site.auction(seller, "Cancel me", price=1_000)
+    site.db.run(bids.place, bids.PlaceBid(to_finish, bidder, 1_000), outbox=Outbox())
+    admin = site.open_as("boss", "/admin/auctions")
+    finish_row = admin.locator(f"tr[data-auction-id='{to_finish}']")
+    cancel_row = admin.locator(f"tr[data-auction-id='{to_cancel}']")
+    asked: list[str] = []
+
+    def dismiss(dialog: object) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    admin.once("dialog", dismiss)
+    finish_row.get_by_role("button", name="Finish now").click()
+    expect(finish_row).to_contain_text("Open")
+    assert "Finish “Finish me” now?" in asked[0]
+    admin.once("dialog", lambda dialog: dialog.accept())
+    finish_row.get_by_role("button", name="Finish now").click()
+    expect(admin.locator(f"tr[data-auction-id='{to_finish}']")).to_contain_text("Finished")
+    admin.once("dialog", dismiss)
+    admin.locator(f"tr[data-auction-id='{to_cancel}']").get_by_role("button", name="Cancel").click()
+    expect(cancel_row).to_contain_text("Open")
+    assert "Cancel “Cancel me”?" in asked[1]
+    admin.once("dialog", lambda dialog: dialog.accept())
+    admin.locator(f"tr[data-auction-id='{to_cancel}']").get_by_role("button", name="Cancel").click()
+    expect(admin.locator(f"tr[data-auction-id='{to_cancel}']")).to_contain_text("Cancelled")
+    assert site.db.transaction(wallet.audit) == []
