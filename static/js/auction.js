@@ -455,13 +455,3 @@ if (watchForm) {
     if (ack.ok) setWatching(ack.watching);
   });
 }
-
-// The initial history, rendered by the server, goes through the same "no repeated raise" rule.
-if (history) {
-  const rows = [...history.children];
-  for (let i = rows.length - 1; i > 0; i -= 1) {
-    const row = rows[i - 1];
-    const cells = row.children;
-    if (cells[0]?.textContent === rows[i].children[0]?.textContent && cells[1]?.textContent === rows[i].children[1]?.textContent) row.remove();
-  }
-}

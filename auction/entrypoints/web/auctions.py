@@ -83,6 +83,7 @@ class SellForm(FlaskForm):
 def _auction_page(session: Session, auction_id: int, viewer_id: int | None, is_admin: bool) -> dict[str, Any]:
     state = queries.auction_state(session, auction_id, viewer_id=viewer_id, last_bids=HISTORY_SIZE)
     state["photos"] = photos.filenames(session, auction_id)
+    state["bids"] = without_repeated_raises(state["bids"])
     price = session.get(Auction, auction_id).buy_now_price
     state["buy_now_price"] = price
     state["buy_now"] = buy_now.available(state["status"], price, state["reserve_met"])
@@ -91,6 +92,17 @@ def _auction_page(session: Session, auction_id: int, viewer_id: int | None, is_a
     sold = state["status"] == AuctionStatus.FINISHED and state.get("is_seller")
     state["real_names"] = watchlist.real_names(session, auction_id) if is_admin or sold else {}
     return state
+
+
+def without_repeated_raises(bids: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """History rows newest first, minus a leader's maximum raises: such a row repeats the one below it (same
+    bidder, same price) and tells watchers nothing (static/js/auction.js applies the same rule live)."""
+    kept = []
+    for i, row in enumerate(bids):
+        below = bids[i + 1] if i + 1 < len(bids) else None
+        if below is None or (below["bidder"], below["amount"]) != (row["bidder"], row["amount"]):
+            kept.append(row)
+    return kept
 
 
 @bp.get("/auctions/<int:auction_id>")
