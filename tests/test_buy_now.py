@@ -183,3 +183,24 @@ def test_service_messages_reach_portuguese_readers_translated(app, db, people, b
         assert localize("a message nobody translated") == "a message nobody translated"
     with app.test_request_context(headers={"Accept-Language": "en-US"}):
         assert localize("amount: amount must be positive") == "amount must be positive"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_sell_form_sets_a_buy_now_price_and_refuses_one_below_the_reserve(client, db, people, backend):
+    from tests.test_pages import log_in, sell_form
+
+    log_in(client, db, people["seller"])
+    refused = client.post(
+        "/sell", data=sell_form(client, [], starting_price="100,00", reserve_price="200,00", buy_now_price="150,00")
+    )
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and 'data-error-for="buy_now_price"' in html
+    assert "must not be below the starting price or the reserve price" in html and "buy_now_price:" not in html
+    listed = client.post(
+        "/sell", data=sell_form(client, [], starting_price="100,00", reserve_price="200,00", buy_now_price="250,00")
+    )
+    assert listed.status_code == 302
+    auction_id = int(listed.headers["Location"].rsplit("/", 1)[1])
+    assert load_auction(db, auction_id).buy_now_price == 25_000
+    log_in(client, db, people["ana"])
+    assert "Buy It Now for R$ 250,00" in client.get(f"/auctions/{auction_id}").get_data(as_text=True)

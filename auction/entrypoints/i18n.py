@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from functools import cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pytz
 from babel.dates import format_datetime
 from flask import Flask, current_app, request
 from flask_babel import Babel, get_locale, get_timezone, gettext
@@ -149,11 +149,12 @@ def _timezone() -> str:
 
 
 def valid_timezone(name: str | None) -> str | None:
+    """The zone name a browser sent, if Flask-Babel (pytz) knows it; anything else is ignored, never an error."""
     if not name or len(name) > 64:
         return None
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        pytz.timezone(name)
+    except (pytz.UnknownTimeZoneError, ValueError):
         return None
     return name
 

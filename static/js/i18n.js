@@ -36,7 +36,9 @@ export function statusLabel(status) {
   return statusWords[status] || status.charAt(0).toUpperCase() + status.slice(1);
 }
 
+// "No bids" for none: pt_BR's plural rules (CLDR) would say "0 lance".
 export function bidsText(count) {
+  if (!count) return t("bids_none");
   return t(count === 1 ? "bids_one" : "bids_many", { count });
 }
 

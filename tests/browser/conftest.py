@@ -95,6 +95,7 @@ class Site:
             starting_price=price,
             min_increment=extra.pop("min_increment", None),  # type: ignore[arg-type]
             reserve_price=extra.pop("reserve_price", None),  # type: ignore[arg-type]
+            buy_now_price=extra.pop("buy_now_price", None),  # type: ignore[arg-type]
             ends_at=ends_at,
         )
         return self.db.run(lambda uow: listing.create(uow, command).id)

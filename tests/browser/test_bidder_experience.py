@@ -25,7 +25,7 @@ def test_portuguese_first_from_accept_language_and_the_switcher_remembers_englis
     page.goto(site.url)
     expect(page.locator("html")).to_have_attribute("lang", "pt-BR")
     expect(page.locator("h1")).to_have_text("Leilões")
-    expect(page.locator('[data-field="bid-count"]')).to_have_text("0 lances")
+    expect(page.locator('[data-field="bid-count"]')).to_have_text("Sem lances")
     expect(page.locator('[data-field="price"]')).to_have_text("R$ 12.345,67")
     page.get_by_role("link", name="English").click()
     expect(page.locator("h1")).to_have_text("Auctions")
@@ -97,13 +97,7 @@ def test_reserve_notice_buy_now_and_result_update_live(site: Site) -> None:
     seller = site.user("rita")
     site.user("ana", funds=100_000)
     site.user("bia", funds=100_000)
-    auction_id = site.auction(seller, "Painting", price=10_000, reserve_price=30_000)
-    site.db.transaction(
-        lambda s: s.execute(
-            __import__("sqlalchemy").text("UPDATE auctions SET buy_now_price = 50000 WHERE id = :id"),
-            {"id": auction_id},
-        )
-    )
+    auction_id = site.auction(seller, "Painting", price=10_000, reserve_price=30_000, buy_now_price=50_000)
     path = f"/auctions/{auction_id}"
     ana, bia = site.open_as("ana", path), site.open_as("bia", path)
     expect(ana.locator('[data-field="reserve"]')).to_have_text("Reserve price not met yet.")
@@ -124,13 +118,7 @@ def test_buy_it_now_ends_the_auction_for_the_buyer_through_hold_and_capture(site
     seller = site.user("paula")
     site.user("caio", funds=100_000)
     site.user("duda", funds=100_000)
-    auction_id = site.auction(seller, "Guitar", price=10_000)
-    site.db.transaction(
-        lambda s: s.execute(
-            __import__("sqlalchemy").text("UPDATE auctions SET buy_now_price = 40000 WHERE id = :id"),
-            {"id": auction_id},
-        )
-    )
+    auction_id = site.auction(seller, "Guitar", price=10_000, buy_now_price=40_000)
     path = f"/auctions/{auction_id}"
     caio, duda = site.open_as("caio", path, locale="pt-BR"), site.open_as("duda", path)
     expect(caio.locator("[data-buy-now]")).to_have_text("Compre já por R$ 400,00")

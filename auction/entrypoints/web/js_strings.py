@@ -75,6 +75,7 @@ def catalog() -> dict[str, Any]:
             "sold_for": _("Sold for"),
             "reserve_met": _("Reserve price met."),
             "reserve_not_met": _("Reserve price not met yet."),
+            "bids_none": _("No bids"),
             "bids_one": _("{count} bid"),
             "bids_many": _("{count} bids"),
             "viewing": _("{count} viewing now"),
