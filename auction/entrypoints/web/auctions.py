@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ... import clock
@@ -68,7 +69,13 @@ class SellForm(FlaskForm):
         ],
     )
     duration_unit = SelectField(
-        _l("Unit"), choices=[("minutes", _l("minutes")), ("hours", _l("hours")), ("days", _l("days"))], default="days"
+        _l("Unit"),
+        choices=[
+            SelectChoice("minutes", _l("minutes")),
+            SelectChoice("hours", _l("hours")),
+            SelectChoice("days", _l("days")),
+        ],
+        default="days",
     )
     photos = MultipleFileField(_l("Photos (up to 5: JPEG, PNG, WebP or GIF)"))
 
