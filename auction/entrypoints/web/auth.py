@@ -147,7 +147,11 @@ def _register_checked(form: RegisterForm) -> bool:
     for problem in problems:
         field = getattr(form, problem.field)
         if not field.errors:
-            field.errors.append(localize(problem.message))
+            # email-validator's own wording is English and technical; one clear sentence in the reader's language.
+            bad_email = problem.field == "email"
+            field.errors.append(
+                _("enter a valid e-mail address, like name@example.com") if bad_email else localize(problem.message)
+            )
     return valid and not problems
 
 
