@@ -151,6 +151,10 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "SOFT_CLOSE_SECONDS": _int(env, "SOFT_CLOSE_SECONDS", 120),
         # Group commit: the most bids of one auction decided in one transaction (entrypoints/sockets/bid_queue.py).
         "BID_BATCH_MAX": _int(env, "BID_BATCH_MAX", 100),
+        # Pages speak pt_BR or en: a reader's cookie, then Accept-Language, then this.
+        "DEFAULT_LOCALE": "en" if (env.get("DEFAULT_LOCALE") or "").strip() == "en" else "pt_BR",
+        # Times are shown in the browser's zone; this one until the browser has said which.
+        "DEFAULT_TIMEZONE": (env.get("DEFAULT_TIMEZONE") or "America/Sao_Paulo").strip(),
         "ENDING_SOON_SECONDS": _int(env, "ENDING_SOON_SECONDS", 600),
         "SCHEDULER_INTERVAL": float(env.get("SCHEDULER_INTERVAL") or 1.0),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),

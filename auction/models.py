@@ -96,6 +96,8 @@ class Auction(Base):
     # NULL: the increment comes from the price-band table (auction.auctions.rules).
     min_increment: Mapped[int | None] = money(nullable=True, default=None)
     reserve_price: Mapped[int | None] = money(nullable=True, default=None)
+    # A bidder may buy at this price at once while no bid has reached the reserve (auctions/buy_now.py).
+    buy_now_price: Mapped[int | None] = money(nullable=True, default=None)
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(

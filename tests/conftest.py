@@ -114,6 +114,8 @@ def app_config(db_url: str, tmp_path: Path) -> dict:
         # Handler tests read each count right after a join or leave.
         "WATCHERS_ANNOUNCE_INTERVAL": 0,
         "LOG_LEVEL": "INFO",
+        # Most tests read English; the pt_BR pages (the site's default) have their own tests.
+        "DEFAULT_LOCALE": "en",
     }
 
 

@@ -53,7 +53,7 @@ def test_register_creates_user_with_wallet_and_logs_in(client, db):
         ("password", "short", "at least 10 characters"),
         ("cpf_cnpj", "123", "CPF must have 11 digits"),
         ("cpf_cnpj", "52998224726", "not valid"),
-        ("username", "x", "username: 3-40"),
+        ("username", "x", "3-40 letters"),
     ],
 )
 def test_bad_registration_shows_error_and_writes_nothing(client, db, field, value, message):
@@ -99,7 +99,7 @@ def test_login_logout_and_session_is_invalidated(client, db, make_user):
     bad = client.post(
         "/login", data={"username": "joao", "password": "nope", "csrf_token": csrf_token(client, "/login")}
     )
-    assert bad.status_code == 400 and "wrong username or password" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "wrong username, e-mail or password" in bad.get_data(as_text=True)
 
     ok = client.post(
         "/login",

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from auction import wallet
 from auction.auctions import batch, bids, queries, rules
+from auction.auctions.privacy import pseudonym
 from auction.errors import ServiceError
 from auction.models import Auction, Bid, LedgerTransaction
 from auction.outbox import Outbox
@@ -155,7 +156,8 @@ def test_a_batch_nets_holds_and_tells_each_outbid_user_once(db, bidders):
     assert outbid_to == sorted([f"user:{bidders['dora']}", f"user:{bidders['bia']}"])
     new_bid = next(m.payload for m in outbox if m.event == "new_bid")
     # ana 1.100; ana's proxy 1.500, bia 1.600; bia's proxy 2.000, ana 2.100 (her amount is the floor).
-    assert new_bid["amount"] == 2_100 and new_bid["leader"] == "ana" and len(new_bid["bids"]) == 5
+    assert new_bid["amount"] == 2_100 and new_bid["leader"] == pseudonym(auction_id, bidders["ana"])
+    assert len(new_bid["bids"]) == 5
     assert balance(db, bidders["bia"]) == wallet.Balance(10_000, 0)
     assert audit(db) == []
 
@@ -171,7 +173,8 @@ def test_a_leader_raising_the_maximum_is_private(db, bidders):
     assert [m.event for m in outbox] == ["wallet"]  # only ana's own balance: the room hears nothing
     state = db.transaction(queries.auction_state, auction_id)
     assert state["bid_count"] == 3 and state["current_price"] == 1_150
-    assert [bid["bidder"] for bid in state["bids"]] == ["ana", "bia", "ana"]  # newest first; no raise row
+    ana, bia = pseudonym(auction_id, bidders["ana"]), pseudonym(auction_id, bidders["bia"])
+    assert [bid["bidder"] for bid in state["bids"]] == [ana, bia, ana]  # newest first; no raise row
     own = db.transaction(queries.auction_state, auction_id, viewer_id=bidders["ana"])
     assert own["you_lead"] and own["your_max"] == 5_000
     assert audit(db) == []

@@ -9,6 +9,7 @@ import pytest
 from auction import clock, wallet
 from auction.auctions import closing, listing, messages, queries, rules, watching
 from auction.auctions.errors import AuctionNotOpen, NotEnded, OwnAuction, TooLow
+from auction.auctions.privacy import pseudonym
 from auction.errors import Forbidden, Invalid, NotFound
 from auction.models import Bid, Notification
 from auction.outbox import Outbox
@@ -99,7 +100,11 @@ def test_first_bid_leads_and_holds_the_amount(db, people):
     assert balance(db, people["ana"]) == wallet.Balance(99_000, 1_000)
     assert ("new_bid", f"auction:{auction_id}") in events(outbox)
     new_bid = next(m.payload for m in outbox if m.event == "new_bid")
-    assert new_bid["leader"] == "ana" and new_bid["amount"] == 1_000 and new_bid["server_time"].endswith("Z")
+    assert (
+        new_bid["leader"] == pseudonym(auction_id, people["ana"])
+        and new_bid["amount"] == 1_000
+        and new_bid["server_time"].endswith("Z")
+    )
     assert_leader_hold_is_max(db, auction_id)
 
 
@@ -173,11 +178,15 @@ def test_proxy_maximum_answers_a_lower_challenger(db, people):
     [new_bid] = [m.payload for m in outbox if m.event == "new_bid"]
     # Watchers see both bids this decision added: the challenger's and the automatic answer.
     assert [(b["bidder"], b["amount"], b["is_proxy"]) for b in new_bid["bids"]] == [
-        ("bia", 2_000, False),
-        ("ana", 2_050, True),
+        (pseudonym(auction_id, people["bia"]), 2_000, False),
+        (pseudonym(auction_id, people["ana"]), 2_050, True),
     ]
     state = db.transaction(queries.auction_state, auction_id)
-    assert state["leader"] == "ana" and state["current_price"] == 2_050 and state["bid_count"] == 3
+    assert (
+        state["leader"] == pseudonym(auction_id, people["ana"])
+        and state["current_price"] == 2_050
+        and state["bid_count"] == 3
+    )
     assert_leader_hold_is_max(db, auction_id)
 
 
@@ -369,7 +378,9 @@ def test_lists_for_pages(db, people):
     assert selling == {camera: "selling", soon: "selling", won: "sold"}
     state = db.transaction(lambda s: queries.auction_state(s, camera, viewer_id=people["bia"], watchers=3))
     assert state["you_lead"] and state["your_max"] == 1_100 and state["watchers"] == 3
-    assert [b["amount"] for b in state["bids"]] == [1_100, 1_000] and state["bids"][0]["bidder"] == "bia"
+    assert [b["amount"] for b in state["bids"]] == [1_100, 1_000] and state["bids"][0]["bidder"] == pseudonym(
+        camera, people["bia"]
+    )
 
 
 def test_a_bid_retried_after_a_deadlock_queues_its_messages_once(db, people, monkeypatch):

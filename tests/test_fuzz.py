@@ -298,7 +298,7 @@ def assert_error_ack(ack: Any) -> None:
     assert ack["ok"] is False, ack
 
 
-NOTHING_WRITTEN_EVENTS = ["bid", "finish_auction", "watch", "add_money"]
+NOTHING_WRITTEN_EVENTS = ["bid", "finish_auction", "watch", "add_money", "buy_now"]
 CLEAR_ANSWER_EVENTS = ["join_auction", "leave_auction", "unwatch"]
 
 
@@ -314,8 +314,8 @@ def test_every_socket_event_is_fuzzed():
 def test_fuzzed_socket_events_get_error_acks_and_write_nothing(db, fuzz_world, event):
     sock, real_id = fuzz_world["sock"], fuzz_world["auction_id"]
     # The real auction is fair game where nothing can be written through it: the fuzzer has
-    # no money to bid with, is not the seller and cannot finish it early.
-    ids = auction_ids | st.just(real_id) if event in {"bid", "finish_auction"} else auction_ids
+    # no money to bid with (nor a Buy It Now price to buy at), is not the seller and cannot finish it early.
+    ids = auction_ids | st.just(real_id) if event in {"bid", "finish_auction", "buy_now"} else auction_ids
     before = fingerprint(db)
 
     @settings(FUZZ_SETTINGS, max_examples=SOCKET_EXAMPLES)

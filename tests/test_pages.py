@@ -218,8 +218,11 @@ def test_auction_page_prefills_the_next_minimum_and_shows_the_result(client, db,
     place_bid(db, auction_id, alice, 10_000)
     log_in(client, db, alice)
     html = client.get(f"/auctions/{auction_id}").get_data(as_text=True)
-    assert 'value="102,50"' in html and 'data-next-min="10250"' in html
+    # The leader types a new maximum (nothing more is held without it); others get the next minimum.
+    assert "Raise your maximum" in html and 'data-bid-amount value=""' in html and 'data-next-min="10250"' in html
     assert "Reserve price not met yet." in html
+    log_in(client, db, make_user("bob"))
+    assert 'value="102,50"' in client.get(f"/auctions/{auction_id}").get_data(as_text=True)
     clock.advance(timedelta(minutes=5))
     db.run(closing.finish_if_due, auction_id)
     html = client.get(f"/auctions/{auction_id}").get_data(as_text=True)

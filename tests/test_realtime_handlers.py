@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from auction import clock
+from auction.auctions.privacy import pseudonym
 from auction.db import DatabaseUnavailable
 from auction.extensions import socketio
 from auction.models import Watch
@@ -120,7 +121,7 @@ def test_bid_reaches_the_room_and_outbids_the_leader(connect, db, people):
         sio.get_received()
     first = ana.emit("bid", {"auction_id": auction_id, "amount": 1_000}, callback=True)
     assert first["ok"] and first["leading"] and first["amount"] == 1_000 and first["next_min"] == 1_050
-    assert received(watcher, "new_bid")[0]["leader"] == "ana"
+    assert received(watcher, "new_bid")[0]["leader"] == pseudonym(auction_id, people["ana"])
     assert received(ana, "wallet")[-1] == {"available": 99_000, "held": 1_000, "frozen": 0, "in_debt": False}
     second = bia.emit("bid", {"auction_id": auction_id, "amount": 1_200, "max_amount": 5_000}, callback=True)
     assert second["ok"] and second["leading"] and second["amount"] == 1_200
@@ -128,7 +129,7 @@ def test_bid_reaches_the_room_and_outbids_the_leader(connect, db, people):
     assert {k: news[k] for k in ("auction_id", "amount", "leader", "bid_count", "next_min")} == {
         "auction_id": auction_id,
         "amount": 1_200,
-        "leader": "bia",
+        "leader": pseudonym(auction_id, people["bia"]),
         "bid_count": 2,
         "next_min": 1_250,
     }

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from auction import accounts, clock, wallet
 from auction.auctions import listing
+from auction.auctions.privacy import pseudonym
 from auction.db import Database
 from auction.models import Auction, Base, Bid, LedgerTransaction, Notification
 from tests.support.auctions import audit, balance, fund, load_auction, open_holds
@@ -26,6 +27,11 @@ from tests.support.sockets import PASSWORD, SocketUser
 pytestmark = [pytest.mark.live, pytest.mark.usefixtures("fast_passwords")]
 LIVE_ENV = {"SOFT_CLOSE_SECONDS": "2", "SCHEDULER_INTERVAL": "0.2", "LOG_LEVEL": "INFO"}
 REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def alias(auction_id: int, user_id: int) -> str | None:
+    """How the live servers (SECRET_KEY of live_server_factory) name a bidder in public."""
+    return pseudonym(auction_id, user_id, secret="live-test-secret")
 
 
 @pytest.fixture(params=["mariadb"])
@@ -113,13 +119,13 @@ def test_two_bidders_and_a_watcher_bid_outbid_extend_finish_and_win(
     assert ana.wait_for("watchers", lambda p: p["count"] == 4) == {"auction_id": auction_id, "count": 4}
 
     assert ana.call("bid", {"auction_id": auction_id, "amount": 1_000})["leading"]
-    assert watcher.wait_for("new_bid")["leader"] == "ana"
+    assert watcher.wait_for("new_bid")["leader"] == alias(auction_id, ids["ana"])
     second = bia.call("bid", {"auction_id": auction_id, "amount": 1_100})
     assert second["ok"] and second["leading"] and not second["extended"]
     assert ana.wait_for("outbid")["amount"] == 1_100
     assert ana.wait_for("notification")["kind"] == "outbid"
     assert ana.wait_for("wallet", lambda p: p["held"] == 0)["available"] == 100_000
-    assert watcher.wait_for("new_bid", lambda p: p["leader"] == "bia")["bid_count"] == 2
+    assert watcher.wait_for("new_bid", lambda p: p["leader"] == alias(auction_id, ids["bia"]))["bid_count"] == 2
 
     ends_at = load_auction(database, auction_id).ends_at
     time.sleep(max(0.0, (ends_at - clock.now()).total_seconds() - 1.2))
@@ -156,7 +162,7 @@ def test_proxy_bidding_and_reserve_not_met(live_server_factory, db_url, database
     answered = bia.call("bid", {"auction_id": proxy_lot, "amount": 2_000})
     assert answered["ok"] and not answered["leading"] and answered["amount"] == 2_050
     news = watcher.wait_for("new_bid", lambda p: p["auction_id"] == proxy_lot and p["bid_count"] == 3)
-    assert news["leader"] == "ana" and news["amount"] == 2_050 and news["next_min"] == 2_100
+    assert news["leader"] == alias(proxy_lot, ids["ana"]) and news["amount"] == 2_050 and news["next_min"] == 2_100
     assert not ana.received("outbid")
     over = bia.call("bid", {"auction_id": proxy_lot, "amount": 2_100, "max_amount": 9_000})
     assert over["leading"] and over["amount"] == 5_100
@@ -275,10 +281,11 @@ def test_bid_through_process_a_reaches_a_watcher_on_process_b(live_server_factor
     assert watcher_on_b.wait_for("watchers", lambda p: p["count"] == 1 and watcher_on_b.received("watchers")[-1] is p)
 
     assert ana_on_a.call("bid", {"auction_id": auction_id, "amount": 1_000})["ok"]
-    assert watcher_on_b.wait_for("new_bid")["leader"] == "ana"
+    assert watcher_on_b.wait_for("new_bid")["leader"] == alias(auction_id, ids["ana"])
     assert ana_on_b.wait_for("wallet", lambda p: p["held"] == 1_000)
     assert bia_on_a.call("bid", {"auction_id": auction_id, "amount": 1_100})["ok"]
-    assert watcher_on_b.wait_for("new_bid", lambda p: p["leader"] == "bia")["amount"] == 1_100
+    bia_alias = alias(auction_id, ids["bia"])
+    assert watcher_on_b.wait_for("new_bid", lambda p: p["leader"] == bia_alias)["amount"] == 1_100
     assert ana_on_b.wait_for("outbid")["amount"] == 1_100
     assert count(database, select(func.count(Auction.id)).where(Auction.bid_count == 2)) == 1
 

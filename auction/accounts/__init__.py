@@ -9,6 +9,7 @@ from .service import (
     hash_password,
     normalize_cpf_cnpj,
     register,
+    registration_problems,
     start_session,
     validate_registration,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "hash_password",
     "normalize_cpf_cnpj",
     "register",
+    "registration_problems",
     "start_session",
     "user_for_token",
     "users_for_tokens",

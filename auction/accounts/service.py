@@ -62,18 +62,32 @@ def _check_digits_ok(digits: str) -> bool:
 
 
 def validate_registration(username: str, email: str, password: str, cpf_cnpj: str) -> tuple[str, str, str]:
+    problems = registration_problems(username, email, password, cpf_cnpj)
+    if problems:
+        raise problems[0]
+    validated = validate_email((email or "").strip(), check_deliverability=False).normalized
+    return (username or "").strip(), validated.lower(), normalize_cpf_cnpj(cpf_cnpj)
+
+
+def registration_problems(username: str, email: str, password: str, cpf_cnpj: str) -> list[RegistrationError]:
+    """Every reason the fields are refused, one per field, so a form can show them all at once."""
     username = (username or "").strip()
+    problems = []
     if not USERNAME_RE.match(username):
-        raise RegistrationError("username", "username: 3-40 letters, digits, '.', '_' or '-'")
+        problems.append(RegistrationError("username", "username: 3-40 letters, digits, '.', '_' or '-'"))
     try:
-        email = validate_email((email or "").strip(), check_deliverability=False).normalized
+        validate_email((email or "").strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise RegistrationError("email", f"email: {exc}") from exc
+        problems.append(RegistrationError("email", f"email: {exc}"))
     if len(password or "") < MIN_PASSWORD:
-        raise RegistrationError("password", f"password must have at least {MIN_PASSWORD} characters")
-    if password.lower() == username.lower() or len(set(password)) < 4:
-        raise RegistrationError("password", "password is too easy to guess")
-    return username, email.lower(), normalize_cpf_cnpj(cpf_cnpj)
+        problems.append(RegistrationError("password", f"password must have at least {MIN_PASSWORD} characters"))
+    elif password.lower() == username.lower() or len(set(password)) < 4:
+        problems.append(RegistrationError("password", "password is too easy to guess"))
+    try:
+        normalize_cpf_cnpj(cpf_cnpj)
+    except RegistrationError as exc:
+        problems.append(exc)
+    return problems
 
 
 def register(
@@ -108,7 +122,11 @@ def register(
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    user = session.scalars(select(User).where(func.lower(User.username) == (username or "").strip().lower())).first()
+    """Log in with the username or the e-mail address (both are unique, case-insensitively)."""
+    login = (username or "").strip().lower()
+    user = session.scalars(
+        select(User).where((func.lower(User.username) == login) | (func.lower(User.email) == login))
+    ).first()
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
         return None

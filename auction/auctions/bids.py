@@ -190,7 +190,7 @@ def _decide_and_write(
     if price_moved or extended_by is not None or public_rows:
         auction.version += 1
         names = _names(session, {decided.rows[i].bidder_id for i in public_rows} | {auction.leader_id})
-        added = [_row_view(decided.rows[i], ids[i], now) for i in public_rows]
+        added = [_row_view(auction.id, decided.rows[i], ids[i], now) for i in public_rows]
         messages.new_bid(uow.outbox, auction, extended=extended_by is not None, added=added, names=names)
     accepted = {
         offer.bidder_id
@@ -249,6 +249,13 @@ def _names(session: Session, user_ids: set[int | None]) -> dict[int, str]:
     return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
 
 
-def _row_view(row: rules.RecordedBid, bid_id: int, now: datetime) -> Bid:
+def _row_view(auction_id: int, row: rules.RecordedBid, bid_id: int, now: datetime) -> Bid:
     """A transient Bid (never added to the session) for the message builder."""
-    return Bid(id=bid_id, bidder_id=row.bidder_id, amount=row.amount, is_proxy=row.is_proxy, created_at=now)
+    return Bid(
+        id=bid_id,
+        auction_id=auction_id,
+        bidder_id=row.bidder_id,
+        amount=row.amount,
+        is_proxy=row.is_proxy,
+        created_at=now,
+    )

@@ -38,6 +38,7 @@ class NewAuction:
     min_increment: Cents | None = None
     reserve_price: Cents | None = None
     starts_at: datetime | None = None
+    buy_now_price: Cents | None = None
 
 
 def cents_field(name: str, value: object, *, allow_zero: bool = False) -> Cents:
@@ -62,6 +63,13 @@ def create(uow: UnitOfWork, cmd: NewAuction) -> Auction:
         reserve_price = cents_field("reserve_price", cmd.reserve_price)
         if reserve_price < starting_price:
             raise Invalid("reserve_price: must not be below the starting price", field="reserve_price")
+    buy_now_price = None
+    if cmd.buy_now_price is not None:
+        buy_now_price = cents_field("buy_now_price", cmd.buy_now_price)
+        if buy_now_price < max(starting_price, reserve_price or 0):
+            raise Invalid(
+                "buy_now_price: must not be below the starting price or the reserve price", field="buy_now_price"
+            )
     now = clock.now()
     for name, moment in (("starts_at", cmd.starts_at), ("ends_at", cmd.ends_at)):
         if moment is not None and (not isinstance(moment, datetime) or moment.tzinfo is None):
@@ -81,6 +89,7 @@ def create(uow: UnitOfWork, cmd: NewAuction) -> Auction:
         starting_price=starting_price,
         min_increment=min_increment,
         reserve_price=reserve_price,
+        buy_now_price=buy_now_price,
         starts_at=start,
         ends_at=cmd.ends_at,
         status=AuctionStatus.OPEN if start <= now else AuctionStatus.SCHEDULED,

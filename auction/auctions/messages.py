@@ -15,6 +15,7 @@ from ..money import Cents, format_brl
 from ..notifications import notify
 from ..outbox import Outbox
 from ..uow import UnitOfWork
+from . import privacy
 from .locking import state_of
 from .watching import watcher_ids
 
@@ -27,7 +28,7 @@ def public_bid(bid: Bid | Any, username: str | None) -> dict[str, Any]:
     """A bid as every watcher may see it (a Bid, or a row with its id, amount, is_proxy and created_at)."""
     return {
         "bid_id": bid.id,
-        "bidder": username,
+        "bidder": privacy.pseudonym(bid.auction_id, bid.bidder_id),
         "amount": bid.amount,
         "is_proxy": bid.is_proxy,
         "created_at": clock.isoformat(bid.created_at),
@@ -56,7 +57,7 @@ def new_bid(
             "auction_id": auction.id,
             "version": auction.version,
             "amount": auction.current_price,
-            "leader": names.get(auction.leader_id) if auction.leader_id else None,
+            "leader": privacy.pseudonym(auction.id, auction.leader_id),
             "bid_count": auction.bid_count,
             "next_min": state.next_minimum,
             "ends_at": clock.isoformat(auction.ends_at),

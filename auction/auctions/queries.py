@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from .. import clock
 from ..errors import Invalid, NotFound
 from ..models import Auction, AuctionStatus, Bid, User
+from . import privacy
 from .locking import state_of
 from .messages import public_bid
 from .watching import is_watching
@@ -91,7 +92,7 @@ def _public_state(auction: Auction, names: dict[int, str], recent: list[Any], no
         "version": auction.version,
         "starting_price": auction.starting_price,
         "current_price": auction.current_price,
-        "leader": names.get(auction.leader_id) if auction.leader_id else None,
+        "leader": privacy.pseudonym(auction.id, auction.leader_id),
         "bid_count": auction.bid_count,
         "next_min": rules_state.next_minimum,
         "increment": rules_state.increment_at(auction.current_price or auction.starting_price),

@@ -1,4 +1,6 @@
-// The auction page: live price, leader, history, countdown, bidding, outbid and result.
+// The auction page: live price, leader, history, countdown, bidding (with a confirmation step),
+// the leader's own state, Buy It Now, outbid and result.
+import { bidsText, formatTime, localizeMessage, statusLabel, t } from "./i18n.js";
 import {
   centsToInput, emitWithAck, flashChange, formatBRL, onConnected, parseReais, setText, show, socket,
   syncClock, tickCountdowns, username,
@@ -6,6 +8,7 @@ import {
 
 const root = document.querySelector("[data-auction]");
 const auctionId = Number(root.dataset.auctionId);
+const alias = root.dataset.alias || null;
 const $ = (sel) => root.querySelector(sel);
 
 const form = $("[data-bid-form]");
@@ -18,34 +21,48 @@ const outbidBanner = $("[data-outbid-banner]");
 const extendedBanner = $("[data-extended-banner]");
 const history = $("[data-bid-history]");
 const watchForm = $("[data-watch-form]");
+const leaderBox = $("[data-leader-box]");
+const buyNowBox = $("[data-buy-now-box]");
+const dialog = document.querySelector("[data-confirm]");
+const SKIP_KEY = "leilao.confirmUpTo";
 
 const state = {
   status: root.dataset.status,
   nextMin: Number(root.dataset.nextMin),
   leader: root.dataset.leader || null,
   endsAt: root.dataset.endsAt,
+  yourMax: root.dataset.yourMax ? Number(root.dataset.yourMax) : null,
+  youLead: Boolean(alias) && root.dataset.leader === alias,
+  price: Number(root.dataset.price) || null,
+  reserveMet: root.dataset.reserveMet === "true",
+  buyNow: root.dataset.buyNowPrice ? Number(root.dataset.buyNowPrice) : null,
 };
+
+const capitalize = (text) => (text ? text.charAt(0).toUpperCase() + text.slice(1) : text);
 
 const ERRORS = {
-  too_low: (ack) => `Your bid is too low: the minimum now is ${formatBRL(ack.next_min ?? state.nextMin)}.`,
-  insufficient_funds: () => "You don't have enough available money in your wallet for this bid.",
-  own_auction: () => "You cannot bid on your own auction.",
-  auction_not_open: () => "This auction is not open for bids.",
-  not_logged_in: () => "Log in to bid.",
-  rate_limited: () => "You are bidding too fast; wait a moment and try again.",
-  invalid: (ack) => `That bid is not valid: ${ack.message || "check the amount"}.`,
-  wallet_in_debt: () => "Your wallet is in debt; add money before bidding.",
-  not_found: () => "This auction no longer exists.",
-  unavailable: () => "The service is briefly unavailable; please try again.",
+  too_low: (ack) => (ack.message ? `${capitalize(localizeMessage(ack.message))}.` : t("too_low", { amount: formatBRL(ack.next_min ?? state.nextMin) })),
+  insufficient_funds: () => t("insufficient_funds"),
+  own_auction: () => t("own_auction"),
+  auction_not_open: () => t("auction_not_open"),
+  not_logged_in: () => t("not_logged_in"),
+  rate_limited: () => t("rate_limited"),
+  invalid: (ack) =>
+    ack.field === "max_amount"
+      ? t("max_below_bid")
+      : t("invalid", { message: ack.message ? localizeMessage(ack.message) : t("check_amount") }),
+  wallet_in_debt: () => t("wallet_in_debt"),
+  not_found: () => t("not_found"),
+  unavailable: () => t("unavailable"),
+  buy_now_unavailable: () => t("buy_now_unavailable"),
 };
 
-// The same "25 Nov 2026, 14:30 UTC" the server writes (the `when` template filter).
-function timeText(iso, seconds = false) {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return "";
-  const options = { day: "2-digit", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: "UTC" };
-  if (seconds) options.second = "2-digit";
-  return `${d.toLocaleString("en-GB", options)} UTC`;
+// Pseudonyms, except the viewer's own ("you") and, for admins and the seller after the sale, real names.
+const realNames = JSON.parse(root.dataset.realNames || "{}");
+function who(name) {
+  if (name && name === alias) return t("you");
+  if (!name) return "—";
+  return realNames[name] ? `${name} (${realNames[name]})` : name;
 }
 
 function setEndsAt(iso) {
@@ -53,69 +70,131 @@ function setEndsAt(iso) {
   state.endsAt = iso;
   root.dataset.endsAt = iso;
   for (const el of root.querySelectorAll("[data-countdown]")) el.dataset.endsAt = iso;
-  setText(root, '[data-field="ends-at-text"]', timeText(iso));
+  const text = $('[data-field="ends-at-text"]');
+  if (text) {
+    text.dateTime = iso;
+    text.textContent = formatTime(iso);
+  }
   tickCountdowns();
 }
 
 function setPrice(cents) {
   if (cents === null || cents === undefined) return;
+  state.price = Math.max(state.price ?? 0, cents);
   const el = $('[data-field="price"]');
   if (el.textContent !== formatBRL(cents)) {
     el.textContent = formatBRL(cents);
     flashChange(el);
   }
+  // An outbid banner always names the price now, not the one when it first appeared.
+  if (!outbidBanner.classList.contains("hidden")) showOutbid(state.price);
+}
+
+function setReserve(met) {
+  if (typeof met !== "boolean") return;
+  state.reserveMet = met;
+  setText(root, '[data-field="reserve"]', met ? t("reserve_met") : t("reserve_not_met"));
+  updateBuyNow();
+}
+
+function updateBuyNow() {
+  show(buyNowBox, state.buyNow !== null && state.status === "open" && !state.reserveMet);
+}
+
+// The least amount the form accepts: a challenger's next minimum, or a leader's new maximum.
+function floor() {
+  return state.youLead ? Math.max(state.nextMin, (state.yourMax ?? 0) + 1) : state.nextMin;
 }
 
 function setNextMin(cents) {
   if (cents === null || cents === undefined) return;
   state.nextMin = cents;
-  setText(root, '[data-field="next-min"]', formatBRL(cents));
-  // Keep the prefilled amount useful: raise it to the new minimum unless the user typed more.
-  if (amountInput && document.activeElement !== amountInput) {
+  setText(root, '[data-field="next-min"]', formatBRL(floor()));
+  // Keep the prefilled amount useful (never for a leader: a raise holds more money, so they type it).
+  if (amountInput && document.activeElement !== amountInput && !state.youLead) {
     const typed = parseReais(amountInput.value);
     if (typed === null || typed < cents) amountInput.value = centsToInput(cents);
   }
 }
 
+function setLeading(youLead, yourMax) {
+  const was = state.youLead;
+  state.youLead = Boolean(youLead);
+  if (yourMax !== undefined) state.yourMax = yourMax;
+  if (!leaderBox || !form) return;
+  show(leaderBox, state.youLead && state.status === "open");
+  setText(root, '[data-field="your-max"]', formatBRL(state.yourMax ?? 0));
+  $('[data-field="amount-label"]').textContent = state.youLead ? t("new_max_label") : t("bid_label");
+  submit.textContent = state.youLead ? t("raise_max") : t("place_bid");
+  show($("[data-proxy]"), !state.youLead);
+  if (state.youLead && !was) amountInput.value = "";
+  if (!state.youLead && was) amountInput.value = centsToInput(state.nextMin);
+  setText(root, '[data-field="next-min"]', formatBRL(floor()));
+}
+
 function setLeader(name) {
   state.leader = name || null;
-  setText(root, '[data-field="leader"]', name || "—");
+  setText(root, '[data-field="leader"]', who(name));
 }
 
 function setStatus(status) {
   state.status = status;
   root.dataset.status = status;
   const el = $('[data-field="status"]');
-  el.textContent = status.charAt(0).toUpperCase() + status.slice(1);
+  el.textContent = statusLabel(status);
   el.className = `status status-${status}`;
   show($("[data-time-box]"), status === "open");
   show(form, status === "open");
+  if (status !== "open") show(leaderBox, false);
+  updateBuyNow();
+}
+
+function setViewing(count) {
+  setText(root, '[data-field="viewing"]', t("viewing", { count }));
 }
 
 function historyRow(bid) {
   const tr = document.createElement("tr");
-  const who = document.createElement("td");
-  who.textContent = bid.bidder || "—";
+  tr.dataset.bidder = bid.bidder || "";
+  tr.dataset.amount = String(bid.amount);
+  const cell = document.createElement("td");
+  cell.textContent = who(bid.bidder);
   if (bid.is_proxy) {
     const tag = document.createElement("span");
     tag.className = "tag";
-    tag.textContent = "auto";
-    who.append(" ", tag);
+    tag.textContent = t("auto");
+    cell.append(" ", tag);
   }
   const amount = document.createElement("td");
   amount.textContent = formatBRL(bid.amount);
   const when = document.createElement("td");
   const time = document.createElement("time");
   time.dateTime = bid.created_at || "";
-  time.textContent = bid.created_at ? timeText(bid.created_at, true) : "just now";
+  time.textContent = bid.created_at ? formatTime(bid.created_at, true) : t("just_now");
   when.append(time);
-  tr.append(who, amount, when);
+  tr.append(cell, amount, when);
   return tr;
 }
 
+// A leader raising their own maximum does not move the price: such a row repeats the one above
+// it (same bidder, same amount) and tells watchers nothing, so it is not shown.
+function repeats(bid, above) {
+  return above && above.bidder === bid.bidder && Number(above.amount) === bid.amount;
+}
+
 function renderHistory(bids) {
-  history.replaceChildren(...bids.map(historyRow));
-  show($("[data-no-bids]"), bids.length === 0);
+  const shown = [];
+  for (const bid of [...bids].reverse()) {
+    if (!repeats(bid, shown[0])) shown.unshift({ ...bid });
+  }
+  history.replaceChildren(...shown.map(historyRow));
+  show($("[data-no-bids]"), shown.length === 0);
+}
+
+function prependBid(bid) {
+  const top = history.firstElementChild;
+  if (repeats(bid, top && top.dataset)) return;
+  history.prepend(historyRow(bid));
 }
 
 function showResult({ winner, amount, reserveMet, bidCount }) {
@@ -123,19 +202,16 @@ function showResult({ winner, amount, reserveMet, bidCount }) {
   const p = document.createElement("p");
   if (winner && winner === username) {
     p.className = "result-win";
-    p.textContent = `You won this auction for ${formatBRL(amount)}.`;
+    p.textContent = t("won", { amount: formatBRL(amount) });
   } else if (winner) {
     p.className = "result-text";
-    p.append("Won by ");
-    const strong = document.createElement("strong");
-    strong.textContent = winner;
-    p.append(strong, ` for ${formatBRL(amount)}.`);
+    p.textContent = t("won_by", { name: winner, amount: formatBRL(amount) });
   } else if (bidCount > 0 && !reserveMet) {
     p.className = "result-text";
-    p.textContent = "Finished: the reserve price was not met, so there is no sale.";
+    p.textContent = t("no_sale_reserve");
   } else {
     p.className = "result-text";
-    p.textContent = "Finished with no bids.";
+    p.textContent = t("no_bids");
   }
   box.replaceChildren(p);
   show(box, true);
@@ -144,7 +220,8 @@ function showResult({ winner, amount, reserveMet, bidCount }) {
   setStatus("finished");
   show($("[data-leader-line]"), false);
   show(watchForm, false);
-  $('[data-field="price-label"]').textContent = winner ? "Final price" : bidCount > 0 ? "Highest bid" : "Starting price";
+  $('[data-field="price-label"]').textContent = winner ? t("final_price") : bidCount > 0 ? t("highest_bid") : t("starting_price");
+  if (reserveMet) setReserve(true);
   if (amount) setPrice(amount);
 }
 
@@ -153,10 +230,12 @@ function applyState(s) {
   setStatus(s.status);
   setPrice(s.status === "finished" && s.final_price ? s.final_price : s.current_price ?? s.starting_price);
   setLeader(s.leader);
-  setText(root, '[data-field="bid-count"]', String(s.bid_count));
+  setText(root, '[data-field="bid-count"]', bidsText(s.bid_count));
+  setReserve(s.reserve_met);
+  if (typeof s.you_lead === "boolean") setLeading(s.you_lead, s.your_max ?? null);
   setNextMin(s.next_min);
   setEndsAt(s.ends_at);
-  if (typeof s.watchers === "number") setText(root, '[data-field="watchers"]', String(s.watchers));
+  if (typeof s.watchers === "number") setViewing(s.watchers);
   if (Array.isArray(s.bids)) renderHistory(s.bids);
   if (typeof s.watching === "boolean") setWatching(s.watching);
   if (s.status === "finished") {
@@ -176,31 +255,37 @@ if (socket) {
   socket.on("new_bid", (d) => {
     if (d.auction_id !== auctionId) return;
     syncClock(d.server_time);
-    const wasLeader = state.leader === username;
-    setPrice(d.amount);
+    const wasLeader = state.youLead;
     setLeader(d.leader);
-    setText(root, '[data-field="bid-count"]', String(d.bid_count));
-    setNextMin(d.next_min);
+    setText(root, '[data-field="bid-count"]', bidsText(d.bid_count));
     setEndsAt(d.ends_at);
-    for (const bid of d.bids || []) history.prepend(historyRow(bid));
-    show($("[data-no-bids]"), false);
+    for (const bid of d.bids || []) prependBid(bid);
+    show($("[data-no-bids]"), history.children.length === 0);
     if (d.extended) {
-      extendedBanner.textContent = `A late bid extended this auction: it now ends ${timeText(d.ends_at)}.`;
+      extendedBanner.textContent = t("extended", { when: formatTime(d.ends_at) });
       show(extendedBanner, true);
     }
-    if (username && d.leader === username) show(outbidBanner, false);
-    else if (wasLeader) showOutbid(d.amount);
+    if (alias) {
+      const leads = d.leader === alias;
+      if (leads !== wasLeader) setLeading(leads, leads ? state.yourMax : null);
+      if (leads) show(outbidBanner, false);
+    }
+    setNextMin(d.next_min);
+    setReserve(d.reserve_met);
+    setPrice(d.amount);
+    if (alias && wasLeader && d.leader !== alias) showOutbid(state.price);
   });
 
   socket.on("outbid", (d) => {
     if (d.auction_id !== auctionId) return;
-    showOutbid(d.amount);
+    if (state.youLead) setLeading(false, null);
+    showOutbid(Math.max(state.price ?? 0, d.amount));
   });
 
   socket.on("auction_finished", (d) => {
     if (d.auction_id !== auctionId) return;
     syncClock(d.server_time);
-    const count = Number($('[data-field="bid-count"]').textContent) || 0;
+    const count = parseInt($('[data-field="bid-count"]').textContent, 10) || 0;
     showResult({ winner: d.winner, amount: d.amount, reserveMet: d.reserve_met, bidCount: count });
   });
 
@@ -211,7 +296,7 @@ if (socket) {
     const box = $("[data-result]");
     const p = document.createElement("p");
     p.className = "result-text";
-    p.textContent = "This auction was cancelled.";
+    p.textContent = t("cancelled");
     box.replaceChildren(p);
     show(box, true);
   });
@@ -221,28 +306,70 @@ if (socket) {
   });
 
   socket.on("watchers", (d) => {
-    if (d.auction_id === auctionId) setText(root, '[data-field="watchers"]', String(d.count));
+    if (d.auction_id === auctionId) setViewing(d.count);
   });
 }
 
 function showOutbid(amount) {
   show(okBox, false);
-  setText(root, "[data-outbid-text]", `The price is now ${formatBRL(amount)}. Bid again to take the lead.`);
+  setText(root, "[data-outbid-text]", t("outbid", { amount: formatBRL(amount) }));
   show(outbidBanner, true);
 }
 
 function showError(ack) {
   const make = ERRORS[ack.error];
-  errorBox.replaceChildren(make ? make(ack) : ack.message || "Your bid was not accepted.");
+  errorBox.replaceChildren(make ? make(ack) : ack.message ? localizeMessage(ack.message) : t("not_accepted"));
   if (ack.error === "insufficient_funds" || ack.error === "wallet_in_debt") {
     const link = document.createElement("a");
     link.href = "/wallet";
-    link.textContent = "Add money";
+    link.textContent = t("add_money");
     errorBox.append(" ", link);
   }
   errorBox.dataset.code = ack.error || "";
   show(errorBox, true);
   show(okBox, false);
+}
+
+function showOk(text, good) {
+  okBox.textContent = text;
+  okBox.classList.toggle("ok", good);
+  okBox.classList.toggle("warn", !good);
+  show(okBox, true);
+}
+
+// -- confirm before money moves ------------------------------------------------------------------
+
+function skipUpTo() {
+  const raw = Number(localStorage.getItem(SKIP_KEY));
+  return Number.isFinite(raw) && raw > 0 ? raw : 0;
+}
+
+// Resolves true when the user confirms (or the amount is under their own "skip" threshold).
+function confirmMoney({ title, amount, holdText }) {
+  if (!dialog || typeof dialog.showModal !== "function") return Promise.resolve(true);
+  if (skipUpTo() > 0 && amount <= skipUpTo()) return Promise.resolve(true);
+  dialog.querySelector("[data-confirm-title]").textContent = title;
+  dialog.querySelector("[data-confirm-amount]").textContent = formatBRL(amount);
+  dialog.querySelector("[data-confirm-hold]").textContent = holdText;
+  const skip = dialog.querySelector("[data-confirm-skip]");
+  skip.value = skipUpTo() ? centsToInput(skipUpTo()) : "";
+  return new Promise((resolve) => {
+    dialog.addEventListener(
+      "close",
+      () => {
+        const ok = dialog.returnValue === "ok";
+        if (ok) {
+          const limit = skip.value.trim() ? parseReais(skip.value) : 0;
+          if (limit !== null) localStorage.setItem(SKIP_KEY, String(limit));
+        }
+        resolve(ok);
+      },
+      { once: true },
+    );
+    dialog.returnValue = "";
+    dialog.showModal();
+    dialog.querySelector("[data-confirm-ok]").focus();
+  });
 }
 
 if (form) {
@@ -251,13 +378,25 @@ if (form) {
     show(errorBox, false);
     show(okBox, false);
     const amount = parseReais(amountInput.value);
-    const max = maxInput && maxInput.value.trim() ? parseReais(maxInput.value) : null;
-    if (amount === null || (maxInput && maxInput.value.trim() && max === null)) {
-      showError({ error: "invalid", message: "enter an amount like 150 or 150,00" });
+    const max = !state.youLead && maxInput && maxInput.value.trim() ? parseReais(maxInput.value) : null;
+    if (!amount || (!state.youLead && maxInput && maxInput.value.trim() && !max)) {
+      showError({ error: "invalid", message: t("check_amount") });
       return;
     }
+    const raising = state.youLead;
     const payload = { auction_id: auctionId, amount };
-    if (max !== null) payload.max_amount = max;
+    if (raising) payload.max_amount = amount;
+    else if (max !== null) payload.max_amount = max;
+    const top = payload.max_amount ?? amount;
+    const held = raising ? Math.max(0, top - (state.yourMax ?? 0)) : top;
+    const confirmed = await confirmMoney({
+      title: raising ? t("confirm_raise_title") : t("confirm_bid_title"),
+      amount: top,
+      holdText: raising
+        ? t("confirm_hold_raise", { amount: formatBRL(held), max: formatBRL(top) })
+        : t("confirm_hold", { amount: formatBRL(held) }),
+    });
+    if (!confirmed) return;
     submit.disabled = true;
     const ack = await emitWithAck("bid", payload);
     submit.disabled = false;
@@ -266,20 +405,45 @@ if (form) {
       return;
     }
     syncClock(ack.server_time);
+    if (ack.leading) {
+      setLeading(true, ack.max_amount);
+      showOk(raising ? t("max_raised", { amount: formatBRL(ack.max_amount), price: formatBRL(ack.amount) }) : t("leading", { amount: formatBRL(ack.amount) }), true);
+      show(outbidBanner, false);
+    } else {
+      showOk(t("proxy_beat", { amount: formatBRL(ack.amount) }), false);
+    }
     setNextMin(ack.next_min);
-    okBox.textContent = ack.leading
-      ? `You are the highest bidder at ${formatBRL(ack.amount)}.`
-      : `Your bid was placed, but another bidder's automatic maximum is higher. The price is now ${formatBRL(ack.amount)}.`;
-    show(okBox, true);
-    if (ack.leading) show(outbidBanner, false);
+    setPrice(ack.amount);
     if (maxInput) maxInput.value = "";
+  });
+}
+
+const buyButton = $("[data-buy-now]");
+if (buyButton) {
+  buyButton.addEventListener("click", async () => {
+    show(errorBox, false);
+    const confirmed = await confirmMoney({
+      title: t("confirm_buy_title"),
+      amount: state.buyNow,
+      holdText: t("confirm_buy", { amount: formatBRL(state.buyNow) }),
+    });
+    if (!confirmed) return;
+    buyButton.disabled = true;
+    const ack = await emitWithAck("buy_now", { auction_id: auctionId });
+    buyButton.disabled = false;
+    if (!ack.ok) {
+      showError(ack);
+      if (ack.error === "buy_now_unavailable") show(buyNowBox, false);
+      return;
+    }
+    showOk(t("bought", { amount: formatBRL(ack.amount) }), true);
   });
 }
 
 function setWatching(watching) {
   if (!watchForm) return;
   watchForm.querySelector("[data-watch-value]").value = watching ? "0" : "1";
-  watchForm.querySelector("[data-watch-button]").textContent = watching ? "Stop watching" : "Watch this auction";
+  watchForm.querySelector("[data-watch-button]").textContent = watching ? t("unwatch") : t("watch");
 }
 
 if (watchForm) {

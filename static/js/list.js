@@ -1,5 +1,6 @@
 // The auctions list: join the rooms of the open auctions shown, so prices, bid counts,
 // end times and results change live on the cards.
+import { bidsText, statusLabel, t } from "./i18n.js";
 import { emitWithAck, flashChange, formatBRL, onConnected, socket, syncClock, tickCountdowns } from "./live.js";
 
 const MAX_ROOMS = 30;
@@ -16,14 +17,10 @@ function setField(card, field, text) {
   }
 }
 
-function bidsText(count) {
-  return `${count} bid${count === 1 ? "" : "s"}`;
-}
-
 function update(card, { price, bidCount, endsAt }) {
   if (price !== null && price !== undefined) setField(card, "price", formatBRL(price));
   if (typeof bidCount === "number") setField(card, "bid-count", bidsText(bidCount));
-  if (bidCount > 0) card.querySelector('[data-field="price-label"]').textContent = "Current bid";
+  if (bidCount > 0) card.querySelector('[data-field="price-label"]').textContent = t("current_bid");
   const countdown = card.querySelector("[data-countdown]");
   if (countdown && endsAt) countdown.dataset.endsAt = endsAt;
 }
@@ -35,12 +32,12 @@ function finish(card, amount) {
     const status = document.createElement("span");
     status.className = "status status-finished";
     status.dataset.field = "status";
-    status.textContent = "Finished";
+    status.textContent = statusLabel("finished");
     countdown.replaceWith(status);
   }
   if (amount) {
     setField(card, "price", formatBRL(amount));
-    card.querySelector('[data-field="price-label"]').textContent = "Sold for";
+    card.querySelector('[data-field="price-label"]').textContent = t("sold_for");
   }
 }
 

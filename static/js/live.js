@@ -1,6 +1,7 @@
 // Shared live layer for every page: one Socket.IO connection, a clock corrected to the
 // server's, countdowns, the wallet balance and the notifications badge in the nav.
 // User text only ever goes into the page through textContent.
+import { localizeMessage, localizeTimes, t } from "./i18n.js";
 
 const body = document.body;
 export const userId = body.dataset.userId ? Number(body.dataset.userId) : null;
@@ -48,11 +49,12 @@ export function serverNow() {
 }
 
 syncClock(body.dataset.serverTime);
+localizeTimes();
 
 // -- countdowns -------------------------------------------------------------------------------
 
 export function formatRemaining(ms) {
-  if (ms <= 0) return "Ending…";
+  if (ms <= 0) return t("ending");
   const s = Math.floor(ms / 1000);
   const d = Math.floor(s / 86400);
   const h = Math.floor((s % 86400) / 3600);
@@ -97,15 +99,29 @@ export function flashChange(el) {
   el.classList.add("changed");
 }
 
-export function toast(message, href) {
+// Toasts of one `group` (e.g. the outbids of one auction) are one toast showing the latest
+// text and how many arrived; at most MAX_TOASTS are on screen, the oldest goes first.
+const MAX_TOASTS = 3;
+const TOAST_MS = 6000;
+
+export function toast(message, href, group = null) {
   const box = document.querySelector("[data-toasts]");
   if (!box) return;
-  const item = document.createElement(href ? "a" : "div");
-  item.className = "toast";
-  if (href) item.href = href;
-  item.textContent = message;
-  box.append(item);
-  setTimeout(() => item.remove(), 6000);
+  let item = group ? [...box.children].find((el) => el.dataset.group === group) : null;
+  if (!item) {
+    item = document.createElement(href ? "a" : "div");
+    item.className = "toast";
+    if (href) item.href = href;
+    if (group) item.dataset.group = group;
+    item.dataset.count = "0";
+    box.append(item);
+  }
+  const count = Number(item.dataset.count) + 1;
+  item.dataset.count = String(count);
+  item.textContent = count > 1 ? `${message} (×${count})` : message;
+  clearTimeout(Number(item.dataset.timer));
+  item.dataset.timer = String(setTimeout(() => item.remove(), TOAST_MS));
+  while (box.children.length > MAX_TOASTS) box.firstElementChild.remove();
 }
 
 // -- the connection ---------------------------------------------------------------------------
@@ -145,7 +161,8 @@ if (socket) {
   socket.on("notification", (data) => {
     if (typeof data.unread === "number") setUnread(data.unread);
     const href = data.auction_id ? `/auctions/${data.auction_id}` : data.payment_id ? "/wallet/payments" : "/notifications";
-    toast(data.message, href);
+    const group = data.auction_id ? `${data.kind}:${data.auction_id}` : null;
+    toast(localizeMessage(data.message), href, group);
   });
 }
 
@@ -167,11 +184,11 @@ export function onConnected(fn) {
 export function emitWithAck(event, payload, timeoutMs = 8000) {
   return new Promise((resolve) => {
     if (!socket || !socket.connected) {
-      resolve({ ok: false, error: "offline", message: "Not connected; reconnecting…" });
+      resolve({ ok: false, error: "offline", message: t("offline") });
       return;
     }
     socket.timeout(timeoutMs).emit(event, payload, (err, ack) => {
-      if (err) resolve({ ok: false, error: "timeout", message: "The server did not answer; please try again." });
+      if (err) resolve({ ok: false, error: "timeout", message: t("timeout") });
       else resolve(ack || { ok: false, error: "server_error", message: "No answer." });
     });
   });

@@ -1,4 +1,5 @@
 // The notifications page: new notifications appear at the top as they arrive.
+import { localizeMessage, t } from "./i18n.js";
 import { socket } from "./live.js";
 
 const list = document.querySelector("[data-notification-list]");
@@ -16,14 +17,14 @@ function item(data) {
   if (href) {
     const link = document.createElement("a");
     link.href = href;
-    link.textContent = data.message;
+    link.textContent = localizeMessage(data.message);
     message.append(link);
   } else {
-    message.textContent = data.message;
+    message.textContent = localizeMessage(data.message);
   }
   const when = document.createElement("p");
   when.className = "muted small";
-  when.textContent = "just now";
+  when.textContent = t("just_now");
   body.append(message, when);
   li.append(body);
   return li;

@@ -95,6 +95,7 @@ class Site:
             starting_price=price,
             min_increment=extra.pop("min_increment", None),  # type: ignore[arg-type]
             reserve_price=extra.pop("reserve_price", None),  # type: ignore[arg-type]
+            buy_now_price=extra.pop("buy_now_price", None),  # type: ignore[arg-type]
             ends_at=ends_at,
         )
         return self.db.run(lambda uow: listing.create(uow, command).id)
@@ -106,8 +107,12 @@ class Site:
             lambda s: s.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=ends_at))
         )
 
-    def page(self, *, width: int = 1280, height: int = 900) -> object:
-        context = self.browser.new_context(viewport={"width": width, "height": height})
+    def page(
+        self, *, width: int = 1280, height: int = 900, locale: str = "en-US", timezone_id: str | None = None
+    ) -> object:
+        context = self.browser.new_context(
+            viewport={"width": width, "height": height}, locale=locale, timezone_id=timezone_id
+        )
         context.set_default_timeout(TIMEOUT_MS)
         self.contexts.append(context)
         page = context.new_page()
@@ -127,8 +132,8 @@ class Site:
         page.click("button[type=submit]")
         page.wait_for_selector(f"text={username}", state="attached")
 
-    def open_as(self, username: str, path: str, *, clock_skew: timedelta | None = None, **viewport: int) -> object:
-        page = self.page(**viewport)
+    def open_as(self, username: str, path: str, *, clock_skew: timedelta | None = None, **options: object) -> object:
+        page = self.page(**options)
         if clock_skew is not None:
             # The user's computer clock is wrong by `clock_skew` (Date.now() and new Date() say so).
             page.clock.set_system_time(datetime.now(UTC) + clock_skew)
@@ -148,6 +153,17 @@ def site(chromium: object, live_server_factory: Callable[..., LiveServer], tmp_p
         context.close()
     db.dispose()
     assert running.errors == [], "errors in the browser console"
+
+
+def bid(page: object, amount: str, max_amount: str | None = None, *, confirm: bool = True) -> None:
+    """Type a bid and submit it; the confirmation step (shown above the skip threshold) is accepted."""
+    page.fill("[data-bid-amount]", amount)
+    if max_amount is not None:
+        page.click(".proxy summary")
+        page.fill("[data-bid-max]", max_amount)
+    page.click("[data-bid-submit]")
+    if confirm:
+        page.locator("[data-confirm-ok]").click()
 
 
 def screenshot(page: object, name: str) -> None:

@@ -57,6 +57,7 @@ def test_sell_with_photos_and_list_updates_live(site: Site, tmp_path: Path) -> N
     bidder = site.open_as("erin", auction_path)
     bidder.fill("[data-bid-amount]", "650,00")
     bidder.click("[data-bid-submit]")
+    bidder.click("[data-confirm-ok]")
     expect(bidder.locator("[data-bid-ok]")).to_be_visible()
     bidder.click("[data-watch-button]")
     expect(bidder.locator("[data-watch-button]")).to_have_text("Stop watching")

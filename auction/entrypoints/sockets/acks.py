@@ -18,6 +18,7 @@ from flask import request
 from ...db import DatabaseUnavailable
 from ...errors import RateLimited, ServiceError
 from ...extensions import socketio
+from ..i18n import localize
 from . import connection
 
 log = logging.getLogger(__name__)
@@ -38,11 +39,11 @@ def ack_for(name: str, exc: Exception) -> dict[str, Any]:
         log.info("event=socket_refused name=%s sid=%s code=%s", name, request.sid, exc.code)
         if isinstance(exc, NotLoggedIn):
             connection.forget_user()
-        return error_ack(exc.code, exc.message, **exc.details)
+        return error_ack(exc.code, localize(exc.message), **exc.details)
     if isinstance(exc, DatabaseUnavailable):
-        return error_ack("unavailable", "the service is briefly unavailable; please try again")
+        return error_ack("unavailable", localize("the service is briefly unavailable; please try again"))
     log.error("event=socket_error name=%s sid=%s", name, request.sid, exc_info=exc)
-    return error_ack("server_error", "something went wrong; please try again")
+    return error_ack("server_error", localize("something went wrong; please try again"))
 
 
 def event(

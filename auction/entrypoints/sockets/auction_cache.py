@@ -14,7 +14,7 @@ join reads it afresh, so an ack is never older than the last message this proces
 
 What only one viewer may see is added per join: `you_lead`/`is_seller` from the cached names,
 `watching` from the socket's own set (loaded at connect), and `your_max` — the leader's private
-maximum — with one small query, for the leader only.
+maximum — with one small query, for the leader only (the room names bidders by pseudonym).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import socketio as python_socketio
 from sqlalchemy import select
 
 from ... import clock
-from ...auctions import queries, rules
+from ...auctions import privacy, queries, rules
 from ...db import Database
 from ...errors import NotFound
 from ...models import Auction
@@ -70,9 +70,12 @@ class AuctionCache:
         public = self._public(auction_id)
         public["server_time"] = clock.isoformat(clock.now())
         if viewer is not None:
-            leads = public["leader"] is not None and public["leader"] == viewer.username
-            public["you_lead"] = leads
-            public["your_max"] = self._leader_max(auction_id, viewer.id) if leads else None
+            # The room knows the leader by pseudonym; a match is confirmed by the leader's private maximum
+            # (a query for the leader only), so two bidders sharing a pseudonym cannot be confused.
+            maybe = public["leader"] is not None and public["leader"] == privacy.pseudonym(auction_id, viewer.id)
+            your_max = self._leader_max(auction_id, viewer.id) if maybe else None
+            public["you_lead"] = your_max is not None
+            public["your_max"] = your_max
             public["watching"] = watching
             public["is_seller"] = public["seller"] == viewer.username
         return public

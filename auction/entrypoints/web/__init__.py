@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import Flask
 
 from ... import clock
+from ...auctions import privacy
 from ...money import format_brl
+from .. import i18n
 from . import (
     admin,
     admin_payments,  # noqa: F401 - its routes join admin.bp
     auctions,
     auth,
     errors,
+    js_strings,
     notifications_pages,
     pages,
     photos,
@@ -34,11 +37,8 @@ def iso(moment: datetime | str | None) -> str:
 
 
 def when(moment: datetime | str | None, seconds: bool = False) -> str:
-    """A readable UTC time for people: '25 Nov 2026, 14:30 UTC' (the page scripts write the same)."""
-    value = _as_datetime(moment)
-    if value is None:
-        return ""
-    return value.astimezone(UTC).strftime("%d %b %Y, %H:%M:%S UTC" if seconds else "%d %b %Y, %H:%M UTC")
+    """A readable time in the viewer's zone and language (the page scripts write the same)."""
+    return i18n.when(_as_datetime(moment), seconds)
 
 
 def reais(cents: int) -> str:
@@ -47,7 +47,10 @@ def reais(cents: int) -> str:
 
 
 def init_app(app: Flask) -> None:
+    i18n.init_app(app)
     app.jinja_env.filters.update(brl=format_brl, iso=iso, when=when, reais=reais)
+    app.jinja_env.globals.update(status_label=js_strings.status_label, localize=i18n.localize)
+    privacy.set_key(app.config["SECRET_KEY"])
     auth.init_app(app)
     errors.init_app(app)
     security.init_app(app)

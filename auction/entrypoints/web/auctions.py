@@ -6,21 +6,25 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ... import clock
-from ...auctions import listing, queries, watching
+from ...auctions import buy_now, listing, privacy, queries, watching, watchlist
 from ...errors import ServiceError
 from ...extensions import get_db
-from ...models import AuctionPhoto, User
+from ...models import Auction, AuctionPhoto, AuctionStatus, User
 from ...uow import UnitOfWork
+from ..i18n import localize
 from . import photos
 from .auth import current_user, login_required, signed_in_user
 from .forms import ReaisField
@@ -33,38 +37,104 @@ MAX_DURATION = timedelta(days=30)
 HISTORY_SIZE = 20
 
 
+def _required() -> DataRequired:
+    return DataRequired(message=_l("Fill this in."))
+
+
 class SellForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(min=3, max=120)])
-    description = TextAreaField("Description", validators=[DataRequired(), Length(max=5000)])
-    starting_price = ReaisField("Starting price (R$)", validators=[DataRequired()])
-    min_increment = ReaisField("Min. increment (optional)", validators=[Optional()])
-    reserve_price = ReaisField("Reserve price (optional)", validators=[Optional()])
-    starts_in = IntegerField(
-        "Starts in (minutes)", default=0, validators=[Optional(), NumberRange(min=0, max=7 * 24 * 60)]
+    title = StringField(_l("Title"), validators=[_required(), Length(min=3, max=120)])
+    description = TextAreaField(_l("Description"), validators=[_required(), Length(max=5000)])
+    starting_price = ReaisField(_l("Starting price (R$)"), validators=[_required()])
+    min_increment = ReaisField(_l("Min. increment (optional)"), validators=[Optional()])
+    reserve_price = ReaisField(_l("Reserve price (optional)"), validators=[Optional()])
+    buy_now_price = ReaisField(
+        _l("Buy It Now price (optional)"),
+        validators=[Optional()],
+        description=_l(
+            "A bidder may buy at this price at once, until a bid reaches your reserve"
+            " (or, without a reserve, until the first bid)."
+        ),
     )
-    duration = IntegerField("Runs for", default=7, validators=[DataRequired(), NumberRange(min=1, max=10_000)])
-    duration_unit = SelectField("Unit", choices=list(DURATION_UNITS), default="days")
-    photos = MultipleFileField("Photos (up to 5: JPEG, PNG, WebP or GIF)")
+    starts_in = IntegerField(
+        _l("Starts in (minutes)"),
+        default=0,
+        validators=[Optional(), NumberRange(min=0, max=7 * 24 * 60, message=_l("between 0 and 10080 minutes"))],
+    )
+    duration = IntegerField(
+        _l("Runs for"),
+        default=7,
+        validators=[
+            InputRequired(message=_l("Fill this in.")),
+            NumberRange(min=1, max=10_000, message=_l("at least 1")),
+        ],
+    )
+    duration_unit = SelectField(
+        _l("Unit"),
+        choices=[
+            SelectChoice("minutes", _l("minutes")),
+            SelectChoice("hours", _l("hours")),
+            SelectChoice("days", _l("days")),
+        ],
+        default="days",
+    )
+    photos = MultipleFileField(_l("Photos (up to 5: JPEG, PNG, WebP or GIF)"))
 
     def validate_duration(self, field: IntegerField) -> None:
         if self.duration_unit.data in DURATION_UNITS and field.data and self.run_time() > MAX_DURATION:
-            field.errors.append("an auction can run for at most 30 days")
+            field.errors.append(_("an auction can run for at most 30 days"))
 
     def run_time(self) -> timedelta:
         return timedelta(seconds=(self.duration.data or 0) * DURATION_UNITS.get(self.duration_unit.data, 0))
 
 
-def _auction_page(session: Session, auction_id: int, viewer_id: int | None) -> dict[str, Any]:
+def _auction_page(session: Session, auction_id: int, viewer_id: int | None, is_admin: bool) -> dict[str, Any]:
     state = queries.auction_state(session, auction_id, viewer_id=viewer_id, last_bids=HISTORY_SIZE)
     state["photos"] = photos.filenames(session, auction_id)
+    state["bids"] = without_repeated_raises(state["bids"])
+    price = session.get(Auction, auction_id).buy_now_price
+    state["buy_now_price"] = price
+    state["buy_now"] = buy_now.available(state["status"], price, state["reserve_met"])
+    # Bidders are pseudonyms in public; the viewer knows their own, admins and the seller after the sale see all.
+    state["your_alias"] = privacy.pseudonym(auction_id, viewer_id)
+    sold = state["status"] == AuctionStatus.FINISHED and state.get("is_seller")
+    state["real_names"] = watchlist.real_names(session, auction_id) if is_admin or sold else {}
     return state
+
+
+def without_repeated_raises(bids: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """History rows newest first, minus a leader's maximum raises: such a row repeats the one below it (same
+    bidder, same price) and tells watchers nothing (static/js/auction.js applies the same rule live)."""
+    kept = []
+    for i, row in enumerate(bids):
+        below = bids[i + 1] if i + 1 < len(bids) else None
+        if below is None or (below["bidder"], below["amount"]) != (row["bidder"], row["amount"]):
+            kept.append(row)
+    return kept
 
 
 @bp.get("/auctions/<int:auction_id>")
 def detail(auction_id: int) -> Any:
     user = current_user()
-    state = get_db().transaction(_auction_page, auction_id, user.id if user else None)
-    return render_template("auctions/detail.html", s=state)
+    state = get_db().transaction(_auction_page, auction_id, user.id if user else None, bool(user and user.is_admin))
+    soft_close = current_app.config["SOFT_CLOSE_SECONDS"]
+    return render_template(
+        "auctions/detail.html",
+        s=state,
+        soft_close_minutes=max(1, round(soft_close / 60)),
+        soft_close_seconds=soft_close,
+    )
+
+
+def _watchlist(session: Session, user_id: int) -> tuple[list[Any], dict[int, str]]:
+    auctions = watchlist.watched_auctions(session, user_id)
+    return auctions, photos.first_photos(session, [a.id for a in auctions])
+
+
+@bp.get("/me/watchlist")
+@login_required
+def watchlist_page() -> Any:
+    auctions, thumbs = get_db().transaction(_watchlist, signed_in_user().id)
+    return render_template("auctions/watchlist.html", auctions=auctions, thumbs=thumbs)
 
 
 @bp.post("/auctions/<int:auction_id>/watch")
@@ -73,16 +143,18 @@ def toggle_watch(auction_id: int) -> Any:
     """The no-JS path of the watch button (with JS the socket's watch/unwatch events do it)."""
     user = signed_in_user()
     now_watching = get_db().run(watching.set_watching, user.id, auction_id, request.form.get("watch") == "1")
-    flash("You are watching this auction." if now_watching else "You stopped watching this auction.", "info")
+    flash(_("You are watching this auction.") if now_watching else _("You stopped watching this auction."), "info")
     return redirect(url_for("auctions.detail", auction_id=auction_id))
 
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _upload_too_large(_error: RequestEntityTooLarge) -> Any:
-    message = (
-        f"The photos together are too large. Send at most {photos.MAX_PHOTOS} photos of {photos.limit_text()} each."
+    message = _(
+        "The photos together are too large. Send at most %(count)d photos of %(size)s each.",
+        count=photos.MAX_PHOTOS,
+        size=photos.limit_text(),
     )
-    return render_template("error.html", title="Upload too large", message=message), 413
+    return render_template("error.html", title=_("Upload too large"), message=message), 413
 
 
 @bp.route("/sell", methods=["GET", "POST"])
@@ -97,7 +169,7 @@ def sell() -> Any:
         else:
             auction_id = _create(form, checked)
             if auction_id is not None:
-                flash("Your auction is listed.", "success")
+                flash(_("Your auction is listed."), "success")
                 return redirect(url_for("auctions.detail", auction_id=auction_id))
     status = 400 if request.method == "POST" else 200
     return render_template(
@@ -120,6 +192,7 @@ def _create(form: SellForm, checked: list[tuple[bytes, str, str]]) -> int | None
                 starting_price=form.starting_price.cents,
                 min_increment=form.min_increment.cents,
                 reserve_price=form.reserve_price.cents,
+                buy_now_price=form.buy_now_price.cents,
                 starts_at=starts_at,
                 ends_at=starts_at + form.run_time(),
             ),
@@ -128,7 +201,7 @@ def _create(form: SellForm, checked: list[tuple[bytes, str, str]]) -> int | None
     except ServiceError as exc:
         photos.discard(stored)
         field = getattr(form, str(exc.details.get("field", "")), None) or form.title
-        field.errors = [*field.errors, exc.message]
+        field.errors = [*field.errors, localize(exc.message)]
         return None
     except Exception:
         photos.discard(stored)

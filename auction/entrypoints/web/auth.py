@@ -9,29 +9,48 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ... import accounts
 from ...extensions import get_db
+from ..i18n import localize
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
 SESSION_KEY = "sid"
 
 
+def _required() -> DataRequired:
+    return DataRequired(message=_l("Fill this in."))
+
+
 class RegisterForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=40)])
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
-    cpf_cnpj = StringField("CPF or CNPJ", validators=[DataRequired(), Length(max=20)])
-    invitation = StringField("Invitation token")
+    username = StringField(
+        _l("Username"),
+        validators=[_required(), Length(max=40)],
+        description=_l("3 to 40 letters, digits, '.', '_' or '-'. Other bidders never see it (they see a pseudonym)."),
+    )
+    email = EmailField(_l("E-mail"), validators=[_required(), Length(max=254)])
+    password = PasswordField(
+        _l("Password"),
+        validators=[_required(), Length(max=200)],
+        description=_l("At least %(count)d characters.", count=accounts.MIN_PASSWORD),
+    )
+    cpf_cnpj = StringField(
+        _l("CPF or CNPJ"),
+        validators=[_required(), Length(max=20)],
+        description=_l("Asaas, our payment provider, requires it by Brazilian law to receive your payments by Pix."),
+    )
+    invitation = StringField(_l("Invitation token"))
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=40)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    username = StringField(_l("Username or e-mail"), validators=[_required(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[_required(), Length(max=200)])
 
 
 def current_user() -> accounts.PublicUser | None:
@@ -52,11 +71,16 @@ def is_admin() -> bool:
     return bool(user and user.is_admin)
 
 
+def _here() -> str:
+    """The path to come back to after logging in: `request.full_path` ends in a bare `?` without a query."""
+    return request.full_path.rstrip("?")
+
+
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if current_user() is None:
-            return redirect(url_for("auth.login", next=request.full_path))
+            return redirect(url_for("auth.login", next=_here()))
         return view(*args, **kwargs)
 
     return wrapped
@@ -67,7 +91,7 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         user = current_user()
         if user is None:
-            return redirect(url_for("auth.login", next=request.full_path))
+            return redirect(url_for("auth.login", next=_here()))
         if not user.is_admin:
             abort(403)
         return view(*args, **kwargs)
@@ -107,22 +131,40 @@ def _rate_limited_page(template: str, form: FlaskForm, **context: Any) -> Any:
     return render_template(template, form=form, **context), 429, {"Retry-After": "60"}
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
+    """A same-site path to go back to (never another host), without a stray trailing `?`."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+        return target.rstrip("?")
     return url_for("pages.index")
+
+
+def _register_checked(form: RegisterForm) -> bool:
+    """Validate every field and show every problem at once (not one per attempt); True when all pass."""
+    valid = form.validate_on_submit()
+    problems = accounts.registration_problems(
+        form.username.data or "", form.email.data or "", form.password.data or "", form.cpf_cnpj.data or ""
+    )
+    for problem in problems:
+        field = getattr(form, problem.field)
+        if not field.errors:
+            # email-validator's own wording is English and technical; one clear sentence in the reader's language.
+            bad_email = problem.field == "email"
+            field.errors.append(
+                _("enter a valid e-mail address, like name@example.com") if bad_email else localize(problem.message)
+            )
+    return valid and not problems
 
 
 @bp.route("/register", methods=["GET", "POST"])
 def register() -> Any:
     form = RegisterForm()
     required_token = current_app.config["REGISTRATION_TOKEN"]
-    if form.validate_on_submit():
+    if request.method == "POST" and _register_checked(form):
         if rate_limited("register_ip", client_ip()):
-            form.username.errors.append("too many registrations from this address; try again later")
+            form.username.errors.append(_("too many registrations from this address; try again later"))
             return _rate_limited_page("auth/register.html", form, needs_token=bool(required_token))
         if required_token and not hmac.compare_digest((form.invitation.data or "").encode(), required_token.encode()):
-            form.invitation.errors.append("a valid invitation token is required to register")
+            form.invitation.errors.append(_("a valid invitation token is required to register"))
         else:
             try:
                 user = get_db().transaction(
@@ -137,11 +179,11 @@ def register() -> Any:
                     )
                 )
             except accounts.RegistrationError as exc:
-                getattr(form, exc.field).errors.append(exc.message)
+                getattr(form, exc.field).errors.append(localize(exc.message))
             else:
                 log.info("event=user_registered user_id=%s", user)
                 _begin_login(user)
-                flash("Welcome! Your account is ready.", "success")
+                flash(_("Welcome! Your account is ready."), "success")
                 return redirect(url_for("pages.index"))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/register.html", form=form, needs_token=bool(required_token)), status
@@ -153,17 +195,17 @@ def login() -> Any:
     if form.validate_on_submit():
         username = (form.username.data or "").strip().lower()
         if rate_limited("login_ip", client_ip()) or rate_limited("login_user", username):
-            form.password.errors.append("too many login attempts; wait a minute and try again")
+            form.password.errors.append(_("too many login attempts; wait a minute and try again"))
             return _rate_limited_page("auth/login.html", form)
         else:
             user = get_db().transaction(accounts.authenticate, form.username.data, form.password.data)
             if user is None:
                 log.info("event=login_failed ip=%s", client_ip())
-                form.password.errors.append("wrong username or password")
+                form.password.errors.append(_("wrong username, e-mail or password"))
             else:
                 _begin_login(user.id)
                 log.info("event=login user_id=%s", user.id)
-                return redirect(_safe_next(request.args.get("next")))
+                return redirect(safe_next(request.args.get("next")))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
 
@@ -174,5 +216,5 @@ def logout() -> Any:
     if token:
         get_db().transaction(accounts.end_session, token)
     session.clear()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("pages.index"))

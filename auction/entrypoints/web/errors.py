@@ -14,21 +14,32 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, flash, redirect, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from ...db import DatabaseUnavailable
 from ...errors import ServiceError
+from ..i18n import localize
 
 log = logging.getLogger(__name__)
 
 TITLES = {
-    400: "Bad request",
-    401: "Log in",
-    402: "Not enough funds",
-    403: "Not allowed",
-    404: "Not found",
-    409: "Not possible now",
-    429: "Too many requests",
+    400: _l("Bad request"),
+    401: _l("Log in"),
+    402: _l("Not enough funds"),
+    403: _l("Not allowed"),
+    404: _l("Page not found"),
+    405: _l("Not possible here"),
+    409: _l("Not possible now"),
+    413: _l("Too large"),
+    429: _l("Too many requests"),
+}
+# What a person reads on the framework's own errors (werkzeug's descriptions are for developers).
+MESSAGES = {
+    403: _l("You are not allowed to see this page."),
+    404: _l("There is no page at this address. The auction may have been removed, or the link is wrong."),
+    405: _l("This address does not take that kind of request."),
 }
 
 
@@ -43,7 +54,8 @@ def _same_site_referrer() -> str | None:
 
 
 def page(status: int, message: str, title: str | None = None) -> tuple[str, int]:
-    return render_template("error.html", title=title or TITLES.get(status, "Error"), message=message), status
+    heading = title or str(TITLES.get(status, _("Error")))
+    return render_template("error.html", title=heading, message=message, status=status), status
 
 
 def init_app(app: Flask) -> None:
@@ -52,22 +64,25 @@ def init_app(app: Flask) -> None:
         log.info("event=page_refused path=%s code=%s status=%s", request.path, error.code, error.http_status)
         back = _same_site_referrer() if request.method == "POST" else None
         if back is not None:
-            flash(error.message, "error")
+            flash(localize(error.message), "error")
             return redirect(back, code=303)
-        return page(error.http_status, error.message)
+        return page(error.http_status, localize(error.message))
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Any:
         # Only pages a browser navigates to get the site's layout; API clients keep the plain answer.
         if error.code is None or error.code < 400 or "text/html" not in request.headers.get("Accept", ""):
             return error
-        return page(error.code, error.description or "", error.name)
+        message = MESSAGES.get(error.code)
+        return page(
+            error.code, str(message) if message else error.description or "", str(TITLES.get(error.code, error.name))
+        )
 
     @app.errorhandler(DatabaseUnavailable)
     def _database_unavailable(_error: DatabaseUnavailable) -> Any:
         # A clear, quick 503 (never a hang or a traceback); the next request tries the database again.
         log.warning("event=page_unavailable path=%s", request.path)
         body, status = page(
-            503, "The site is briefly unavailable. Please try again in a moment.", "Temporarily unavailable"
+            503, _("The site is briefly unavailable. Please try again in a moment."), _("Temporarily unavailable")
         )
         return body, status, {"Retry-After": "5"}

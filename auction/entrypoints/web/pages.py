@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, Flask, redirect, render_template, request
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -12,17 +13,18 @@ from ... import clock, notifications, wallet
 from ...auctions import queries
 from ...extensions import get_db
 from ...models import Auction
-from . import photos
-from .auth import current_user
+from .. import i18n
+from . import js_strings, photos
+from .auth import current_user, safe_next
 
 bp = Blueprint("pages", __name__)
 
 # filter name in the URL -> (label, queries.list_auctions status)
 FILTERS = {
-    "open": ("Open", "open"),
-    "ending": ("Ending soon", "ending_soon"),
-    "upcoming": ("Upcoming", "scheduled"),
-    "finished": ("Finished", "finished"),
+    "open": (lazy_gettext("Open"), "open"),
+    "ending": (lazy_gettext("Ending soon"), "ending_soon"),
+    "upcoming": (lazy_gettext("Upcoming"), "scheduled"),
+    "finished": (lazy_gettext("Finished"), "finished"),
 }
 ENDING_SOON_SECONDS = 3600
 
@@ -44,7 +46,26 @@ def init_app(app: Flask) -> None:
     def _page_globals() -> dict[str, Any]:
         user = current_user()
         nav = get_db().transaction(_nav_counts, user.id) if user else {"available": 0, "unread": 0}
-        return {"nav": nav, "server_time": clock.isoformat(clock.now())}
+        return {
+            "nav": nav,
+            "server_time": clock.isoformat(clock.now()),
+            "languages": i18n.LANGUAGES,
+            "page_locale": i18n.language(),
+            "page_lang": i18n.language().replace("_", "-"),
+            "page_timezone": str(i18n.get_timezone()),
+            "js_i18n": js_strings.catalog,
+        }
+
+
+@bp.get("/language")
+def set_language() -> Any:
+    """The switcher (a plain link: a language is a display preference, not an action worth a form and a
+    CSRF token): remember the reader's choice for a year and go back to the page they were on."""
+    chosen = request.args.get("lang")
+    response = redirect(safe_next(request.args.get("next")), code=303)
+    if chosen in i18n.LANGUAGES:
+        response.set_cookie(i18n.LANG_COOKIE, chosen, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return response
 
 
 @bp.get("/")

@@ -1,0 +1,178 @@
+"""Languages and time zones of the people reading the site (Flask-Babel), for pages and sockets.
+
+The language is Portuguese (pt_BR) first and English second: a `lang` cookie set by the
+switcher wins, then the browser's Accept-Language, then DEFAULT_LOCALE. The time zone is the
+browser's (the page scripts store it in a `tz` cookie), else DEFAULT_TIMEZONE.
+
+Service messages (errors raised in auctions/, wallet/, accounts/, payments/, and the texts of
+notifications) stay English where they are made: the areas know nothing of requests, and stored
+notifications keep one text whatever language their reader picks later. They are translated here,
+at the adapters, when they are shown: `localize` matches the English text against the templates of
+MESSAGES (marked for extraction, so they sit in the .po files like any other string) and answers
+the translation with the same values. An unknown message is shown as it is, never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from functools import cache
+
+import pytz
+from babel.dates import format_datetime
+from flask import Flask, current_app, request
+from flask_babel import Babel, get_locale, get_timezone, gettext
+
+from ..config import PROJECT_ROOT
+
+LANGUAGES = {"pt_BR": "Português", "en": "English"}
+LANG_COOKIE = "lang"
+TZ_COOKIE = "tz"
+
+
+def N_(text: str) -> str:
+    return text
+
+
+# English templates of service messages; {name} matches one value (an amount, a title, a number).
+MESSAGES: tuple[str, ...] = (
+    N_("the minimum bid is {amount}"),
+    N_("you are already leading; a new maximum must be at least {amount}"),
+    N_("must not be below amount"),
+    N_("this auction is not open for bids"),
+    N_("this auction is not open"),
+    N_("you cannot bid on your own auction"),
+    N_("only the seller or an admin may finish this auction"),
+    N_("the auction has not reached its end time yet"),
+    N_("only an admin may cancel an auction"),
+    N_("the auction is already over"),
+    N_("an auction with bids cannot be cancelled"),
+    N_("no such auction"),
+    N_("must not be below the starting price"),
+    N_("must not be below the starting price or the reserve price"),
+    N_("must be after the start"),
+    N_("an auction lasts at most {days} days"),
+    N_("{count} characters"),
+    N_("at most {count} characters"),
+    N_("amount must be a whole number of cents"),
+    N_("amount must be positive"),
+    N_("amount is too large"),
+    N_("auction_id must be a positive whole number"),
+    N_("your wallet is in debt ({amount}); add money before bidding"),
+    N_("not enough funds: {needed} needed, {available} available"),
+    N_("too many bids; wait a moment and try again"),
+    N_("too many requests; wait a moment and try again"),
+    N_("log in to do this"),
+    N_("your session has ended; log in again"),
+    N_("the service is briefly unavailable; please try again"),
+    N_("something went wrong; please try again"),
+    N_("CPF must have 11 digits or CNPJ 14 digits"),
+    N_("this CPF/CNPJ number is not valid"),
+    N_("3-40 letters, digits, '.', '_' or '-'"),
+    N_("password must have at least {count} characters"),
+    N_("password is too easy to guess"),
+    N_("this username is taken"),
+    N_("an account with this email already exists"),
+    N_("this username or email is taken"),
+    N_("Buy It Now is no longer available: a bid has reached the reserve"),
+    N_("this auction has no Buy It Now price"),
+    N_("you cannot buy your own item"),
+    # Notifications (auction/auctions/messages.py, listing.py)
+    N_("You were outbid on “{title}”: the price is now {amount}."),
+    N_("You won “{title}” for {amount}."),
+    N_("“{title}” sold to {name} for {amount}."),
+    N_("“{title}” was won by {name} for {amount}."),
+    N_("“{title}” ended without a sale: the reserve price was not met."),
+    N_("“{title}” ended without bids."),
+    N_("“{title}” ended without a sale."),
+    N_("“{title}” ends soon."),
+    N_("Your auction “{title}” was cancelled by an admin."),
+    N_("You bought “{title}” for {amount} with Buy It Now."),
+    N_("“{title}” was bought for {amount} with Buy It Now."),
+)
+
+_FIELD_PREFIX = re.compile(r"^[a-z_]+: ")
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+@cache
+def _pattern(template: str) -> re.Pattern[str]:
+    parts = _PLACEHOLDER.split(template)
+    # split() alternates literal text and placeholder names.
+    regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts))
+    return re.compile(f"^{regex}$", re.DOTALL)
+
+
+@cache
+def _most_specific_first() -> tuple[str, ...]:
+    """Templates with more fixed text first, so "{count} characters" never swallows a longer message."""
+    return tuple(sorted(MESSAGES, key=lambda template: -len(_PLACEHOLDER.sub("", template))))
+
+
+def localize(message: str) -> str:
+    """A service's English message in the reader's language (without a `field: ` prefix)."""
+    text = _FIELD_PREFIX.sub("", message or "", count=1)
+    for template in _most_specific_first():
+        match = _pattern(template).match(text)
+        if match:
+            # Flask-Babel formats with %; these templates use {name}, filled after the lookup.
+            return gettext(template).format(**match.groupdict())
+    return text
+
+
+def message_catalog() -> list[list[str]]:
+    """[English template, translation] pairs for the page scripts (live notifications arrive in English)."""
+    pairs = []
+    for template in MESSAGES:
+        translated = gettext(template)
+        if translated != template:
+            pairs.append([template, translated])
+    return pairs
+
+
+def _locale() -> str:
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    best = request.accept_languages.best_match(["pt-BR", "pt", "en-US", "en-GB", "en"])
+    if best is None:
+        return _default_locale()
+    return "en" if best.startswith("en") else "pt_BR"
+
+
+def _default_locale() -> str:
+    return current_app.config["DEFAULT_LOCALE"]
+
+
+def _timezone() -> str:
+    return valid_timezone(request.cookies.get(TZ_COOKIE)) or current_app.config["DEFAULT_TIMEZONE"]
+
+
+def valid_timezone(name: str | None) -> str | None:
+    """The zone name a browser sent, if Flask-Babel (pytz) knows it; anything else is ignored, never an error."""
+    if not name or len(name) > 64:
+        return None
+    try:
+        pytz.timezone(name)
+    except (pytz.UnknownTimeZoneError, ValueError):
+        return None
+    return name
+
+
+def when(moment: datetime | None, seconds: bool = False) -> str:
+    """A readable time in the viewer's zone and language: '25 nov. 2026, 11:30' / '25 Nov 2026, 11:30'."""
+    if moment is None:
+        return ""
+    pattern = "d MMM y, HH:mm:ss" if seconds else "d MMM y, HH:mm"
+    return format_datetime(moment, pattern, tzinfo=get_timezone(), locale=get_locale())
+
+
+def language() -> str:
+    return str(get_locale() or _default_locale())
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PROJECT_ROOT / "translations"))
+    app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LOCALE"]
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["DEFAULT_TIMEZONE"]
+    Babel(app, locale_selector=_locale, timezone_selector=_timezone)

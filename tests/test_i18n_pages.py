@@ -1,0 +1,53 @@
+"""Language and time zone choice on pages: pt_BR by default, Accept-Language, the switcher's cookie, a
+browser's zone cookie (a bad one is ignored), and a switcher that never redirects off the site."""
+
+from __future__ import annotations
+
+import pytest
+
+from auction import create_app
+from auction.models import Base
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def site_client(app_config: dict):
+    app = create_app({**app_config, "DEFAULT_LOCALE": "pt_BR"})
+    Base.metadata.create_all(app.extensions["auction.db"].engine)
+    yield app.test_client()
+    app.extensions["auction.db"].dispose()
+
+
+def test_portuguese_is_the_default_and_accept_language_or_the_cookie_choose_english(site_client):
+    assert "<h1>Leilões</h1>" in site_client.get("/").get_data(as_text=True)
+    english = site_client.get("/", headers={"Accept-Language": "en-GB,en;q=0.8"}).get_data(as_text=True)
+    assert '<html lang="en">' in english and "<h1>Auctions</h1>" in english
+    switched = site_client.get("/language?lang=en&next=/login")
+    assert switched.status_code == 303 and switched.headers["Location"].endswith("/login")
+    assert "<h1>Log in</h1>" in site_client.get("/login", headers={"Accept-Language": "pt-BR"}).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil"])
+def test_the_switcher_goes_back_only_to_this_site(site_client, target):
+    response = site_client.get("/language", query_string={"lang": "en", "next": target})
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+
+
+def test_an_unknown_language_or_zone_changes_nothing_and_breaks_nothing(site_client):
+    assert "lang=" not in site_client.get("/language?lang=xx").headers.get("Set-Cookie", "")
+    site_client.set_cookie("tz", "Not/AZone")
+    page = site_client.get("/")
+    assert page.status_code == 200 and "America/Sao_Paulo" in page.get_data(as_text=True)
+    site_client.set_cookie("tz", "Asia/Tokyo")
+    assert "Asia/Tokyo" in site_client.get("/").get_data(as_text=True)
+
+
+def test_a_missing_page_is_the_sites_own_page_in_portuguese(site_client):
+    response = site_client.get("/auctions/424242", headers={"Accept": "text/html"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404 and 'class="topbar"' in html and "Página não encontrada" in html
+    assert "Leilão não encontrado" in html or "leilão não encontrado" in html
