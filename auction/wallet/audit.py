@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Hold, LedgerEntry, Wallet
+from ..models import Hold, LedgerEntry, Order, Wallet, Withdrawal
+from .escrow import ESCROW
 from .ledger import Bucket, HoldStatus
+from .payouts import PAYOUTS
 
 
 def audit(session: Session) -> list[str]:
@@ -48,4 +50,22 @@ def audit(session: Session) -> list[str]:
     problems.extend(f"ledger transaction {tx_id}: entries sum to {total}" for tx_id, total in unbalanced)
     negative_holds = session.scalars(select(Hold.id).where(Hold.amount < 0)).all()
     problems.extend(f"hold {hold_id}: negative amount" for hold_id in negative_holds)
+    problems.extend(_system_accounts(session))
+    return problems
+
+
+def _system_accounts(session: Session) -> list[str]:
+    """The escrow and payout-hold accounts hold exactly what their orders and withdrawals say, never less than 0."""
+    problems: list[str] = []
+    for code, column in ((ESCROW, Order.escrowed), (PAYOUTS, Withdrawal.held)):
+        balance = session.scalar(select(Wallet.available).where(Wallet.code == code)) or 0
+        owed = int(session.scalar(select(func.coalesce(func.sum(column), 0))))
+        if balance != owed:
+            problems.append(f"{code} account: balance is {balance} but its {column.class_.__tablename__} say {owed}")
+        if balance < 0:
+            problems.append(f"{code} account: negative balance {balance}")
+    negative = session.scalars(select(Order.id).where(Order.escrowed < 0)).all()
+    problems.extend(f"order {order_id}: negative escrow" for order_id in negative)
+    negative = session.scalars(select(Withdrawal.id).where(Withdrawal.held < 0)).all()
+    problems.extend(f"withdrawal {withdrawal_id}: negative payout hold" for withdrawal_id in negative)
     return problems
