@@ -83,7 +83,9 @@ def test_ship_then_confirm_pays_the_seller_minus_the_fee_and_tells_both_sides(db
     assert {("order", f"user:{sale['buyer']}"), ("order", f"user:{sale['seller']}")} <= rooms
     assert {("wallet", f"user:{sale['seller']}"), ("notification", f"user:{sale['seller']}")} <= rooms
     keys = db.transaction(
-        lambda s: set(s.scalars(select(LedgerTransaction.idempotency_key).where(LedgerTransaction.auction_id == sale["auction"])))
+        lambda s: set(
+            s.scalars(select(LedgerTransaction.idempotency_key).where(LedgerTransaction.auction_id == sale["auction"]))
+        )
     )
     assert {f"order:{sale['order']}:release", f"order:{sale['order']}:release:fee"} <= keys
     with pytest.raises(OrderState):  # once only

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from .. import clock
 from ..db import Database, lock_existing, lock_row
-from ..errors import Invalid, ServiceError
+from ..errors import Forbidden, Invalid, ServiceError
 from ..models import User, Withdrawal
 from ..money import Cents, cents_to_reais, format_brl
 from ..payments.client import AsaasClient, AsaasError, AsaasInvalid
@@ -179,7 +179,14 @@ class AdminDecision:
     reason: str = ""
 
 
+def _require_admin(session: Session, user_id: int) -> None:
+    user = session.get(User, user_id)
+    if user is None or not user.is_admin:
+        raise Forbidden("only an admin may approve or refuse withdrawals")
+
+
 def approve(uow: UnitOfWork, cmd: AdminDecision) -> Withdrawal:
+    _require_admin(uow.session, cmd.admin_id)
     row = _lock(uow.session, cmd.withdrawal_id)
     if row.status != WithdrawalStatus.AWAITING_APPROVAL:
         raise WithdrawalState(f"withdrawal #{row.id} is {row.status}, not awaiting approval")
@@ -191,6 +198,7 @@ def approve(uow: UnitOfWork, cmd: AdminDecision) -> Withdrawal:
 
 
 def refuse(uow: UnitOfWork, cmd: AdminDecision) -> Withdrawal:
+    _require_admin(uow.session, cmd.admin_id)
     row = _lock(uow.session, cmd.withdrawal_id)
     if row.status != WithdrawalStatus.AWAITING_APPROVAL:
         raise WithdrawalState(f"withdrawal #{row.id} is {row.status}, not awaiting approval")
@@ -215,7 +223,7 @@ class Claim:
     reference: str
 
 
-def _claim(uow: UnitOfWork, withdrawal_id: int) -> Claim | None:
+def claim(uow: UnitOfWork, withdrawal_id: int) -> Claim | None:
     row = _lock(uow.session, withdrawal_id)
     if row.status not in (WithdrawalStatus.QUEUED, WithdrawalStatus.SUBMITTING) or row.asaas_transfer_id:
         return None
@@ -235,18 +243,18 @@ def _refused_by_asaas(uow: UnitOfWork, withdrawal_id: int, detail: str) -> None:
 
 def submit(db: Database, client: AsaasClient, withdrawal_id: int) -> str:
     """Send the withdrawal's transfer to Asaas (or find the one an earlier attempt created); returns its status."""
-    claim = db.run(_claim, withdrawal_id)
-    if claim is None:
+    claimed = db.run(claim, withdrawal_id)
+    if claimed is None:
         return "skipped"
     try:
-        remote = client.find_transfer(claim.reference) if claim.attempt > 1 else None
+        remote = client.find_transfer(claimed.reference) if claimed.attempt > 1 else None
         if remote is None:
             remote = client.create_transfer(
-                value=cents_to_reais(claim.amount),
-                pix_key=claim.pix_key,
-                pix_key_type=claim.pix_key_type,
-                description=f"Leilão withdrawal #{claim.withdrawal_id}",
-                external_reference=claim.reference,
+                value=cents_to_reais(claimed.amount),
+                pix_key=claimed.pix_key,
+                pix_key_type=claimed.pix_key_type,
+                description=f"Leilão withdrawal #{claimed.withdrawal_id}",
+                external_reference=claimed.reference,
             )
     except AsaasInvalid as exc:
         log.warning("event=transfer_refused withdrawal_id=%s codes=%s", withdrawal_id, ",".join(exc.codes))
@@ -255,7 +263,9 @@ def submit(db: Database, client: AsaasClient, withdrawal_id: int) -> str:
         return WithdrawalStatus.FAILED
     except AsaasError as exc:
         # Unknown whether it landed: left `submitting`; the next attempt looks the reference up first.
-        log.warning("event=transfer_unanswered withdrawal_id=%s attempt=%s error=%s", withdrawal_id, claim.attempt, exc)
+        log.warning(
+            "event=transfer_unanswered withdrawal_id=%s attempt=%s error=%s", withdrawal_id, claimed.attempt, exc
+        )
         return WithdrawalStatus.SUBMITTING
     return db.run(attach, withdrawal_id, remote)
 
