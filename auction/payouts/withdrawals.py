@@ -383,3 +383,11 @@ def reconcile(db: Database, client: AsaasClient, *, older_than_seconds: int = 30
         except AsaasError as exc:
             log.info("event=transfer_reconcile_failed withdrawal_id=%s error=%s", withdrawal_id, exc)
     return changed
+
+
+def withdraw(db: Database, client: AsaasClient, cmd: RequestWithdrawal) -> tuple[int, str]:
+    """Hold and, unless it waits for an admin, send one withdrawal; (its id, its status now)."""
+    row = db.run(request_withdrawal, cmd)
+    if row.status != WithdrawalStatus.QUEUED:
+        return row.id, row.status
+    return row.id, submit(db, client, row.id)

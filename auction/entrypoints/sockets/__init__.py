@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...extensions import socketio
-from . import auctions, connection, presence, wallet  # noqa: F401 - register handlers and the presence job
+from . import auctions, connection, payouts, presence, wallet  # noqa: F401 - register handlers and the presence job
 
 
 @socketio.on("connect")

@@ -8,7 +8,20 @@ from flask import Flask
 
 from ... import clock
 from ...money import format_brl
-from . import admin, auctions, auth, errors, notifications_pages, pages, photos, security, wallet_pages
+from . import (
+    admin,
+    admin_orders,
+    auctions,
+    auth,
+    errors,
+    notifications_pages,
+    orders_pages,
+    pages,
+    payouts_pages,
+    photos,
+    security,
+    wallet_pages,
+)
 
 
 def _as_datetime(moment: datetime | str | None) -> datetime | None:
@@ -42,4 +55,6 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     pages.init_app(app)
     for module in (auth, pages, auctions, photos, wallet_pages, notifications_pages, admin):
+        app.register_blueprint(module.bp)
+    for module in (orders_pages, payouts_pages, admin_orders):
         app.register_blueprint(module.bp)
