@@ -125,6 +125,9 @@ def test_the_saved_address_is_used_for_the_next_order(db, sale, make_user):
     db.run(closing.finish_if_due, auction_id, fee_bps=0)
     second = db.transaction(lambda s: s.scalars(select(Order).where(Order.auction_id == auction_id)).one())
     assert (second.ship_recipient, second.ship_city) == ("Ana Souza", "São Paulo")
+    db.run(orders.ship, orders.Ship(second.id, sale["seller"], "Jadlog", "JD1", release_days=14))
+    db.run(orders.confirm, orders.OrderAction(second.id, sale["buyer"]))  # no fee on this one
+    assert balance(db, sale["seller"]) == wallet.Balance(1_000, 0)
     assert audit(db) == []
 
 

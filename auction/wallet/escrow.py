@@ -84,7 +84,7 @@ def release_to_seller(
 ) -> Movement:
     """Escrow -> the seller's available balance, then the fee from the seller to the platform."""
     require_cents(amount)
-    require_cents(fee)
+    require_cents(fee, allow_zero=True)
     _check_key(key)
     if fee > amount:
         raise Invalid("the fee cannot exceed the amount")

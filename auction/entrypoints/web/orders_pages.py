@@ -26,12 +26,12 @@ STATUS_LABELS = {
 }
 
 
-def _page(session: Session, order_id: int, user_id: int) -> dict[str, Any]:
+def _page(session: Session, order_id: int, user_id: int, ship_days: int) -> dict[str, Any]:
     order = queries.order_for(session, order_id, user_id)
     return {
         "order": order,
         "saved": queries.saved_address(session, order.buyer_id) if user_id == order.buyer_id else None,
-        "ship_by": orders.ship_by(order, current_app.config["ORDER_SHIP_DAYS"]),
+        "ship_by": orders.ship_by(order, ship_days),
     }
 
 
@@ -39,7 +39,7 @@ def _page(session: Session, order_id: int, user_id: int) -> dict[str, Any]:
 @login_required
 def order(order_id: int) -> Any:
     user = signed_in_user()
-    page = get_db().transaction(_page, order_id, user.id)
+    page = get_db().transaction(_page, order_id, user.id, current_app.config["ORDER_SHIP_DAYS"])
     return render_template(
         "orders/order.html", **page, me=user, now=clock.now(), status_label=STATUS_LABELS.get, fields=ADDRESS_FIELDS
     )
