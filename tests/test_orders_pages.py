@@ -10,7 +10,7 @@ from sqlalchemy import select
 from auction import accounts, clock, wallet
 from auction.auctions import closing
 from auction.extensions import socketio
-from auction.models import Order, User, Withdrawal
+from auction.models import Order, User, WebhookDelivery, Withdrawal
 from tests.support.auctions import fund, new_auction, place
 from tests.support.payments import sim_client
 
@@ -130,3 +130,34 @@ def test_the_withdraw_socket_event_answers_and_pushes_the_status(app, db, sold, 
     assert anonymous.emit("withdraw", {"amount": 5_000}, callback=True)["error"] == "not_logged_in"
     sio.disconnect()
     anonymous.disconnect()
+
+
+def test_an_admin_reprocesses_a_stored_transfer_delivery(app, db, sold):
+    from tests.support.payments import TOKEN
+
+    body = {"id": "evt_t1", "event": "TRANSFER_DONE", "transfer": {"id": "t-unknown", "status": "DONE", "value": 1}}
+    answer = app.test_client().post("/payment/webhook", json=body, headers={"asaas-access-token": TOKEN})
+    assert answer.get_json()["outcome"] == "unmatched"
+    delivery_id = db.transaction(
+        lambda s: s.scalar(select(WebhookDelivery.id).where(WebhookDelivery.event_id == "evt_t1"))
+    )
+    admin = as_user(app, db, sold["admin"])
+    assert "TRANSFER_DONE" in admin.get("/admin/deliveries").get_data(as_text=True)
+    assert admin.post(f"/admin/deliveries/{delivery_id}/reprocess").status_code == 302
+    assert "Re-processed: unmatched" in admin.get(f"/admin/deliveries/{delivery_id}").get_data(as_text=True)
+    result = app.test_cli_runner().invoke(args=["payouts", "replay", "evt_t1"])
+    assert result.exit_code == 0 and "unmatched" in result.output
+
+
+def test_the_scheduler_job_releases_due_orders_and_the_cli_too(app, db, sold):
+    from auction.entrypoints.jobs import run_order_release
+    from auction.orders import service as orders
+
+    db.run(orders.set_address, orders.SetAddress(sold["order"], sold["buyer"], ADDRESS))
+    db.run(orders.ship, orders.Ship(sold["order"], sold["seller"], "Correios", "BR1", release_days=14))
+    with app.app_context():
+        assert run_order_release(app) == 0
+        clock.advance(timedelta(days=14, minutes=1))
+        assert run_order_release(app) == 1
+    assert app.test_cli_runner().invoke(args=["orders", "release-due"]).output.strip() == "released 0 order(s)"
+    assert db.transaction(lambda s: s.get(Order, sold["order"]).resolution) == "automatic"

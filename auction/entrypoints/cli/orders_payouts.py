@@ -1,4 +1,4 @@
-"""`flask --app auction orders release-due` and `flask --app auction payouts reconcile`."""
+"""`flask --app auction orders release-due` and `flask --app auction payouts reconcile | replay EVENT_ID`."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from ...errors import NotFound
 from ...extensions import get_asaas, get_db
-from ...payouts import withdrawals
+from ...payments import queries
+from ...payouts import deliveries, withdrawals
 from ..jobs import run_order_release
 
 orders_cli = AppGroup("orders", help="Orders: release the escrow of shipped orders whose release time passed.")
@@ -26,3 +28,15 @@ def reconcile(older_than: int) -> None:
     """Look up at Asaas every withdrawal not final (never re-sending one blindly) and apply its transfer's status."""
     changed = withdrawals.reconcile(get_db(), get_asaas(), older_than_seconds=older_than)
     click.echo(f"{changed} withdrawal(s) changed")
+
+
+@payouts_cli.command("replay")
+@click.argument("event_id")
+def replay(event_id: str) -> None:
+    """Re-process a stored TRANSFER_* delivery by its Asaas event id (idempotent: the level decides)."""
+    db = get_db()
+    try:
+        delivery_id = db.transaction(queries.delivery_id_for_event, event_id)
+    except NotFound as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"delivery {delivery_id}: {db.run(deliveries.process, delivery_id, True)}")
