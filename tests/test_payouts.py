@@ -392,3 +392,16 @@ def test_two_withdrawals_racing_for_one_balance_only_one_fits(db, seller):
         t.join(60)
     assert sorted(results) == ["ok", "refused"]
     assert available(db, seller) == 10_000
+
+
+def test_a_transfer_with_our_reference_but_another_amount_cannot_take_our_place(db, client, seller):
+    made = request(db, seller, 2_500)
+    db.run(w.claim, made.id)  # sent; Asaas's answer not stored yet
+    ref, path = made.external_reference, "/payment/transfer-validation"
+    forged = {"id": "t-thief", "value": 9_000.0, "pixAddressKey": "thief@example.com", "externalReference": ref}
+    assert post(client, validation(forged), path=path).get_json()["status"] == "REFUSED"
+    post(client, transfer_event("TRANSFER_CANCELLED", "t-thief", ref, "9000.00", "CANCELLED"))
+    assert row(db, made.id).asaas_transfer_id is None and row(db, made.id).held == 2_500
+    ours = {"id": "t-ours", "value": 25.0, "pixAddressKey": made.pix_key, "externalReference": ref}
+    assert post(client, validation(ours), path=path).get_json() == {"status": "APPROVED"}
+    assert row(db, made.id).asaas_transfer_id == "t-ours"

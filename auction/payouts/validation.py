@@ -13,11 +13,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from ..money import InvalidAmount, format_brl, reais_to_cents
 from ..uow import UnitOfWork
 from . import messages
 from .events import is_final
-from .withdrawals import WithdrawalStatus, lock_for_transfer
+from .withdrawals import WithdrawalStatus, lock_for_transfer, same_amount
 
 log = logging.getLogger(__name__)
 APPROVABLE = (WithdrawalStatus.SUBMITTING, WithdrawalStatus.PENDING)
@@ -41,20 +40,18 @@ def _same_key(stored: str, sent: object) -> bool:
 
 
 def _check(uow: UnitOfWork, transfer: dict[str, Any]) -> Verdict:
-    row = lock_for_transfer(uow.session, transfer)
+    row = lock_for_transfer(uow.session, transfer, bind=False)
     if row is None:
         return Verdict(False, "unknown transfer")
-    try:
-        value = reais_to_cents(transfer.get("value"))
-    except InvalidAmount:
-        return Verdict(False, "unreadable value")
-    if value != row.amount:
-        return Verdict(False, f"value {format_brl(value)} differs from withdrawal #{row.id}")
+    if not same_amount(row, transfer):
+        return Verdict(False, f"value {transfer.get('value')!r} differs from withdrawal #{row.id}")
     sent_key = transfer.get("pixAddressKey") or (transfer.get("bankAccount") or {}).get("pixAddressKey")
     if not _same_key(row.pix_key, sent_key):
         return Verdict(False, f"PIX key differs from withdrawal #{row.id}")
     if row.status not in APPROVABLE or is_final(row.transfer_status):
         return Verdict(False, f"withdrawal #{row.id} is {row.status}")
+    if row.asaas_transfer_id is None:  # approved before our POST's answer was stored
+        row.asaas_transfer_id = str(transfer["id"])
     return Verdict(True)
 
 

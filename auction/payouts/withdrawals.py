@@ -28,7 +28,7 @@ from .. import clock
 from ..db import Database, lock_existing, lock_row
 from ..errors import Forbidden, Invalid, ServiceError
 from ..models import User, Withdrawal
-from ..money import Cents, cents_to_reais, format_brl
+from ..money import Cents, InvalidAmount, cents_to_reais, format_brl, reais_to_cents
 from ..payments.client import AsaasClient, AsaasError, AsaasInvalid
 from ..uow import UnitOfWork
 from ..wallet import payouts as ledger
@@ -288,8 +288,19 @@ def attach(uow: UnitOfWork, withdrawal_id: int, remote: dict[str, Any]) -> str:
 # -- the transfer's status ------------------------------------------------------------------------
 
 
-def lock_for_transfer(session: Session, transfer: dict[str, Any]) -> Withdrawal | None:
-    """Our withdrawal for a transfer Asaas tells us about: by its id, else by our reference (id not stored yet)."""
+def same_amount(row: Withdrawal, transfer: dict[str, Any]) -> bool:
+    try:
+        return reais_to_cents(transfer.get("value")) == row.amount
+    except InvalidAmount:
+        return False
+
+
+def lock_for_transfer(session: Session, transfer: dict[str, Any], *, bind: bool = True) -> Withdrawal | None:
+    """Our withdrawal for a transfer Asaas tells us about: by its id, else by our reference (id not stored yet).
+
+    Found by the reference, the transfer's id is stored on the withdrawal (`bind`) only if the amounts agree:
+    a transfer someone else created with our reference must not take the place of ours.
+    """
     transfer_id = str(transfer.get("id") or "")
     ref = transfer.get("externalReference")
     criteria = [Withdrawal.asaas_transfer_id == transfer_id]
@@ -298,8 +309,11 @@ def lock_for_transfer(session: Session, transfer: dict[str, Any]) -> Withdrawal 
     row = lock_row(session, Withdrawal, or_(*criteria))
     if row is None or row.asaas_transfer_id not in (None, transfer_id):
         return None
-    if row.asaas_transfer_id is None and transfer_id:
-        row.asaas_transfer_id = transfer_id
+    if row.asaas_transfer_id is None:
+        if not transfer_id or not same_amount(row, transfer):
+            return None
+        if bind:
+            row.asaas_transfer_id = transfer_id
     return row
 
 
