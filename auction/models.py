@@ -390,7 +390,7 @@ class Withdrawal(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     amount: Mapped[int] = money(default=None)
     # What the payout hold account keeps for it now (wallet audit checks the sum).
-    held: Mapped[int] = money()
+    on_hold: Mapped[int] = money()
     pix_key: Mapped[str] = mapped_column(String(80))
     # CPF | CNPJ | EMAIL | PHONE | EVP (Asaas's pixAddressKeyType)
     pix_key_type: Mapped[str] = mapped_column(String(8))

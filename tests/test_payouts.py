@@ -22,6 +22,7 @@ from auction.models import Notification, User, Withdrawal
 from auction.outbox import Outbox
 from auction.payouts import withdrawals as w
 from auction.payouts.pix import KeyOwnerMismatch, KeyType, parse_key
+from auction.payouts.reconcile import reconcile
 from tests.conftest import VALID_CPFS
 from tests.support.auctions import fund, held, new_auction, place
 from tests.support.payments import TOKEN, WSGIAdapter, sim_client
@@ -107,7 +108,7 @@ def test_a_withdrawal_holds_the_amount_at_once(db, seller):
     made = db.run(
         w.request_withdrawal, w.RequestWithdrawal(seller, 10_000, cpf_of(db, seller), "CPF", LIMITS), outbox=outbox
     )
-    assert (made.status, made.held, made.external_reference) == ("queued", 10_000, f"withdrawal-{made.id}")
+    assert (made.status, made.on_hold, made.external_reference) == ("queued", 10_000, f"withdrawal-{made.id}")
     assert available(db, seller) == 90_000
     assert {m.event for m in outbox} >= {"withdrawal", "wallet", "notification"}
 
@@ -180,7 +181,7 @@ def test_withdrawal_done_through_the_simulator_leaves_the_platform(app, db, sell
     assert sent.asaas_transfer_id and sent.status == "pending" and sent.transfer_status == "PENDING"
     sim_finish(app, db, sent.asaas_transfer_id, "done")
     done = row(db, made.id)
-    assert (done.status, done.held, done.transfer_status) == ("done", 0, "DONE")
+    assert (done.status, done.on_hold, done.transfer_status) == ("done", 0, "DONE")
     assert available(db, seller) == 100_000 - 12_345
     settlement = db.transaction(lambda s: s.get(wallet.ledger.Wallet, wallet.system_wallet_id(s, "settlement")))
     assert settlement.available == -100_000 + 12_345
@@ -220,7 +221,7 @@ def test_a_lost_answer_is_looked_up_never_sent_twice(app, db, seller):
     # The validation call already matched it by our reference while we waited.
     assert row(db, made.id).asaas_transfer_id is not None
     db.transaction(lambda s: s.get(Withdrawal, made.id).__setattr__("asaas_transfer_id", None))
-    assert w.reconcile(db, client, older_than_seconds=0) == 1
+    assert reconcile(db, client, older_than_seconds=0) == 1
     after = row(db, made.id)
     assert after.status == "pending" and after.asaas_transfer_id and after.submit_attempts == 2
     assert sim_transfer_count(db) == 1
@@ -241,7 +242,7 @@ def test_reconciliation_reads_transfers_not_final(app, db, seller, monkeypatch):
     monkeypatch.setattr(sender, "dispatch", lambda _ids: None)  # the webhooks are lost
     sim_finish(app, db, transfer_id, "done")
     assert row(db, made.id).status == "pending"
-    assert w.reconcile(db, sim_client(app), older_than_seconds=0) == 1
+    assert reconcile(db, sim_client(app), older_than_seconds=0) == 1
     assert row(db, made.id).status == "done"
 
 
@@ -312,7 +313,7 @@ def test_every_transfer_event_in_shuffled_order_with_duplicates_converges(db, cl
         assert answer.status_code == 200, answer.get_json()
         assert answer.get_json()["outcome"] in {"applied", "recorded", "duplicate"}
     for withdrawal_id, status in expected.items():
-        assert (row(db, withdrawal_id).status, row(db, withdrawal_id).held) == (status, 0)
+        assert (row(db, withdrawal_id).status, row(db, withdrawal_id).on_hold) == (status, 0)
     assert available(db, seller) == 100_000 - 2_000
 
 
@@ -401,7 +402,7 @@ def test_a_transfer_with_our_reference_but_another_amount_cannot_take_our_place(
     forged = {"id": "t-thief", "value": 9_000.0, "pixAddressKey": "thief@example.com", "externalReference": ref}
     assert post(client, validation(forged), path=path).get_json()["status"] == "REFUSED"
     post(client, transfer_event("TRANSFER_CANCELLED", "t-thief", ref, "9000.00", "CANCELLED"))
-    assert row(db, made.id).asaas_transfer_id is None and row(db, made.id).held == 2_500
+    assert row(db, made.id).asaas_transfer_id is None and row(db, made.id).on_hold == 2_500
     ours = {"id": "t-ours", "value": 25.0, "pixAddressKey": made.pix_key, "externalReference": ref}
     assert post(client, validation(ours), path=path).get_json() == {"status": "APPROVED"}
     assert row(db, made.id).asaas_transfer_id == "t-ours"

@@ -17,7 +17,7 @@ from ..extensions import get_asaas, get_db, socketio
 from ..orders import service as order_service
 from ..payments.levels import Applied
 from ..payments.reconcile import reconcile
-from ..payouts import withdrawals
+from ..payouts import reconcile as transfer_reconcile
 
 log = logging.getLogger(__name__)
 
@@ -131,5 +131,5 @@ def order_release_job(app: Flask) -> None:
 
 @periodic("transfers_reconcile", "TRANSFER_RECONCILE_INTERVAL")
 def transfer_reconcile_job(app: Flask) -> None:
-    changed = withdrawals.reconcile(get_db(), get_asaas())
+    changed = transfer_reconcile.reconcile(get_db(), get_asaas())
     log.info("event=transfer_reconcile_round changed=%d", changed)

@@ -20,7 +20,7 @@ def for_user(session: Session, user_id: int, limit: int = 50) -> list[Withdrawal
 
 def in_flight(session: Session, user_id: int) -> Cents:
     total = session.scalar(
-        select(func.coalesce(func.sum(Withdrawal.held), 0)).where(
+        select(func.coalesce(func.sum(Withdrawal.on_hold), 0)).where(
             Withdrawal.user_id == user_id, Withdrawal.status.in_(IN_FLIGHT)
         )
     )

@@ -141,7 +141,7 @@ def request_withdrawal(uow: UnitOfWork, cmd: RequestWithdrawal) -> Withdrawal:
     row = Withdrawal(
         user_id=user.id,
         amount=amount,
-        held=0,
+        on_hold=0,
         pix_key=key.key,
         pix_key_type=key.type,
         status=WithdrawalStatus.AWAITING_APPROVAL if needs_approval else WithdrawalStatus.QUEUED,
@@ -152,7 +152,7 @@ def request_withdrawal(uow: UnitOfWork, cmd: RequestWithdrawal) -> Withdrawal:
     session.flush()
     row.external_reference = reference(row.id)
     ledger.hold_payout(session, user_id=user.id, amount=amount, key=f"withdrawal:{row.id}:hold")
-    row.held = amount
+    row.on_hold = amount
     note = " It waits for an admin's approval." if needs_approval else ""
     messages.changed(uow, row, f"Withdrawal #{row.id} of {format_brl(amount)} requested.{note}")
     log.info("event=withdrawal_requested withdrawal_id=%s user_id=%s amount=%s", row.id, user.id, amount)
@@ -164,8 +164,8 @@ def _lock(session: Session, withdrawal_id: int) -> Withdrawal:
 
 
 def _give_back(uow: UnitOfWork, row: Withdrawal, status: WithdrawalStatus, reason: str, text: str) -> None:
-    ledger.release_payout(uow.session, user_id=row.user_id, amount=row.held, key=f"withdrawal:{row.id}:return")
-    row.held = 0
+    ledger.release_payout(uow.session, user_id=row.user_id, amount=row.on_hold, key=f"withdrawal:{row.id}:return")
+    row.on_hold = 0
     row.status = status
     row.fail_reason = reason[:255]
     row.finished_at = row.updated_at = clock.now()
@@ -342,8 +342,8 @@ def apply_status(uow: UnitOfWork, row: Withdrawal, status: str, transfer: dict[s
     if row.status in (WithdrawalStatus.AWAITING_APPROVAL, WithdrawalStatus.QUEUED):
         row.status = WithdrawalStatus.SUBMITTING  # a transfer we had not sent yet: cannot be ours to hold back
     if target == Level.DONE:
-        ledger.capture_payout(uow.session, user_id=row.user_id, amount=row.held, key=f"withdrawal:{row.id}:done")
-        row.held = 0
+        ledger.capture_payout(uow.session, user_id=row.user_id, amount=row.on_hold, key=f"withdrawal:{row.id}:done")
+        row.on_hold = 0
         row.status = WithdrawalStatus.DONE
         row.finished_at = row.updated_at = clock.now()
         messages.changed(uow, row, f"Withdrawal #{row.id} of {format_brl(row.amount)} is done: the PIX was sent.")
@@ -357,46 +357,6 @@ def apply_status(uow: UnitOfWork, row: Withdrawal, status: str, transfer: dict[s
         f"Withdrawal #{row.id} {status.lower()} ({reason}); the money is back.",
     )
     return True
-
-
-def not_final_ids(session: Session, older_than_seconds: int = 30, limit: int = 100) -> list[int]:
-    """Withdrawals reconciliation looks at: sent or being sent, not final, untouched for a while."""
-    before = clock.now() - timedelta(seconds=older_than_seconds)
-    return list(
-        session.scalars(
-            select(Withdrawal.id)
-            .where(
-                Withdrawal.status.in_([WithdrawalStatus.QUEUED, WithdrawalStatus.SUBMITTING, WithdrawalStatus.PENDING]),
-                Withdrawal.updated_at <= before,
-            )
-            .order_by(Withdrawal.updated_at)
-            .limit(limit)
-        )
-    )
-
-
-def _refresh(uow: UnitOfWork, withdrawal_id: int, remote: dict[str, Any]) -> bool:
-    row = _lock(uow.session, withdrawal_id)
-    return apply_status(uow, row, str(remote.get("status") or "PENDING"), remote)
-
-
-def _transfer_id(session: Session, withdrawal_id: int) -> str | None:
-    return session.scalar(select(Withdrawal.asaas_transfer_id).where(Withdrawal.id == withdrawal_id))
-
-
-def reconcile(db: Database, client: AsaasClient, *, older_than_seconds: int = 30) -> int:
-    """One round: send what was never sent (looking up first), and read the status of transfers not final."""
-    changed = 0
-    for withdrawal_id in db.transaction(not_final_ids, older_than_seconds):
-        try:
-            transfer_id = db.transaction(_transfer_id, withdrawal_id)
-            if transfer_id is None:
-                changed += submit(db, client, withdrawal_id) != WithdrawalStatus.SUBMITTING
-                continue
-            changed += db.run(_refresh, withdrawal_id, client.get_transfer(transfer_id))
-        except AsaasError as exc:
-            log.info("event=transfer_reconcile_failed withdrawal_id=%s error=%s", withdrawal_id, exc)
-    return changed
 
 
 def withdraw(db: Database, client: AsaasClient, cmd: RequestWithdrawal) -> tuple[int, str]:

@@ -57,7 +57,7 @@ def audit(session: Session) -> list[str]:
 def _system_accounts(session: Session) -> list[str]:
     """The escrow and payout-hold accounts hold exactly what their orders and withdrawals say, never less than 0."""
     problems: list[str] = []
-    for code, column in ((ESCROW, Order.escrowed), (PAYOUTS, Withdrawal.held)):
+    for code, column in ((ESCROW, Order.escrowed), (PAYOUTS, Withdrawal.on_hold)):
         balance = session.scalar(select(Wallet.available).where(Wallet.code == code)) or 0
         owed = int(session.scalar(select(func.coalesce(func.sum(column), 0))))
         if balance != owed:
@@ -66,6 +66,6 @@ def _system_accounts(session: Session) -> list[str]:
             problems.append(f"{code} account: negative balance {balance}")
     negative = session.scalars(select(Order.id).where(Order.escrowed < 0)).all()
     problems.extend(f"order {order_id}: negative escrow" for order_id in negative)
-    negative = session.scalars(select(Withdrawal.id).where(Withdrawal.held < 0)).all()
+    negative = session.scalars(select(Withdrawal.id).where(Withdrawal.on_hold < 0)).all()
     problems.extend(f"withdrawal {withdrawal_id}: negative payout hold" for withdrawal_id in negative)
     return problems

@@ -6,7 +6,7 @@
   two withdrawals racing for one balance cannot both fit.
 - `capture_payout`: `payouts` -> `settlement`: the transfer is done, the money left the platform.
 - `release_payout`: `payouts` -> the user's available balance: the transfer failed or was cancelled.
-The payouts account's balance always equals the sum of `withdrawals.held` (checked by `audit`).
+The payouts account's balance always equals the sum of `withdrawals.on_hold` (checked by `audit`).
 """
 
 from __future__ import annotations

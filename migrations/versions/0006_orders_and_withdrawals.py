@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0003
-Create Date: 2026-12-01 18:22:18.848784
+Create Date: 2026-12-01 18:38:18.335675
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
-        sa.Column("held", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("on_hold", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.Column("pix_key", sa.String(length=80), nullable=False),
         sa.Column("pix_key_type", sa.String(length=8), nullable=False),
         sa.Column("status", sa.String(length=20), server_default="queued", nullable=False),

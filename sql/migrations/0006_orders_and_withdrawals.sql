@@ -25,7 +25,7 @@ CREATE TABLE withdrawals (
     id INTEGER NOT NULL AUTO_INCREMENT,
     user_id INTEGER NOT NULL,
     amount BIGINT NOT NULL,
-    held BIGINT NOT NULL DEFAULT 0,
+    on_hold BIGINT NOT NULL DEFAULT 0,
     pix_key VARCHAR(80) NOT NULL,
     pix_key_type VARCHAR(8) NOT NULL,
     status VARCHAR(20) NOT NULL DEFAULT 'queued',

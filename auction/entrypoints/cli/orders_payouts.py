@@ -9,7 +9,8 @@ from flask.cli import AppGroup
 from ...errors import NotFound
 from ...extensions import get_asaas, get_db
 from ...payments import queries
-from ...payouts import deliveries, withdrawals
+from ...payouts import deliveries
+from ...payouts import reconcile as transfer_reconcile
 from ..jobs import run_order_release
 
 orders_cli = AppGroup("orders", help="Orders: release the escrow of shipped orders whose release time passed.")
@@ -26,7 +27,7 @@ def release_due() -> None:
 @click.option("--older-than", default=30, show_default=True, help="only withdrawals untouched for this many seconds")
 def reconcile(older_than: int) -> None:
     """Look up at Asaas every withdrawal not final (never re-sending one blindly) and apply its transfer's status."""
-    changed = withdrawals.reconcile(get_db(), get_asaas(), older_than_seconds=older_than)
+    changed = transfer_reconcile.reconcile(get_db(), get_asaas(), older_than_seconds=older_than)
     click.echo(f"{changed} withdrawal(s) changed")
 
 
