@@ -321,8 +321,10 @@ def test_transfer_webhooks_need_the_token_and_a_transfer(db, client, seller):
     body = transfer_event("TRANSFER_DONE", "t-1", "withdrawal-999", "10.00", "DONE")
     assert post(client, body, token="wrong").status_code == 401
     assert post(client, {"id": "evt_x", "event": "TRANSFER_DONE"}).status_code == 400
-    answer = post(client, body)  # authentic, but not ours: stored, 200, nothing moves
+    answer = post(client, body)  # authentic, but not ours: stored, 200, nothing moves, the admins are alerted
     assert answer.status_code == 200 and answer.get_json()["outcome"] == "unmatched"
+    alerts = db.transaction(lambda s: s.scalar(select(func.count()).where(Notification.kind == "admin_alert")))
+    assert alerts == 1
 
 
 def test_conflicting_final_events_keep_the_first_and_alert_the_admins(db, client, seller):

@@ -20,6 +20,7 @@ from ..errors import NotFound
 from ..models import WebhookDelivery
 from ..uow import UnitOfWork
 from .events import status_of
+from .messages import alert_admins
 from .withdrawals import apply_status, lock_for_transfer
 
 PREFIX = "TRANSFER_"
@@ -90,6 +91,12 @@ def process(uow: UnitOfWork, delivery_id: int, force: bool = False) -> str:
     status = status_of(row.event, transfer)
     if withdrawal is None:
         row.outcome, row.detail = "unmatched", f"unknown transfer {str(transfer.get('id'))[:200]}"
+        if not force:
+            # Money leaving the Asaas account through a transfer this site did not ask for is for a person to see.
+            alert_admins(
+                uow,
+                f"Asaas reports {row.event} for transfer {str(transfer.get('id'))[:64]}, not one of our withdrawals.",
+            )
     else:
         moved = apply_status(uow, withdrawal, status, transfer)
         row.outcome = "applied" if moved else "recorded"
