@@ -8,6 +8,8 @@ code reaches only over HTTP, exactly like Asaas:
 - views.py: an invoice page at each payment's `invoiceUrl` with pay / refuse / pay-by-card-then-
   charge-back buttons, a payment link page, and the merchant's refund / chargeback buttons and
   admin page, which replays any of the 29 events for a payment;
+- transfers.py: transfers (`/asaas-sim/v3/transfers`), the transfer validation call to the site, and the
+  merchant's transfers page where a transfer is made done or failed;
 - sender.py: webhooks POSTed with the `asaas-access-token` header to the site's /payment/webhook,
   in Asaas's JSON shape with unique event ids, retried until the site answers 200;
 - gateway.py / models.py: its state, in tables of its own (`asaas_sim_*`) in the app's database,
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from flask import Flask
 from flask.typing import ResponseReturnValue
 
+from . import transfers
 from .api import api
 from .host import Host
 from .views import bp
@@ -50,3 +53,4 @@ def init_app(
     app.register_blueprint(api)
     # Asaas's API is called by servers with a key, not by browser forms.
     app.extensions["csrf"].exempt(api)
+    transfers.init_app(app)

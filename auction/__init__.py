@@ -37,7 +37,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     configure_logging(
         app.config["LOG_LEVEL"],
-        [app.config["ASAAS_API_KEY"], app.config["ASAAS_WEBHOOK_TOKEN"], app.config["SECRET_KEY"]],
+        [
+            app.config["ASAAS_API_KEY"],
+            app.config["ASAAS_WEBHOOK_TOKEN"],
+            app.config["ASAAS_TRANSFER_VALIDATION_TOKEN"],
+            app.config["SECRET_KEY"],
+        ],
     )
 
     # Configure the ORM mappers now, on the hub: done lazily, the first queries would take
@@ -85,7 +90,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         engineio_logger=False,
     )
 
-    from .entrypoints import cli, web, webhook
+    from .entrypoints import cli, transfers, web, webhook
     from .payments.client import client_from_config
     from .payments.quota import QuotaMeter
 
@@ -93,6 +98,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     app.extensions["auction.asaas"] = client_from_config(app.config, QuotaMeter(app.extensions["auction.db"]))
     app.register_blueprint(webhook.bp)
+    app.register_blueprint(transfers.bp)
     if app.config["PRODUCTION"] and not app.config["ASAAS_API_KEY"]:
         log.error("event=payments_disabled reason=no_ASAAS_API_KEY_in_production")
     if app.config["ASAAS_SIMULATOR"]:

@@ -148,6 +148,22 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "PUBLIC_URL": public_url,
         "REGISTRATION_TOKEN": env.get("REGISTRATION_TOKEN") or None,
         "PLATFORM_FEE_BPS": _int(env, "PLATFORM_FEE_BPS", 0),
+        # Orders (auction.orders): the seller ships within ORDER_SHIP_DAYS or the buyer may cancel; the escrow
+        # goes to the seller ORDER_RELEASE_DAYS after shipping unless the buyer confirms sooner or disputes.
+        "ORDER_SHIP_DAYS": _int(env, "ORDER_SHIP_DAYS", 7),
+        "ORDER_RELEASE_DAYS": _int(env, "ORDER_RELEASE_DAYS", 14),
+        "ORDER_JOBS_INTERVAL": float(env.get("ORDER_JOBS_INTERVAL") or 60),
+        # Withdrawals (auction.payouts), in centavos: per withdrawal, per 24 hours, and the amount above
+        # which an admin approves first.
+        "WITHDRAWAL_MIN_CENTS": _int(env, "WITHDRAWAL_MIN_CENTS", 1_000),
+        "WITHDRAWAL_MAX_CENTS": _int(env, "WITHDRAWAL_MAX_CENTS", 500_000),
+        "WITHDRAWAL_DAILY_CENTS": _int(env, "WITHDRAWAL_DAILY_CENTS", 1_000_000),
+        "WITHDRAWAL_APPROVAL_CENTS": _int(env, "WITHDRAWAL_APPROVAL_CENTS", 200_000),
+        "TRANSFER_RECONCILE_INTERVAL": float(env.get("TRANSFER_RECONCILE_INTERVAL") or 120),
+        # The token Asaas sends on the transfer validation webhook (its security mechanism settings).
+        "ASAAS_TRANSFER_VALIDATION_TOKEN": env.get("ASAAS_TRANSFER_VALIDATION_TOKEN") or webhook_token,
+        # Simulator only: where it sends the transfer validation call.
+        "ASAAS_SIM_VALIDATION_URL": env.get("ASAAS_SIM_VALIDATION_URL") or f"{public_url}/payment/transfer-validation",
         "SOFT_CLOSE_SECONDS": _int(env, "SOFT_CLOSE_SECONDS", 120),
         # Group commit: the most bids of one auction decided in one transaction (entrypoints/sockets/bid_queue.py).
         "BID_BATCH_MAX": _int(env, "BID_BATCH_MAX", 100),

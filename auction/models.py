@@ -380,3 +380,93 @@ class AsaasApiUsage(Base):
     # Asaas refuses requests until then (a 429's RateLimit-Reset).
     blocked_until: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+
+
+class DeliveryAddress(Base):
+    """Where a buyer wants things sent: asked for once, kept on the account, copied onto each order."""
+
+    __tablename__ = "delivery_addresses"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    recipient: Mapped[str] = mapped_column(String(120))
+    line1: Mapped[str] = mapped_column(String(200))
+    line2: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str] = mapped_column(String(80))
+    state: Mapped[str] = mapped_column(String(2))
+    postal_code: Mapped[str] = mapped_column(String(9))
+    updated_at: Mapped[datetime]
+
+
+class Order(Base):
+    """What a sale leaves behind: the buyer's money in escrow until the goods arrive (auction.orders)."""
+
+    __tablename__ = "orders"
+    __table_args__ = table_args(Index("ix_orders_status_updated_at", "status", "updated_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id"), unique=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    price: Mapped[int] = money(default=None)
+    # The platform fee taken from the price on release (PLATFORM_FEE_BPS when the auction closed).
+    fee: Mapped[int] = money()
+    # What the escrow account holds for this order now (wallet audit checks the sum).
+    escrowed: Mapped[int] = money()
+    # orders.OrderStatus: paid | shipped | disputed | completed | refunded | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="paid", server_default="paid")
+    ship_recipient: Mapped[str | None] = mapped_column(String(120))
+    ship_line1: Mapped[str | None] = mapped_column(String(200))
+    ship_line2: Mapped[str | None] = mapped_column(String(200))
+    ship_city: Mapped[str | None] = mapped_column(String(80))
+    ship_state: Mapped[str | None] = mapped_column(String(2))
+    ship_postal_code: Mapped[str | None] = mapped_column(String(9))
+    carrier: Mapped[str | None] = mapped_column(String(60))
+    tracking_code: Mapped[str | None] = mapped_column(String(60))
+    shipped_at: Mapped[datetime | None]
+    # Shipped + ORDER_RELEASE_DAYS: the escrow goes to the seller then unless the buyer disputes.
+    release_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
+    dispute_reason: Mapped[str | None] = mapped_column(String(500))
+    disputed_at: Mapped[datetime | None]
+    # release | refund (the admin's decision), or why it closed without one: confirmed | automatic | cancelled
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    auction: Mapped[Auction] = relationship()
+    buyer: Mapped[User] = relationship(foreign_keys=[buyer_id])
+    seller: Mapped[User] = relationship(foreign_keys=[seller_id])
+
+
+class Withdrawal(Base):
+    """Money out of a wallet to a PIX key, through an Asaas transfer (auction.payouts)."""
+
+    __tablename__ = "withdrawals"
+    __table_args__ = table_args(Index("ix_withdrawals_status_updated_at", "status", "updated_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    amount: Mapped[int] = money(default=None)
+    # What the payout hold account keeps for it now (wallet audit checks the sum).
+    on_hold: Mapped[int] = money()
+    pix_key: Mapped[str] = mapped_column(String(80))
+    # CPF | CNPJ | EMAIL | PHONE | EVP (Asaas's pixAddressKeyType)
+    pix_key_type: Mapped[str] = mapped_column(String(8))
+    # payouts.WithdrawalStatus: awaiting_approval | queued | submitting | pending | done | failed | refused
+    status: Mapped[str] = mapped_column(String(20), default="queued", server_default="queued")
+    external_reference: Mapped[str | None] = mapped_column(String(100), unique=True)
+    asaas_transfer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Asaas's own status name for the transfer, as last heard.
+    transfer_status: Mapped[str | None] = mapped_column(String(32))
+    fail_reason: Mapped[str | None] = mapped_column(String(255))
+    submit_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -31,6 +31,8 @@ LIMITS: dict[str, Limit] = {
     "register_ip": Limit(10, 3600),
     "topup_user": Limit(10, 60),
     "topup_ip": Limit(30, 60),
+    "withdraw_user": Limit(5, 60),
+    "withdraw_ip": Limit(20, 60),
     # Every socket event but bids (which have their own): per connection and per address.
     "socket_event_sid": Limit(40, 1),
     "socket_event_ip": Limit(200, 1),

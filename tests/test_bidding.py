@@ -11,7 +11,7 @@ from auction.auctions import closing, listing, messages, queries, rules, watchin
 from auction.auctions.errors import AuctionNotOpen, NotEnded, OwnAuction, TooLow
 from auction.auctions.privacy import pseudonym
 from auction.errors import Forbidden, Invalid, NotFound
-from auction.models import Bid, Notification
+from auction.models import Bid, Notification, Order
 from auction.outbox import Outbox
 from tests.support.auctions import audit, balance, fund, held, load_auction, new_auction, open_holds, place
 
@@ -253,7 +253,7 @@ def finish_due(db, auction_id: int, fee_bps: int = 0):
     return db.run(closing.finish_if_due, auction_id, fee_bps=fee_bps, outbox=outbox), outbox
 
 
-def test_finish_captures_winner_pays_seller_and_releases_others(db, people):
+def test_finish_puts_the_winners_money_in_escrow_opens_the_order_and_releases_others(db, people):
     auction_id = new_auction(db, people["seller"], seconds=60)
     db.run(watching.watch, people["caio"], auction_id)
     place(db, auction_id, people["ana"], 1_000, max_amount=4_000)
@@ -264,7 +264,17 @@ def test_finish_captures_winner_pays_seller_and_releases_others(db, people):
     assert outcome.winner_id == people["ana"] and outcome.amount == 3_100 and outcome.reserve_met
     assert finish_due(db, auction_id)[0] is None  # exactly once
     assert balance(db, people["ana"]) == wallet.Balance(100_000 - 3_100, 0)
-    assert balance(db, people["seller"]) == wallet.Balance(3_100 - 310, 0)
+    # The seller is paid when the buyer confirms receipt (tests/test_orders.py); until then it is in escrow.
+    assert balance(db, people["seller"]) == wallet.Balance(0, 0)
+    order = db.transaction(lambda s: s.query(Order).filter_by(auction_id=auction_id).one())
+    assert (order.buyer_id, order.seller_id, order.price, order.fee, order.escrowed, order.status) == (
+        people["ana"],
+        people["seller"],
+        3_100,
+        310,
+        3_100,
+        "paid",
+    )
     assert open_holds(db, auction_id) == {}
     sent = events(outbox)
     assert ("auction_finished", f"auction:{auction_id}") in sent and ("win", f"user:{people['ana']}") in sent
@@ -346,7 +356,7 @@ def test_scheduler_round_finishes_due_auctions(app, db, people):
         run_scheduler(app)
     auction = load_auction(db, auction_id)
     assert auction.status == "finished" and auction.winner_id == people["ana"] and auction.final_price == 1_000
-    assert balance(db, people["seller"]).available == 1_000
+    assert balance(db, people["seller"]).available == 0  # in escrow until the order completes (tests/test_orders.py)
 
 
 # -- reads for pages ---------------------------------------------------------------------

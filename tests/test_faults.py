@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from auction import accounts, clock, create_app
 from auction.db import Database, DatabaseUnavailable
-from auction.models import Auction, Bid, LedgerTransaction, Notification, Payment, WebhookDelivery
+from auction.models import Auction, Bid, LedgerTransaction, Notification, Order, Payment, WebhookDelivery
 from tests.conftest import VALID_CPFS
 from tests.support.auctions import audit, balance, fund, load_auction, new_auction, open_holds, place
 from tests.support.faults import RedisServer, TcpProxy, kill_connections, wait_for
@@ -248,7 +248,12 @@ def test_sigkill_while_auctions_finish_finishes_each_exactly_once(live_server_fa
         assert load_auction(database, auction_id).final_price == 1_000 + n
     total = sum(1_000 + n for n in range(len(auctions)))
     assert balance(database, ids["winner"]).available == FUNDS - total
-    assert balance(database, ids["seller"]).available == total
+    # Each sale's price waits in its order's escrow (tests/test_orders.py) until the buyer confirms receipt.
+    assert balance(database, ids["seller"]).available == 0
+    escrowed = database.transaction(
+        lambda s: sorted(s.scalars(select(Order.escrowed).where(Order.auction_id.in_(auctions))))
+    )
+    assert escrowed == sorted(1_000 + n for n in range(len(auctions)))
     assert audit(database) == []
 
 

@@ -298,7 +298,7 @@ def assert_error_ack(ack: Any) -> None:
     assert ack["ok"] is False, ack
 
 
-NOTHING_WRITTEN_EVENTS = ["bid", "finish_auction", "watch", "add_money", "buy_now"]
+NOTHING_WRITTEN_EVENTS = ["bid", "finish_auction", "watch", "add_money", "buy_now", "withdraw"]
 CLEAR_ANSWER_EVENTS = ["join_auction", "leave_auction", "unwatch"]
 
 

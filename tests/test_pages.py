@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from auction import accounts, clock, notifications, wallet
 from auction.auctions import bids, closing, listing, watching
-from auction.models import Auction, AuctionPhoto, Notification, Payment, WebhookDelivery
+from auction.models import Auction, AuctionPhoto, Notification, Order, Payment, WebhookDelivery
 from tests.browser.conftest import make_png
 from tests.test_accounts import csrf_token
 
@@ -24,7 +24,16 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 USER_PAGES = ["/sell", "/me/bids", "/me/auctions", "/wallet", "/wallet/payments", "/notifications"]
-ADMIN_PAGES = ["/admin/", "/admin/users", "/admin/auctions", "/admin/payments", "/admin/deliveries"]
+ADMIN_PAGES = [
+    "/admin/",
+    "/admin/users",
+    "/admin/auctions",
+    "/admin/payments",
+    "/admin/deliveries",
+    "/admin/withdrawals",
+    "/admin/orders",
+    "/admin/disputes",
+]
 TOKEN = "test-webhook-token-0123456789abcdef"
 
 
@@ -120,8 +129,9 @@ def test_every_page_renders_with_live_data(client, db, make_user):
         for path in paths:
             assert client.get(path).status_code == 200, path
     log_in(client, db, seller)
-    assert 'data-outcome="sold"' in client.get("/me/auctions").get_data(as_text=True)
-    assert "Sale" in client.get("/wallet").get_data(as_text=True)
+    mine = client.get("/me/auctions").get_data(as_text=True)
+    assert 'data-outcome="sold"' in mine and "data-order-link" in mine  # paid when the order completes
+    assert "Withdraw to PIX" in client.get("/wallet").get_data(as_text=True)
 
 
 # -- no one else's data ------------------------------------------------------------------------
@@ -346,7 +356,8 @@ def test_admin_cancels_an_auction_without_bids_and_finishes_one_early(client, db
     client.post(f"/admin/auctions/{busy}/finish", data={"csrf_token": token})
     status = db.transaction(lambda s: {a.title: (a.status, a.winner_id) for a in s.scalars(select(Auction))})
     assert status == {"Quiet lot": ("cancelled", None), "Busy lot": ("finished", alice)}
-    assert db.transaction(lambda s: wallet.balance(s, seller)).available == 10_000
+    # The price waits in escrow for the order (tests/test_orders.py), not on the seller's balance yet.
+    assert db.transaction(lambda s: s.scalar(select(Order.escrowed).where(Order.auction_id == busy))) == 10_000
 
 
 def test_admin_sees_deliveries_and_the_raw_body_without_the_token(client, db, make_user):

@@ -217,7 +217,7 @@ def test_finish_auction_by_seller_after_end_and_by_admin_early(connect, db, peop
     }
     ana_got = by_name(ana)
     assert ana_got["win"][0]["amount"] == 1_000 and ana_got["wallet"][-1]["held"] == 0
-    assert [n["kind"] for n in by_name(seller)["notification"]] == ["sale"]
+    assert [n["kind"] for n in by_name(seller)["notification"]] == ["order_opened", "sale"]
     clock.advance(timedelta(seconds=61))
     assert seller.emit("finish_auction", {"auction_id": later}, callback=True)["reserve_met"] is False
 

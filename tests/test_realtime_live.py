@@ -20,7 +20,7 @@ from auction import accounts, clock, wallet
 from auction.auctions import listing
 from auction.auctions.privacy import pseudonym
 from auction.db import Database
-from auction.models import Auction, Base, Bid, LedgerTransaction, Notification
+from auction.models import Auction, Base, Bid, LedgerTransaction, Notification, Order
 from tests.support.auctions import audit, balance, fund, load_auction, open_holds
 from tests.support.sockets import PASSWORD, SocketUser
 
@@ -142,7 +142,8 @@ def test_two_bidders_and_a_watcher_bid_outbid_extend_finish_and_win(
     }
     assert ana.wait_for("win")["amount"] == 1_200
     assert seller.wait_for("notification", lambda p: p["kind"] == "sale")
-    assert seller.wait_for("wallet", lambda p: p["available"] == 1_200)
+    # The price waits in escrow: the seller hears of the order, and is paid when the buyer confirms receipt.
+    assert seller.wait_for("order", lambda p: p["auction_id"] == auction_id and p["status"] == "paid")
     assert ana.call("bid", {"auction_id": auction_id, "amount": 5_000})["error"] == "auction_not_open"
     assert balance(database, ids["ana"]).available == 100_000 - 1_200
     assert balance(database, ids["bia"]).available == 100_000
@@ -259,7 +260,8 @@ def test_auction_that_ended_while_down_is_finished_once_on_start(live_server_fac
     wins = select(func.count(Notification.id)).where(Notification.auction_id == auction_id, Notification.kind == "win")
     assert count(database, wins) == 1
     assert balance(database, ids["ana"]) == wallet.Balance(100_000 - 1_500, 0)
-    assert balance(database, ids["seller"]) == wallet.Balance(1_500, 0)
+    assert balance(database, ids["seller"]) == wallet.Balance(0, 0)  # in the order's escrow until receipt
+    assert count(database, select(func.count(Order.id)).where(Order.auction_id == auction_id)) == 1
     assert load_auction(database, auction_id).winner_id == ids["ana"]
     assert audit(database) == []
 

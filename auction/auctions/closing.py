@@ -18,6 +18,7 @@ from .. import clock, wallet
 from ..errors import Forbidden
 from ..models import Auction, AuctionStatus, Hold, User, Wallet
 from ..money import Cents
+from ..orders import service as order_service
 from ..uow import UnitOfWork
 from . import messages
 from .errors import AuctionNotOpen, NotEnded
@@ -75,22 +76,15 @@ def finish_if_due(uow: UnitOfWork, auction_id: int, *, fee_bps: int = 0) -> Fini
 
 
 def _settle(uow: UnitOfWork, auction: Auction, fee_bps: int) -> FinishOutcome:
-    """Capture the winner's hold for the seller and release every other hold (caller holds the row lock)."""
+    """The winner's hold into escrow with a new order; every other hold released (caller holds the row lock)."""
     session = uow.session
     reserve_met = state_of(auction).reserve_met
     winner_id = auction.leader_id if reserve_met else None
     price = auction.current_price if reserve_met else None
     touched: set[int] = set()
     if winner_id is not None and price is not None:
-        wallet.capture(
-            session,
-            user_id=winner_id,
-            auction_id=auction.id,
-            seller_id=auction.seller_id,
-            amount=price,
-            key=f"auction:{auction.id}:capture",
-            fee_bps=fee_bps,
-        )
+        # The winner's money goes to escrow until the goods arrive, and the order is opened (auction.orders).
+        order_service.open_order(uow, auction, winner_id, price, fee_bps=fee_bps)
         touched.update({winner_id, auction.seller_id})
     for user_id in _holders(session, auction.id):
         wallet.release(session, user_id=user_id, auction_id=auction.id, key=f"auction:{auction.id}:release:{user_id}")

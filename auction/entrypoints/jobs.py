@@ -15,10 +15,12 @@ from flask import Flask
 
 from ..auctions import closing, listing
 from ..extensions import get_asaas, get_db, socketio
+from ..orders import service as order_service
 from ..payments.events import CreditPolicy
 from ..payments.levels import Applied
 from ..payments.links import resolve_payers
 from ..payments.reconcile import Reconcile, reconcile
+from ..payouts import reconcile as transfer_reconcile
 
 log = logging.getLogger(__name__)
 
@@ -116,3 +118,33 @@ def run_reconcile(app: Flask) -> list[Applied]:
 @periodic("payments_reconcile", "RECONCILE_INTERVAL")
 def reconcile_job(app: Flask) -> None:
     run_reconcile(app)
+
+
+# -- orders and withdrawals --------------------------------------------------------------------
+# Shipped orders nobody confirmed or disputed are released to the seller when due (each under the
+# order's row lock, so exactly once with several processes); withdrawals never sent, or whose transfer
+# is not final, are looked up at Asaas (a lost answer is never re-sent blindly).
+
+
+def run_order_release(app: Flask) -> int:
+    db = get_db()
+    released = 0
+    for order_id in db.transaction(order_service.due_order_ids):
+        try:
+            released += db.run(order_service.release_if_due, order_id)
+        except Exception:
+            log.exception("event=order_release_failed order_id=%s", order_id)
+    if released:
+        log.info("event=orders_released count=%d", released)
+    return released
+
+
+@periodic("orders_release", "ORDER_JOBS_INTERVAL")
+def order_release_job(app: Flask) -> None:
+    run_order_release(app)
+
+
+@periodic("transfers_reconcile", "TRANSFER_RECONCILE_INTERVAL")
+def transfer_reconcile_job(app: Flask) -> None:
+    changed = transfer_reconcile.reconcile(get_db(), get_asaas())
+    log.info("event=transfer_reconcile_round changed=%d", changed)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, request
@@ -27,6 +28,24 @@ from ..payments.events import CreditPolicy
 bp = Blueprint("payment_webhook", __name__)
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "asaas-access-token"
+# Other event families (not PAYMENT_*) go, once authenticated and within the size limit, to the processor
+# registered for their prefix: TRANSFER_ -> auction/entrypoints/transfers.py. A processor returns (body, status).
+Processor = Callable[[bytes], tuple[dict[str, Any], int]]
+PROCESSORS: dict[str, Processor] = {}
+
+
+def register_processor(prefix: str, processor: Processor) -> None:
+    PROCESSORS[prefix] = processor
+
+
+def _processor_for(raw: bytes) -> Processor | None:
+    try:
+        event = json.loads(raw).get("event")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    if not isinstance(event, str):
+        return None
+    return next((p for prefix, p in PROCESSORS.items() if event.startswith(prefix)), None)
 
 
 def token_ok(sent: str | None, expected: str) -> bool:
@@ -74,6 +93,8 @@ def receive() -> Any:
     if (request.content_length or 0) > limit or len(raw) > limit:
         log.warning("event=webhook_too_large length=%s limit=%s", request.content_length, limit)
         return _answer(413, error="body too large")
+    if (processor := _processor_for(raw)) is not None:
+        return processor(raw)
     try:
         delivery = parse_delivery(raw)
     except ValueError as exc:

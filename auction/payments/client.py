@@ -211,6 +211,30 @@ class AsaasClient:
     def delete_payment_link(self, link_id: str) -> dict[str, Any]:
         return self._request("DELETE", f"/paymentLinks/{_safe_id(link_id)}")
 
+    # -- transfers (money out; used by auction.payouts) ----------------------------------
+
+    def create_transfer(
+        self, *, value: str, pix_key: str, pix_key_type: str, description: str, external_reference: str
+    ) -> dict[str, Any]:
+        """POST /transfers to a PIX key. Retried only after looking the reference up, so it cannot pay twice."""
+        body = {
+            "operationType": "PIX",
+            "pixAddressKey": pix_key,
+            "pixAddressKeyType": pix_key_type,
+            "value": value,
+            "description": description,
+            "externalReference": external_reference,
+        }
+        return self._post("/transfers", body, lambda: self.find_transfer(external_reference))
+
+    def get_transfer(self, transfer_id: str) -> dict[str, Any]:
+        return self._get(f"/transfers/{_safe_id(transfer_id)}")
+
+    def find_transfer(self, external_reference: str) -> dict[str, Any] | None:
+        """The transfer carrying our reference, among the newest 100 (GET /transfers has no reference filter)."""
+        found = self._get("/transfers", {"limit": 100})["data"]
+        return next((t for t in found if t.get("externalReference") == external_reference), None)
+
     # -- transport -----------------------------------------------------------------
 
     @staticmethod

@@ -5,9 +5,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Hold, LedgerEntry, Payment, Wallet
+from ..models import Hold, LedgerEntry, Order, Payment, Wallet, Withdrawal
+from .escrow import ESCROW
 from .freezes import FROZEN
 from .ledger import DERIVED, Bucket, HoldStatus
+from .payouts import PAYOUTS
 
 BUCKETS = (*Bucket, FROZEN)
 
@@ -72,4 +74,22 @@ def audit(session: Session) -> list[str]:
     problems.extend(f"ledger transaction {tx_id}: entries sum to {total}" for tx_id, total in unbalanced)
     negative_holds = session.scalars(select(Hold.id).where(Hold.amount < 0)).all()
     problems.extend(f"hold {hold_id}: negative amount" for hold_id in negative_holds)
+    problems.extend(_system_accounts(session))
+    return problems
+
+
+def _system_accounts(session: Session) -> list[str]:
+    """The escrow and payout-hold accounts hold exactly what their orders and withdrawals say, never less than 0."""
+    problems: list[str] = []
+    for code, column in ((ESCROW, Order.escrowed), (PAYOUTS, Withdrawal.on_hold)):
+        balance = session.scalar(select(Wallet.available).where(Wallet.code == code)) or 0
+        owed = int(session.scalar(select(func.coalesce(func.sum(column), 0))))
+        if balance != owed:
+            problems.append(f"{code} account: balance is {balance} but its {column.class_.__tablename__} say {owed}")
+        if balance < 0:
+            problems.append(f"{code} account: negative balance {balance}")
+    negative = session.scalars(select(Order.id).where(Order.escrowed < 0)).all()
+    problems.extend(f"order {order_id}: negative escrow" for order_id in negative)
+    negative = session.scalars(select(Withdrawal.id).where(Withdrawal.on_hold < 0)).all()
+    problems.extend(f"withdrawal {withdrawal_id}: negative payout hold" for withdrawal_id in negative)
     return problems

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...extensions import socketio
-from . import auctions, buy_now, connection, presence, wallet  # noqa: F401 - register handlers and the presence job
+from . import auctions, buy_now, connection, payouts, presence, wallet  # noqa: F401 - register handlers and presence
 
 
 @socketio.on("connect")

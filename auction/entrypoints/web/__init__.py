@@ -12,13 +12,16 @@ from ...money import format_brl
 from .. import i18n
 from . import (
     admin,
+    admin_orders,
     admin_payments,  # noqa: F401 - its routes join admin.bp
     auctions,
     auth,
     errors,
     js_strings,
     notifications_pages,
+    orders_pages,
     pages,
+    payouts_pages,
     photos,
     security,
     wallet_pages,
@@ -56,4 +59,6 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     pages.init_app(app)
     for module in (auth, pages, auctions, photos, wallet_pages, notifications_pages, admin):
+        app.register_blueprint(module.bp)
+    for module in (orders_pages, payouts_pages, admin_orders):
         app.register_blueprint(module.bp)

@@ -18,6 +18,7 @@ from ...payments.deliveries import reprocess_delivery
 from ...payments.events import CreditPolicy
 from ...payments.levels import Outcome
 from ...payments.topups import TopUpLimits
+from ...payouts import deliveries as transfer_deliveries
 from ...uow import UnitOfWork
 from .auth import admin_required, signed_in_user
 from .forms import parse_reais
@@ -185,6 +186,14 @@ def delivery(delivery_id: int) -> Any:
 @bp.post("/deliveries/<int:delivery_id>/reprocess")
 def reprocess(delivery_id: int) -> Any:
     user = signed_in_user()
+    event = get_db().transaction(
+        lambda s: s.scalar(select(WebhookDelivery.event).where(WebhookDelivery.id == delivery_id))
+    )
+    if event and event.startswith(transfer_deliveries.PREFIX):  # a TRANSFER_* delivery (auction.payouts)
+        outcome = get_db().run(transfer_deliveries.process, delivery_id, True)
+        log.info("event=admin_reprocess delivery_id=%s admin_id=%s outcome=%s", delivery_id, user.id, outcome)
+        flash(f"Re-processed: {outcome}.", "success")
+        return redirect(url_for("admin.delivery", delivery_id=delivery_id))
     try:
         result = reprocess_delivery(get_db(), delivery_id, policy=CreditPolicy.from_config(current_app.config))
     except NotFound:

@@ -23,6 +23,7 @@ from ...auctions import buy_now, listing, privacy, queries, watching, watchlist
 from ...errors import ServiceError
 from ...extensions import get_db
 from ...models import Auction, AuctionPhoto, AuctionStatus, User
+from ...orders import queries as order_queries
 from ...uow import UnitOfWork
 from ..i18n import localize
 from . import photos
@@ -98,6 +99,9 @@ def _auction_page(session: Session, auction_id: int, viewer_id: int | None, is_a
     state["your_alias"] = privacy.pseudonym(auction_id, viewer_id)
     sold = state["status"] == AuctionStatus.FINISHED and state.get("is_seller")
     state["real_names"] = watchlist.real_names(session, auction_id) if is_admin or sold else {}
+    state["order_id"] = (
+        order_queries.order_ids_by_auction(session, [auction_id], viewer_id).get(auction_id) if viewer_id else None
+    )
     return state
 
 
@@ -229,15 +233,22 @@ def _my_auctions(session: Session, user_id: int) -> list[dict[str, Any]]:
     return [{**item, "winner": winners.get(item["auction"].winner_id)} for item in items]
 
 
+def _with_orders(session: Session, rows_of: Any, user_id: int) -> dict[str, Any]:
+    """The rows, and the user's order for each sold auction among them (auction id -> order id)."""
+    rows = rows_of(session, user_id)
+    ids = [row["auction"].id for row in rows]
+    return {"rows": rows, "orders": order_queries.order_ids_by_auction(session, ids, user_id)}
+
+
 @bp.get("/me/bids")
 @login_required
 def my_bids() -> Any:
     user = signed_in_user()
-    return render_template("auctions/my_bids.html", rows=get_db().transaction(queries.my_bids, user.id))
+    return render_template("auctions/my_bids.html", **get_db().transaction(_with_orders, queries.my_bids, user.id))
 
 
 @bp.get("/me/auctions")
 @login_required
 def my_auctions() -> Any:
     user = signed_in_user()
-    return render_template("auctions/my_auctions.html", rows=get_db().transaction(_my_auctions, user.id))
+    return render_template("auctions/my_auctions.html", **get_db().transaction(_with_orders, _my_auctions, user.id))

@@ -14,6 +14,8 @@ from ...errors import NotFound, ServiceError
 from ...extensions import get_asaas, get_db
 from ...models import Auction
 from ...payments import instructions, queries, topups
+from ...payouts import WithdrawalLimits
+from ...payouts import queries as payout_queries
 from .auth import client_ip, login_required, rate_limited, signed_in_user
 from .forms import parse_reais
 
@@ -37,6 +39,10 @@ REASONS = {
     "frozen_refund": "Frozen: refund in progress",
     "frozen_chargeback": "Frozen: chargeback open",
     "unfrozen": "Unfrozen",
+    "escrow_refund": "Refund from escrow",
+    "withdrawal": "Withdrawal",
+    "withdrawal_done": "Withdrawal sent",
+    "withdrawal_returned": "Withdrawal returned",
 }
 # Asaas payment statuses as a person reads them.
 PAYMENT_STATUSES = {
@@ -74,7 +80,13 @@ def _wallet_page(session: Session, user_id: int) -> dict[str, Any]:
     items = ledger.history(session, user_id)
     auction_ids = {i.auction_id for i in items} - {None}
     titles = dict(session.execute(select(Auction.id, Auction.title).where(Auction.id.in_(auction_ids))).all())
-    return {"balance": ledger.balance(session, user_id), "items": items, "titles": titles}
+    return {
+        "balance": ledger.balance(session, user_id),
+        "items": items,
+        "titles": titles,
+        "withdrawals": payout_queries.for_user(session, user_id),
+        "in_withdrawal": payout_queries.in_flight(session, user_id),
+    }
 
 
 @bp.get("/wallet")
@@ -83,7 +95,10 @@ def wallet() -> Any:
     user = signed_in_user()
     page = get_db().transaction(_wallet_page, user.id)
     limits = (current_app.config["TOPUP_MIN_CENTS"], current_app.config["TOPUP_MAX_CENTS"])
-    return render_template("wallet/wallet.html", **page, reason_label=reason_label, limits=limits)
+    withdrawal_limits = WithdrawalLimits.from_config(current_app.config)
+    return render_template(
+        "wallet/wallet.html", **page, reason_label=reason_label, limits=limits, withdrawal_limits=withdrawal_limits
+    )
 
 
 @bp.get("/wallet/payments")

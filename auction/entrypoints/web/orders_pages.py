@@ -1,0 +1,95 @@
+"""The order page (buyer, seller, admins) and its forms: address, shipped, receipt, dispute, cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
+
+from ... import clock
+from ...extensions import get_db
+from ...orders import queries
+from ...orders import service as orders
+from ...orders.rules import OrderStatus
+from .auth import login_required, signed_in_user
+
+bp = Blueprint("orders_pages", __name__)
+ADDRESS_FIELDS = ("recipient", "line1", "line2", "city", "state", "postal_code")
+STATUS_LABELS = {
+    OrderStatus.PAID: "Paid · waiting for shipping",
+    OrderStatus.SHIPPED: "Shipped",
+    OrderStatus.DISPUTED: "In dispute",
+    OrderStatus.COMPLETED: "Completed",
+    OrderStatus.REFUNDED: "Refunded",
+    OrderStatus.CANCELLED: "Cancelled",
+}
+
+
+def _page(session: Session, order_id: int, user_id: int, ship_days: int) -> dict[str, Any]:
+    order = queries.order_for(session, order_id, user_id)
+    return {
+        "order": order,
+        "saved": queries.saved_address(session, order.buyer_id) if user_id == order.buyer_id else None,
+        "ship_by": orders.ship_by(order, ship_days),
+    }
+
+
+@bp.get("/orders/<int:order_id>")
+@login_required
+def order(order_id: int) -> Any:
+    user = signed_in_user()
+    page = get_db().transaction(_page, order_id, user.id, current_app.config["ORDER_SHIP_DAYS"])
+    return render_template(
+        "orders/order.html", **page, me=user, now=clock.now(), status_label=STATUS_LABELS.get, fields=ADDRESS_FIELDS
+    )
+
+
+def _done(order_id: int, message: str) -> Any:
+    flash(message, "success")
+    return redirect(url_for("orders_pages.order", order_id=order_id), code=303)
+
+
+@bp.post("/orders/<int:order_id>/address")
+@login_required
+def address(order_id: int) -> Any:
+    fields = {name: request.form.get(name, "") for name in ADDRESS_FIELDS}
+    command = orders.SetAddress(order_id, signed_in_user().id, fields, request.form.get("save") == "1")
+    get_db().run(orders.set_address, command)
+    return _done(order_id, "Delivery address saved.")
+
+
+@bp.post("/orders/<int:order_id>/ship")
+@login_required
+def ship(order_id: int) -> Any:
+    command = orders.Ship(
+        order_id,
+        signed_in_user().id,
+        request.form.get("carrier", ""),
+        request.form.get("tracking_code", ""),
+        current_app.config["ORDER_RELEASE_DAYS"],
+    )
+    get_db().run(orders.ship, command)
+    return _done(order_id, "Marked as shipped; the buyer was told.")
+
+
+@bp.post("/orders/<int:order_id>/confirm")
+@login_required
+def confirm(order_id: int) -> Any:
+    get_db().run(orders.confirm, orders.OrderAction(order_id, signed_in_user().id))
+    return _done(order_id, "Receipt confirmed; the seller is paid.")
+
+
+@bp.post("/orders/<int:order_id>/dispute")
+@login_required
+def dispute(order_id: int) -> Any:
+    get_db().run(orders.dispute, orders.OpenDispute(order_id, signed_in_user().id, request.form.get("reason", "")))
+    return _done(order_id, "Dispute opened; an admin will decide. The money stays in escrow.")
+
+
+@bp.post("/orders/<int:order_id>/cancel")
+@login_required
+def cancel(order_id: int) -> Any:
+    command = orders.CancelOrder(order_id, signed_in_user().id, current_app.config["ORDER_SHIP_DAYS"])
+    get_db().run(orders.cancel, command)
+    return _done(order_id, "Order cancelled; the money is back in your wallet.")

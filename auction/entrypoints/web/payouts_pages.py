@@ -1,0 +1,35 @@
+"""Withdrawals from the wallet page without JavaScript (with it, the socket's `withdraw` does the same)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, request, url_for
+
+from ...extensions import get_asaas, get_db
+from ...payouts import withdrawals
+from .auth import client_ip, login_required, rate_limited, signed_in_user
+from .forms import parse_reais
+
+bp = Blueprint("payouts_pages", __name__)
+
+
+@bp.post("/wallet/withdraw")
+@login_required
+def withdraw() -> Any:
+    user = signed_in_user()
+    if rate_limited("withdraw_user", user.id) or rate_limited("withdraw_ip", client_ip()):
+        flash("Too many withdrawals; wait a minute and try again.", "error")
+        return redirect(url_for("wallet_pages.wallet"))
+    try:
+        amount = parse_reais(request.form.get("amount") or "")
+    except ValueError as exc:
+        flash(f"Could not withdraw: {exc}", "error")
+        return redirect(url_for("wallet_pages.wallet"))
+    limits = withdrawals.WithdrawalLimits.from_config(current_app.config)
+    command = withdrawals.RequestWithdrawal(
+        user.id, amount, request.form.get("pix_key"), request.form.get("pix_key_type"), limits
+    )
+    withdrawal_id, status = withdrawals.withdraw(get_db(), get_asaas(), command)
+    flash(f"Withdrawal #{withdrawal_id}: {status.replace('_', ' ')}.", "success")
+    return redirect(url_for("wallet_pages.wallet"), code=303)

@@ -1,0 +1,367 @@
+"""Withdrawals: available balance out to a PIX key through an Asaas transfer.
+
+1. `request_withdrawal` (one transaction): validate the key and the limits, write the row and move
+   the amount to the payout hold at once. Above WITHDRAWAL_APPROVAL_CENTS it waits for an admin.
+2. `submit` (no transaction open while Asaas is called): claim the row (queued -> submitting), then
+   `POST /transfers` with our `externalReference` (`withdrawal-{id}`). A call that failed or timed out
+   is never blindly sent again: every later attempt first looks the reference up at Asaas. Asaas
+   refusing the request (400) gives the money back; no answer leaves the row `submitting` for the
+   reconciliation job to look up and retry.
+3. The transfer's status, from webhooks, the validation call or `GET /transfers/{id}`, moves the hold
+   through `apply_status` (the level model of payouts/events.py): DONE captures it out of the platform,
+   FAILED/CANCELLED return it to the wallet.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from .. import clock
+from ..db import Database, lock_existing, lock_row
+from ..errors import Forbidden, Invalid, ServiceError
+from ..models import User, Withdrawal
+from ..money import Cents, InvalidAmount, cents_to_reais, format_brl, reais_to_cents
+from ..payments.client import AsaasClient, AsaasError, AsaasInvalid
+from ..uow import UnitOfWork
+from ..wallet import payouts as ledger
+from . import messages
+from .events import Level, is_final, level_of, merge
+from .pix import check_owner, parse_key
+
+log = logging.getLogger(__name__)
+REFERENCE_PREFIX = "withdrawal-"
+
+
+class WithdrawalStatus(StrEnum):
+    AWAITING_APPROVAL = "awaiting_approval"  # held, waiting for an admin (above the approval threshold)
+    QUEUED = "queued"  # held, to be sent to Asaas
+    SUBMITTING = "submitting"  # POST /transfers sent (maybe more than once, always looked up first)
+    PENDING = "pending"  # Asaas has the transfer; not final yet
+    DONE = "done"
+    FAILED = "failed"  # failed, cancelled, or refused by Asaas: the money is back in the wallet
+    REFUSED = "refused"  # an admin refused it: the money is back in the wallet
+
+
+# Not final: the money is in the payout hold.
+IN_FLIGHT = (
+    WithdrawalStatus.AWAITING_APPROVAL,
+    WithdrawalStatus.QUEUED,
+    WithdrawalStatus.SUBMITTING,
+    WithdrawalStatus.PENDING,
+)
+
+
+class WithdrawalLimit(ServiceError, code="withdrawal_limit", http_status=409):
+    """Below the minimum, above the maximum per withdrawal, or beyond the daily cap."""
+
+
+class WithdrawalState(ServiceError, code="withdrawal_state", http_status=409):
+    """The withdrawal is not in a status that allows this (already approved, sent, finished)."""
+
+
+@dataclass(frozen=True)
+class WithdrawalLimits:
+    min_cents: Cents
+    max_cents: Cents
+    daily_cents: Cents
+    approval_cents: Cents  # above this an admin approves first
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> WithdrawalLimits:
+        return cls(
+            config["WITHDRAWAL_MIN_CENTS"],
+            config["WITHDRAWAL_MAX_CENTS"],
+            config["WITHDRAWAL_DAILY_CENTS"],
+            config["WITHDRAWAL_APPROVAL_CENTS"],
+        )
+
+
+@dataclass(frozen=True)
+class RequestWithdrawal:
+    user_id: int
+    amount: object  # as sent: validated into cents here
+    pix_key: object
+    pix_key_type: object
+    limits: WithdrawalLimits
+
+
+def reference(withdrawal_id: int) -> str:
+    return f"{REFERENCE_PREFIX}{withdrawal_id}"
+
+
+def _amount(amount: object, limits: WithdrawalLimits) -> Cents:
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise Invalid("the amount must be a whole number of centavos", field="amount")
+    if amount < limits.min_cents:
+        raise WithdrawalLimit(f"the minimum withdrawal is {format_brl(limits.min_cents)}", min_cents=limits.min_cents)
+    if amount > limits.max_cents:
+        raise WithdrawalLimit(f"the maximum withdrawal is {format_brl(limits.max_cents)}", max_cents=limits.max_cents)
+    return amount
+
+
+def _withdrawn_today(session: Session, user_id: int) -> Cents:
+    """What the user asked to withdraw in the last 24 hours, except what came back."""
+    since = clock.now() - timedelta(days=1)
+    total = session.scalar(
+        select(func.coalesce(func.sum(Withdrawal.amount), 0)).where(
+            Withdrawal.user_id == user_id,
+            Withdrawal.created_at >= since,
+            Withdrawal.status.not_in([WithdrawalStatus.FAILED, WithdrawalStatus.REFUSED]),
+        )
+    )
+    return int(total or 0)
+
+
+def request_withdrawal(uow: UnitOfWork, cmd: RequestWithdrawal) -> Withdrawal:
+    """Hold the amount for a new withdrawal (the caller then `submit`s it unless it awaits approval)."""
+    session = uow.session
+    amount = _amount(cmd.amount, cmd.limits)
+    key = parse_key(cmd.pix_key, cmd.pix_key_type)
+    # One user's withdrawals serialize on their user row, so the daily cap holds under concurrency too.
+    user = lock_existing(session, User, User.id == cmd.user_id, missing="no such user")
+    check_owner(key, user.cpf_cnpj)
+    today = _withdrawn_today(session, user.id)
+    if today + amount > cmd.limits.daily_cents:
+        left = max(cmd.limits.daily_cents - today, 0)
+        raise WithdrawalLimit(
+            f"that is over the daily limit of {format_brl(cmd.limits.daily_cents)}; {format_brl(left)} left today",
+            daily_cents=cmd.limits.daily_cents,
+            left=left,
+        )
+    now = clock.now()
+    needs_approval = amount > cmd.limits.approval_cents
+    row = Withdrawal(
+        user_id=user.id,
+        amount=amount,
+        on_hold=0,
+        pix_key=key.key,
+        pix_key_type=key.type,
+        status=WithdrawalStatus.AWAITING_APPROVAL if needs_approval else WithdrawalStatus.QUEUED,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    row.external_reference = reference(row.id)
+    ledger.hold_payout(session, user_id=user.id, amount=amount, key=f"withdrawal:{row.id}:hold")
+    row.on_hold = amount
+    note = " It waits for an admin's approval." if needs_approval else ""
+    messages.changed(uow, row, f"Withdrawal #{row.id} of {format_brl(amount)} requested.{note}")
+    log.info("event=withdrawal_requested withdrawal_id=%s user_id=%s amount=%s", row.id, user.id, amount)
+    return row
+
+
+def _lock(session: Session, withdrawal_id: int) -> Withdrawal:
+    return lock_existing(session, Withdrawal, Withdrawal.id == withdrawal_id, missing="no such withdrawal")
+
+
+def _give_back(uow: UnitOfWork, row: Withdrawal, status: WithdrawalStatus, reason: str, text: str) -> None:
+    ledger.release_payout(uow.session, user_id=row.user_id, amount=row.on_hold, key=f"withdrawal:{row.id}:return")
+    row.on_hold = 0
+    row.status = status
+    row.fail_reason = reason[:255]
+    row.finished_at = row.updated_at = clock.now()
+    messages.changed(uow, row, text)
+
+
+@dataclass(frozen=True)
+class AdminDecision:
+    withdrawal_id: int
+    admin_id: int
+    reason: str = ""
+
+
+def _require_admin(session: Session, user_id: int) -> None:
+    user = session.get(User, user_id)
+    if user is None or not user.is_admin:
+        raise Forbidden("only an admin may approve or refuse withdrawals")
+
+
+def approve(uow: UnitOfWork, cmd: AdminDecision) -> Withdrawal:
+    _require_admin(uow.session, cmd.admin_id)
+    row = _lock(uow.session, cmd.withdrawal_id)
+    if row.status != WithdrawalStatus.AWAITING_APPROVAL:
+        raise WithdrawalState(f"withdrawal #{row.id} is {row.status}, not awaiting approval")
+    row.status = WithdrawalStatus.QUEUED
+    row.approved_by_id = cmd.admin_id
+    row.updated_at = clock.now()
+    messages.changed(uow, row, f"Withdrawal #{row.id} approved; it is on its way.")
+    return row
+
+
+def refuse(uow: UnitOfWork, cmd: AdminDecision) -> Withdrawal:
+    _require_admin(uow.session, cmd.admin_id)
+    row = _lock(uow.session, cmd.withdrawal_id)
+    if row.status != WithdrawalStatus.AWAITING_APPROVAL:
+        raise WithdrawalState(f"withdrawal #{row.id} is {row.status}, not awaiting approval")
+    reason = cmd.reason.strip() or "refused by an admin"
+    row.approved_by_id = cmd.admin_id
+    _give_back(
+        uow, row, WithdrawalStatus.REFUSED, reason, f"Withdrawal #{row.id} was refused ({reason}); the money is back."
+    )
+    return row
+
+
+# -- sending it to Asaas ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    withdrawal_id: int
+    attempt: int
+    amount: Cents
+    pix_key: str
+    pix_key_type: str
+    reference: str
+
+
+def claim(uow: UnitOfWork, withdrawal_id: int) -> Claim | None:
+    row = _lock(uow.session, withdrawal_id)
+    if row.status not in (WithdrawalStatus.QUEUED, WithdrawalStatus.SUBMITTING) or row.asaas_transfer_id:
+        return None
+    row.status = WithdrawalStatus.SUBMITTING
+    row.submit_attempts += 1
+    row.updated_at = clock.now()
+    return Claim(row.id, row.submit_attempts, row.amount, row.pix_key, row.pix_key_type, row.external_reference or "")
+
+
+def _refused_by_asaas(uow: UnitOfWork, withdrawal_id: int, detail: str) -> None:
+    row = _lock(uow.session, withdrawal_id)
+    if row.status == WithdrawalStatus.SUBMITTING and not row.asaas_transfer_id:
+        _give_back(
+            uow, row, WithdrawalStatus.FAILED, detail, f"Withdrawal #{row.id} failed ({detail}); the money is back."
+        )
+
+
+def submit(db: Database, client: AsaasClient, withdrawal_id: int) -> str:
+    """Send the withdrawal's transfer to Asaas (or find the one an earlier attempt created); returns its status."""
+    claimed = db.run(claim, withdrawal_id)
+    if claimed is None:
+        return "skipped"
+    try:
+        remote = client.find_transfer(claimed.reference) if claimed.attempt > 1 else None
+        if remote is None:
+            remote = client.create_transfer(
+                value=cents_to_reais(claimed.amount),
+                pix_key=claimed.pix_key,
+                pix_key_type=claimed.pix_key_type,
+                description=f"Leilão withdrawal #{claimed.withdrawal_id}",
+                external_reference=claimed.reference,
+            )
+    except AsaasInvalid as exc:
+        log.warning("event=transfer_refused withdrawal_id=%s codes=%s", withdrawal_id, ",".join(exc.codes))
+        detail = "; ".join(e.get("description", "") for e in exc.errors) or "refused by the payment service"
+        db.run(_refused_by_asaas, withdrawal_id, detail)
+        return WithdrawalStatus.FAILED
+    except AsaasError as exc:
+        # Unknown whether it landed: left `submitting`; the next attempt looks the reference up first.
+        log.warning(
+            "event=transfer_unanswered withdrawal_id=%s attempt=%s error=%s", withdrawal_id, claimed.attempt, exc
+        )
+        return WithdrawalStatus.SUBMITTING
+    return db.run(attach, withdrawal_id, remote)
+
+
+def attach(uow: UnitOfWork, withdrawal_id: int, remote: dict[str, Any]) -> str:
+    """Store the transfer Asaas created for the withdrawal, and take in the status it came with."""
+    row = _lock(uow.session, withdrawal_id)
+    transfer_id = str(remote.get("id") or "")
+    if row.asaas_transfer_id is None and transfer_id:
+        row.asaas_transfer_id = transfer_id
+    if row.status == WithdrawalStatus.SUBMITTING:
+        row.status = WithdrawalStatus.PENDING
+        row.updated_at = clock.now()
+        messages.changed(uow, row)
+    apply_status(uow, row, str(remote.get("status") or "PENDING"), remote)
+    log.info("event=transfer_created withdrawal_id=%s transfer_id=%s", row.id, row.asaas_transfer_id)
+    return row.status
+
+
+# -- the transfer's status ------------------------------------------------------------------------
+
+
+def same_amount(row: Withdrawal, transfer: dict[str, Any]) -> bool:
+    try:
+        return reais_to_cents(transfer.get("value")) == row.amount
+    except InvalidAmount:
+        return False
+
+
+def lock_for_transfer(session: Session, transfer: dict[str, Any], *, bind: bool = True) -> Withdrawal | None:
+    """Our withdrawal for a transfer Asaas tells us about: by its id, else by our reference (id not stored yet).
+
+    Found by the reference, the transfer's id is stored on the withdrawal (`bind`) only if the amounts agree:
+    a transfer someone else created with our reference must not take the place of ours.
+    """
+    transfer_id = str(transfer.get("id") or "")
+    ref = transfer.get("externalReference")
+    criteria = [Withdrawal.asaas_transfer_id == transfer_id]
+    if isinstance(ref, str) and ref.startswith(REFERENCE_PREFIX):
+        criteria.append(Withdrawal.external_reference == ref)
+    row = lock_row(session, Withdrawal, or_(*criteria))
+    if row is None or row.asaas_transfer_id not in (None, transfer_id):
+        return None
+    if row.asaas_transfer_id is None:
+        if not transfer_id or not same_amount(row, transfer):
+            return None
+        if bind:
+            row.asaas_transfer_id = transfer_id
+    return row
+
+
+def _current_level(row: Withdrawal) -> Level:
+    if row.status == WithdrawalStatus.DONE:
+        return Level.DONE
+    if row.status in (WithdrawalStatus.FAILED, WithdrawalStatus.REFUSED):
+        return Level.RETURNED
+    return Level.HELD
+
+
+def apply_status(uow: UnitOfWork, row: Withdrawal, status: str, transfer: dict[str, Any]) -> bool:
+    """Move the payout hold to the level `status` means; True if money moved. The caller holds the row lock."""
+    target, conflict = merge(_current_level(row), level_of(status))
+    if conflict:
+        messages.alert_admins(
+            uow,
+            f"Withdrawal #{row.id}: Asaas reports transfer {row.asaas_transfer_id} {status} after it was {row.status}.",
+        )
+        return False
+    if not is_final(row.transfer_status) or level_of(status) != Level.HELD:
+        row.transfer_status = status
+    if target == _current_level(row):
+        row.updated_at = clock.now()
+        return False
+    if row.status in (WithdrawalStatus.AWAITING_APPROVAL, WithdrawalStatus.QUEUED):
+        row.status = WithdrawalStatus.SUBMITTING  # a transfer we had not sent yet: cannot be ours to hold back
+    if target == Level.DONE:
+        ledger.capture_payout(uow.session, user_id=row.user_id, amount=row.on_hold, key=f"withdrawal:{row.id}:done")
+        row.on_hold = 0
+        row.status = WithdrawalStatus.DONE
+        row.finished_at = row.updated_at = clock.now()
+        messages.changed(uow, row, f"Withdrawal #{row.id} of {format_brl(row.amount)} is done: the PIX was sent.")
+        return True
+    reason = str(transfer.get("failReason") or status.lower())
+    _give_back(
+        uow,
+        row,
+        WithdrawalStatus.FAILED,
+        reason,
+        f"Withdrawal #{row.id} {status.lower()} ({reason}); the money is back.",
+    )
+    return True
+
+
+def withdraw(db: Database, client: AsaasClient, cmd: RequestWithdrawal) -> tuple[int, str]:
+    """Hold and, unless it waits for an admin, send one withdrawal; (its id, its status now)."""
+    row = db.run(request_withdrawal, cmd)
+    if row.status != WithdrawalStatus.QUEUED:
+        return row.id, row.status
+    return row.id, submit(db, client, row.id)

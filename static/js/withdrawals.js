@@ -1,0 +1,63 @@
+// The wallet page's withdrawals: `withdraw` over the socket, and each row's status live from `withdrawal`.
+import { emitWithAck, formatBRL, parseReais, show, socket } from "./live.js";
+
+const root = document.querySelector("[data-withdrawals]");
+if (root) {
+  const form = root.querySelector("[data-withdraw-form]");
+  const errorBox = root.querySelector("[data-withdraw-error]");
+  const list = root.querySelector("[data-withdrawal-list] tbody");
+
+  function render(payload) {
+    let row = list.querySelector(`[data-withdrawal-id="${payload.withdrawal_id}"]`);
+    if (!row) {
+      row = document.createElement("tr");
+      row.dataset.withdrawalId = payload.withdrawal_id;
+      for (let i = 0; i < 5; i += 1) row.append(document.createElement("td"));
+      row.children[0].textContent = payload.withdrawal_id;
+      row.children[1].textContent = "now";
+      row.children[2].textContent = formatBRL(payload.amount);
+      row.children[2].className = "num";
+      row.children[3].textContent = `${payload.pix_key_type} ${payload.pix_key}`;
+      list.prepend(row);
+    }
+    const status = document.createElement("span");
+    status.className = `status status-${payload.status}`;
+    status.dataset.withdrawalStatus = payload.status;
+    status.textContent = payload.status.replace("_", " ");
+    row.children[4].replaceChildren(status);
+    if (payload.fail_reason) {
+      const reason = document.createElement("span");
+      reason.className = "muted small";
+      reason.dataset.withdrawalReason = "";
+      reason.textContent = ` ${payload.fail_reason}`;
+      row.children[4].append(reason);
+    }
+  }
+
+  if (socket) socket.on("withdrawal", render);
+
+  form.addEventListener("submit", async (event) => {
+    if (!socket || !socket.connected) return; // without the socket the form posts
+    event.preventDefault();
+    show(errorBox, false);
+    const amount = parseReais(form.querySelector("[data-withdraw-amount]").value);
+    if (amount === null) {
+      errorBox.textContent = "Enter an amount like 50 or 50,00.";
+      return show(errorBox, true);
+    }
+    const payload = {
+      amount,
+      pix_key: form.querySelector("[data-withdraw-key]").value,
+      pix_key_type: form.querySelector("[data-withdraw-key-type]").value,
+    };
+    const submit = form.querySelector("[data-withdraw-submit]");
+    submit.disabled = true;
+    const ack = await emitWithAck("withdraw", payload, 30000);
+    submit.disabled = false;
+    if (!ack.ok) {
+      errorBox.textContent = ack.message || "Could not withdraw.";
+      return show(errorBox, true);
+    }
+    form.querySelector("[data-withdraw-amount]").value = "";
+  });
+}

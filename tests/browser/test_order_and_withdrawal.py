@@ -1,0 +1,88 @@
+"""Sale -> order -> shipped -> confirmed -> withdrawal -> done, in Chromium against the real server and its simulator.
+
+The buyer gives an address and confirms receipt on the order page; the seller ships from the same page and then
+withdraws the proceeds to their CPF key from the wallet page; the Asaas account holder validates nothing by hand
+(the simulator calls the site's validation webhook) and makes the transfer done on the simulator's page; the
+seller's wallet page shows each status live.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from auction import wallet
+from auction.auctions import bids
+from auction.outbox import Outbox
+from tests.browser.conftest import Site, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+
+
+def test_sale_order_shipped_confirmed_withdrawal_done(site: Site) -> None:
+    site.user("root", is_admin=True)
+    seller = site.user("sol")  # CPF 153.509.460-56 (tests/browser/conftest.py picks it by name length)
+    buyer = site.user("ana", funds=50_000)
+    auction_id = site.auction(seller, "Rolleiflex 2.8F", price=20_000)
+    site.db.run(bids.place, bids.PlaceBid(auction_id, buyer, 20_000, None, soft_close_seconds=0), outbox=Outbox())
+    site.end_in(auction_id, 1)
+
+    # The buyer finds the order from the auction page once the scheduler has closed the sale.
+    page = site.open_as("ana", f"/auctions/{auction_id}")
+    for _ in range(40):
+        if page.locator("[data-order-link]").count():
+            break
+        time.sleep(0.25)
+        page.reload()
+    page.click("[data-order-link]")
+    expect(page.locator("[data-order-status]")).to_contain_text("waiting for shipping")
+    expect(page.locator("[data-order-escrow]")).to_have_text("R$ 200,00")
+    page.fill("input[name=recipient]", "Ana Souza")
+    page.fill("input[name=line1]", "Rua Augusta, 1500")
+    page.fill("input[name=city]", "São Paulo")
+    page.fill("input[name=state]", "SP")
+    page.fill("input[name=postal_code]", "01304-001")
+    page.click("[data-address-form] button[type=submit]")
+    expect(page.locator("[data-order-address]")).to_contain_text("Rua Augusta, 1500")
+    order_url = page.url
+
+    # The seller ships; the buyer's open order page follows live.
+    seller_page = site.open_as("sol", "/me/auctions")
+    seller_page.click("[data-order-link]")
+    expect(seller_page.locator("[data-order-address]")).to_contain_text("01304-001")
+    seller_page.fill("input[name=carrier]", "Correios")
+    seller_page.fill("input[name=tracking_code]", "BR123456789BR")
+    seller_page.click("[data-ship-form] button[type=submit]")
+    expect(seller_page.locator("[data-order-status]")).to_have_text("Shipped")
+    expect(page.locator("[data-confirm-receipt]")).to_be_visible()
+    screenshot(page, "order-shipped")
+    page.click("[data-confirm-receipt]")
+    expect(page.locator("[data-order-status]")).to_have_text("Completed")
+    assert page.url == order_url
+
+    # The seller withdraws the proceeds to their own CPF key.
+    seller_page.goto(f"{site.url}/wallet")
+    expect(seller_page.locator("main [data-wallet-available]")).to_have_text("R$ 200,00")
+    seller_page.fill("[data-withdraw-amount]", "150,00")
+    seller_page.select_option("[data-withdraw-key-type]", "CPF")
+    seller_page.fill("[data-withdraw-key]", "153.509.460-56")
+    seller_page.click("[data-withdraw-submit]")
+    status = seller_page.locator("[data-withdrawal-list] tbody tr").first.locator("[data-withdrawal-status]")
+    expect(status).to_have_attribute("data-withdrawal-status", "pending")
+    expect(seller_page.locator("main [data-wallet-available]")).to_have_text("R$ 50,00")
+
+    # The Asaas account holder makes it done once the site has approved it through the validation webhook.
+    sim = site.open_as("root", "/asaas-sim/transfers")
+    for _ in range(60):
+        if sim.locator("[data-transfer-done]").count():
+            break
+        time.sleep(0.25)
+        sim.reload()
+    screenshot(sim, "simulator-transfers")
+    sim.click("[data-transfer-done]")
+    expect(status).to_have_attribute("data-withdrawal-status", "done", timeout=15_000)
+    screenshot(seller_page, "wallet-withdrawal-done")
+    assert site.db.transaction(wallet.balance, seller).available == 5_000
+    assert site.db.transaction(wallet.audit) == []
