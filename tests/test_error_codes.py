@@ -112,8 +112,16 @@ def test_every_code_a_handler_answers_is_documented_for_that_event(app, scene):
         declared = {codes.code_of(entry) for entry in codes.EVENT_ERRORS[name]}
         assert seen <= declared, f"{name} answered undeclared codes {seen - declared}"
     # The drive reached the codes that matter, so the check above is not vacuous.
-    assert {"not_logged_in", "invalid", "not_found", "auction_not_open", "own_auction", "too_low",
-            "insufficient_funds", "wallet_in_debt"} <= answered["bid"]
+    assert {
+        "not_logged_in",
+        "invalid",
+        "not_found",
+        "auction_not_open",
+        "own_auction",
+        "too_low",
+        "insufficient_funds",
+        "wallet_in_debt",
+    } <= answered["bid"]
     assert {"forbidden", "not_ended", "auction_not_open"} <= answered["finish_auction"]
     assert "not_found" in answered["join_auction"] and "invalid" in answered["add_money"]
 
