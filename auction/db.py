@@ -4,7 +4,8 @@ A unit of work is one short database transaction: `db.run(fn, *args)` opens a
 session, calls `fn(uow, *args)` with a `UnitOfWork` (the session and an Outbox of the
 socket messages the work causes), commits, delivers the outbox, and retries the whole
 function on a deadlock or lock-wait timeout (and, at most twice, on a duplicate key from
-a racing insert, so the retry finds the row the other transaction committed); the outbox
+a racing insert, so the retry finds the row the other transaction committed, and once when a pooled
+connection is found dead at its first statement); the outbox
 is rewound before each attempt, so a rolled-back attempt's messages are never sent.
 `db.transaction(fn, *args)` is the same for code that needs only a session (reads, and
 the ledger's own tests), with no outbox.
@@ -165,6 +166,31 @@ def is_unavailable(exc: BaseException) -> bool:
     )
 
 
+def mark_dead_before_first_statement(engine: Engine) -> None:
+    """Flag a connection lost at its checkout's first statement (the database restarted, a KILL): nothing
+    reached the database, so `_attempts` runs the work once more (SQLAlchemy drops the whole pool on a
+    disconnect). Lost after a statement (maybe mid-commit) is never retried. Replaces pool_pre_ping."""
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        record.info["used"] = False
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _used(conn: Any, *_args: Any) -> None:
+        conn.info["used"] = True
+
+    @event.listens_for(engine, "handle_error")
+    def _lost(context: Any) -> None:
+        connection = context.connection
+        if context.is_disconnect and connection is not None and context.sqlalchemy_exception is not None:
+            fresh = not connection.info.get("used", True)
+            context.sqlalchemy_exception.died_before_first_statement = fresh  # type: ignore[attr-defined]
+
+
+def died_before_first_statement(exc: BaseException) -> bool:
+    return bool(getattr(exc, "died_before_first_statement", False))
+
+
 def _os_threading() -> Any:
     """The real `threading` module, even after eventlet.monkey_patch()."""
     if "eventlet" not in sys.modules:  # nothing patched it (and importing eventlet prints a banner)
@@ -253,15 +279,16 @@ class Database:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
             return engine
-        return create_engine(
+        engine = create_engine(
             url,
             poolclass=OSThreadQueuePool,
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
             pool_recycle=3600,
             isolation_level="READ COMMITTED",
         )
+        mark_dead_before_first_statement(engine)
+        return engine
 
     # -- units of work -------------------------------------------------------
 
@@ -325,6 +352,7 @@ class Database:
         try:
             delay = 0.005
             duplicates = 0
+            retried_dead = False
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 if outbox is not None:
                     outbox.rewind(mark)
@@ -332,6 +360,10 @@ class Database:
                     with self.sessionmaker() as session, session.begin():
                         return work(session)
                 except DBAPIError as exc:
+                    if is_unavailable(exc) and died_before_first_statement(exc) and not retried_dead:
+                        retried_dead = True  # a dead pooled connection: once more, on a fresh one
+                        log.info("event=tx_retry attempt=%d reason=dead_connection", attempt)
+                        continue
                     if is_unavailable(exc):
                         log.warning("event=db_unavailable url=%s error=%s", safe_url(self.url), type(exc).__name__)
                         raise DatabaseUnavailable("the database is unavailable") from exc

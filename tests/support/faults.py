@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -164,3 +165,86 @@ def kill_connections(db_url: str) -> int:
             return killed
     finally:
         admin.dispose()
+
+
+@dataclass
+class PrivateMariaDB:
+    """A mariadbd of the test's own (its datadir from mariadb-install-db, its port and socket), to SIGKILL and
+    restart for real; never the shared server. InnoDB runs with its production durability
+    (innodb_flush_log_at_trx_commit=1, doublewrite), so what was committed must survive the kill."""
+
+    folder: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mariadb+mariadbconnector://root:@127.0.0.1:{self.port}/auction"
+
+    def install(self) -> PrivateMariaDB:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                f"--datadir={self.folder / 'data'}",
+                "--user=" + _user(),
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        return self
+
+    def start(self, timeout: float = 60) -> PrivateMariaDB:
+        log = open(self.folder / "mariadbd.log", "ab")  # noqa: SIM115 - the child keeps it
+        self.process = subprocess.Popen(
+            [
+                "mariadbd",
+                "--no-defaults",
+                f"--datadir={self.folder / 'data'}",
+                f"--port={self.port}",
+                "--bind-address=127.0.0.1",
+                f"--socket={self.folder / 'mariadbd.sock'}",
+                f"--pid-file={self.folder / 'mariadbd.pid'}",
+                "--user=" + _user(),
+                "--skip-name-resolve",
+                "--innodb-buffer-pool-size=32M",
+                "--innodb-log-file-size=16M",
+                "--innodb-flush-log-at-trx-commit=1",
+                "--max-connections=200",
+                "--skip-log-bin",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        wait_for(self._answers, timeout=timeout, what=f"private mariadbd on port {self.port}")
+        return self
+
+    def _answers(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"mariadbd exited: {self.log()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                return bool(sock.recv(1))  # the server's greeting
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush; InnoDB recovers from its redo log at the next start."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def log(self) -> str:
+        path = self.folder / "mariadbd.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _user() -> str:
+    import getpass
+
+    return getpass.getuser()
