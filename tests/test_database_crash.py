@@ -11,10 +11,9 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 
-from asaas_sim.models import Base as SimulatorBase
-from auction.models import Auction, Base, Bid
+from auction.models import Auction, Bid
 from tests.conftest import IN_CI
 from tests.support.auctions import audit, fund, load_auction, new_auction, open_holds
 from tests.support.faults import PrivateMariaDB, wait_for
@@ -34,14 +33,7 @@ ANSWER_WITHIN = 10.0
 @pytest.fixture(scope="module")
 def private_mariadb(tmp_path_factory):
     server = PrivateMariaDB(tmp_path_factory.mktemp("mariadbd")).install().start()
-    admin = create_engine(server.url.replace("/auction", "/mysql"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql("CREATE DATABASE auction CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    admin.dispose()
-    engine = create_engine(server.url)
-    Base.metadata.create_all(engine)
-    SimulatorBase.metadata.create_all(engine)
-    engine.dispose()
+    server.create_database("auction")
     yield server
     server.kill()
 

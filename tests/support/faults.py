@@ -175,11 +175,34 @@ class PrivateMariaDB:
 
     folder: Path
     port: int = field(default_factory=free_port)
+    binlog: bool = False  # binary logs (ROW format) in the datadir, for point-in-time restores
     process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"mariadb+mariadbconnector://root:@127.0.0.1:{self.port}/auction"
+        return self.url_for("auction")
+
+    def url_for(self, database: str) -> str:
+        return f"mariadb+mariadbconnector://root:@127.0.0.1:{self.port}/{database}"
+
+    def client_args(self) -> list[str]:
+        """Connection options for Debian's mariadb, mariadb-dump and friends."""
+        return ["--no-defaults", "-h127.0.0.1", f"-P{self.port}", "-uroot"]
+
+    def create_database(self, name: str, *, schema: bool = True) -> str:
+        from asaas_sim.models import Base as SimulatorBase
+        from auction.models import Base
+
+        admin = create_engine(self.url_for("mysql"), isolation_level="AUTOCOMMIT", pool_size=1)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        admin.dispose()
+        if schema:
+            engine = create_engine(self.url_for(name), pool_size=1)
+            Base.metadata.create_all(engine)
+            SimulatorBase.metadata.create_all(engine)
+            engine.dispose()
+        return self.url_for(name)
 
     def install(self) -> PrivateMariaDB:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -215,7 +238,7 @@ class PrivateMariaDB:
                 "--innodb-log-file-size=16M",
                 "--innodb-flush-log-at-trx-commit=1",
                 "--max-connections=200",
-                "--skip-log-bin",
+                *(["--log-bin=binlog", "--binlog-format=ROW", "--server-id=1"] if self.binlog else ["--skip-log-bin"]),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
