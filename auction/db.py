@@ -55,6 +55,8 @@ MAX_ATTEMPTS = 5
 # finds the winner's committed row. A genuine duplicate fails again and is raised.
 MAX_DUPLICATE_RETRIES = 2
 DUPLICATE_KEY_ERRNO = 1062
+# Seconds the mariadb connector waits to connect and for each read/write (DATABASE_URL's query overrides them).
+MARIADB_TIMEOUTS = {"connect_timeout": 5, "read_timeout": 15, "write_timeout": 15}
 
 
 # Every table, whichever metadata it belongs to: InnoDB, utf8mb4 on MariaDB.
@@ -187,10 +189,6 @@ def mark_dead_before_first_statement(engine: Engine) -> None:
             context.sqlalchemy_exception.died_before_first_statement = fresh  # type: ignore[attr-defined]
 
 
-def died_before_first_statement(exc: BaseException) -> bool:
-    return bool(getattr(exc, "died_before_first_statement", False))
-
-
 def _os_threading() -> Any:
     """The real `threading` module, even after eventlet.monkey_patch()."""
     if "eventlet" not in sys.modules:  # nothing patched it (and importing eventlet prints a banner)
@@ -281,6 +279,8 @@ class Database:
             return engine
         engine = create_engine(
             url,
+            # A database that is slow or silent answers `unavailable` in bounded time (docs/reliability.md).
+            connect_args={k: v for k, v in MARIADB_TIMEOUTS.items() if k not in url.query},
             poolclass=OSThreadQueuePool,
             pool_size=pool_size,
             max_overflow=pool_size,
@@ -360,7 +360,7 @@ class Database:
                     with self.sessionmaker() as session, session.begin():
                         return work(session)
                 except DBAPIError as exc:
-                    if is_unavailable(exc) and died_before_first_statement(exc) and not retried_dead:
+                    if is_unavailable(exc) and getattr(exc, "died_before_first_statement", False) and not retried_dead:
                         retried_dead = True  # a dead pooled connection: once more, on a fresh one
                         log.info("event=tx_retry attempt=%d reason=dead_connection", attempt)
                         continue

@@ -16,6 +16,7 @@ from ..auctions import closing, listing
 from ..extensions import get_asaas, get_db, socketio
 from ..payments.levels import Applied
 from ..payments.reconcile import reconcile
+from .shutdown import DRAIN, ShuttingDown
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,10 @@ def _loop(app: Flask, name: str, interval_key: str, job: Job) -> None:
     interval = float(app.config[interval_key])
     while True:
         try:
-            with app.app_context():
+            with DRAIN.work(), app.app_context():
                 job(app)
+        except ShuttingDown:
+            return
         except Exception:
             log.exception("event=background_job_failed job=%s", name)
         socketio.sleep(interval)

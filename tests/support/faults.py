@@ -36,11 +36,15 @@ def wait_for(condition: Callable[[], object], timeout: float = 15, interval: flo
 
 @dataclass
 class TcpProxy:
-    """Forwards 127.0.0.1:port to a target; `cut()` drops every connection and refuses new ones."""
+    """Forwards 127.0.0.1:port to a target; `cut()` drops every connection and refuses new ones.
+
+    With `delay`, every answer from the target waits that long before it is passed on: each round trip
+    of a request/response protocol (MariaDB's, Redis's) takes `delay` longer (slow, not dead)."""
 
     target_host: str
     target_port: int
     port: int = field(default_factory=free_port)
+    delay: float = 0.0
     _listener: socket.socket | None = None
     _conns: list[socket.socket] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -72,13 +76,15 @@ class TcpProxy:
                 continue
             with self._lock:
                 self._conns += [client, upstream]
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+            for src, dst, delay in ((client, upstream, 0.0), (upstream, client, self.delay)):
+                threading.Thread(target=self._pump, args=(src, dst, delay), daemon=True).start()
 
     @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
+    def _pump(src: socket.socket, dst: socket.socket, delay: float = 0.0) -> None:
         try:
             while data := src.recv(65536):
+                if delay:
+                    time.sleep(delay)
                 dst.sendall(data)
         except OSError:
             pass
