@@ -15,6 +15,8 @@ The settings (deploy.env, `NAME=value` lines, or the environment):
 | `LEILAO_HTTPS_PORT` | `443` | where nginx listens for TLS |
 | `LEILAO_HTTP_PORT` | `80` | where nginx redirects plain HTTP to HTTPS |
 | `LEILAO_LISTEN_IPV6` | `on` | `off`: listen on IPv4 only (a machine without IPv6) |
+| `LEILAO_SOCKETS_PER_ADDRESS` | `200` | open Socket.IO connections per client address (all processes together) |
+| `LEILAO_HANDSHAKES_PER_SECOND` | `20` | new Socket.IO sessions per second per client address (burst as many) |
 
 A port setting may carry an address (`127.0.0.1:8443`).
 """
@@ -57,6 +59,8 @@ def settings(env: Mapping[str, str]) -> dict[str, str]:
         "UPSTREAM_SERVERS": "\n".join(f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in ports),
         "PORTS": "\n".join(ports),
         "LISTEN_IPV6": (env.get("LEILAO_LISTEN_IPV6") or "on").lower(),
+        "SOCKETS_PER_ADDRESS": env.get("LEILAO_SOCKETS_PER_ADDRESS") or "200",
+        "HANDSHAKES_PER_SECOND": env.get("LEILAO_HANDSHAKES_PER_SECOND") or "20",
     }
 
 

@@ -59,18 +59,21 @@ DRAIN = Drain()
 
 
 def serve_until_terminated(start_server: Callable[[], Any], stop_accepting: Callable[[], None], timeout: float) -> None:
-    """Run the server (a green thread from `start_server()`) until SIGTERM, then drain and exit the process."""
+    """Run the server (a green thread from `start_server()`) until SIGTERM, then drain and exit the process.
+
+    `stop_accepting` closes the listening socket; the server's green thread is left alone: killing it runs
+    eventlet's own shutdown, which marks every open connection closing and stops the websockets' answers.
+    """
     import eventlet
     from eventlet.event import Event
 
     terminated = Event()
     signal.signal(signal.SIGTERM, lambda *_: terminated.ready() or terminated.send())
-    server = start_server()
+    start_server()
     terminated.wait()
     started = time.monotonic()
     DRAIN.draining = True
     log.info("event=shutdown_started in_flight=%d timeout=%ss", DRAIN.in_flight, timeout)
-    server.kill()
     stop_accepting()
     left = DRAIN.wait_idle(timeout, eventlet.sleep)
     eventlet.sleep(FLUSH_SECONDS)
