@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -65,19 +66,27 @@ def serve_until_terminated(start_server: Callable[[], Any], stop_accepting: Call
     eventlet's own shutdown, which marks every open connection closing and stops the websockets' answers.
     """
     import eventlet
-    from eventlet.event import Event
 
-    terminated = Event()
-    signal.signal(signal.SIGTERM, lambda *_: terminated.ready() or terminated.send())
+    terminated: list[int] = []
+
+    def on_sigterm(signum: int, _frame: Any) -> None:
+        DRAIN.draining = True  # refuse new work from this instant
+        terminated.append(signum)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     start_server()
-    terminated.wait()
+    # Polled, not an Event: the handler runs when epoll is interrupted, but a green Event sent from it would
+    # wait for the hub's next timer (up to 10 s in a process without the scheduler, measured).
+    while not terminated:
+        eventlet.sleep(0.2)
     started = time.monotonic()
-    DRAIN.draining = True
     log.info("event=shutdown_started in_flight=%d timeout=%ss", DRAIN.in_flight, timeout)
     stop_accepting()
     left = DRAIN.wait_idle(timeout, eventlet.sleep)
     eventlet.sleep(FLUSH_SECONDS)
     log.info("event=shutdown_done unfinished=%d seconds=%.2f", left, time.monotonic() - started)
-    logging.shutdown()
     # Open websockets, the tpool's threads and the Redis listener never end by themselves: leave now.
+    # (Not logging.shutdown(): it waits for handler locks another thread may hold, measured as a 10 s hang.)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
     os._exit(0 if left == 0 else 1)
