@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery"
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 
-AMOUNTS = [None, "12", 1.5, True, -5, 0, 1, 1_000, 1_100, 5_000, 10**12]
+AMOUNTS = [None, "12", 1.5, -5, 1_000, 5_000, 10**12]
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def _payloads(auction_ids: list[object]) -> list[dict]:
     out: list[dict] = [{}]
     for auction_id in auction_ids:
         out.append({"auction_id": auction_id})
-        for amount, max_amount in itertools.product(AMOUNTS, [None, 900, 50_000]):
+        for amount, max_amount in itertools.product(AMOUNTS, [None, 900]):
             out.append({"auction_id": auction_id, "amount": amount, "max_amount": max_amount})
     return out
 
