@@ -11,12 +11,13 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from auction.db import Database, DatabaseUnavailable
 from auction.models import Auction, Bid
 from tests.conftest import IN_CI
 from tests.support.auctions import audit, fund, load_auction, new_auction, open_holds
-from tests.support.faults import PrivateMariaDB, wait_for
+from tests.support.faults import PrivateMariaDB, TcpProxy, wait_for
 from tests.support.sockets import SocketUser
 
 pytestmark = [
@@ -123,3 +124,36 @@ def test_a_killed_database_keeps_every_acked_bid_and_the_site_reconnects(
     assert open_holds(db, auction_id) == {auction.leader_id: auction.leader_max}
     assert audit(db) == []
     assert db.transaction(lambda s: s.get(Auction, auction_id)).status == "open"
+
+
+def test_only_a_connection_dead_before_its_first_statement_is_retried(private_mariadb, backend):
+    """The retry behind the reconnect above (auction/db.py): a pooled connection found dead at the first statement
+    runs the work again on a fresh one; one lost after a statement ran (it may have committed) is never rerun."""
+    proxy = TcpProxy("127.0.0.1", private_mariadb.port).start()
+    db = Database(proxy.url_for(private_mariadb.url), pool_size=2, offload="none")
+    calls: list[int] = []
+
+    def select_one(session) -> int:
+        calls.append(1)
+        return session.execute(text("SELECT 1")).scalar()
+
+    def lost_midway(session) -> None:
+        calls.append(1)
+        session.execute(text("SELECT 1"))
+        proxy.cut()
+        session.execute(text("SELECT 1"))
+
+    try:
+        assert db.transaction(select_one) == 1
+        proxy.cut()
+        proxy.restore()  # the pooled connection is now dead
+        calls.clear()
+        assert db.transaction(select_one) == 1
+        assert len(calls) == 2, "dead at the first statement: run once more, invisibly"
+        calls.clear()
+        with pytest.raises(DatabaseUnavailable):
+            db.transaction(lost_midway)
+        assert len(calls) == 1, "lost after a statement: never run again"
+    finally:
+        db.dispose()
+        proxy.cut()
