@@ -76,11 +76,25 @@ def serve(app: Flask, host: str, port: int, max_connections: int) -> None:
     import eventlet.wsgi
     from eventlet.green import socket as green_socket
 
+    from auction.entrypoints import guard, shutdown
+
     raise_open_files_limit(max_connections + 256)
     family, _type, _proto, _name, address = green_socket.getaddrinfo(host, port)[0]
     listener = eventlet.listen(address, family)
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    eventlet.wsgi.server(listener, app, log_output=False, max_size=max_connections)
+    # guard: per-address caps and a read timeout against slow clients; shutdown: SIGTERM drains, then exits.
+    shutdown.serve_until_terminated(
+        lambda: eventlet.spawn(
+            eventlet.wsgi.server,
+            listener,
+            guard.protect(app),
+            log_output=False,
+            max_size=max_connections,
+            socket_timeout=app.config["HANDSHAKE_TIMEOUT"],
+        ),
+        listener.close,
+        app.config["SHUTDOWN_TIMEOUT"],
+    )
 
 
 def raise_open_files_limit(wanted: int) -> None:

@@ -143,6 +143,12 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "SOCKETIO_CORS_ORIGINS": [public_url, *extra_origins] if extra_origins else [],
         # The most simultaneous connections (websockets) one server process accepts.
         "MAX_CONNECTIONS": _int(env, "MAX_CONNECTIONS", 20_000),
+        # Floods and slow clients, per client address (auction/entrypoints/guard.py).
+        "SOCKETS_PER_ADDRESS": _int(env, "SOCKETS_PER_ADDRESS", 100),
+        "HANDSHAKES_PER_SECOND": _int(env, "HANDSHAKES_PER_SECOND", 20),
+        "HANDSHAKE_TIMEOUT": float(env.get("HANDSHAKE_TIMEOUT") or 10),
+        # SIGTERM: the longest the work in flight may take to finish (auction/entrypoints/shutdown.py).
+        "SHUTDOWN_TIMEOUT": float(env.get("SHUTDOWN_TIMEOUT") or 20),
         "HOST": host,
         "PORT": port,
         "PUBLIC_URL": public_url,

@@ -4,7 +4,8 @@ A unit of work is one short database transaction: `db.run(fn, *args)` opens a
 session, calls `fn(uow, *args)` with a `UnitOfWork` (the session and an Outbox of the
 socket messages the work causes), commits, delivers the outbox, and retries the whole
 function on a deadlock or lock-wait timeout (and, at most twice, on a duplicate key from
-a racing insert, so the retry finds the row the other transaction committed); the outbox
+a racing insert, so the retry finds the row the other transaction committed, and once when a pooled
+connection is found dead at its first statement); the outbox
 is rewound before each attempt, so a rolled-back attempt's messages are never sent.
 `db.transaction(fn, *args)` is the same for code that needs only a session (reads, and
 the ledger's own tests), with no outbox.
@@ -54,6 +55,8 @@ MAX_ATTEMPTS = 5
 # finds the winner's committed row. A genuine duplicate fails again and is raised.
 MAX_DUPLICATE_RETRIES = 2
 DUPLICATE_KEY_ERRNO = 1062
+# Seconds the mariadb connector waits to connect and for each read/write (DATABASE_URL's query overrides them).
+MARIADB_TIMEOUTS = {"connect_timeout": 5, "read_timeout": 15, "write_timeout": 15}
 
 
 # Every table, whichever metadata it belongs to: InnoDB, utf8mb4 on MariaDB.
@@ -165,6 +168,27 @@ def is_unavailable(exc: BaseException) -> bool:
     )
 
 
+def mark_dead_before_first_statement(engine: Engine) -> None:
+    """Flag a connection lost at its checkout's first statement (the database restarted, a KILL): nothing
+    reached the database, so `_attempts` runs the work once more (SQLAlchemy drops the whole pool on a
+    disconnect). Lost after a statement (maybe mid-commit) is never retried. Replaces pool_pre_ping."""
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        record.info["used"] = False
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _used(conn: Any, *_args: Any) -> None:
+        conn.info["used"] = True
+
+    @event.listens_for(engine, "handle_error")
+    def _lost(context: Any) -> None:
+        connection = context.connection
+        if context.is_disconnect and connection is not None and context.sqlalchemy_exception is not None:
+            fresh = not connection.info.get("used", True)
+            context.sqlalchemy_exception.died_before_first_statement = fresh  # type: ignore[attr-defined]
+
+
 def _os_threading() -> Any:
     """The real `threading` module, even after eventlet.monkey_patch()."""
     if "eventlet" not in sys.modules:  # nothing patched it (and importing eventlet prints a banner)
@@ -216,8 +240,6 @@ class Database:
 
         @event.listens_for(self.engine, "after_cursor_execute")
         def _executed(*_args: Any) -> None:
-            # A statement of this thread's unit of work completed: a later disconnect is not retried.
-            self._local.executed = True
             self.statements += 1
 
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
@@ -264,15 +286,19 @@ class Database:
             return engine
         # No pre-ping: a ping on every checkout is one more round trip per transaction. A pooled
         # connection the server dropped fails on its first statement instead, and `_attempts` runs the
-        # unit of work again once on a fresh one, since nothing of it can have reached the database.
-        return create_engine(
+        # unit of work again once on a fresh one (mark_dead_before_first_statement).
+        engine = create_engine(
             url,
+            # A database that is slow or silent answers `unavailable` in bounded time (docs/reliability.md).
+            connect_args={k: v for k, v in MARIADB_TIMEOUTS.items() if k not in url.query},
             poolclass=OSThreadQueuePool,
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_recycle=3600,
             isolation_level="READ COMMITTED",
         )
+        mark_dead_before_first_statement(engine)
+        return engine
 
     # -- units of work -------------------------------------------------------
 
@@ -336,20 +362,17 @@ class Database:
         try:
             delay = 0.005
             duplicates = 0
-            reconnected = False
+            retried_dead = False
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 if outbox is not None:
                     outbox.rewind(mark)
-                self._local.executed = False
                 try:
                     with self.sessionmaker() as session, session.begin():
                         return work(session)
                 except DBAPIError as exc:
-                    if exc.connection_invalidated and not self._local.executed and not reconnected:
-                        # A stale pooled connection failed before any statement ran: nothing of this
-                        # unit of work reached the database, so it is safe to run it once more.
-                        reconnected = True
-                        log.info("event=db_reconnect url=%s error=%s", safe_url(self.url), type(exc).__name__)
+                    if is_unavailable(exc) and getattr(exc, "died_before_first_statement", False) and not retried_dead:
+                        retried_dead = True  # a dead pooled connection: once more, on a fresh one
+                        log.info("event=db_reconnect attempt=%d url=%s", attempt, safe_url(self.url))
                         continue
                     if is_unavailable(exc):
                         log.warning("event=db_unavailable url=%s error=%s", safe_url(self.url), type(exc).__name__)

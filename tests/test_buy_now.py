@@ -7,13 +7,14 @@ from __future__ import annotations
 import threading
 
 import pytest
+from sqlalchemy import select
 
 from auction import wallet
 from auction.auctions import buy_now
-from auction.auctions.errors import AuctionNotOpen, TooLow
+from auction.auctions.errors import AuctionNotOpen, OwnAuction, TooLow
 from auction.errors import Invalid
 from auction.extensions import socketio
-from auction.models import AuctionStatus
+from auction.models import AuctionStatus, Order
 from auction.outbox import Outbox
 from auction.wallet import InsufficientFunds
 from tests.support.auctions import audit, balance, fund, held, load_auction, new_auction, open_holds, place
@@ -44,7 +45,9 @@ def test_buy_now_ends_the_auction_with_the_buyer_through_hold_and_capture(db, pe
     auction = load_auction(db, auction_id)
     assert auction.status == AuctionStatus.FINISHED and auction.winner_id == people["ana"]
     assert auction.final_price == 5_000 and auction.bid_count == 2
-    assert balance(db, people["seller"]).available == 5_000
+    # The price waits in escrow for the buyer's receipt (auction/orders): the seller is paid then.
+    assert balance(db, people["seller"]).available == 0
+    assert db.transaction(lambda s: s.scalar(select(Order.escrowed).where(Order.auction_id == auction_id))) == 5_000
     assert balance(db, people["ana"]) == wallet.Balance(95_000, 0)
     assert balance(db, people["bia"]) == wallet.Balance(100_000, 0), "the outbid leader's hold is released"
     assert open_holds(db, auction_id) == {}
@@ -80,7 +83,7 @@ def test_refusals_write_nothing(db, people):
     with pytest.raises(buy_now.BuyNowUnavailable):
         buy(db, plain, people["ana"])
     priced = new_auction(db, people["seller"], buy_now_price=5_000)
-    with pytest.raises(buy_now.OwnItem):
+    with pytest.raises(OwnAuction):
         buy(db, priced, people["seller"])
     with pytest.raises(InsufficientFunds):
         buy(db, priced, people["broke"])

@@ -18,16 +18,12 @@ from ..models import AuctionStatus, Bid
 from ..uow import UnitOfWork
 from .closing import FinishOutcome
 from .closing import _settle as settle
-from .errors import AuctionNotOpen
+from .errors import AuctionNotOpen, OwnAuction
 from .locking import lock_auction, state_of
 
 
 class BuyNowUnavailable(ServiceError, code="buy_now_unavailable", http_status=409):
     """The auction has no Buy It Now price, or a bid has already reached the reserve."""
-
-
-class OwnItem(ServiceError, code="own_auction", http_status=403):
-    """A seller tried to buy their own item."""
 
 
 @dataclass(frozen=True)
@@ -43,14 +39,17 @@ def available(auction_status: str, buy_now_price: int | None, reserve_met: bool)
 
 
 def buy(uow: UnitOfWork, cmd: BuyNow) -> FinishOutcome:
-    """Buy the item at its Buy It Now price; raises BuyNowUnavailable, AuctionNotOpen, OwnItem or InsufficientFunds."""
+    """Buy the item at its Buy It Now price.
+
+    Raises BuyNowUnavailable, AuctionNotOpen, OwnAuction or InsufficientFunds.
+    """
     session = uow.session
     auction = lock_auction(session, cmd.auction_id)
     now = clock.now()
     if auction.status != AuctionStatus.OPEN or now >= auction.ends_at:
         raise AuctionNotOpen("this auction is not open")
     if auction.seller_id == cmd.buyer_id:
-        raise OwnItem("you cannot buy your own item")
+        raise OwnAuction("you cannot buy your own item")
     price = auction.buy_now_price
     if price is None:
         raise BuyNowUnavailable("this auction has no Buy It Now price")

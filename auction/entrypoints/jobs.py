@@ -21,18 +21,24 @@ from ..payments.levels import Applied
 from ..payments.links import resolve_payers
 from ..payments.reconcile import Reconcile, reconcile
 from ..payouts import reconcile as transfer_reconcile
+from .shutdown import DRAIN, ShuttingDown
 
 log = logging.getLogger(__name__)
 
 Job = Callable[[Flask], None]
-JOBS: list[tuple[str, str, Job]] = []  # (name, config key of its interval in seconds, job)
+# (name, config key of its interval in seconds, job, runs in every serving process)
+JOBS: list[tuple[str, str, Job, bool]] = []
 
 
-def periodic(name: str, interval_key: str) -> Callable[[Job], Job]:
-    """Register `fn(app)` to run every `app.config[interval_key]` seconds."""
+def periodic(name: str, interval_key: str, *, every_process: bool = False) -> Callable[[Job], Job]:
+    """Register `fn(app)` to run every `app.config[interval_key]` seconds.
+
+    A site-wide job (the scheduler, reconciliation) runs only where SCHEDULER_ENABLED is on (one
+    process in deploy/); an `every_process` job looks after the process's own sockets and runs in all.
+    """
 
     def register(fn: Job) -> Job:
-        JOBS.append((name, interval_key, fn))
+        JOBS.append((name, interval_key, fn, every_process))
         return fn
 
     return register
@@ -42,17 +48,19 @@ def _loop(app: Flask, name: str, interval_key: str, job: Job) -> None:
     interval = float(app.config[interval_key])
     while True:
         try:
-            with app.app_context():
+            with DRAIN.work(), app.app_context():
                 job(app)
+        except ShuttingDown:
+            return
         except Exception:
             log.exception("event=background_job_failed job=%s", name)
         socketio.sleep(interval)
 
 
 def start_background_tasks(app: Flask) -> None:
-    if not app.config["SCHEDULER_ENABLED"]:
-        return
-    for name, interval_key, job in JOBS:
+    for name, interval_key, job, every_process in JOBS:
+        if not (every_process or app.config["SCHEDULER_ENABLED"]):
+            continue
         if float(app.config[interval_key]) > 0:
             socketio.start_background_task(_loop, app, name, interval_key, job)
             log.info("event=background_job_started job=%s every=%ss", name, app.config[interval_key])

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -35,11 +36,15 @@ def wait_for(condition: Callable[[], object], timeout: float = 15, interval: flo
 
 @dataclass
 class TcpProxy:
-    """Forwards 127.0.0.1:port to a target; `cut()` drops every connection and refuses new ones."""
+    """Forwards 127.0.0.1:port to a target; `cut()` drops every connection and refuses new ones.
+
+    With `delay`, every answer from the target waits that long before it is passed on: each round trip
+    of a request/response protocol (MariaDB's, Redis's) takes `delay` longer (slow, not dead)."""
 
     target_host: str
     target_port: int
     port: int = field(default_factory=free_port)
+    delay: float = 0.0
     _listener: socket.socket | None = None
     _conns: list[socket.socket] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -71,13 +76,15 @@ class TcpProxy:
                 continue
             with self._lock:
                 self._conns += [client, upstream]
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+            for src, dst, delay in ((client, upstream, 0.0), (upstream, client, self.delay)):
+                threading.Thread(target=self._pump, args=(src, dst, delay), daemon=True).start()
 
     @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
+    def _pump(src: socket.socket, dst: socket.socket, delay: float = 0.0) -> None:
         try:
             while data := src.recv(65536):
+                if delay:
+                    time.sleep(delay)
                 dst.sendall(data)
         except OSError:
             pass
@@ -164,3 +171,109 @@ def kill_connections(db_url: str) -> int:
             return killed
     finally:
         admin.dispose()
+
+
+@dataclass
+class PrivateMariaDB:
+    """A mariadbd of the test's own (its datadir from mariadb-install-db, its port and socket), to SIGKILL and
+    restart for real; never the shared server. InnoDB runs with its production durability
+    (innodb_flush_log_at_trx_commit=1, doublewrite), so what was committed must survive the kill."""
+
+    folder: Path
+    port: int = field(default_factory=free_port)
+    binlog: bool = False  # binary logs (ROW format) in the datadir, for point-in-time restores
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return self.url_for("auction")
+
+    def url_for(self, database: str) -> str:
+        return f"mariadb+mariadbconnector://root:@127.0.0.1:{self.port}/{database}"
+
+    def client_args(self) -> list[str]:
+        """Connection options for Debian's mariadb, mariadb-dump and friends."""
+        return ["--no-defaults", "-h127.0.0.1", f"-P{self.port}", "-uroot"]
+
+    def create_database(self, name: str, *, schema: bool = True) -> str:
+        from asaas_sim.models import Base as SimulatorBase
+        from auction.models import Base
+
+        admin = create_engine(self.url_for("mysql"), isolation_level="AUTOCOMMIT", pool_size=1)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        admin.dispose()
+        if schema:
+            engine = create_engine(self.url_for(name), pool_size=1)
+            Base.metadata.create_all(engine)
+            SimulatorBase.metadata.create_all(engine)
+            engine.dispose()
+        return self.url_for(name)
+
+    def install(self) -> PrivateMariaDB:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                f"--datadir={self.folder / 'data'}",
+                "--user=" + _user(),
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        return self
+
+    def start(self, timeout: float = 60) -> PrivateMariaDB:
+        log = open(self.folder / "mariadbd.log", "ab")  # noqa: SIM115 - the child keeps it
+        self.process = subprocess.Popen(
+            [
+                "mariadbd",
+                "--no-defaults",
+                f"--datadir={self.folder / 'data'}",
+                f"--port={self.port}",
+                "--bind-address=127.0.0.1",
+                f"--socket={self.folder / 'mariadbd.sock'}",
+                f"--pid-file={self.folder / 'mariadbd.pid'}",
+                "--user=" + _user(),
+                "--skip-name-resolve",
+                "--innodb-buffer-pool-size=32M",
+                "--innodb-log-file-size=16M",
+                "--innodb-flush-log-at-trx-commit=1",
+                "--max-connections=200",
+                *(["--log-bin=binlog", "--binlog-format=ROW", "--server-id=1"] if self.binlog else ["--skip-log-bin"]),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        wait_for(self._answers, timeout=timeout, what=f"private mariadbd on port {self.port}")
+        return self
+
+    def _answers(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"mariadbd exited: {self.log()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                return bool(sock.recv(1))  # the server's greeting
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush; InnoDB recovers from its redo log at the next start."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def log(self) -> str:
+        path = self.folder / "mariadbd.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _user() -> str:
+    import getpass
+
+    return getpass.getuser()

@@ -33,16 +33,24 @@ def login_cookie(url: str, username: str, password: str = PASSWORD) -> str:
 class SocketUser:
     """One browser tab: a websocket connection (logged in when `username` is given)."""
 
-    def __init__(self, url: str, username: str | None = None, *, origin: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        username: str | None = None,
+        *,
+        origin: str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10,
+    ) -> None:
         self.username = username
         self.events: list[tuple[str, Any]] = []
         self._changed = threading.Condition()
         self.sio = socketio.Client(reconnection=False)
         self.sio.on("*", self._record)
-        headers = {"Origin": origin} if origin else {}  # websocket-client sends the URL's own origin otherwise
+        headers = {**(headers or {}), **({"Origin": origin} if origin else {})}  # else: the URL's own origin
         if username:
             headers["Cookie"] = f"auction_session={login_cookie(url, username)}"
-        self.sio.connect(url, headers=headers, transports=["websocket"], wait_timeout=10)
+        self.sio.connect(url, headers=headers, transports=["websocket"], wait_timeout=timeout)
 
     def _record(self, event: str, payload: Any = None) -> None:
         with self._changed:

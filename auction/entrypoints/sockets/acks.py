@@ -19,6 +19,7 @@ from ...db import DatabaseUnavailable
 from ...errors import RateLimited, ServiceError
 from ...extensions import socketio
 from ..i18n import localize
+from ..shutdown import DRAIN
 from . import connection
 
 log = logging.getLogger(__name__)
@@ -61,17 +62,19 @@ def event(
         @wraps(handler)
         def on_event(data: Any = None) -> dict[str, Any]:
             try:
-                if limits is not None:
-                    limits(connection.socket_user())
-                elif connection.flooding():
-                    raise RateLimited("too many requests; wait a moment and try again")
-                payload = data if isinstance(data, dict) else {}
-                if login is None:
-                    return handler(payload)
-                user = connection.socket_user()
-                if user is None:
-                    raise NotLoggedIn(login)
-                return handler(user, payload)
+                # Counted as work in flight: a SIGTERM lets the process exit only once it is answered.
+                with DRAIN.work():
+                    if limits is not None:
+                        limits(connection.socket_user())
+                    elif connection.flooding():
+                        raise RateLimited("too many requests; wait a moment and try again")
+                    payload = data if isinstance(data, dict) else {}
+                    if login is None:
+                        return handler(payload)
+                    user = connection.socket_user()
+                    if user is None:
+                        raise NotLoggedIn(login)
+                    return handler(user, payload)
             except Exception as exc:
                 return ack_for(name, exc)
 

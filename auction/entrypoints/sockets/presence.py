@@ -107,7 +107,7 @@ def counter(app: Flask | None = None) -> WatcherCounter:
     return found
 
 
-@periodic("watchers_refresh", "WATCHERS_REFRESH_INTERVAL")
+@periodic("watchers_refresh", "WATCHERS_REFRESH_INTERVAL", every_process=True)
 def refresh_watchers(app: Flask) -> None:
     """Keep this process's watchers counted in Redis (a no-op without a message queue)."""
     counter(app).refresh(local_members())

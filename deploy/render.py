@@ -1,0 +1,90 @@
+"""Render the deployment files from deploy.env (docs/deploy.md): the nginx site and the systemd environment.
+
+    python deploy/render.py nginx  [--env /etc/leilao/deploy.env] > /etc/nginx/sites-available/leilao
+    python deploy/render.py ports  [--env ...]     # the site processes' ports, one per line (for systemctl)
+
+The settings (deploy.env, `NAME=value` lines, or the environment):
+
+| setting | default | meaning |
+| --- | --- | --- |
+| `LEILAO_SERVER_NAME` | (required) | the site's host name, e.g. `leilao.example` |
+| `LEILAO_TLS_CERTIFICATE` | `/etc/letsencrypt/live/$LEILAO_SERVER_NAME/fullchain.pem` | certificate chain (PEM) |
+| `LEILAO_TLS_CERTIFICATE_KEY` | `/etc/letsencrypt/live/$LEILAO_SERVER_NAME/privkey.pem` | its private key (PEM) |
+| `LEILAO_SITE_PORTS` | `5001,5002` | ports of the site processes (`leilao-site@PORT`), all on 127.0.0.1 |
+| `LEILAO_STATIC_ROOT` | `/srv/leilao/app/static` | the checkout's `static/` folder, served by nginx |
+| `LEILAO_HTTPS_PORT` | `443` | where nginx listens for TLS |
+| `LEILAO_HTTP_PORT` | `80` | where nginx redirects plain HTTP to HTTPS |
+| `LEILAO_LISTEN_IPV6` | `on` | `off`: listen on IPv4 only (a machine without IPv6) |
+| `LEILAO_SOCKETS_PER_ADDRESS` | `200` | open Socket.IO connections per client address (all processes together) |
+| `LEILAO_HANDSHAKES_PER_SECOND` | `20` | new Socket.IO sessions per second per client address (burst as many) |
+
+A port setting may carry an address (`127.0.0.1:8443`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            name, _, value = line.partition("=")
+            values[name.strip()] = value.strip().strip('"').strip("'")
+    return values
+
+
+def settings(env: Mapping[str, str]) -> dict[str, str]:
+    name = env.get("LEILAO_SERVER_NAME", "").strip()
+    if not name:
+        raise SystemExit("LEILAO_SERVER_NAME is required (the site's host name)")
+    ports = [p.strip() for p in env.get("LEILAO_SITE_PORTS", "5001,5002").split(",") if p.strip()]
+    if not ports or not all(p.isdigit() for p in ports):
+        raise SystemExit("LEILAO_SITE_PORTS must be a comma-separated list of ports")
+    return {
+        "SERVER_NAME": name,
+        "TLS_CERTIFICATE": env.get("LEILAO_TLS_CERTIFICATE") or f"/etc/letsencrypt/live/{name}/fullchain.pem",
+        "TLS_CERTIFICATE_KEY": env.get("LEILAO_TLS_CERTIFICATE_KEY") or f"/etc/letsencrypt/live/{name}/privkey.pem",
+        "STATIC_ROOT": (env.get("LEILAO_STATIC_ROOT") or "/srv/leilao/app/static").rstrip("/"),
+        "HTTPS_PORT": env.get("LEILAO_HTTPS_PORT") or "443",
+        "HTTP_PORT": env.get("LEILAO_HTTP_PORT") or "80",
+        "UPSTREAM_SERVERS": "\n".join(f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in ports),
+        "PORTS": "\n".join(ports),
+        "LISTEN_IPV6": (env.get("LEILAO_LISTEN_IPV6") or "on").lower(),
+        "SOCKETS_PER_ADDRESS": env.get("LEILAO_SOCKETS_PER_ADDRESS") or "200",
+        "HANDSHAKES_PER_SECOND": env.get("LEILAO_HANDSHAKES_PER_SECOND") or "20",
+    }
+
+
+def render_nginx(values: Mapping[str, str]) -> str:
+    text = (HERE / "nginx" / "leilao.conf.in").read_text()
+    if values["LISTEN_IPV6"] in {"off", "false", "0", "no"}:
+        text = "".join(line for line in text.splitlines(keepends=True) if "listen [::]" not in line)
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", value)
+    if "@" in "".join(line for line in text.splitlines() if not line.lstrip().startswith("#")):
+        raise SystemExit("an @PLACEHOLDER@ was left unrendered")
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["nginx", "ports"])
+    parser.add_argument("--env", type=Path, default=Path("/etc/leilao/deploy.env"))
+    args = parser.parse_args(argv)
+    env = {**(read_env_file(args.env) if args.env.exists() else {}), **os.environ}
+    values = settings(env)
+    sys.stdout.write(render_nginx(values) if args.what == "nginx" else values["PORTS"] + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

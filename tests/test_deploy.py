@@ -1,0 +1,81 @@
+"""deploy/ as shipped: exactly one process runs the site-wide jobs, every process refreshes its own sockets, the
+nginx site renders from its settings and nginx accepts it (`nginx -t`)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from auction.entrypoints import jobs, sockets  # noqa: F401 - sockets registers the watcher refresh job
+from tests.support.nginx import NGINX, nginx_available, render, self_signed_certificate
+from tests.support.server import ROOT
+
+UNITS = ROOT / "deploy" / "systemd"
+
+
+def scheduler_setting(unit: str) -> str:
+    found = re.search(r"SCHEDULER_ENABLED=(\w+)", (UNITS / unit).read_text())
+    assert found, unit
+    return found.group(1)
+
+
+def test_site_processes_leave_the_site_wide_jobs_to_the_one_jobs_process():
+    assert scheduler_setting("leilao-site@.service") == "false"
+    assert scheduler_setting("leilao-jobs.service") == "true"
+    assert sorted(path.name for path in UNITS.glob("*.service")) == ["leilao-jobs.service", "leilao-site@.service"]
+
+
+@pytest.mark.parametrize("scheduler_enabled", [True, False])
+def test_a_process_without_the_scheduler_still_refreshes_its_own_watchers(scheduler_enabled, monkeypatch):
+    started: list[str] = []
+    monkeypatch.setattr(jobs.socketio, "start_background_task", lambda _loop, _app, name, *_: started.append(name))
+    config = {
+        "SCHEDULER_ENABLED": scheduler_enabled,
+        "SCHEDULER_INTERVAL": 1,
+        "RECONCILE_INTERVAL": 600,
+        "WATCHERS_REFRESH_INTERVAL": 10,
+        "ORDER_JOBS_INTERVAL": 60,
+        "TRANSFER_RECONCILE_INTERVAL": 60,
+    }
+    jobs.start_background_tasks(type("App", (), {"config": config})())
+    site_wide = {"auction_scheduler", "payments_reconcile", "orders_release", "transfers_reconcile"}
+    assert "watchers_refresh" in started
+    assert site_wide <= set(started) if scheduler_enabled else not site_wide & set(started)
+
+
+def test_the_nginx_site_needs_a_server_name():
+    with pytest.raises(SystemExit, match="LEILAO_SERVER_NAME"):
+        render.settings({})
+
+
+@pytest.mark.skipif(not nginx_available(), reason="nginx is not installed")
+def test_nginx_accepts_the_rendered_site(tmp_path):
+    cert, key = self_signed_certificate(tmp_path)
+    site = render.render_nginx(
+        render.settings(
+            {
+                "LEILAO_SERVER_NAME": "leilao.example",
+                "LEILAO_TLS_CERTIFICATE": str(cert),
+                "LEILAO_TLS_CERTIFICATE_KEY": str(key),
+                "LEILAO_SITE_PORTS": "5001,5002,5003",
+                "LEILAO_HTTPS_PORT": "127.0.0.1:18443",
+                "LEILAO_HTTP_PORT": "127.0.0.1:18080",
+                "LEILAO_LISTEN_IPV6": "off",
+            }
+        )
+    )
+    assert site.count("server 127.0.0.1:50") == 3 and "@" not in site.split("\n", 3)[3]
+    (tmp_path / "site.conf").write_text(site)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path / 'nginx.pid'};\nerror_log {tmp_path / 'error.log'};\nevents {{}}\n"
+        f"http {{ include /etc/nginx/mime.types; include {tmp_path / 'site.conf'}; }}\n"
+    )
+    checked = subprocess.run(
+        [NGINX, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "error.log")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert checked.returncode == 0, checked.stderr
