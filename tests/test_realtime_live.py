@@ -191,6 +191,8 @@ def test_twenty_simultaneous_bids_are_decided_under_the_row_lock(live_server_fac
     auction_id = auction_ending_in(database, ids["seller"], 120)
     server = live_server_factory(db_url, **LIVE_ENV)
     racers = [connect(sockets, server.url, name) for name in names]
+    for racer in racers:
+        assert racer.call("join_auction", {"auction_id": auction_id})["ok"]
 
     def all_at_once(amounts: dict[int, int]) -> dict[int, dict]:
         """Racer index -> amount, all sent at the same moment; racer index -> ack."""
@@ -233,6 +235,12 @@ def test_twenty_simultaneous_bids_are_decided_under_the_row_lock(live_server_fac
         if index != top:
             assert balance(database, ids[name]) == wallet.Balance(100_000, 0)
     assert audit(database) == []
+    # Every client saw the room's messages in commit order: versions only grow, never repeat or go back.
+    final = load_auction(database, auction_id).version
+    for racer in racers:
+        racer.wait_for("new_bid", lambda p: p["version"] == final, timeout=10)
+        versions = [payload["version"] for payload in racer.received("new_bid")]
+        assert versions == sorted(set(versions)), versions
 
 
 def test_auction_that_ended_while_down_is_finished_once_on_start(live_server_factory, db_url, database, users):

@@ -287,9 +287,13 @@ def test_a_delivery_that_fails_to_process_is_kept_and_processed_on_redelivery(cl
     monkeypatch.setattr(processing, "apply_facts", real)
     assert post(client, body).get_json()["outcome"] == "applied"
     assert available(db, user) == 10_000
+    [row] = deliveries(db)
+    assert row.outcome == "applied" and row.attempts == 2  # the failed delivery was kept; the redelivery counted
 
 
-def test_database_lost_after_storing_answers_503_and_the_redelivery_processes_it(client, db, user, monkeypatch):
+def test_database_lost_while_processing_answers_503_and_the_redelivery_processes_it(client, db, user, monkeypatch):
+    """A delivery is stored and processed in one transaction: a database lost in the middle takes both back,
+    answers 503, and Asaas's redelivery (same event id) stores and applies it once."""
     from auction.db import DatabaseUnavailable
     from auction.payments import deliveries as processing
 
@@ -303,9 +307,10 @@ def test_database_lost_after_storing_answers_503_and_the_redelivery_processes_it
     monkeypatch.setattr(processing, "apply_facts", database_gone)
     answer = post(client, body)
     assert answer.status_code == 503
-    [row] = deliveries(db)
-    assert row.outcome == "received" and row.processed_at is None
+    assert deliveries(db) == []
     assert available(db, user) == 0
     monkeypatch.setattr(processing, "apply_facts", real)
     assert post(client, body).get_json()["outcome"] == "applied"
     assert available(db, user) == 10_000
+    [row] = deliveries(db)
+    assert row.outcome == "applied" and row.attempts == 1  # nothing of the first try was kept

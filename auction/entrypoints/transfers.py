@@ -1,8 +1,8 @@
 """Asaas transfer callbacks: TRANSFER_* webhooks (through /payment/webhook) and the transfer validation webhook.
 
-- TRANSFER_* deliveries arrive at `/payment/webhook` with the same token; webhook.py hands them here
-  (after the token and size checks). Stored first (503 if that fails, so Asaas retries), then applied;
-  200 for anything authentic we stored, as for payments.
+- TRANSFER_* deliveries arrive at `/payment/webhook` with the same token and are stored and processed like
+  payment deliveries (payments/deliveries.py dispatches them by prefix to `process_transfer`); 200 for
+  anything authentic we stored.
 - `POST /payment/transfer-validation`: Asaas's security mechanism asks whether a transfer is ours
   (`asaas-access-token` = ASAAS_TRANSFER_VALIDATION_TOKEN). Answers `{"status": "APPROVED"}` or
   `{"status": "REFUSED", "refuseReason": ...}`; a wrong token gets 401 and touches nothing.
@@ -18,44 +18,29 @@ from flask import Blueprint, current_app, request
 
 from ..db import DatabaseUnavailable
 from ..extensions import csrf, get_db
-from ..payouts import deliveries, validation
-from .webhook import TOKEN_HEADER, register_processor, token_ok
+from ..models import WebhookDelivery
+from ..payments.deliveries import PROCESSORS, ProcessDelivery
+from ..payments.levels import Applied, Outcome
+from ..payouts import deliveries as payout_deliveries
+from ..payouts import validation
+from ..uow import UnitOfWork
+from .webhook import TOKEN_HEADER, token_ok
 
 bp = Blueprint("transfer_callbacks", __name__)
 log = logging.getLogger(__name__)
 
 
-def receive_transfer(raw: bytes) -> tuple[dict[str, Any], int]:
-    try:
-        delivery = deliveries.parse(raw)
-    except ValueError as exc:
-        log.info("event=transfer_webhook_malformed reason=%s", exc)
-        return {"error": str(exc)}, 400
-    db = get_db()
-    try:
-        delivery_id, first = deliveries.store(db, delivery)
-    except DatabaseUnavailable:
-        return {"error": "could not store the event; retry later"}, 503
-    try:
-        outcome = db.run(deliveries.process, delivery_id)
-    except DatabaseUnavailable:
-        return {"error": "could not process the event now; retry later"}, 503
-    except Exception as exc:
-        log.exception("event=transfer_webhook_failed delivery_id=%s", delivery_id)
-        db.transaction(deliveries.mark_failed, delivery_id, type(exc).__name__)
-        outcome = "failed"
-    log.info(
-        "event=webhook event_id=%s name=%s transfer=%s first=%s outcome=%s",
-        delivery.event_id,
-        delivery.event,
-        str(delivery.transfer.get("id"))[:64],
-        first,
-        outcome,
-    )
-    return {"received": True, "outcome": outcome}, 200
+def process_transfer(uow: UnitOfWork, command: ProcessDelivery, row: WebhookDelivery, body: dict[str, Any]) -> Applied:
+    """The webhook's processor for TRANSFER_* deliveries (stored and dispatched like payment deliveries)."""
+    transfer = body.get("transfer")
+    if not isinstance(transfer, dict) or not str(transfer.get("id") or ""):
+        return Applied(None, Outcome.STORED, detail="no transfer object")
+    payout_deliveries.process(uow, row.id, force=command.force)
+    return Applied(None, Outcome(row.outcome), detail=row.detail)
 
 
-register_processor(deliveries.PREFIX, receive_transfer)
+# One dispatch for every kind of event (payments/deliveries.py); transfers plug in here.
+PROCESSORS[payout_deliveries.PREFIX] = process_transfer
 
 
 @bp.post("/payment/transfer-validation")

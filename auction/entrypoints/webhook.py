@@ -14,7 +14,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, request
@@ -22,30 +21,12 @@ from flask import Blueprint, current_app, request
 from ..db import DatabaseUnavailable
 from ..extensions import csrf, get_db
 from ..payments import deliveries
-from ..payments.deliveries import Delivery, ProcessDelivery, event_id_of
+from ..payments.deliveries import Delivery, event_id_of
 from ..payments.events import CreditPolicy
 
 bp = Blueprint("payment_webhook", __name__)
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "asaas-access-token"
-# Other event families (not PAYMENT_*) go, once authenticated and within the size limit, to the processor
-# registered for their prefix: TRANSFER_ -> auction/entrypoints/transfers.py. A processor returns (body, status).
-Processor = Callable[[bytes], tuple[dict[str, Any], int]]
-PROCESSORS: dict[str, Processor] = {}
-
-
-def register_processor(prefix: str, processor: Processor) -> None:
-    PROCESSORS[prefix] = processor
-
-
-def _processor_for(raw: bytes) -> Processor | None:
-    try:
-        event = json.loads(raw).get("event")
-    except (ValueError, AttributeError, RecursionError):
-        return None
-    if not isinstance(event, str):
-        return None
-    return next((p for prefix, p in PROCESSORS.items() if event.startswith(prefix)), None)
 
 
 def token_ok(sent: str | None, expected: str) -> bool:
@@ -93,30 +74,23 @@ def receive() -> Any:
     if (request.content_length or 0) > limit or len(raw) > limit:
         log.warning("event=webhook_too_large length=%s limit=%s", request.content_length, limit)
         return _answer(413, error="body too large")
-    if (processor := _processor_for(raw)) is not None:
-        return processor(raw)
     try:
         delivery = parse_delivery(raw)
     except ValueError as exc:
         log.info("event=webhook_malformed reason=%s", exc)
         return _answer(400, error=str(exc))
-    db = get_db()
     try:
-        delivery_id, first = deliveries.store_delivery(db, delivery)
+        # Stored and processed in one transaction; stored on its own, as failed, only if processing fails.
+        policy = CreditPolicy.from_config(current_app.config)
+        delivery_id, first, result = deliveries.receive_delivery(get_db(), delivery, policy)
     except DatabaseUnavailable:
+        # Nothing is known to be stored: Asaas redelivers, and the event id keeps it idempotent.
         log.warning("event=webhook_not_stored event_id=%s", delivery.event_id)
         return _answer(503, error="could not store the event; retry later")
-    try:
-        command = ProcessDelivery(delivery_id, CreditPolicy.from_config(current_app.config))
-        result = deliveries.handle_delivery(db, command)
-    except DatabaseUnavailable:
-        # Stored but not processed because the database went away: ask Asaas to redeliver;
-        # the redelivery finds the stored, unprocessed delivery and processes it.
-        log.warning("event=webhook_not_processed delivery_id=%s", delivery_id)
-        return _answer(503, error="could not process the event now; retry later")
     log.info(
-        "event=webhook event_id=%s name=%s payment=%s first=%s outcome=%s",
+        "event=webhook event_id=%s delivery_id=%s name=%s payment=%s first=%s outcome=%s",
         delivery.event_id,
+        delivery_id,
         delivery.event,
         delivery.asaas_payment_id or "-",
         first,

@@ -184,7 +184,6 @@ def handle_delivery(db: Database, command: ProcessDelivery) -> Applied:
 
     A failure is recorded on the delivery and returned as a FAILED result; only DatabaseUnavailable is raised.
     """
-    delivery_id = command.delivery_id
     try:
         # Two first events of one link payment racing to create its row: Database.run retries the
         # duplicate key and the retry finds the row the other one stored.
@@ -192,13 +191,35 @@ def handle_delivery(db: Database, command: ProcessDelivery) -> Applied:
     except DatabaseUnavailable:
         raise  # nothing can be recorded now; the caller asks Asaas to redeliver
     except Exception as exc:
-        if isinstance(exc, ServiceError | AsaasError | ValueError):
-            detail = f"{type(exc).__name__}: {exc}" if isinstance(exc, ValueError) else str(exc)
-        else:
-            detail = type(exc).__name__
-            log.exception("event=webhook_processing_failed delivery_id=%s", delivery_id)
-        db.transaction(mark_failed, delivery_id, detail)
-        return Applied(None, Outcome.FAILED, detail=detail)
+        return _record_failure(db, command.delivery_id, exc)
+
+
+def receive(uow: UnitOfWork, delivery: Delivery, policy: CreditPolicy) -> tuple[int, bool, Applied]:
+    """Store a delivery and process it in the same transaction: one commit per webhook when all goes well."""
+    delivery_id, first = _insert_delivery(uow.session, delivery)
+    return delivery_id, first, process_delivery(uow, ProcessDelivery(delivery_id, policy))
+
+
+def receive_delivery(db: Database, delivery: Delivery, policy: CreditPolicy) -> tuple[int, bool, Applied]:
+    """`receive` in one transaction; if processing fails, the delivery is stored on its own and marked
+    failed (two more transactions, only then), so it is kept for the admin page and a re-process."""
+    try:
+        return db.run(receive, delivery, policy)
+    except DatabaseUnavailable:
+        raise
+    except Exception as exc:
+        delivery_id, first = store_delivery(db, delivery)
+        return delivery_id, first, _record_failure(db, delivery_id, exc)
+
+
+def _record_failure(db: Database, delivery_id: int, exc: Exception) -> Applied:
+    if isinstance(exc, ServiceError | AsaasError | ValueError):
+        detail = f"{type(exc).__name__}: {exc}" if isinstance(exc, ValueError) else str(exc)
+    else:
+        detail = type(exc).__name__
+        log.error("event=webhook_processing_failed delivery_id=%s", delivery_id, exc_info=exc)
+    db.transaction(mark_failed, delivery_id, detail)
+    return Applied(None, Outcome.FAILED, detail=detail)
 
 
 def _delivery_event_id(session: Session, delivery_id: int) -> str:

@@ -27,6 +27,8 @@ const dialog = document.querySelector("[data-confirm]");
 const SKIP_KEY = "leilao.confirmUpTo";
 
 const state = {
+  // The auction's `version` this page shows: room messages carry theirs (docs/socket-protocol.md, "Order").
+  version: Number(root.dataset.version ?? -1),
   status: root.dataset.status,
   nextMin: Number(root.dataset.nextMin),
   leader: root.dataset.leader || null,
@@ -225,7 +227,22 @@ function showResult({ winner, amount, reserveMet, bidCount }) {
   if (amount) setPrice(amount);
 }
 
+// A room message newer than the page: true (and a missed one in between makes the page join again).
+// An older or repeated one (another process's copy, a reconnect) is dropped, so the page never goes back.
+function fresh(d) {
+  if (typeof d.version !== "number") return true;
+  if (d.version <= state.version) return false;
+  const missed = state.version >= 0 && d.version > state.version + 1;
+  state.version = d.version;
+  if (missed) join();
+  return true;
+}
+
 function applyState(s) {
+  if (typeof s.version === "number") {
+    if (s.version < state.version) return;
+    state.version = s.version;
+  }
   syncClock(s.server_time);
   setStatus(s.status);
   setPrice(s.status === "finished" && s.final_price ? s.final_price : s.current_price ?? s.starting_price);
@@ -253,7 +270,7 @@ onConnected(join);
 
 if (socket) {
   socket.on("new_bid", (d) => {
-    if (d.auction_id !== auctionId) return;
+    if (d.auction_id !== auctionId || !fresh(d)) return;
     syncClock(d.server_time);
     const wasLeader = state.youLead;
     setLeader(d.leader);
@@ -283,14 +300,14 @@ if (socket) {
   });
 
   socket.on("auction_finished", (d) => {
-    if (d.auction_id !== auctionId) return;
+    if (d.auction_id !== auctionId || !fresh(d)) return;
     syncClock(d.server_time);
     const count = parseInt($('[data-field="bid-count"]').textContent, 10) || 0;
     showResult({ winner: d.winner, amount: d.amount, reserveMet: d.reserve_met, bidCount: count });
   });
 
   socket.on("auction_cancelled", (d) => {
-    if (d.auction_id !== auctionId) return;
+    if (d.auction_id !== auctionId || !fresh(d)) return;
     setStatus("cancelled");
     show(watchForm, false);
     const box = $("[data-result]");
@@ -302,7 +319,7 @@ if (socket) {
   });
 
   socket.on("auction_opened", (d) => {
-    if (d.auction_id === auctionId) join();
+    if (d.auction_id === auctionId && fresh(d)) join();
   });
 
   socket.on("watchers", (d) => {

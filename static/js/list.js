@@ -44,7 +44,8 @@ function finish(card, amount) {
 onConnected(() => {
   for (const [auctionId, card] of cards) {
     emitWithAck("join_auction", { auction_id: auctionId }).then((s) => {
-      if (!s.ok) return;
+      if (!s.ok || (typeof s.version === "number" && s.version < (shown.get(auctionId) ?? -1))) return;
+      if (typeof s.version === "number") shown.set(auctionId, s.version);
       syncClock(s.server_time);
       if (s.status === "finished") finish(card, s.final_price);
       else update(card, { price: s.current_price ?? s.starting_price, bidCount: s.bid_count, endsAt: s.ends_at });
@@ -53,15 +54,24 @@ onConnected(() => {
   }
 });
 
+// Each card shows the newest state: a room message older than the one shown is dropped (its `version`).
+const shown = new Map();
+function fresh(d) {
+  if (typeof d.version !== "number") return true;
+  if (d.version <= (shown.get(d.auction_id) ?? -1)) return false;
+  shown.set(d.auction_id, d.version);
+  return true;
+}
+
 if (socket) {
   socket.on("new_bid", (d) => {
     const card = cards.get(d.auction_id);
-    if (!card) return;
+    if (!card || !fresh(d)) return;
     syncClock(d.server_time);
     update(card, { price: d.amount, bidCount: d.bid_count, endsAt: d.ends_at });
   });
   socket.on("auction_finished", (d) => {
     const card = cards.get(d.auction_id);
-    if (card) finish(card, d.amount);
+    if (card && fresh(d)) finish(card, d.amount);
   });
 }

@@ -8,9 +8,11 @@ import re
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from auction import wallet
 from auction.auctions import bids
+from auction.models import Order
 from auction.outbox import Outbox
 from tests.browser.conftest import Site, bid, screenshot
 
@@ -130,8 +132,11 @@ def test_buy_it_now_ends_the_auction_for_the_buyer_through_hold_and_capture(site
     expect(duda.locator('[data-field="status"]')).to_have_text("Finished")
     expect(duda.locator("[data-bid-form]")).to_be_hidden()
     expect(caio.locator("nav [data-wallet-available]")).to_have_text("R$ 600,00")
+    # The price waits in the order's escrow until the buyer confirms receipt (auction/orders).
     balance = site.db.transaction(lambda s: wallet.balance(s, seller))
-    assert balance.available == 40_000 and balance.held == 0
+    assert balance.available == 0 and balance.held == 0
+    escrowed = site.db.transaction(lambda s: s.scalar(select(Order.escrowed).where(Order.auction_id == auction_id)))
+    assert escrowed == 40_000
     assert site.db.transaction(wallet.audit) == []
 
 
