@@ -589,7 +589,6 @@ class Stack:
 
 SERVER_ARGV = {
     "eventlet": [sys.executable, str(ROOT / "run.py")],
-    "eventlet-tuned": [sys.executable, "-m", "bench.serve_tuned"],
     "threading": [sys.executable, "-m", "bench.serve_threading"],
     "bare": [sys.executable, "-m", "bench.bare_server"],
 }
