@@ -1,5 +1,8 @@
 """Engine, sessions and the unit of work.
 
+About 400 lines: the engine set-up for both backends (SQLite's locking, MariaDB's timeouts and dead-connection
+retry), the OS-thread pool eventlet needs and the retrying runner belong together and are read together.
+
 A unit of work is one short database transaction: `db.run(fn, *args)` opens a
 session, calls `fn(uow, *args)` with a `UnitOfWork` (the session and an Outbox of the
 socket messages the work causes), commits, delivers the outbox, and retries the whole

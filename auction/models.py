@@ -1,5 +1,9 @@
 """The data model: typed SQLAlchemy 2.x mappings, the source of truth for the schema.
 
+Over 400 lines on purpose: every table in one module is what Alembic's autogenerate, the schema drift
+tests and sql/schema.sql are generated from, and what a reader checks a column against; the tables are
+plain declarations with no logic.
+
 Money columns are BIGINT integer cents. Every table is InnoDB/utf8mb4 on MariaDB.
 Unique constraints carry the idempotency rules (one Asaas customer per user, one
 row per Asaas payment, one row per webhook event, one ledger transaction per key).

@@ -245,6 +245,9 @@ def server_env(db_url: str, **extra: str) -> dict[str, str]:
         "ASAAS_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
         # Limits are per person; the load generator is hundreds of people on one IP.
         "RATE_LIMITS_ENABLED": "false",
+        # The same for the per-address connection guard (auction/entrypoints/guard.py).
+        "SOCKETS_PER_ADDRESS": "1000000",
+        "HANDSHAKES_PER_SECOND": "1000000",
         "LOG_LEVEL": "INFO",
         **extra,
     }

@@ -1,5 +1,8 @@
 """The 29 PAYMENT_* webhook events, mapped onto a wallet *level* rather than a stream of deltas.
 
+Over 400 lines on purpose: most of it is the one table of 29 rules (and the docs table generated from
+it), which reads best whole, beside the few pure functions that interpret it.
+
 Each event (and each `GET /payments/{id}` during reconciliation) contributes facts
 about one payment: how far it got paid, whether a chargeback is open or was won,
 whether it was deleted or restored, how much was refunded, its value. Facts are
