@@ -15,24 +15,20 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from .. import clock
 from ..errors import Invalid
-from ..money import Cents, format_brl, require_cents
+from ..money import Cents, require_cents
 from .ledger import (
     FEES,
     Bucket,
-    HoldStatus,
-    InsufficientFunds,
     Kind,
     Movement,
     _check_key,
     _existing,
-    _hold_row,
     _lock,
-    _open_amount,
     _record,
     _unhold,
     _user_wallet_id,
+    capture_hold,
     system_wallet_id,
 )
 
@@ -62,18 +58,7 @@ def into_escrow(session: Session, *, user_id: int, auction_id: int, amount: Cent
     if done := _existing(session, key, Kind.CAPTURE, winner_id):
         return done
     winner, escrow = locked[winner_id], locked[escrow_id]
-    row = _hold_row(session, winner_id, auction_id)
-    open_amount = _open_amount(row)
-    if row is None or amount > open_amount:
-        raise InsufficientFunds(
-            f"cannot capture {format_brl(amount)}: only {format_brl(open_amount)} held for this auction"
-        )
-    rest = open_amount - amount
-    row.amount = 0
-    row.status = HoldStatus.CAPTURED
-    row.updated_at = clock.now()
-    entries = [(winner, Bucket.HELD, -amount), (escrow, Bucket.AVAILABLE, amount)]
-    movement = _record(session, key, Kind.CAPTURE, "won", amount, winner, entries, auction_id=auction_id)
+    movement, rest = capture_hold(session, key=key, winner=winner, to=escrow, auction_id=auction_id, amount=amount)
     if rest:
         _unhold(session, key=f"{key}:rest", wallet=winner, amount=rest, auction_id=auction_id, reason="released")
     return movement

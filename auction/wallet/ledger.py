@@ -1,5 +1,8 @@
 """The wallet ledger: the only code that changes balances.
 
+Just over 400 lines on purpose: every primitive that moves money (and the locking and idempotency they share)
+is in this one file, which the wallet boundary test holds to be the only writer of balances.
+
 Double entry: every movement is one LedgerTransaction whose LedgerEntries sum to
 zero across accounts (user wallets, the platform's `settlement` account for money
 in from and out to Asaas, and the `fees` account). Each entry moves one bucket
@@ -352,6 +355,27 @@ def _unhold(session: Session, *, key: str, wallet: Wallet, amount: Cents, auctio
     return _record(session, key, Kind.RELEASE, reason, amount, wallet, entries, auction_id=auction_id)
 
 
+def capture_hold(
+    session: Session, *, key: str, winner: Wallet, to: Wallet, auction_id: int, amount: Cents
+) -> tuple[Movement, Cents]:
+    """Take `amount` of the winner's (locked) hold on the auction into `to` (the seller, or escrow).
+
+    Returns the movement and what was held beyond the price, which the caller gives back to the winner.
+    """
+    row = _hold_row(session, winner.id, auction_id)
+    open_amount = _open_amount(row)
+    if row is None or amount > open_amount:
+        raise InsufficientFunds(
+            f"cannot capture {format_brl(amount)}: only {format_brl(open_amount)} held for this auction"
+        )
+    row.amount = 0
+    row.status = HoldStatus.CAPTURED
+    row.updated_at = clock.now()
+    entries = [(winner, Bucket.HELD, -amount), (to, Bucket.AVAILABLE, amount)]
+    movement = _record(session, key, Kind.CAPTURE, "won", amount, winner, entries, auction_id=auction_id)
+    return movement, open_amount - amount
+
+
 def capture(
     session: Session,
     *,
@@ -381,18 +405,7 @@ def capture(
     if done := _existing(session, key, Kind.CAPTURE, winner_id):
         return done
     winner, seller, fees = locked[winner_id], locked[seller_wallet_id], locked[fees_id]
-    row = _hold_row(session, winner_id, auction_id)
-    open_amount = _open_amount(row)
-    if row is None or amount > open_amount:
-        raise InsufficientFunds(
-            f"cannot capture {format_brl(amount)}: only {format_brl(open_amount)} held for this auction"
-        )
-    rest = open_amount - amount
-    row.amount = 0
-    row.status = HoldStatus.CAPTURED
-    row.updated_at = clock.now()
-    entries = [(winner, Bucket.HELD, -amount), (seller, Bucket.AVAILABLE, amount)]
-    movement = _record(session, key, Kind.CAPTURE, "won", amount, winner, entries, auction_id=auction_id)
+    movement, rest = capture_hold(session, key=key, winner=winner, to=seller, auction_id=auction_id, amount=amount)
     if fee := amount * fee_bps // 10_000:
         entries = [(seller, Bucket.AVAILABLE, -fee), (fees, Bucket.AVAILABLE, fee)]
         _record(session, f"{key}:fee", Kind.FEE, "fee", fee, seller, entries, auction_id=auction_id)
