@@ -33,7 +33,7 @@ from .acks import NotLoggedIn
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(eq=False)  # each queued bid is itself, even when two carry the same command
 class _Pending:
     command: bids.PlaceBid
     token: str | None
@@ -45,10 +45,10 @@ class _Pending:
 def _decide(uow: UnitOfWork, batch: list[_Pending]) -> list[bids.BidOutcome | ServiceError]:
     """One transaction for the batch: the logins, then every bid in arrival order."""
     logged_in = accounts.users_for_tokens(uow.session, {item.token for item in batch if item.token})
-    valid = [item for item in batch if logged_in.get(item.token or "") == item.command.bidder_id]
-    decided = iter(bids.place_batch(uow, [item.command for item in valid]))
+    valid = [logged_in.get(item.token or "") == item.command.bidder_id for item in batch]
+    decided = iter(bids.place_batch(uow, [item.command for item, ok in zip(batch, valid, strict=True) if ok]))
     ended = NotLoggedIn("your session has ended; log in again")
-    return [next(decided) if item in valid else ended for item in batch]
+    return [next(decided) if ok else ended for ok in valid]
 
 
 class BidQueue:
