@@ -98,12 +98,18 @@ class UTCDateTime(TypeDecorator[datetime]):
             return dialect.type_descriptor(mysql.DATETIME(fsp=6))
         return dialect.type_descriptor(DateTime())
 
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | str | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; use auction.clock.now()")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        naive = value.astimezone(UTC).replace(tzinfo=None)
+        if dialect.name in {"mysql", "mariadb"}:
+            # As text: the mariadb connector sends any statement with a datetime parameter as a server-side
+            # prepared statement (prepare, execute and close: three round trips, about 0.3 ms of CPU), and
+            # one with only text and numbers in one round trip. DATETIME(6) reads this form exactly.
+            return naive.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return naive
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:

@@ -271,6 +271,7 @@ def probe_snapshot(server: ServerProcess) -> dict[str, Any] | None:
         "statements": int(fields["statements"]),
         "joins": int(fields["joins"]),
         "join_loads": int(fields["join_loads"]),
+        "sent": json.loads(fields.get("sent", "{}")),
     }
 
 
@@ -297,6 +298,13 @@ def probe_rows(
             )
         statements = after["statements"] - before["statements"]
         rows["database statements during load / per ack"] = f"{statements} / {statements / max(acks, 1):.2f}"
+        sent = Counter(after.get("sent", {}))
+        sent.subtract(before.get("sent", {}))
+        if sum(sent.values()):
+            top = ", ".join(f"{name} {n}" for name, n in sent.most_common(6) if n)
+            rows["Socket.IO packets sent during load / per ack"] = (
+                f"{sum(sent.values())} / {sum(sent.values()) / max(acks, 1):.1f} ({top})"
+            )
     if at_start and at_start["joins"]:
         rows["join_auction reads of the database / joins"] = (
             f"{at_start['join_loads']} / {at_start['joins']}"
@@ -443,6 +451,17 @@ def _read_line(proc: subprocess.Popen, prefix: str, timeout: float) -> str:
     return "<timeout>"
 
 
+def dropped(result: dict[str, Any]) -> str:
+    """How many connections dropped during the load, when (seconds into it) and why (the client's reason)."""
+    drops = result.get("drops", [])
+    if not drops:
+        return str(result["lost_connections"])
+    reasons = Counter(reason for _, reason in drops)
+    times = [at for at, _ in drops]
+    when = f"first at {times[0]:.1f} s, median {times[len(times) // 2]:.1f} s"
+    return f"{result['lost_connections']} ({when}; " + ", ".join(f"{r}: {n}" for r, n in reasons.most_common()) + ")"
+
+
 def merge(results: list[dict[str, Any]]) -> dict[str, Any]:
     merged: dict[str, Any] = {"processes": len(results)}
     keys = ("connected", "connect_failures", "lost_connections", "sent", "acks", "timeouts", "watcher_events", "raises")
@@ -451,6 +470,7 @@ def merge(results: list[dict[str, Any]]) -> dict[str, Any]:
     merged["connect_seconds"] = max(r["connect_seconds"] for r in results)
     merged["load_seconds"] = max(r["load_seconds"] for r in results)
     merged["delivery_seconds"] = max(r["delivery_seconds"] for r in results)
+    merged["drops"] = sorted(drop for r in results for drop in r.get("drops", []))
     for key in ("accepted", "errors", "received", "members", "ack_hist", "delivery_hist", "join_hist", "join_versions"):
         total: Counter[str] = Counter()
         for r in results:
@@ -545,7 +565,7 @@ def bid_rows(
             f"{delivered} ({delivered / max(result['delivery_seconds'], 1e-9):.0f}/s)"
         ),
         "room messages lost (by version)": f"{lost} of {expected}",
-        "connections dropped during load": result["lost_connections"],
+        "connections dropped during load": dropped(result),
         "`watchers` count messages received (joins included)": result["watcher_events"],
     }
     rows.update(resource_rows(monitor))
@@ -693,6 +713,11 @@ def base_parser(description: str, **defaults: Any) -> Any:
     parser.add_argument(
         "--env", action="append", default=[], metavar="KEY=VALUE", help="extra server setting (repeatable)"
     )
+    parser.add_argument(
+        "--profile",
+        choices=["cpu", "wall", "hub"],
+        help="py-spy the server (wall: include idle/waiting; hub: only the eventlet hub's own thread)",
+    )
     return parser
 
 
@@ -713,15 +738,22 @@ def describe(args: Any, **extra: Any) -> str:
 class Profiler:
     """py-spy on a server process for the load phase; `top()` lists where the samples were."""
 
-    def __init__(self, pid: int, duration: float, idle: bool = False) -> None:
-        self.pid, self.duration, self.idle = pid, duration, idle
+    def __init__(self, pid: int, duration: float, idle: bool = False, hub_only: bool = False) -> None:
+        # hub_only: py-spy counts tpool threads waiting inside the mariadb connector's C calls as busy
+        # (they have released the GIL), which hides what the hub itself spends its core on.
+        self.pid, self.duration, self.idle, self.hub_only = pid, duration, idle, hub_only
         self.out = Path(tempfile.mkstemp(prefix="bench-pyspy-", suffix=".txt")[1])
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         exe = Path(sys.executable).with_name("py-spy")
         argv = [str(exe), "record", "-p", str(self.pid), "-d", str(int(self.duration)), "-r", "250"]
-        argv += ["-f", "raw", "-o", str(self.out), "--threads", "--nonblocking"]
+        argv += ["-f", "raw", "-o", str(self.out), "--threads"]
+        if not self.hub_only:
+            # Without pausing the process a sample of running Python code often fails (its stack is changing)
+            # while one inside a system call succeeds, so non-blocking profiles overstate the calls; the hub
+            # profile pauses the process for each sample to see the hub's Python as it is.
+            argv.append("--nonblocking")
         if self.idle:
             argv.append("--idle")
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -738,6 +770,8 @@ class Profiler:
             if not n.isdigit():
                 continue
             frames = [f for f in stack.split(";") if not f.startswith("thread (")]
+            if self.hub_only and not any(f.startswith("<module> (") and "run.py:" in f for f in frames):
+                continue
             total += int(n)
             if frames:
                 own[frames[-1]] += int(n)
@@ -758,7 +792,10 @@ class Profiler:
         RESULTS.mkdir(parents=True, exist_ok=True)
         slug = "".join(c if c.isalnum() else "-" for c in title).strip("-")[:90]
         (RESULTS / f"profile-{slug}.md").write_text(text + "\n")
-        self.out.unlink(missing_ok=True)
+        if os.environ.get("BENCH_KEEP_PROFILE"):
+            print(f"raw py-spy samples kept in {self.out}", flush=True)
+        else:
+            self.out.unlink(missing_ok=True)
         return text
 
 
@@ -782,7 +819,11 @@ def bidding_scenario(
     with stack(args.server, bidders=args.bidders, auctions=auctions, servers_count=args.servers, **env) as st:
         ids = st.seed.auction_ids
         monitor = Monitor(st.pids)
-        profiler = Profiler(st.servers[0].pid, args.duration, idle=profile == "wall") if profile else None
+        profiler = (
+            Profiler(st.servers[0].pid, args.duration, idle=profile == "wall", hub_only=profile == "hub")
+            if profile
+            else None
+        )
         try:
             specs = bidding_specs(
                 st,

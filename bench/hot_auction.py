@@ -44,7 +44,6 @@ def parser() -> Any:
     p.add_argument("--watchers", type=int, default=0, help="extra anonymous watchers")
     p.add_argument("--rate", type=float, default=0, help="open-loop bids/s (0 = closed loop)")
     p.add_argument("--ceiling", action="store_true", help="measure the bare-database ceiling first")
-    p.add_argument("--profile", choices=["cpu", "wall"], help="py-spy the server (wall: include idle/waiting)")
     return p
 
 

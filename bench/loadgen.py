@@ -56,6 +56,9 @@ class Run:
         self.timeouts = 0
         self.connect_failures = 0
         self.disconnects = 0
+        self.load_started = 0.0  # monotonic time the load began (0 before)
+        self.stopping = False
+        self.drops: list[tuple[float, str]] = []  # (seconds into the load, reason) per dropped connection
         self.clients: list[socketio.AsyncClient] = []
         self.bidders: list[tuple[socketio.AsyncClient, list[int]]] = []
         self.last_delivery = 0.0
@@ -64,8 +67,13 @@ class Run:
 
     # -- clients -----------------------------------------------------------------
 
-    def _new_client(self, http: aiohttp.ClientSession) -> socketio.AsyncClient:
-        client = socketio.AsyncClient(reconnection=False, http_session=http, handle_sigint=False)
+    def _new_client(self, http: aiohttp.ClientSession, cookie: str | None) -> socketio.AsyncClient:
+        # The cookie goes in this client's own websocket headers: python-engineio moves a Cookie given to
+        # connect(headers=...) into the shared session's cookie jar, where every later client would send it.
+        options = {"headers": {"Cookie": cookie}} if cookie else {}
+        client = socketio.AsyncClient(
+            reconnection=False, http_session=http, handle_sigint=False, websocket_extra_options=options
+        )
 
         @client.on("new_bid")
         async def on_new_bid(data: dict[str, Any]) -> None:
@@ -83,21 +91,22 @@ class Run:
             self.watcher_events += 1
 
         @client.on("disconnect")
-        async def on_disconnect(*_args: Any) -> None:
+        async def on_disconnect(*args: Any) -> None:
             self.disconnects += 1
+            if self.load_started and not self.stopping:
+                self.drops.append((round(time.monotonic() - self.load_started, 2), str(args[0]) if args else "?"))
 
         return client
 
     async def _connect(self, http: aiohttp.ClientSession, index: int, cookie: str | None, rooms: list[int]) -> Any:
-        client = self._new_client(http)
+        client = self._new_client(http, cookie)
         urls = self.spec["urls"]
-        headers = {"Cookie": cookie} if cookie else {}
         attempts = int(self.spec.get("connect_attempts", 3))
         for attempt in range(attempts):
             try:
                 # A server that stops accepting (full listen queue) must count as a failure, not hang the run.
                 await asyncio.wait_for(
-                    client.connect(urls[index % len(urls)], headers=headers, transports=["websocket"], wait_timeout=30),
+                    client.connect(urls[index % len(urls)], transports=["websocket"], wait_timeout=30),
                     timeout=float(self.spec.get("connect_timeout", 40)),
                 )
                 break
@@ -200,14 +209,17 @@ class Run:
 
     async def main(self) -> dict[str, Any]:
         connector = aiohttp.TCPConnector(limit=0, force_close=False)
-        async with aiohttp.ClientSession(connector=connector) as http:
+        # One HTTP session serves many simulated people, so it keeps no cookies: with a shared jar, one
+        # bidder's login cookie would log every later anonymous watcher in as that bidder (thousands of
+        # sockets in one user's room: every wallet message of that bidder went to all of them).
+        async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as http:
             t0 = time.monotonic()
             await self.connect_all(http)
             connect_seconds = time.monotonic() - t0
             print("READY", flush=True)
             await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
             duration = float(self.spec.get("duration", 10))
-            started = time.monotonic()
+            started = self.load_started = time.monotonic()
             started_wall = time.time()
             stop_at = started + duration
             mode = self.spec.get("mode", "idle")
@@ -222,12 +234,14 @@ class Run:
             print("LOADED", flush=True)
             await self.drain(float(self.spec.get("drain", 60)))
             lost_connections = self.disconnects - disconnects_before
+            self.stopping = True
             await asyncio.gather(*(c.disconnect() for c in self.clients), return_exceptions=True)
         return {
             "connected": len(self.clients),
             "connect_failures": self.connect_failures,
             "connect_seconds": round(connect_seconds, 2),
             "lost_connections": lost_connections,
+            "drops": self.drops,
             "sent": self.sent,
             "acks": self.acks,
             "timeouts": self.timeouts,

@@ -19,6 +19,7 @@ from auction.models import LedgerTransaction, Payment
 from bench.common import (
     WEBHOOK_TOKEN,
     Monitor,
+    Profiler,
     base_parser,
     describe,
     env_options,
@@ -112,8 +113,11 @@ def run(args: Any) -> str:
             "bodies": [body(i) for i in ids],
         }
         monitor = Monitor(st.pids)
+        # Both phases are profiled: the duration bounds py-spy, which stops early when the server is done.
+        profiler = Profiler(st.servers[0].pid, 60, idle=args.profile == "wall", hub_only=args.profile == "hub") if args.profile else None
         try:
-            (result,) = run_loadgens([spec], monitor, module="bench.webhook_load")
+            start = profiler.start if profiler else None
+            (result,) = run_loadgens([spec], monitor, module="bench.webhook_load", on_start=start)
         finally:
             monitor.close()
         audit, _, _ = st.audit()
@@ -131,7 +135,11 @@ def run(args: Any) -> str:
             if not audit and credited == args.deliveries
             else f"FAIL {audit[:3] if audit else ''}",
         }
-        return report("webhooks", describe(args, deliveries=args.deliveries, concurrency=args.concurrency), rows)
+        described = describe(args, deliveries=args.deliveries, concurrency=args.concurrency)
+        table = report("webhooks", described, rows)
+    if profiler is not None:
+        profiler.report(f"webhooks {args.profile} {described}")
+    return table
 
 
 def parser() -> Any:

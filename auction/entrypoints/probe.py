@@ -12,8 +12,10 @@ import json
 import logging
 import time
 from collections import Counter
+from typing import Any
 
 from flask import Flask
+from socketio import packet
 
 from ..extensions import socketio
 
@@ -24,7 +26,38 @@ SLEEP = 0.010
 def start(app: Flask) -> None:
     interval = float(app.config["PROBE_INTERVAL"])
     if interval > 0:
+        _count_packets()
         socketio.start_background_task(_run, app, interval)
+
+
+sent: Counter[str] = Counter()  # Socket.IO packets written to sockets, by event name ("ack" for acks)
+
+
+def _count_packets() -> None:
+    """Count every packet the Socket.IO server writes to a socket, by event name: what the hub spends its
+    sends on. Only when probing (a wrapper per packet; python-socketio has no hook for this)."""
+    server = socketio.server
+    send = server._send_packet
+
+    def counted(eio_sid: str, pkt: Any) -> None:
+        if pkt.packet_type in (packet.EVENT, packet.BINARY_EVENT):
+            sent[str(pkt.data[0])] += 1
+        elif pkt.packet_type in (packet.ACK, packet.BINARY_ACK):
+            sent["ack"] += 1
+        else:
+            sent["other"] += 1
+        send(eio_sid, pkt)
+
+    send_encoded = server._send_eio_packet
+
+    def counted_encoded(eio_sid: str, eio_pkt: Any) -> None:  # a room broadcast, encoded once for all
+        data = eio_pkt.data if isinstance(eio_pkt.data, str) else ""
+        start = data.find('["') + 2
+        sent[data[start : data.find('"', start)] if start > 1 else "other"] += 1
+        send_encoded(eio_sid, eio_pkt)
+
+    server._send_packet = counted
+    server._send_eio_packet = counted_encoded
 
 
 def _run(app: Flask, interval: float) -> None:
@@ -39,9 +72,10 @@ def _run(app: Flask, interval: float) -> None:
         if time.monotonic() >= next_report:
             next_report += interval
             log.info(
-                "event=probe lag_ms=%s statements=%d joins=%d join_loads=%d",
+                "event=probe lag_ms=%s statements=%d joins=%d join_loads=%d sent=%s",
                 json.dumps(dict(sorted(late.items())), separators=(",", ":")),
                 db.statements,
                 cache.joins,
                 cache.loads,
+                json.dumps(dict(sent), separators=(",", ":")),
             )
