@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from . import clock
@@ -12,6 +14,15 @@ from .models import Notification
 from .uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Note:
+    user_id: int
+    kind: str
+    message: str
+    auction_id: int | None = None
+    payment_id: int | None = None
 
 
 def notify(
@@ -22,23 +33,46 @@ def notify(
     *,
     auction_id: int | None = None,
     payment_id: int | None = None,
-) -> Notification:
+) -> None:
     """Store a notification and queue its live `notification` event."""
+    notify_all(uow, [Note(user_id, kind, message, auction_id, payment_id)])
+
+
+def notify_all(uow: UnitOfWork, notes: Sequence[Note]) -> None:
+    """Store the notifications with one INSERT and queue their live events, each with its user's unread count
+    (one query for all of them)."""
+    if not notes:
+        return
     session = uow.session
-    row = Notification(
-        user_id=user_id,
-        kind=kind,
-        message=message[:500],
-        auction_id=auction_id,
-        payment_id=payment_id,
-        created_at=clock.now(),
-    )
-    session.add(row)
-    session.flush()
-    uow.outbox.to_user(user_id, "notification", as_payload(row) | {"unread": unread_count(session, user_id)})
-    # The default "email" is a log line; it names the user id, never personal data.
-    log.info("event=notification user_id=%s kind=%s", user_id, kind)
-    return row
+    now = clock.now()
+    rows = [
+        {
+            "user_id": note.user_id,
+            "kind": note.kind,
+            "message": note.message[:500],
+            "auction_id": note.auction_id,
+            "payment_id": note.payment_id,
+            "read_at": None,
+            "created_at": now,
+        }
+        for note in notes
+    ]
+    ids = session.connection().execute(_INSERT, rows).scalars().all()
+    unread = unread_counts(session, {note.user_id for note in notes})
+    for row_id, row in zip(ids, rows, strict=True):
+        payload = {
+            "id": row_id,
+            "kind": row["kind"],
+            "message": row["message"],
+            "auction_id": row["auction_id"],
+            "payment_id": row["payment_id"],
+            "read": False,
+            "created_at": clock.isoformat(now),
+            "unread": unread.get(row["user_id"], 0),
+        }
+        uow.outbox.to_user(row["user_id"], "notification", payload)
+        # The default "email" is a log line; it names the user id, never personal data.
+        log.info("event=notification user_id=%s kind=%s", row["user_id"], row["kind"])
 
 
 def as_payload(row: Notification) -> dict:
@@ -54,12 +88,22 @@ def as_payload(row: Notification) -> dict:
 
 
 def unread_count(session: Session, user_id: int) -> int:
-    return (
-        session.scalar(
-            select(func.count(Notification.id)).where(Notification.user_id == user_id, Notification.read_at.is_(None))
-        )
-        or 0
-    )
+    return unread_counts(session, {user_id}).get(user_id, 0)
+
+
+def unread_counts(session: Session, user_ids: set[int]) -> dict[int, int]:
+    """user id -> unread notifications, for users with any."""
+    rows = session.connection().execute(_UNREAD, {"users": sorted(user_ids)}).all()
+    return {user_id: count for user_id, count in rows}
+
+
+# Built once: bids notify in their hot path (bench.bid_cpu).
+_INSERT = insert(Notification.__table__).returning(Notification.__table__.c.id, sort_by_parameter_order=True)
+_UNREAD = (
+    select(Notification.user_id, func.count(Notification.id))
+    .where(Notification.user_id.in_(bindparam("users", expanding=True)), Notification.read_at.is_(None))
+    .group_by(Notification.user_id)
+)
 
 
 def list_for(session: Session, user_id: int, limit: int = 100) -> list[Notification]:

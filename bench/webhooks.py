@@ -114,7 +114,9 @@ def run(args: Any) -> str:
         }
         monitor = Monitor(st.pids)
         # Both phases are profiled: the duration bounds py-spy, which stops early when the server is done.
-        profiler = Profiler(st.servers[0].pid, 60, idle=args.profile == "wall", hub_only=args.profile == "hub") if args.profile else None
+        profiler = None
+        if args.profile:
+            profiler = Profiler(st.servers[0].pid, 60, idle=args.profile == "wall", hub_only=args.profile == "hub")
         try:
             start = profiler.start if profiler else None
             (result,) = run_loadgens([spec], monitor, module="bench.webhook_load", on_start=start)

@@ -398,7 +398,7 @@ def test_a_bid_retried_after_a_deadlock_queues_its_messages_once(db, people, mon
 
     auction_id = new_auction(db, people["seller"])
     place(db, auction_id, people["ana"], 1_000)
-    real_notify, calls = messages.notify, []
+    real_notify, calls = messages.notify_all, []
 
     def notify_deadlocking_once(*args, **kwargs):
         calls.append(1)  # the first attempt has queued `outbid` by now
@@ -406,7 +406,7 @@ def test_a_bid_retried_after_a_deadlock_queues_its_messages_once(db, people, mon
             raise OperationalError("INSERT INTO notifications", {}, Exception("Deadlock found when trying to get lock"))
         return real_notify(*args, **kwargs)
 
-    monkeypatch.setattr(messages, "notify", notify_deadlocking_once)
+    monkeypatch.setattr(messages, "notify_all", notify_deadlocking_once)
     outcome, outbox = place(db, auction_id, people["bia"], 1_100)
     assert len(calls) == 2 and outcome.leading
     assert [m.event for m in outbox].count("new_bid") == 1 and [m.event for m in outbox].count("outbid") == 1

@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock, wallet
 from ..errors import Invalid, ServiceError
-from ..models import Auction, AuctionStatus, Bid, User
+from ..models import Auction, AuctionStatus, Bid
 from ..money import Cents
 from ..uow import UnitOfWork
 from . import batch, messages, rules
@@ -141,7 +142,7 @@ def _decide_and_write(
     bidders = {offer.bidder_id for _, _, offer in offers}
     locked = wallet.lock_balances(session, bidders | ({before.leader_id} if before.leader_id else set()))
     held = {before.leader_id: before.leader_max or 0} if before.leader_id is not None else {}
-    available = {user_id: balance[0] for user_id, balance in locked.items()}
+    available = {user_id: row.available for user_id, row in locked.items()}
     decided = batch.decide_batch(before, [offer for _, _, offer in offers], available, held, wallet.check_funds)
 
     ids = _insert_rows(session, auction.id, decided, now)
@@ -179,19 +180,22 @@ def _decide_and_write(
     if decided.accepted == 0:
         return
     price_moved = decided.state.current_price != before.current_price or decided.state.leader_id != before.leader_id
-    auction.bid_count = bids_before + counted
-    auction.current_price = decided.state.current_price
-    auction.leader_id = decided.state.leader_id
-    auction.leader_max = decided.state.leader_max
-    auction.ends_at = ends_at
-    touched = _move_holds(session, auction.id, decided, held, ids)
-    for user_id in decided.outbid:
-        messages.outbid(uow, auction, user_id, auction.current_price or 0, now)
-    if price_moved or extended_by is not None or public_rows:
-        auction.version += 1
-        names = _names(session, {decided.rows[i].bidder_id for i in public_rows} | {auction.leader_id})
+    public = price_moved or extended_by is not None or bool(public_rows)
+    _update_auction(
+        session,
+        auction,
+        bid_count=bids_before + counted,
+        current_price=decided.state.current_price,
+        leader_id=decided.state.leader_id,
+        leader_max=decided.state.leader_max,
+        ends_at=ends_at,
+        version=auction.version + 1 if public else auction.version,
+    )
+    touched = _move_holds(session, auction.id, decided, held, ids, locked)
+    messages.outbid_all(uow, auction, sorted(decided.outbid), auction.current_price or 0, now)
+    if public:
         added = [_row_view(auction.id, decided.rows[i], ids[i], now) for i in public_rows]
-        messages.new_bid(uow.outbox, auction, extended=extended_by is not None, added=added, names=names)
+        messages.new_bid(uow.outbox, auction, extended=extended_by is not None, added=added)
     accepted = {
         offer.bidder_id
         for (_, _, offer), o in zip(offers, decided.outcomes, strict=True)
@@ -199,10 +203,27 @@ def _decide_and_write(
     }
     # Balances from the rows locked above and the holds just moved: no query per user.
     for user_id in sorted(touched.keys() | accepted):
-        start_available, start_held, frozen = locked.get(user_id, (0, 0, 0))
+        row = locked.get(user_id)
         change = touched.get(user_id, 0)
-        balance = wallet.Balance(start_available - change, start_held + change, frozen)
+        start = (row.available, row.held, row.frozen) if row is not None else (0, 0, 0)
+        balance = wallet.Balance(start[0] - change, start[1] + change, start[2])
         uow.outbox.to_user(user_id, "wallet", balance.as_dict())
+
+
+# Built once: constructing a statement and its cache key costs more CPU than running it (bench.bid_cpu).
+_AUCTIONS = Auction.__table__
+_DECIDED = ("bid_count", "current_price", "leader_id", "leader_max", "ends_at", "version")
+_UPDATE_AUCTION = (
+    update(_AUCTIONS).where(_AUCTIONS.c.id == bindparam("auction")).values({name: bindparam(name) for name in _DECIDED})
+)
+_INSERT_BIDS = insert(Bid.__table__).returning(Bid.__table__.c.id, sort_by_parameter_order=True)
+
+
+def _update_auction(session: Session, auction: Auction, **values: Any) -> None:
+    """One UPDATE of the locked row; the loaded object takes the new values as committed (no ORM flush)."""
+    session.connection().execute(_UPDATE_AUCTION, {"auction": auction.id, **values})
+    for name, value in values.items():
+        set_committed_value(auction, name, value)
 
 
 def _insert_rows(session: Session, auction_id: int, decided: batch.BatchResult, now: datetime) -> list[int]:
@@ -221,32 +242,27 @@ def _insert_rows(session: Session, auction_id: int, decided: batch.BatchResult, 
         }
         for i, row in enumerate(decided.rows)
     ]
-    statement = insert(Bid).returning(Bid.id, sort_by_parameter_order=True)
-    return list(session.scalars(statement, values))
+    return list(session.connection().execute(_INSERT_BIDS, values).scalars())
 
 
 def _move_holds(
-    session: Session, auction_id: int, decided: batch.BatchResult, held: dict[int, Cents], ids: list[int]
+    session: Session,
+    auction_id: int,
+    decided: batch.BatchResult,
+    held: dict[int, Cents],
+    ids: list[int],
+    locked: dict[int, wallet.Locked],
 ) -> dict[int, Cents]:
     """One wallet movement per user whose hold on this auction the batch changed; user id -> the change."""
-    changes: dict[int, Cents] = {}
+    changes: list[wallet.HoldChange] = []
     for user_id, final in sorted(decided.holds.items()):
         change = final - held.get(user_id, 0)
         bid_id = ids[decided.hold_keys[user_id]]
-        if change > 0:
-            wallet.hold(
-                session, user_id=user_id, auction_id=auction_id, amount=change, key=f"bid:{bid_id}:hold", bid_id=bid_id
-            )
-        elif change < 0:
-            wallet.release(session, user_id=user_id, auction_id=auction_id, key=f"bid:{bid_id}:release")
         if change:
-            changes[user_id] = change
-    return changes
-
-
-def _names(session: Session, user_ids: set[int | None]) -> dict[int, str]:
-    ids = {user_id for user_id in user_ids if user_id is not None}
-    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
+            kind = "hold" if change > 0 else "release"
+            changes.append(wallet.HoldChange(user_id, change, key=f"bid:{bid_id}:{kind}", bid_id=bid_id))
+    wallet.move_holds(session, auction_id=auction_id, changes=changes, locked=locked)
+    return {item.user_id: item.change for item in changes}
 
 
 def _row_view(auction_id: int, row: rules.RecordedBid, bid_id: int, now: datetime) -> Bid:

@@ -5,14 +5,14 @@ Queued on the unit of work's outbox; `Database.run` delivers them after the comm
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from .. import clock
 from ..models import Auction, Bid
 from ..money import Cents, format_brl
-from ..notifications import notify
+from ..notifications import Note, notify, notify_all
 from ..outbox import Outbox
 from ..uow import UnitOfWork
 from . import privacy
@@ -24,7 +24,7 @@ def _now() -> str | None:
     return clock.isoformat(clock.now())
 
 
-def public_bid(bid: Bid | Any, username: str | None) -> dict[str, Any]:
+def public_bid(bid: Bid | Any) -> dict[str, Any]:
     """A bid as every watcher may see it (a Bid, or a row with its id, amount, is_proxy and created_at)."""
     return {
         "bid_id": bid.id,
@@ -45,9 +45,7 @@ def cancelled(outbox: Outbox, auction_id: int, version: int) -> None:
     outbox.to_auction(auction_id, "auction_cancelled", payload)
 
 
-def new_bid(
-    outbox: Outbox, auction: Auction, *, extended: bool, added: Iterable[Bid], names: Mapping[int, str]
-) -> None:
+def new_bid(outbox: Outbox, auction: Auction, *, extended: bool, added: Iterable[Bid]) -> None:
     """The room hears the new price, leader and minimum, with the rows this decision added (oldest first)."""
     state = state_of(auction)
     outbox.to_auction(
@@ -63,23 +61,21 @@ def new_bid(
             "ends_at": clock.isoformat(auction.ends_at),
             "extended": extended,
             "reserve_met": state.reserve_met,
-            "bids": [public_bid(bid, names.get(bid.bidder_id)) for bid in added],
+            "bids": [public_bid(bid) for bid in added],
             "server_time": _now(),
         },
     )
 
 
-def outbid(uow: UnitOfWork, auction: Auction, user_id: int, price: Cents, now: datetime) -> None:
-    uow.outbox.to_user(
-        user_id, "outbid", {"auction_id": auction.id, "amount": price, "server_time": clock.isoformat(now)}
-    )
-    notify(
-        uow,
-        user_id,
-        "outbid",
-        f"You were outbid on “{auction.title}”: the price is now {format_brl(price)}.",
-        auction_id=auction.id,
-    )
+def outbid_all(uow: UnitOfWork, auction: Auction, user_ids: Iterable[int], price: Cents, now: datetime) -> None:
+    """Each outbid user hears it once (`outbid`) and gets one notification; stored with one INSERT."""
+    user_ids = list(user_ids)
+    for user_id in user_ids:
+        uow.outbox.to_user(
+            user_id, "outbid", {"auction_id": auction.id, "amount": price, "server_time": clock.isoformat(now)}
+        )
+    text = f"You were outbid on “{auction.title}”: the price is now {format_brl(price)}."
+    notify_all(uow, [Note(user_id, "outbid", text, auction_id=auction.id) for user_id in user_ids])
 
 
 def finished(uow: UnitOfWork, auction: Auction, winner_name: str | None) -> None:

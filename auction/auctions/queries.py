@@ -102,7 +102,7 @@ def _public_state(auction: Auction, names: dict[int, str], recent: list[Any], no
         "ends_at": clock.isoformat(auction.ends_at),
         "winner": names.get(auction.winner_id) if auction.winner_id else None,
         "final_price": auction.final_price,
-        "bids": [public_bid(bid, names.get(bid.bidder_id)) for bid in recent],
+        "bids": [public_bid(bid) for bid in recent],
         "watchers": None,
         "server_time": now,
     }

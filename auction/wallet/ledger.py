@@ -34,10 +34,13 @@ stalling the hub (see auction/db.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import Session
 
 from .. import clock
@@ -143,18 +146,30 @@ def _lock(session: Session, wallet_ids: list[int]) -> dict[int, Wallet]:
     return {row.id: row for row in rows}
 
 
-def lock_balances(session: Session, user_ids: set[int]) -> dict[int, tuple[Cents, Cents, Cents]]:
-    """Lock the users' wallets (ascending id, as `_lock`) and return user id -> (available, held, frozen).
+class Locked(NamedTuple):
+    """A user's wallet row as `lock_balances` read it under its lock."""
+
+    wallet_id: int
+    available: Cents
+    held: Cents
+    frozen: Cents
+
+
+def lock_balances(session: Session, user_ids: set[int]) -> dict[int, Locked]:
+    """Lock the users' wallets (ascending id, as `_lock`) and return user id -> its Locked row.
 
     A batch of bids locks every bidder's wallet once, up front, and checks each bid against it.
     """
-    rows = session.execute(
-        select(Wallet.user_id, Wallet.available, Wallet.held, Wallet.frozen)
-        .where(Wallet.user_id.in_(sorted(user_ids)))
-        .order_by(Wallet.id)
-        .with_for_update()
-    ).all()
-    return {row.user_id: (row.available, row.held, row.frozen) for row in rows}
+    rows = session.connection().execute(_LOCK_BALANCES, {"users": sorted(user_ids)}).all()
+    return {row.user_id: Locked(row.id, row.available, row.held, row.frozen) for row in rows}
+
+
+_LOCK_BALANCES = (
+    select(Wallet.user_id, Wallet.id, Wallet.available, Wallet.held, Wallet.frozen)
+    .where(Wallet.user_id.in_(bindparam("users", expanding=True)))
+    .order_by(Wallet.id)
+    .with_for_update()
+)
 
 
 def derived_balance(session: Session, code: str) -> Cents:
@@ -353,6 +368,117 @@ def _unhold(session: Session, *, key: str, wallet: Wallet, amount: Cents, auctio
     """Record held -> available on one wallet (the caller has updated the hold row)."""
     entries = [(wallet, Bucket.HELD, -amount), (wallet, Bucket.AVAILABLE, amount)]
     return _record(session, key, Kind.RELEASE, reason, amount, wallet, entries, auction_id=auction_id)
+
+
+@dataclass(frozen=True)
+class HoldChange:
+    """One wallet's hold on an auction grows (`change` > 0) or is given back whole (`change` < 0)."""
+
+    user_id: int
+    change: Cents
+    key: str
+    bid_id: int | None = None
+
+
+def move_holds(
+    session: Session, *, auction_id: int, changes: Sequence[HoldChange], locked: Mapping[int, Locked]
+) -> None:
+    """A batch of bids' hold movements on one auction, in four statements whatever their count.
+
+    The same ledger as `hold` and `release` (one transaction of two entries per movement, the hold row,
+    the cached balances), written with prepared bulk statements instead of about eight ORM statements
+    per movement: the socket path decides every bid of an auction this way (auction.auctions.bids). The
+    wallets are the rows `lock_balances` locked in this transaction, so they are not read again; each
+    `key` is new (it names the bid that caused it), so the idempotency check is the unique index alone.
+    A release gives back the whole hold, which the caller knows (the auction's leader maximum).
+    """
+    if not changes:
+        return
+    now = clock.now()
+    for item in changes:
+        _check_key(item.key)
+        require_cents(abs(item.change))
+        if item.change > 0:
+            check_funds(locked[item.user_id].available, item.change)
+    wallet_of = {item.user_id: locked[item.user_id].wallet_id for item in changes}
+    conn = session.connection()
+    holds = [
+        {
+            "wallet_id": wallet_of[item.user_id],
+            "auction_id": auction_id,
+            "amount": max(item.change, 0),
+            "status": HoldStatus.OPEN if item.change > 0 else HoldStatus.RELEASED,
+            "updated_at": now,
+        }
+        for item in changes
+    ]
+    conn.execute(_upsert_holds(conn.dialect.name), holds)
+    transactions = [
+        {
+            "idempotency_key": item.key,
+            "kind": Kind.HOLD if item.change > 0 else Kind.RELEASE,
+            "reason": "bid_hold" if item.change > 0 else "released",
+            "amount": abs(item.change),
+            "wallet_id": wallet_of[item.user_id],
+            "auction_id": auction_id,
+            "bid_id": item.bid_id if item.change > 0 else None,
+            "payment_id": None,
+            "created_debt": False,
+            "created_at": now,
+        }
+        for item in changes
+    ]
+    ids = conn.execute(_INSERT_TRANSACTIONS, transactions).scalars()
+    entries = [
+        {"transaction_id": tx_id, "wallet_id": wallet_of[item.user_id], "bucket": bucket, "amount": sign * item.change}
+        for tx_id, item in zip(ids, changes, strict=True)
+        for bucket, sign in ((Bucket.AVAILABLE, -1), (Bucket.HELD, 1))
+    ]
+    conn.execute(_INSERT_ENTRIES, entries)
+    moved: dict[int, Cents] = {}
+    for item in changes:
+        moved[wallet_of[item.user_id]] = moved.get(wallet_of[item.user_id], 0) + item.change
+    conn.execute(_MOVE_BALANCES, [{"wallet": w, "change": c, "now": now} for w, c in sorted(moved.items())])
+
+
+# Built once: constructing a statement and its cache key costs more CPU than running it (bench.bid_cpu).
+_TX = LedgerTransaction.__table__
+_INSERT_TRANSACTIONS = insert(_TX).returning(_TX.c.id, sort_by_parameter_order=True)
+_INSERT_ENTRIES = insert(LedgerEntry.__table__)
+_WALLETS = Wallet.__table__
+_MOVE_BALANCES = (
+    update(_WALLETS)
+    .where(_WALLETS.c.id == bindparam("wallet"))
+    .values(
+        available=_WALLETS.c.available - bindparam("change"),
+        held=_WALLETS.c.held + bindparam("change"),
+        updated_at=bindparam("now"),
+    )
+)
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert_holds(dialect: str) -> Any:
+    """Add each row's amount to its wallet's hold on the auction (made on first use); a release sets it to 0.
+
+    Per dialect: SQLAlchemy's upsert constructs are the dialects' own (MariaDB's ON DUPLICATE KEY UPDATE,
+    SQLite's ON CONFLICT)."""
+    if dialect not in _UPSERTS:
+        table = Hold.__table__
+        if dialect == "sqlite":
+            statement = sqlite.insert(table)
+            new = statement.excluded
+            added = case((new.status == HoldStatus.OPEN, table.c.amount + new.amount), else_=0)
+            values = {"amount": added, "status": new.status, "updated_at": new.updated_at}
+            _UPSERTS[dialect] = statement.on_conflict_do_update(index_elements=["wallet_id", "auction_id"], set_=values)
+        else:
+            statement = mysql.insert(table)
+            new = statement.inserted
+            added = case((new.status == HoldStatus.OPEN, table.c.amount + new.amount), else_=0)
+            _UPSERTS[dialect] = statement.on_duplicate_key_update(
+                amount=added, status=new.status, updated_at=new.updated_at
+            )
+    return _UPSERTS[dialect]
 
 
 def capture_hold(
