@@ -73,7 +73,7 @@ def run(args: Any) -> str:
     table = report("bid transaction CPU", f"bidders={args.bidders}, auctions={args.auctions}", rows)
     if profiler:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(args.top)
+        pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
         print(out.getvalue())
     return table
 
@@ -87,6 +87,7 @@ def parser() -> Any:
     p.add_argument("--batch", type=int, default=20, help="bids per batch with --hot")
     p.add_argument("--profile", action="store_true", help="cProfile the decisions")
     p.add_argument("--top", type=int, default=40)
+    p.add_argument("--sort", default="tottime", help="cProfile sort key (tottime, cumulative)")
     return p
 
 

@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock, wallet
 from ..errors import Invalid, ServiceError
@@ -33,7 +32,7 @@ from ..uow import UnitOfWork
 from . import batch, messages, rules
 from .errors import AuctionNotOpen, OwnAuction
 from .listing import cents_field
-from .locking import lock_auction, state_of
+from .locking import lock_auction_row, state_of
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,7 @@ def place_batch(uow: UnitOfWork, commands: Sequence[PlaceBid]) -> list[BidOutcom
     if any(cmd.auction_id != auction_id for cmd in commands):
         raise ValueError("a batch holds the bids of one auction")
     session = uow.session
-    auction = lock_auction(session, auction_id)
+    auction = lock_auction_row(session, auction_id)
     now = clock.now()
     results: list[BidOutcome | ServiceError | None] = [None] * len(commands)
     offers: list[tuple[int, PlaceBid, batch.Offer]] = []
@@ -220,10 +219,10 @@ _INSERT_BIDS = insert(Bid.__table__).returning(Bid.__table__.c.id, sort_by_param
 
 
 def _update_auction(session: Session, auction: Auction, **values: Any) -> None:
-    """One UPDATE of the locked row; the loaded object takes the new values as committed (no ORM flush)."""
+    """One UPDATE of the locked row, and the same values on the (transient) object the messages read."""
     session.connection().execute(_UPDATE_AUCTION, {"auction": auction.id, **values})
     for name, value in values.items():
-        set_committed_value(auction, name, value)
+        setattr(auction, name, value)
 
 
 def _insert_rows(session: Session, auction_id: int, decided: batch.BatchResult, now: datetime) -> list[int]:
