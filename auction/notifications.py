@@ -33,16 +33,16 @@ def notify(
     *,
     auction_id: int | None = None,
     payment_id: int | None = None,
-) -> None:
-    """Store a notification and queue its live `notification` event."""
-    notify_all(uow, [Note(user_id, kind, message, auction_id, payment_id)])
+) -> int:
+    """Store a notification and queue its live `notification` event; returns its id."""
+    return notify_all(uow, [Note(user_id, kind, message, auction_id, payment_id)])[0]
 
 
-def notify_all(uow: UnitOfWork, notes: Sequence[Note]) -> None:
+def notify_all(uow: UnitOfWork, notes: Sequence[Note]) -> list[int]:
     """Store the notifications with one INSERT and queue their live events, each with its user's unread count
-    (one query for all of them)."""
+    (one query for all of them); returns their ids."""
     if not notes:
-        return
+        return []
     session = uow.session
     now = clock.now()
     rows = [
@@ -73,6 +73,7 @@ def notify_all(uow: UnitOfWork, notes: Sequence[Note]) -> None:
         uow.outbox.to_user(row["user_id"], "notification", payload)
         # The default "email" is a log line; it names the user id, never personal data.
         log.info("event=notification user_id=%s kind=%s", row["user_id"], row["kind"])
+    return list(ids)
 
 
 def as_payload(row: Notification) -> dict:

@@ -160,7 +160,7 @@ def test_payments_page_lists_only_the_users_own_payments(client, db, make_user):
 
 def test_marking_someone_elses_notification_read_changes_nothing(client, db, make_user):
     alice, bob = make_user("alice"), make_user("bob")
-    theirs = db.run(lambda uow: notifications.notify(uow, bob, "outbid", "Bob was outbid.").id)
+    theirs = db.run(lambda uow: notifications.notify(uow, bob, "outbid", "Bob was outbid."))
     db.run(lambda uow: notifications.notify(uow, alice, "win", "Alice won."))
     log_in(client, db, alice)
     token = csrf_token(client, "/notifications")

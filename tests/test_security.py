@@ -440,7 +440,7 @@ def victim(app, db, make_user):
     victim_id = make_user("vitima")
     fund(db, victim_id, 123_456)
     payment_id = known_payment(db, victim_id, "pay_victim0000001", value=98_765, invoice_url="https://pay.example/v1")
-    note_id = db.run(lambda uow: notifications.notify(uow, victim_id, "payment", "Mensagem secreta da vitima").id)
+    note_id = db.run(lambda uow: notifications.notify(uow, victim_id, "payment", "Mensagem secreta da vitima"))
     return {"id": victim_id, "payment": payment_id, "notification": note_id}
 
 

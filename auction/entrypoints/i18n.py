@@ -109,10 +109,19 @@ def _most_specific_first() -> tuple[str, ...]:
     return tuple(sorted(MESSAGES, key=lambda template: -len(_PLACEHOLDER.sub("", template))))
 
 
+@cache
+def _literal_start(template: str) -> str:
+    """The fixed text a template's messages begin with (before its first placeholder)."""
+    return _PLACEHOLDER.split(template, maxsplit=1)[0]
+
+
 def localize(message: str) -> str:
     """A service's English message in the reader's language (without a `field: ` prefix)."""
     text = _FIELD_PREFIX.sub("", message or "", count=1)
     for template in _most_specific_first():
+        # A cheap prefix test first: refused bids ask for this on every ack, and most templates cannot match.
+        if not text.startswith(_literal_start(template)):
+            continue
         match = _pattern(template).match(text)
         if match:
             # Flask-Babel formats with %; these templates use {name}, filled after the lookup.

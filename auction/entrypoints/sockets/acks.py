@@ -34,10 +34,17 @@ def error_ack(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"ok": False, "error": code, "message": message, **extra}
 
 
+# Refusals that are the ordinary end of a race, not a mistake: a hot auction answers hundreds of
+# `too_low` per second (bids that arrived behind a higher one), so they are logged at DEBUG.
+ROUTINE = frozenset({"too_low"})
+
+
 def ack_for(name: str, exc: Exception) -> dict[str, Any]:
     """The error ack for what a handler raised; logged, never re-raised."""
     if isinstance(exc, ServiceError):
-        log.info("event=socket_refused name=%s sid=%s code=%s", name, request.sid, exc.code)
+        level = logging.DEBUG if exc.code in ROUTINE else logging.INFO
+        if log.isEnabledFor(level):
+            log.log(level, "event=socket_refused name=%s sid=%s code=%s", name, request.sid, exc.code)
         if isinstance(exc, NotLoggedIn):
             connection.forget_user()
         return error_ack(exc.code, localize(exc.message), **exc.details)

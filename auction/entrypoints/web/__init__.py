@@ -26,6 +26,7 @@ from . import (
     security,
     wallet_pages,
 )
+from .sessions import RememberingCookieSessions
 
 
 def _as_datetime(moment: datetime | str | None) -> datetime | None:
@@ -50,6 +51,7 @@ def reais(cents: int) -> str:
 
 
 def init_app(app: Flask) -> None:
+    app.session_interface = RememberingCookieSessions()
     i18n.init_app(app)
     app.jinja_env.filters.update(brl=format_brl, iso=iso, when=when, reais=reais)
     app.jinja_env.globals.update(status_label=js_strings.status_label, localize=i18n.localize)
