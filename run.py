@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     from auction.entrypoints import probe
     from auction.entrypoints.jobs import start_background_tasks
 
+    sys.setswitchinterval(app.config["GIL_SWITCH_INTERVAL"])
     start_background_tasks(app)
     probe.start(app)
     host, port = app.config["HOST"], app.config["PORT"]

@@ -101,6 +101,10 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "DB_POOL_SIZE": _int(env, "DB_POOL_SIZE", 20),
         # auto: run each unit of work through eventlet.tpool when the hub is patched.
         "DB_OFFLOAD": (env.get("DB_OFFLOAD") or "auto").lower(),
+        # run.py: how long a thread may hold the GIL while another waits (sys.setswitchinterval). The hub
+        # never blocks in C, so at Python's 5 ms a tpool thread waited up to 5 ms for the GIL after each
+        # database round trip whenever the hub was busy (docs/performance.md).
+        "GIL_SWITCH_INTERVAL": float(env.get("GIL_SWITCH_INTERVAL") or 0.0005),
         "ASAAS_API_KEY": asaas_api_key,
         "ASAAS_BASE_URL": asaas_base_url.rstrip("/"),
         "ASAAS_WEBHOOK_TOKEN": webhook_token,
