@@ -30,12 +30,14 @@ bp = Blueprint("transfer_callbacks", __name__)
 log = logging.getLogger(__name__)
 
 
-def process_transfer(uow: UnitOfWork, command: ProcessDelivery, row: WebhookDelivery, body: dict[str, Any]) -> Applied:
+def process_transfer(uow: UnitOfWork, command: ProcessDelivery, event: str, body: dict[str, Any]) -> Applied:
     """The webhook's processor for TRANSFER_* deliveries (stored and dispatched like payment deliveries)."""
     transfer = body.get("transfer")
     if not isinstance(transfer, dict) or not str(transfer.get("id") or ""):
         return Applied(None, Outcome.STORED, detail="no transfer object")
-    payout_deliveries.process(uow, row.id, force=command.force)
+    payout_deliveries.process(uow, command.delivery_id, force=command.force)
+    row = uow.session.get(WebhookDelivery, command.delivery_id)  # the one `process` locked and updated: no query
+    assert row is not None
     return Applied(None, Outcome(row.outcome), detail=row.detail)
 
 

@@ -12,13 +12,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from .. import clock, wallet
-from ..db import lock_existing, lock_row
+from ..db import lock_existing
 from ..models import LedgerTransaction, Payment, User
 from ..money import Cents, format_brl
 from ..notifications import notify
@@ -100,11 +99,6 @@ class Applied:
         return bool(self.moved) or self.outcome == Outcome.ABANDONED
 
 
-def lock_payment_where(session: Session, *criteria: Any) -> Payment | None:
-    """The payment matching `criteria`, locked FOR UPDATE and read afresh (not from the session's cache)."""
-    return lock_row(session, Payment, *criteria)
-
-
 def lock_payment(session: Session, payment_id: int) -> Payment:
     return lock_existing(session, Payment, Payment.id == payment_id, missing="no such payment")
 
@@ -147,8 +141,13 @@ def _notice(uow: UnitOfWork, payment: Payment, reason: str, moved: Cents, debt: 
 
 
 def _ledger_key(session: Session, payment: Payment, what: str) -> str:
-    moves = session.scalar(select(func.count(LedgerTransaction.id)).where(LedgerTransaction.payment_id == payment.id))
+    # On the session's connection, so the payment's pending changes are not flushed first (they are written
+    # once, with what the movement changes): the ledger writes its transactions at once, never pending.
+    moves = session.connection().execute(_MOVES, {"payment": payment.id}).scalar_one()
     return f"pay:{payment.id}:{what}:{moves}:{payment.credited}:{payment.frozen}"
+
+
+_MOVES = select(func.count()).where(LedgerTransaction.__table__.c.payment_id == bindparam("payment"))
 
 
 def _unfreeze(uow: UnitOfWork, payment: Payment, amount: Cents) -> None:

@@ -114,13 +114,17 @@ def ensure_wallet(session: Session, user_id: int) -> Wallet:
 
 
 def system_wallet_id(session: Session, code: str) -> int:
-    wallet_id = session.scalar(select(Wallet.id).where(Wallet.code == code))
+    # On the session's connection: nothing pending needs flushing to find a system account's id.
+    wallet_id = session.connection().execute(_SYSTEM_WALLET, {"code": code}).scalar()
     if wallet_id is None:
         wallet = Wallet(kind=code, code=code, available=0, held=0, updated_at=clock.now())
         session.add(wallet)
         session.flush()
         wallet_id = wallet.id
     return wallet_id
+
+
+_SYSTEM_WALLET = select(Wallet.__table__.c.id).where(Wallet.__table__.c.code == bindparam("code"))
 
 
 def wallet_id_of(session: Session, user_id: int) -> int | None:
@@ -185,12 +189,17 @@ def derived_balance(session: Session, code: str) -> Cents:
 
 def _existing(session: Session, key: str, kind: Kind, wallet_id: int) -> Movement | None:
     """The first result for `key`, if this movement already happened."""
-    tx = session.scalars(select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key)).first()
+    tx = session.connection().execute(_KEYED, {"key": key}).first()
     if tx is None:
         return None
     if (tx.kind, tx.wallet_id) != (kind, wallet_id):
         raise Invalid(f"idempotency key {key!r} was already used for a different movement ({tx.kind})")
     return Movement(tx.id, tx.kind, tx.reason, tx.amount, tx.created_debt, replayed=True)
+
+
+_KEYED = select(
+    *(LedgerTransaction.__table__.c[name] for name in ("id", "kind", "wallet_id", "reason", "amount", "created_debt"))
+).where(LedgerTransaction.__table__.c.idempotency_key == bindparam("key"))
 
 
 def _record(
@@ -253,18 +262,56 @@ def _check_key(key: str) -> str:
 def _settle(
     session: Session, *, kind: Kind, user_id: int, amount: Cents, key: str, reason: str, payment_id: int | None
 ) -> Movement:
-    """Move `amount` between the settlement account and the user's available balance."""
+    """Move `amount` between the settlement account and the user's available balance.
+
+    The same ledger as `_record` writes, with explicit statements instead of the ORM (every webhook that
+    moves money comes here; bench.webhook_cpu): lock the user's row, check the key, insert the transaction
+    and its two entries, add the change to the cached balance. Only the user's row is locked: the
+    settlement account's balance is derived (DERIVED), so its row is neither locked nor updated.
+    """
     require_cents(amount)
     _check_key(key)
-    wallet_id = _user_wallet_id(session, user_id)
-    # Only the user's row is locked: the settlement account's balance is derived (DERIVED).
-    wallet = _lock(session, [wallet_id])[wallet_id]
-    if done := _existing(session, key, kind, wallet_id):
+    locked = lock_balances(session, {user_id}).get(user_id)
+    if locked is None:  # the user's first movement
+        ensure_wallet(session, user_id)
+        locked = lock_balances(session, {user_id})[user_id]
+    if done := _existing(session, key, kind, locked.wallet_id):
         return done
-    settlement = session.get(Wallet, system_wallet_id(session, SETTLEMENT))
+    settlement_id = system_wallet_id(session, SETTLEMENT)
     change = amount if kind == Kind.CREDIT else -amount
-    entries = [(settlement, Bucket.AVAILABLE, -change), (wallet, Bucket.AVAILABLE, change)]
-    return _record(session, key, kind, reason, amount, wallet, entries, payment_id=payment_id)
+    created_debt = change < 0 and locked.available + change < 0
+    now = clock.now()
+    conn = session.connection()
+    transaction = {
+        "idempotency_key": key,
+        "kind": kind,
+        "reason": reason,
+        "amount": amount,
+        "wallet_id": locked.wallet_id,
+        "auction_id": None,
+        "bid_id": None,
+        "payment_id": payment_id,
+        "created_debt": created_debt,
+        "created_at": now,
+    }
+    tx_id = conn.execute(_INSERT_TRANSACTIONS, [transaction]).scalar_one()
+    entries = [(settlement_id, -change), (locked.wallet_id, change)]
+    conn.execute(
+        _INSERT_ENTRIES,
+        [{"transaction_id": tx_id, "wallet_id": w, "bucket": Bucket.AVAILABLE, "amount": c} for w, c in entries],
+    )
+    conn.execute(_ADD_AVAILABLE, {"wallet": locked.wallet_id, "change": change, "now": now})
+    # An ORM copy of the row in this session (ensure_wallet's, an earlier `_lock`'s) no longer matches it.
+    if (cached := session.identity_map.get(Session.identity_key(Wallet, locked.wallet_id))) is not None:
+        session.expire(cached)
+    return Movement(tx_id, kind, reason, amount, created_debt)
+
+
+_ADD_AVAILABLE = (
+    update(Wallet.__table__)
+    .where(Wallet.__table__.c.id == bindparam("wallet"))
+    .values(available=Wallet.__table__.c.available + bindparam("change"), updated_at=bindparam("now"))
+)
 
 
 def credit(

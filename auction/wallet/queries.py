@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..models import Hold, LedgerEntry, LedgerTransaction, Wallet
@@ -47,8 +47,15 @@ class HistoryItem:
 
 
 def balance(session: Session, user_id: int) -> Balance:
-    row = session.execute(select(Wallet.available, Wallet.held, Wallet.frozen).where(Wallet.user_id == user_id)).first()
+    # On the session's connection: the ledger writes balances at once (nothing pending to flush first).
+    row = session.connection().execute(_BALANCE, {"user": user_id}).first()
     return Balance(row.available, row.held, row.frozen) if row else Balance(0, 0)
+
+
+_WALLETS = Wallet.__table__
+_BALANCE = select(_WALLETS.c.available, _WALLETS.c.held, _WALLETS.c.frozen).where(
+    _WALLETS.c.user_id == bindparam("user")
+)
 
 
 def send_balance(uow: UnitOfWork, user_id: int) -> None:
