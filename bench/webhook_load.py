@@ -21,17 +21,20 @@ async def send_all(http: aiohttp.ClientSession, spec: dict[str, Any], bodies: li
     queue = list(reversed(bodies))
     headers = {"asaas-access-token": spec["token"], "Content-Type": "application/json"}
 
-    async def worker() -> None:
+    urls = spec["urls"]
+
+    async def worker(index: int) -> None:
+        url = urls[index % len(urls)]  # senders split evenly over the server processes
         while queue:
             body = queue.pop()
             started = time.perf_counter()
-            async with http.post(spec["url"], data=body, headers=headers) as response:
+            async with http.post(url, data=body, headers=headers) as response:
                 answer = await response.json(content_type=None)
             hist[bucket_ms(time.perf_counter() - started)] += 1
             outcomes[f"{response.status} {answer.get('outcome', answer.get('error', '?'))}"] += 1
 
     started = time.monotonic()
-    await asyncio.gather(*(worker() for _ in range(int(spec["concurrency"]))))
+    await asyncio.gather(*(worker(i) for i in range(int(spec["concurrency"]))))
     return {"seconds": time.monotonic() - started, "hist": dict(hist), "outcomes": dict(outcomes)}
 
 

@@ -4,6 +4,7 @@ recognised as duplicates (and credit nothing more).
 
     python -m bench.webhooks                      # 2,000 deliveries, 16 concurrent senders
     python -m bench.webhooks --deliveries 500 --concurrency 8
+    python -m bench.webhooks --servers 2            # two site processes, as deploy/ runs them behind nginx
 """
 
 from __future__ import annotations
@@ -103,11 +104,11 @@ def phase_rows(name: str, phase: dict[str, Any]) -> dict[str, str]:
 
 def run(args: Any) -> str:
     env = env_options(args.env)
-    with stack(args.server, bidders=args.users, auctions=0, servers_count=1, **env) as st:
+    with stack(args.server, bidders=args.users, auctions=0, servers_count=args.servers, **env) as st:
         assert st.db_url is not None
         ids = known_payments(st.db_url, st.seed.bidder_ids, args.deliveries)
         spec = {
-            "url": f"{st.urls[0]}/payment/webhook",
+            "urls": [f"{url}/payment/webhook" for url in st.urls],
             "token": WEBHOOK_TOKEN,
             "concurrency": args.concurrency,
             "bodies": [body(i) for i in ids],

@@ -26,14 +26,22 @@ REMEMBERED = 4096  # cookies
 class RememberingCookieSessions(SecureCookieSessionInterface):
     def __init__(self) -> None:
         self._seen: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._serializer: tuple[Any, Any] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> Any:
+        # Built once per key (Flask builds one per request, twice: to open and to save the session).
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        if self._serializer is None or self._serializer[0] != keys:
+            self._serializer = (keys, super().get_signing_serializer(app))
+        return self._serializer[1]
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:  # a webhook, a first visit: nothing to check
+            return self.session_class() if app.secret_key else None
         serializer = self.get_signing_serializer(app)
         if serializer is None:
             return None
-        value = request.cookies.get(self.get_cookie_name(app))
-        if not value:
-            return self.session_class()
         now = time.monotonic()
         seen = self._seen.get(value)
         if seen is not None and seen[0] > now:
