@@ -61,6 +61,10 @@ def test_sale_order_shipped_confirmed_withdrawal_done(site: Site) -> None:
     page.click("[data-confirm-receipt]")
     expect(page.locator("[data-order-status]")).to_have_text("Completed")
     assert page.url == order_url
+    # The seller's order page hears the `order` message too and reloads itself: let that reload finish
+    # before navigating away, or the two navigations race.
+    expect(seller_page.locator("[data-order-status]")).to_have_text("Completed")
+    seller_page.wait_for_load_state("load")
 
     # The seller withdraws the proceeds to their own CPF key.
     seller_page.goto(f"{site.url}/wallet")
