@@ -28,13 +28,13 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, create_engine, event, select
-from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -115,6 +115,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+def upsert(dialect: str, table: Any, keys: Sequence[str], changes: Callable[[Any], dict[str, Any]]) -> Any:
+    """INSERT into `table`, or where a row with the same unique `keys` exists apply `changes(new)` to it
+    (`new`: the row the INSERT offered). SQLAlchemy's upsert constructs are the dialects' own: MariaDB's
+    ON DUPLICATE KEY UPDATE, SQLite's ON CONFLICT ... DO UPDATE."""
+    if dialect == "sqlite":
+        statement = sqlite.insert(table)
+        return statement.on_conflict_do_update(index_elements=list(keys), set_=changes(statement.excluded))
+    statement = mysql.insert(table)
+    return statement.on_duplicate_key_update(changes(statement.inserted))
 
 
 def lock_row(session: Session, model: type[T], *criteria: Any) -> T | None:

@@ -19,14 +19,14 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..db import Database, DatabaseUnavailable
+from ..db import Database, DatabaseUnavailable, upsert
 from ..errors import NotFound, ServiceError
 from ..models import Payment, PaymentInstructions, WebhookDelivery
 from ..uow import UnitOfWork
@@ -147,24 +147,15 @@ _LOCK_BY_REFERENCE = (
     select(*_PAYMENTS.columns).where(_PAYMENTS.c.external_reference == bindparam("key")).with_for_update()
 )
 _UPDATE_PAYMENT = update(_PAYMENTS).where(_PAYMENTS.c.id == bindparam("payment"))  # SET: the columns given
-_UPSERTS: dict[str, Any] = {}
 
 
+@cache  # built once per dialect
 def _upsert_delivery(dialect: str) -> Any:
-    """INSERT, or on the event id's unique key add an attempt; RETURNING the row's id, attempts and outcome.
-
-    Per dialect (made on first use): SQLAlchemy's upsert constructs are the dialects' own (MariaDB's ON
-    DUPLICATE KEY UPDATE, SQLite's ON CONFLICT); both return the row as the statement left it.
-    """
-    if dialect not in _UPSERTS:
-        attempt = {"attempts": _DELIVERIES.c.attempts + 1}
-        if dialect == "sqlite":
-            statement = sqlite.insert(_DELIVERIES).on_conflict_do_update(index_elements=["event_id"], set_=attempt)
-        else:
-            statement = mysql.insert(_DELIVERIES).on_duplicate_key_update(attempt)
-        columns = _DELIVERIES.c
-        _UPSERTS[dialect] = statement.returning(columns.id, columns.attempts, columns.outcome)
-    return _UPSERTS[dialect]
+    """INSERT, or on the event id's unique key add an attempt; RETURNING the row's id, attempts and outcome
+    (on both dialects, the row as the statement left it)."""
+    columns = _DELIVERIES.c
+    statement = upsert(dialect, _DELIVERIES, ["event_id"], lambda _new: {"attempts": columns.attempts + 1})
+    return statement.returning(columns.id, columns.attempts, columns.outcome)
 
 
 def _find_payment(session: Session, payment: dict[str, Any]) -> tuple[Payment, dict[str, Any]] | None:

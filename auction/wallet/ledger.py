@@ -37,13 +37,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, case, func, insert, select, update
-from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import Session
 
 from .. import clock
+from ..db import upsert
 from ..errors import Invalid, ServiceError
 from ..models import Hold, LedgerEntry, LedgerTransaction, Wallet
 from ..money import Cents, format_brl, require_cents
@@ -502,30 +503,18 @@ _MOVE_BALANCES = (
         updated_at=bindparam("now"),
     )
 )
-_UPSERTS: dict[str, Any] = {}
 
 
+@cache  # built once per dialect
 def _upsert_holds(dialect: str) -> Any:
-    """Add each row's amount to its wallet's hold on the auction (made on first use); a release sets it to 0.
+    """Add each row's amount to its wallet's hold on the auction (made on first use); a release sets it to 0."""
+    table = Hold.__table__
 
-    Per dialect: SQLAlchemy's upsert constructs are the dialects' own (MariaDB's ON DUPLICATE KEY UPDATE,
-    SQLite's ON CONFLICT)."""
-    if dialect not in _UPSERTS:
-        table = Hold.__table__
-        if dialect == "sqlite":
-            statement = sqlite.insert(table)
-            new = statement.excluded
-            added = case((new.status == HoldStatus.OPEN, table.c.amount + new.amount), else_=0)
-            values = {"amount": added, "status": new.status, "updated_at": new.updated_at}
-            _UPSERTS[dialect] = statement.on_conflict_do_update(index_elements=["wallet_id", "auction_id"], set_=values)
-        else:
-            statement = mysql.insert(table)
-            new = statement.inserted
-            added = case((new.status == HoldStatus.OPEN, table.c.amount + new.amount), else_=0)
-            _UPSERTS[dialect] = statement.on_duplicate_key_update(
-                amount=added, status=new.status, updated_at=new.updated_at
-            )
-    return _UPSERTS[dialect]
+    def changes(new: Any) -> dict[str, Any]:
+        added = case((new.status == HoldStatus.OPEN, table.c.amount + new.amount), else_=0)
+        return {"amount": added, "status": new.status, "updated_at": new.updated_at}
+
+    return upsert(dialect, table, ["wallet_id", "auction_id"], changes)
 
 
 def capture_hold(
