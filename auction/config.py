@@ -175,8 +175,10 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         # Simulator only: where it sends the transfer validation call.
         "ASAAS_SIM_VALIDATION_URL": env.get("ASAAS_SIM_VALIDATION_URL") or f"{public_url}/payment/transfer-validation",
         "SOFT_CLOSE_SECONDS": _int(env, "SOFT_CLOSE_SECONDS", 120),
-        # Group commit: the most bids of one auction decided in one transaction (entrypoints/sockets/bid_queue.py).
+        # Group commit: the most bids (on any auctions) decided in one transaction, and how many such transactions
+        # one process runs at once (entrypoints/sockets/bid_queue.py).
         "BID_BATCH_MAX": _int(env, "BID_BATCH_MAX", 100),
+        "BID_WORKERS": _int(env, "BID_WORKERS", 2),
         # Pages speak pt_BR or en: a reader's cookie, then Accept-Language, then this.
         "DEFAULT_LOCALE": "en" if (env.get("DEFAULT_LOCALE") or "").strip() == "en" else "pt_BR",
         # Times are shown in the browser's zone; this one until the browser has said which.

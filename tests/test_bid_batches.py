@@ -3,8 +3,10 @@
 Pure (no database): `batch.decide_batch` over a sequence equals folding it over one-bid batches.
 On SQLite and MariaDB: `bids.place_batch` of a whole sequence leaves the same auction row, the same bid
 rows, the same holds and balances as `bids.place` called once per bid, with holds netted (fewer ledger
-movements), one `new_bid` per batch, one `outbid` per outbid user, and a clean audit. A leader raising
-their own maximum is private: acked and held, never broadcast nor shown in the public history.
+movements), one `new_bid` per batch, one `outbid` per outbid user, and a clean audit. A batch over
+several auctions equals their bids one by one, auction by auction, with each bidder's money shared
+between them. A leader raising their own maximum is private: acked and held, never broadcast nor shown
+in the public history.
 """
 
 from __future__ import annotations
@@ -186,4 +188,96 @@ def test_a_raise_that_reaches_the_reserve_moves_the_price_publicly(db, bidders):
     _, outbox = place(db, auction_id, bidders["ana"], 1_000, max_amount=4_000)
     new_bid = next(m.payload for m in outbox if m.event == "new_bid")
     assert new_bid["amount"] == 3_000 and new_bid["reserve_met"] and new_bid["bids"] == []
+    assert audit(db) == []
+
+
+def _undo(db, auction_ids, people):
+    """Give back every hold on these auctions, so the next world starts from the same balances."""
+    db.run(
+        lambda uow: [
+            wallet.release(uow.session, user_id=user, auction_id=auction_id, key=f"undo:{auction_id}:{user}")
+            for auction_id in auction_ids
+            for user in people.values()
+        ]
+    )
+
+
+SPREAD_PLAN = st.lists(
+    st.tuples(st.integers(0, 2), st.sampled_from(["ana", "bia", "caio"]), st.integers(0, 40), st.integers(0, 100)),
+    min_size=1,
+    max_size=10,
+)
+
+
+@settings(max_examples=15, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(plan=SPREAD_PLAN)
+def test_a_batch_over_several_auctions_ends_where_their_bids_one_by_one_end(db, bidders, plan):
+    """One transaction for bids on three auctions equals placing them one by one, auction by auction (the
+    order the batch locks them in), with every bidder's money shared between the auctions: a maximum of
+    up to R$ 71,50 on each of three auctions can be more than a wallet of R$ 100,00 pays for."""
+
+    def commands(auction_ids):
+        return [
+            bids.PlaceBid(auction_ids[lot], bidders[name], 1_000 + step * 50, 1_000 + (step + extra) * 50, 0)
+            for lot, name, step, extra in plan
+        ]
+
+    people = {name: bidders[name] for name in ("ana", "bia", "caio")}
+    one_by_one = [new_auction(db, bidders["seller"]) for _ in range(3)]
+    singles = {}
+    for position, command in sorted(enumerate(commands(one_by_one)), key=lambda item: item[1].auction_id):
+        try:
+            singles[position] = type(db.run(bids.place, command)).__name__
+        except ServiceError as refusal:
+            singles[position] = type(refusal).__name__
+    sequential = [_snapshot(db, auction_id, people) for auction_id in one_by_one]
+    _undo(db, one_by_one, people)
+
+    together = [new_auction(db, bidders["seller"]) for _ in range(3)]
+    outbox = Outbox()
+    outcomes = db.run(bids.place_batch, commands(together), outbox=outbox)
+    batched = [_snapshot(db, auction_id, people) for auction_id in together]
+    _undo(db, together, people)
+    assert [type(o).__name__ for o in outcomes] == [singles[i] for i in range(len(plan))]
+    assert batched == sequential
+    # One balance message per user the batch touched, with what the wallet holds at its end.
+    wallets = [m for m in outbox if m.event == "wallet"]
+    assert len(wallets) == len({m.room for m in wallets})
+    assert audit(db) == []
+
+
+def test_a_release_on_one_auction_pays_for_a_bid_on_another_in_the_same_batch(db, bidders):
+    first, second = new_auction(db, bidders["seller"]), new_auction(db, bidders["seller"])
+    place(db, first, bidders["dora"], 9_000)  # dora: 1.000 left
+    outbox = Outbox()
+    commands = [
+        bids.PlaceBid(second, bidders["dora"], 8_000, None, soft_close_seconds=0),  # paid by the release below
+        bids.PlaceBid(first, bidders["bia"], 9_500, None, soft_close_seconds=0),
+        bids.PlaceBid(second, bidders["ana"], 6_000, None, soft_close_seconds=0),  # too low: 8.000 leads
+        bids.PlaceBid(first + second + 1_000, bidders["ana"], 6_000, None, soft_close_seconds=0),
+    ]
+    outcomes = db.run(bids.place_batch, commands, outbox=outbox)
+
+    assert [type(o).__name__ for o in outcomes] == ["BidOutcome", "BidOutcome", "TooLow", "NotFound"]
+    assert open_holds(db, first) == {bidders["bia"]: 9_500}
+    assert open_holds(db, second) == {bidders["dora"]: 8_000}
+    assert balance(db, bidders["dora"]) == wallet.Balance(2_000, 8_000)
+    assert [m.room for m in outbox if m.event == "outbid"] == [f"user:{bidders['dora']}"]
+    assert sorted(m.payload["auction_id"] for m in outbox if m.event == "new_bid") == [first, second]
+    dora_wallet = [m.payload for m in outbox if m.event == "wallet" and m.room == f"user:{bidders['dora']}"]
+    assert dora_wallet == [wallet.Balance(2_000, 8_000).as_dict()]
+    assert audit(db) == []
+
+
+def test_one_bidder_cannot_spend_the_same_money_on_two_auctions_in_one_batch(db, bidders):
+    first, second = new_auction(db, bidders["seller"]), new_auction(db, bidders["seller"])
+    commands = [
+        bids.PlaceBid(second, bidders["ana"], 6_000, None, soft_close_seconds=0),
+        bids.PlaceBid(first, bidders["ana"], 6_000, None, soft_close_seconds=0),
+    ]
+    outcomes = db.run(bids.place_batch, commands)
+    # The batch decides the lower auction id first: it gets the money, the other bid is refused.
+    assert [type(o).__name__ for o in outcomes] == ["InsufficientFunds", "BidOutcome"]
+    assert open_holds(db, first) == {bidders["ana"]: 6_000} and open_holds(db, second) == {}
+    assert balance(db, bidders["ana"]) == wallet.Balance(4_000, 6_000)
     assert audit(db) == []

@@ -243,6 +243,69 @@ def test_twenty_simultaneous_bids_are_decided_under_the_row_lock(live_server_fac
         assert versions == sorted(set(versions)), versions
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "mariadb"])
+def test_simultaneous_bids_on_several_auctions_share_batches_and_each_wallet(
+    live_server_factory, db_url, database, users, sockets
+):
+    """Twelve bidders bid at once on four auctions; a thirteenth, with money for one bid, bids on all four.
+    Batches span auctions (BID_BATCH_MAX is large): every auction still ends as its bids decided under its
+    lock say, the short bidder never holds more than they have, and each user's last `wallet` message is
+    their balance in the database; every room hears its auction's versions in order."""
+    names = [f"spread{n:02d}" for n in range(12)]
+    ids = users("seller", *names)
+    ids |= users("short", money=3_000)
+    lots = [auction_ending_in(database, ids["seller"], 120) for _ in range(4)]
+    server = live_server_factory(db_url, BID_BATCH_MAX="50", **LIVE_ENV)
+    bidders = {name: connect(sockets, server.url, name) for name in [*names, "short"]}
+    for user in bidders.values():
+        for auction_id in lots:
+            assert user.call("join_auction", {"auction_id": auction_id})["ok"]
+
+    barrier = threading.Barrier(len(names) + 4)
+    acks: dict[tuple[str, int], dict] = {}
+
+    def fire(name: str, auction_id: int, amount: int) -> None:
+        barrier.wait()
+        acks[name, auction_id] = bidders[name].call("bid", {"auction_id": auction_id, "amount": amount}, timeout=30)
+
+    plan = [(name, lots[i % 4], 1_000 + 100 * i) for i, name in enumerate(names)]
+    plan += [("short", auction_id, 2_500) for auction_id in lots]
+    threads = [threading.Thread(target=fire, args=bid) for bid in plan]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(acks) == len(plan)
+    assert {ack["error"] for ack in acks.values() if not ack["ok"]} <= {"too_low", "insufficient_funds"}
+    short_won = [auction_id for auction_id in lots if acks["short", auction_id]["ok"]]
+    short_holds = sum(open_holds(database, auction_id).get(ids["short"], 0) for auction_id in lots)
+    assert short_holds <= 3_000 and len(short_won) <= 1
+    for auction_id in lots:
+        accepted = sorted(amount for name, lot, amount in plan if lot == auction_id and acks[name, auction_id]["ok"])
+        recorded = database.transaction(
+            lambda s, a=auction_id: list(s.scalars(select(Bid.amount).where(Bid.auction_id == a).order_by(Bid.id)))
+        )
+        assert sorted(recorded) == accepted
+        auction = load_auction(database, auction_id)
+        assert auction.bid_count == len(recorded)
+        assert open_holds(database, auction_id) == {auction.leader_id: auction.current_price}
+    assert audit(database) == []
+    for name, user in bidders.items():
+        expected = balance(database, ids[name])
+        if expected.held:  # a bidder whose money moved hears of it; the last word is the database's balance
+            user.wait_for("wallet", lambda p, e=expected: (p["available"], p["held"]) == (e.available, e.held))
+        if user.received("wallet"):
+            last = user.received("wallet")[-1]
+            assert (last["available"], last["held"]) == (expected.available, expected.held), name
+    for auction_id in lots:
+        final = load_auction(database, auction_id).version
+        for user in bidders.values():
+            user.wait_for("new_bid", lambda p, a=auction_id, v=final: p["auction_id"] == a and p["version"] == v)
+            versions = [p["version"] for p in user.received("new_bid") if p["auction_id"] == auction_id]
+            assert versions == sorted(set(versions)), versions
+
+
 def test_auction_that_ended_while_down_is_finished_once_on_start(live_server_factory, db_url, database, users):
     ids = users("seller", "ana")
     first = live_server_factory(db_url, **LIVE_ENV)

@@ -17,22 +17,23 @@ reached), and public histories leave such rows out, since a maximum is never rev
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from .. import clock, wallet
-from ..errors import Invalid, ServiceError
+from ..errors import Invalid, NotFound, ServiceError
 from ..models import Auction, AuctionStatus, Bid
 from ..money import Cents
 from ..uow import UnitOfWork
 from . import batch, messages, rules
 from .errors import AuctionNotOpen, OwnAuction
 from .listing import cents_field
-from .locking import lock_auction_row, state_of
+from .locking import AuctionRow, lock_auction_rows, state_of
 
 
 @dataclass(frozen=True)
@@ -98,24 +99,24 @@ def place(uow: UnitOfWork, cmd: PlaceBid) -> BidOutcome:
 
 
 def place_batch(uow: UnitOfWork, commands: Sequence[PlaceBid]) -> list[BidOutcome | ServiceError]:
-    """Decide bids on ONE auction in order, in this transaction; each gets its outcome or its refusal.
+    """Decide bids on any number of auctions in this transaction; each gets its outcome or its refusal.
 
-    A refusal of one bid (its amount, its funds) refuses only that bid. NotFound (no such auction) is
-    raised for the whole batch.
+    Each auction's bids are decided in arrival order. A refusal of one bid (its amount, its funds, an
+    auction that does not exist) refuses only that bid.
     """
     if not commands:
         return []
-    auction_id = commands[0].auction_id
-    if any(cmd.auction_id != auction_id for cmd in commands):
-        raise ValueError("a batch holds the bids of one auction")
     session = uow.session
-    auction = lock_auction_row(session, auction_id)
+    auctions = lock_auction_rows(session, {cmd.auction_id for cmd in commands})
     now = clock.now()
     results: list[BidOutcome | ServiceError | None] = [None] * len(commands)
-    offers: list[tuple[int, PlaceBid, batch.Offer]] = []
+    offers: dict[int, list[_Offered]] = {}
     for index, cmd in enumerate(commands):
         try:
             amount, maximum = amounts(cmd.amount, cmd.max_amount)
+            auction = auctions.get(cmd.auction_id)
+            if auction is None:
+                raise NotFound("no such auction")
             if auction.status != AuctionStatus.OPEN or now >= auction.ends_at:
                 raise AuctionNotOpen("this auction is not open for bids")
             if auction.seller_id == cmd.bidder_id:
@@ -123,82 +124,79 @@ def place_batch(uow: UnitOfWork, commands: Sequence[PlaceBid]) -> list[BidOutcom
         except ServiceError as refusal:
             results[index] = refusal
             continue
-        offers.append((index, cmd, batch.Offer(cmd.bidder_id, amount, maximum)))
+        offers.setdefault(cmd.auction_id, []).append(_Offered(index, cmd, batch.Offer(cmd.bidder_id, amount, maximum)))
     if offers:
-        _decide_and_write(uow, auction, offers, results, now)
+        work = [(auctions[auction_id], offers[auction_id]) for auction_id in sorted(offers)]
+        _decide_and_write(uow, work, results, now)
     return [result for result in results if result is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Offered:
+    index: int  # the command's place in the batch
+    command: PlaceBid
+    offer: batch.Offer
+
+
+@dataclass
+class _Decided:
+    auction: AuctionRow
+    offers: list[_Offered]
+    before: rules.AuctionState
+    held: dict[int, Cents]  # the hold on this auction before the batch: its leader's maximum
+    decided: batch.BatchResult
+    ids: list[int] = field(default_factory=list)  # bid row ids, in `decided.rows` order
+    before_version: int = 0
+    extended: bool = False  # some bid of the batch extended the auction (soft close)
 
 
 def _decide_and_write(
     uow: UnitOfWork,
-    auction: Auction,
-    offers: list[tuple[int, PlaceBid, batch.Offer]],
+    work: list[tuple[AuctionRow, list[_Offered]]],
     results: list[BidOutcome | ServiceError | None],
     now: datetime,
 ) -> None:
+    """Decide every auction's offers (ascending auction id) against the wallets as the auctions before
+    it left them, then write them all with one statement per table."""
     session = uow.session
-    before = state_of(auction)
-    bidders = {offer.bidder_id for _, _, offer in offers}
-    locked = wallet.lock_balances(session, bidders | ({before.leader_id} if before.leader_id else set()))
-    held = {before.leader_id: before.leader_max or 0} if before.leader_id is not None else {}
-    available = {user_id: row.available for user_id, row in locked.items()}
-    decided = batch.decide_batch(before, [offer for _, _, offer in offers], available, held, wallet.check_funds)
+    users: set[int] = set()
+    for auction, offered in work:
+        users.update(item.offer.bidder_id for item in offered)
+        if auction.leader_id is not None:
+            users.add(auction.leader_id)
+    locked = wallet.lock_balances(session, users)
+    cash = {user_id: row.available for user_id, row in locked.items()}
+    plans: list[_Decided] = []
+    for auction, offered in work:
+        before = state_of(auction)
+        held = {before.leader_id: before.leader_max or 0} if before.leader_id is not None else {}
+        decided = batch.decide_batch(before, [item.offer for item in offered], cash, held, wallet.check_funds)
+        for user_id, final in decided.holds.items():
+            cash[user_id] = cash.get(user_id, 0) - (final - held.get(user_id, 0))
+        plans.append(_Decided(auction, offered, before, held, decided))
 
-    ids = _insert_rows(session, auction.id, decided, now)
-    bids_before = auction.bid_count
-    public_rows = [i for i in range(len(decided.rows)) if i not in decided.raise_rows]
-    ends_at, extended_by = auction.ends_at, None
-    counted = 0
-    price = before.current_price
-    for (index, cmd, offer), outcome in zip(offers, decided.outcomes, strict=True):
-        if isinstance(outcome, ServiceError):
-            results[index] = outcome
-            continue
-        decision = outcome.decision
-        if not decision.raised_own_max:
-            counted += len(decision.bids)
-        # A private raise that leaves the price alone gives rivals nothing to answer: no extension.
-        new_end = None
-        if not decision.raised_own_max or decision.state.current_price != price:
-            new_end = rules.extended_end(ends_at, now, cmd.soft_close_seconds)
-        price = decision.state.current_price
-        if new_end is not None:
-            ends_at, extended_by = new_end, index
-        results[index] = BidOutcome(
-            auction_id=auction.id,
-            bid_id=ids[outcome.row_index],
-            price=decision.state.current_price or 0,
-            leading=decision.leading,
-            max_amount=offer.maximum,
-            next_min=decision.state.next_minimum,
-            bid_count=bids_before + counted,
-            ends_at=ends_at,
-            extended=new_end is not None,
-            raised=decision.raised_own_max,
-        )
-    if decided.accepted == 0:
+    _insert_rows(session, plans, now)
+    changed: list[dict[str, Any]] = []
+    for plan in plans:
+        values = _outcomes(plan, results, now)
+        if values is not None:
+            changed.append(values)
+    if not changed:
         return
-    price_moved = decided.state.current_price != before.current_price or decided.state.leader_id != before.leader_id
-    public = price_moved or extended_by is not None or bool(public_rows)
-    _update_auction(
-        session,
-        auction,
-        bid_count=bids_before + counted,
-        current_price=decided.state.current_price,
-        leader_id=decided.state.leader_id,
-        leader_max=decided.state.leader_max,
-        ends_at=ends_at,
-        version=auction.version + 1 if public else auction.version,
-    )
-    touched = _move_holds(session, auction.id, decided, held, ids, locked)
-    messages.outbid_all(uow, auction, sorted(decided.outbid), auction.current_price or 0, now)
-    if public:
-        added = [_row_view(auction.id, decided.rows[i], ids[i], now) for i in public_rows]
-        messages.new_bid(uow.outbox, auction, extended=extended_by is not None, added=added)
+    session.connection().execute(_UPDATE_AUCTION, changed)
+    touched = _move_holds(session, plans, locked)
+    live = [plan for plan in plans if plan.decided.accepted]
+    messages.outbid_all(uow, [(plan.auction, sorted(plan.decided.outbid)) for plan in live], now)
+    for plan in live:
+        public_rows = [i for i in range(len(plan.decided.rows)) if i not in plan.decided.raise_rows]
+        if plan.auction.version != plan.before_version:
+            added = [_row_view(plan.auction.id, plan.decided.rows[i], plan.ids[i], now) for i in public_rows]
+            messages.new_bid(uow.outbox, plan.auction, extended=plan.extended, added=added)
     accepted = {
-        offer.bidder_id
-        for (_, _, offer), o in zip(offers, decided.outcomes, strict=True)
-        if not isinstance(o, ServiceError)
+        item.offer.bidder_id
+        for plan in live
+        for item, outcome in zip(plan.offers, plan.decided.outcomes, strict=True)
+        if not isinstance(outcome, ServiceError)
     }
     # Balances from the rows locked above and the holds just moved: no query per user.
     for user_id in sorted(touched.keys() | accepted):
@@ -207,6 +205,59 @@ def _decide_and_write(
         start = (row.available, row.held, row.frozen) if row is not None else (0, 0, 0)
         balance = wallet.Balance(start[0] - change, start[1] + change, start[2])
         uow.outbox.to_user(user_id, "wallet", balance.as_dict())
+
+
+def _outcomes(plan: _Decided, results: list[BidOutcome | ServiceError | None], now: datetime) -> dict[str, Any] | None:
+    """Each offer's ack or refusal into `results`; the auction's new values (applied to the transient
+    row the messages read), or None when the batch accepted nothing."""
+    auction, decided, before = plan.auction, plan.decided, plan.before
+    bids_before = auction.bid_count
+    ends_at, extended = auction.ends_at, False
+    counted = 0
+    price = before.current_price
+    for item, outcome in zip(plan.offers, decided.outcomes, strict=True):
+        if isinstance(outcome, ServiceError):
+            results[item.index] = outcome
+            continue
+        decision = outcome.decision
+        if not decision.raised_own_max:
+            counted += len(decision.bids)
+        # A private raise that leaves the price alone gives rivals nothing to answer: no extension.
+        new_end = None
+        if not decision.raised_own_max or decision.state.current_price != price:
+            new_end = rules.extended_end(ends_at, now, item.command.soft_close_seconds)
+        price = decision.state.current_price
+        if new_end is not None:
+            ends_at, extended = new_end, True
+        results[item.index] = BidOutcome(
+            auction_id=auction.id,
+            bid_id=plan.ids[outcome.row_index],
+            price=decision.state.current_price or 0,
+            leading=decision.leading,
+            max_amount=item.offer.maximum,
+            next_min=decision.state.next_minimum,
+            bid_count=bids_before + counted,
+            ends_at=ends_at,
+            extended=new_end is not None,
+            raised=decision.raised_own_max,
+        )
+    plan.before_version = auction.version
+    plan.extended = extended
+    if decided.accepted == 0:
+        return None
+    price_moved = decided.state.current_price != before.current_price or decided.state.leader_id != before.leader_id
+    public = price_moved or extended or len(decided.raise_rows) < len(decided.rows)
+    values = {
+        "bid_count": bids_before + counted,
+        "current_price": decided.state.current_price,
+        "leader_id": decided.state.leader_id,
+        "leader_max": decided.state.leader_max,
+        "ends_at": ends_at,
+        "version": auction.version + 1 if public else auction.version,
+    }
+    for name, value in values.items():
+        setattr(auction, name, value)
+    return {"auction": auction.id, **values}
 
 
 # Built once: constructing a statement and its cache key costs more CPU than running it (bench.bid_cpu).
@@ -218,55 +269,49 @@ _UPDATE_AUCTION = (
 _INSERT_BIDS = insert(Bid.__table__).returning(Bid.__table__.c.id, sort_by_parameter_order=True)
 
 
-def _update_auction(session: Session, auction: Auction, **values: Any) -> None:
-    """One UPDATE of the locked row, and the same values on the (transient) object the messages read."""
-    session.connection().execute(_UPDATE_AUCTION, {"auction": auction.id, **values})
-    for name, value in values.items():
-        setattr(auction, name, value)
-
-
-def _insert_rows(session: Session, auction_id: int, decided: batch.BatchResult, now: datetime) -> list[int]:
-    """All the batch's bid rows in one INSERT ... RETURNING, ids in row order."""
-    if not decided.rows:
-        return []
+def _insert_rows(session: Session, plans: list[_Decided], now: datetime) -> None:
+    """Every auction's bid rows in one INSERT ... RETURNING; each plan gets its ids in row order."""
     values = [
         {
-            "auction_id": auction_id,
+            "auction_id": plan.auction.id,
             "bidder_id": row.bidder_id,
             "amount": row.amount,
             "max_amount": row.max_amount,
             "is_proxy": row.is_proxy,
-            "is_raise": i in decided.raise_rows,
+            "is_raise": i in plan.decided.raise_rows,
             "created_at": now,
         }
-        for i, row in enumerate(decided.rows)
+        for plan in plans
+        for i, row in enumerate(plan.decided.rows)
     ]
-    return list(session.connection().execute(_INSERT_BIDS, values).scalars())
+    if not values:
+        return
+    ids = iter(session.connection().execute(_INSERT_BIDS, values).scalars())
+    for plan in plans:
+        plan.ids = [next(ids) for _ in plan.decided.rows]
 
 
-def _move_holds(
-    session: Session,
-    auction_id: int,
-    decided: batch.BatchResult,
-    held: dict[int, Cents],
-    ids: list[int],
-    locked: dict[int, wallet.Locked],
-) -> dict[int, Cents]:
-    """One wallet movement per user whose hold on this auction the batch changed; user id -> the change."""
+def _move_holds(session: Session, plans: list[_Decided], locked: dict[int, wallet.Locked]) -> dict[int, Cents]:
+    """One wallet movement per user and auction whose hold the batch changed; user id -> the total change."""
     changes: list[wallet.HoldChange] = []
-    for user_id, final in sorted(decided.holds.items()):
-        change = final - held.get(user_id, 0)
-        bid_id = ids[decided.hold_keys[user_id]]
-        if change:
-            kind = "hold" if change > 0 else "release"
-            changes.append(wallet.HoldChange(user_id, change, key=f"bid:{bid_id}:{kind}", bid_id=bid_id))
-    wallet.move_holds(session, auction_id=auction_id, changes=changes, locked=locked)
-    return {item.user_id: item.change for item in changes}
+    for plan in plans:
+        for user_id, final in sorted(plan.decided.holds.items()):
+            change = final - plan.held.get(user_id, 0)
+            bid_id = plan.ids[plan.decided.hold_keys[user_id]]
+            if change:
+                kind = "hold" if change > 0 else "release"
+                key = f"bid:{bid_id}:{kind}"
+                changes.append(wallet.HoldChange(user_id, plan.auction.id, change, key=key, bid_id=bid_id))
+    wallet.move_holds(session, changes, locked)
+    touched: dict[int, Cents] = {}
+    for item in changes:
+        touched[item.user_id] = touched.get(item.user_id, 0) + item.change
+    return touched
 
 
-def _row_view(auction_id: int, row: rules.RecordedBid, bid_id: int, now: datetime) -> Bid:
-    """A transient Bid (never added to the session) for the message builder."""
-    return Bid(
+def _row_view(auction_id: int, row: rules.RecordedBid, bid_id: int, now: datetime) -> SimpleNamespace:
+    """A new bid row as the message builder reads it (`messages.public_bid`)."""
+    return SimpleNamespace(
         id=bid_id,
         auction_id=auction_id,
         bidder_id=row.bidder_id,

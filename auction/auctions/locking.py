@@ -7,11 +7,12 @@ serialize and cannot both win. On SQLite the write lock taken at BEGIN does the 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db import lock_existing
-from ..errors import NotFound
 from ..models import Auction
 from .rules import AuctionState
 
@@ -20,19 +21,30 @@ def lock_auction(session: Session, auction_id: int) -> Auction:
     return lock_existing(session, Auction, Auction.id == auction_id, missing="no such auction")
 
 
-def lock_auction_row(session: Session, auction_id: int) -> Auction:
-    """The same lock, read with a prepared Core statement into a transient Auction that is not in the
-    session: its changes are the caller's to write (bids, whose hot path this is: bench.bid_cpu)."""
-    row = session.connection().execute(_LOCK, {"auction": auction_id}).first()
-    if row is None:
-        raise NotFound("no such auction")
-    return Auction(**row._mapping)
+class AuctionRow(SimpleNamespace):
+    """An auction row's columns as plain attributes, outside any session: what the bid path reads and
+    changes, then writes back itself. Not an ORM `Auction`: building one sets every column through
+    SQLAlchemy's instrumentation, about a tenth of a bid decision's CPU (bench.bid_cpu)."""
 
 
-_LOCK = select(*Auction.__table__.columns).where(Auction.__table__.c.id == bindparam("auction")).with_for_update()
+def lock_auction_rows(session: Session, auction_ids: set[int]) -> dict[int, AuctionRow]:
+    """The same lock on several auctions at once, in ascending id order (one global order: no lock
+    cycles between batches), read with a prepared Core statement. An id that matches no auction is
+    simply absent."""
+    rows = session.connection().execute(_LOCK, {"auctions": sorted(auction_ids)})
+    return {row.id: AuctionRow(**row._mapping) for row in rows}
 
 
-def state_of(auction: Auction) -> AuctionState:
+_AUCTIONS = Auction.__table__
+_LOCK = (
+    select(*_AUCTIONS.columns)
+    .where(_AUCTIONS.c.id.in_(bindparam("auctions", expanding=True)))
+    .order_by(_AUCTIONS.c.id)
+    .with_for_update()
+)
+
+
+def state_of(auction: Auction | AuctionRow) -> AuctionState:
     """The pure rules' view of an auction row."""
     return AuctionState(
         starting_price=auction.starting_price,

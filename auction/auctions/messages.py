@@ -11,12 +11,12 @@ from typing import Any
 
 from .. import clock
 from ..models import Auction, Bid
-from ..money import Cents, format_brl
+from ..money import format_brl
 from ..notifications import Note, notify, notify_all
 from ..outbox import Outbox
 from ..uow import UnitOfWork
 from . import privacy
-from .locking import state_of
+from .locking import AuctionRow, state_of
 from .watching import watcher_ids
 
 
@@ -45,7 +45,7 @@ def cancelled(outbox: Outbox, auction_id: int, version: int) -> None:
     outbox.to_auction(auction_id, "auction_cancelled", payload)
 
 
-def new_bid(outbox: Outbox, auction: Auction, *, extended: bool, added: Iterable[Bid]) -> None:
+def new_bid(outbox: Outbox, auction: Auction | AuctionRow, *, extended: bool, added: Iterable[Bid | Any]) -> None:
     """The room hears the new price, leader and minimum, with the rows this decision added (oldest first)."""
     state = state_of(auction)
     outbox.to_auction(
@@ -67,15 +67,18 @@ def new_bid(outbox: Outbox, auction: Auction, *, extended: bool, added: Iterable
     )
 
 
-def outbid_all(uow: UnitOfWork, auction: Auction, user_ids: Iterable[int], price: Cents, now: datetime) -> None:
-    """Each outbid user hears it once (`outbid`) and gets one notification; stored with one INSERT."""
-    user_ids = list(user_ids)
-    for user_id in user_ids:
-        uow.outbox.to_user(
-            user_id, "outbid", {"auction_id": auction.id, "amount": price, "server_time": clock.isoformat(now)}
-        )
-    text = f"You were outbid on “{auction.title}”: the price is now {format_brl(price)}."
-    notify_all(uow, [Note(user_id, "outbid", text, auction_id=auction.id) for user_id in user_ids])
+def outbid_all(uow: UnitOfWork, outbids: Iterable[tuple[Auction | AuctionRow, list[int]]], now: datetime) -> None:
+    """Each user outbid on an auction hears it once (`outbid`, at the auction's price now) and gets one
+    notification; the notifications of every auction are stored with one INSERT."""
+    notes = []
+    for auction, user_ids in outbids:
+        price = auction.current_price or 0
+        payload = {"auction_id": auction.id, "amount": price, "server_time": clock.isoformat(now)}
+        text = f"You were outbid on “{auction.title}”: the price is now {format_brl(price)}."
+        for user_id in user_ids:
+            uow.outbox.to_user(user_id, "outbid", payload)
+            notes.append(Note(user_id, "outbid", text, auction_id=auction.id))
+    notify_all(uow, notes)
 
 
 def finished(uow: UnitOfWork, auction: Auction, winner_name: str | None) -> None:

@@ -423,37 +423,39 @@ class HoldChange:
     """One wallet's hold on an auction grows (`change` > 0) or is given back whole (`change` < 0)."""
 
     user_id: int
+    auction_id: int
     change: Cents
     key: str
     bid_id: int | None = None
 
 
-def move_holds(
-    session: Session, *, auction_id: int, changes: Sequence[HoldChange], locked: Mapping[int, Locked]
-) -> None:
-    """A batch of bids' hold movements on one auction, in four statements whatever their count.
+def move_holds(session: Session, changes: Sequence[HoldChange], locked: Mapping[int, Locked]) -> None:
+    """A batch of bids' hold movements, on any number of auctions, in four statements whatever their count.
 
     The same ledger as `hold` and `release` (one transaction of two entries per movement, the hold row,
     the cached balances), written with prepared bulk statements instead of about eight ORM statements
-    per movement: the socket path decides every bid of an auction this way (auction.auctions.bids). The
-    wallets are the rows `lock_balances` locked in this transaction, so they are not read again; each
-    `key` is new (it names the bid that caused it), so the idempotency check is the unique index alone.
-    A release gives back the whole hold, which the caller knows (the auction's leader maximum).
+    per movement: the socket path decides every bid this way (auction.auctions.bids). The wallets are
+    the rows `lock_balances` locked in this transaction, so they are not read again; each `key` is new
+    (it names the bid that caused it), so the idempotency check is the unique index alone. A release
+    gives back the whole hold, which the caller knows (the auction's leader maximum). Movements apply
+    in order, so a user's hold on one auction may spend what a release on an earlier one gave back.
     """
     if not changes:
         return
     now = clock.now()
+    spendable = {user_id: row.available for user_id, row in locked.items()}
     for item in changes:
         _check_key(item.key)
         require_cents(abs(item.change))
         if item.change > 0:
-            check_funds(locked[item.user_id].available, item.change)
+            check_funds(spendable[item.user_id], item.change)
+        spendable[item.user_id] -= item.change
     wallet_of = {item.user_id: locked[item.user_id].wallet_id for item in changes}
     conn = session.connection()
     holds = [
         {
             "wallet_id": wallet_of[item.user_id],
-            "auction_id": auction_id,
+            "auction_id": item.auction_id,
             "amount": max(item.change, 0),
             "status": HoldStatus.OPEN if item.change > 0 else HoldStatus.RELEASED,
             "updated_at": now,
@@ -468,7 +470,7 @@ def move_holds(
             "reason": "bid_hold" if item.change > 0 else "released",
             "amount": abs(item.change),
             "wallet_id": wallet_of[item.user_id],
-            "auction_id": auction_id,
+            "auction_id": item.auction_id,
             "bid_id": item.bid_id if item.change > 0 else None,
             "payment_id": None,
             "created_debt": False,
