@@ -13,6 +13,7 @@ from sqlalchemy.orm import configure_mappers
 
 from .config import PROJECT_ROOT, load_config
 from .db import Database
+from .entrypoints.contexts import AuctionApp
 from .extensions import csrf, deliver, socketio
 from .logging_setup import configure_logging
 from .migrate import create_schema
@@ -27,7 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_config({**os.environ, **{k: v for k, v in overrides.items() if isinstance(v, str | int)}})
     settings.update(overrides)
 
-    app = Flask(
+    app = AuctionApp(
         __name__,
         instance_path=settings["INSTANCE_PATH"],
         template_folder=str(PROJECT_ROOT / "templates"),

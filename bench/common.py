@@ -272,6 +272,7 @@ def probe_snapshot(server: ServerProcess) -> dict[str, Any] | None:
         "joins": int(fields["joins"]),
         "join_loads": int(fields["join_loads"]),
         "sent": json.loads(fields.get("sent", "{}")),
+        "gc_ms": json.loads(fields.get("gc_ms", "{}")),
     }
 
 
@@ -304,6 +305,12 @@ def probe_rows(
             top = ", ".join(f"{name} {n}" for name, n in sent.most_common(6) if n)
             rows["Socket.IO packets sent during load / per ack"] = (
                 f"{sum(sent.values())} / {sum(sent.values()) / max(acks, 1):.1f} ({top})"
+            )
+        gc = Counter(after.get("gc_ms", {}))
+        gc.subtract(before.get("gc_ms", {}))
+        if before.get("gc_ms") is not None and "gc_ms" in after:
+            rows["garbage collection during load (ms, generations 0/1/2)"] = (
+                f"{sum(gc.values())} ({' / '.join(str(gc.get(str(g), 0)) for g in range(3))})"
             )
     if at_start and at_start["joins"]:
         rows["join_auction reads of the database / joins"] = (
@@ -758,6 +765,11 @@ class Profiler:
             argv.append("--idle")
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
+    @staticmethod
+    def _thread_of(stack: str) -> str:
+        first = stack.split(";", 1)[0]
+        return first[len("thread (") : -1].split(",")[0].strip() if first.startswith("thread (") else ""
+
     def top(self, count: int = 20) -> tuple[int, list[tuple[str, int, int]]]:
         """(total samples, [(function, self samples, inclusive samples)]) sorted by inclusive samples."""
         if self.proc is not None:
@@ -769,8 +781,9 @@ class Profiler:
             stack, _, n = line.rpartition(" ")
             if not n.isdigit():
                 continue
-            frames = [f for f in stack.split(";") if not f.startswith("thread (")]
-            if self.hub_only and not any(f.startswith("<module> (") and "run.py:" in f for f in frames):
+            thread, frames = self._thread_of(stack), [f for f in stack.split(";") if not f.startswith("thread (")]
+            # The hub thread is the process's main thread (its id is the pid); the rest are tpool's and Redis's.
+            if self.hub_only and thread != str(self.pid):
                 continue
             total += int(n)
             if frames:

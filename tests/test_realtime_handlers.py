@@ -272,3 +272,40 @@ def test_an_unexpected_failure_is_a_server_error_ack(connect, db, people, monkey
     ack = ana.emit("bid", {"auction_id": auction_id, "amount": 1_000}, callback=True)
     assert ack["error"] == "server_error" and "bug" not in ack["message"]
     assert ana.is_connected()
+
+
+def test_socket_events_skip_url_matching_and_keep_their_language(app, connect, db, people, monkeypatch):
+    """A socket event's request context is the handshake's (/socket.io/): no route is matched for it
+    (auction.entrypoints.contexts), while pages still route; its refusals are in the socket's language."""
+    from werkzeug.routing import MapAdapter
+
+    matched: list[str] = []
+    real_match = MapAdapter.match
+    monkeypatch.setattr(
+        MapAdapter, "match", lambda self, *a, **k: matched.append(self.path_info) or real_match(self, *a, **k)
+    )
+    auction_id = new_auction(db, people["seller"])
+    ana = connect("ana")
+    matched.clear()
+    for _ in range(3):
+        ack = ana.emit("bid", {"auction_id": auction_id, "amount": 1}, callback=True)
+        assert ack["error"] == "too_low"
+    assert matched == []
+    assert app.test_client().get("/").status_code == 200
+    assert matched == ["/"]
+
+    def anonymous_refusal(language: str) -> str:
+        http = app.test_client()
+        http.set_cookie("lang", language)
+        sock = socketio.test_client(app, flask_test_client=http)
+        try:
+            messages = {
+                sock.emit("bid", {"auction_id": auction_id, "amount": 1}, callback=True)["message"] for _ in "ab"
+            }
+        finally:
+            sock.disconnect()
+        [message] = messages  # the same answer every time: remembered per socket and per language
+        return message
+
+    assert anonymous_refusal("pt_BR") != anonymous_refusal("en")
+    assert anonymous_refusal("en") == anonymous_refusal("en")

@@ -8,6 +8,7 @@ reads the line at the start and at the end of its load and prints the difference
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import time
@@ -27,7 +28,19 @@ def start(app: Flask) -> None:
     interval = float(app.config["PROBE_INTERVAL"])
     if interval > 0:
         _count_packets()
+        gc.callbacks.append(_time_gc)
         socketio.start_background_task(_run, app, interval)
+
+
+gc_ms: Counter[int] = Counter()  # generation -> milliseconds the process spent collecting it (all threads)
+_gc_started: list[float] = [0.0]
+
+
+def _time_gc(phase: str, info: dict[str, Any]) -> None:
+    if phase == "start":
+        _gc_started[0] = time.perf_counter()
+    else:
+        gc_ms[info["generation"]] += round((time.perf_counter() - _gc_started[0]) * 1000)
 
 
 sent: Counter[str] = Counter()  # Socket.IO packets written to sockets, by event name ("ack" for acks)
@@ -72,10 +85,11 @@ def _run(app: Flask, interval: float) -> None:
         if time.monotonic() >= next_report:
             next_report += interval
             log.info(
-                "event=probe lag_ms=%s statements=%d joins=%d join_loads=%d sent=%s",
+                "event=probe lag_ms=%s statements=%d joins=%d join_loads=%d sent=%s gc_ms=%s",
                 json.dumps(dict(sorted(late.items())), separators=(",", ":")),
                 db.statements,
                 cache.joins,
                 cache.loads,
                 json.dumps(dict(sent), separators=(",", ":")),
+                json.dumps({str(k): v for k, v in sorted(gc_ms.items())}, separators=(",", ":")),
             )
