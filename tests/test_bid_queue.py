@@ -1,0 +1,95 @@
+"""The group-commit queue (entrypoints/sockets/bid_queue.py) with a stand-in database: which bids share a
+batch, how long a batch waits, and that one auction is never in two batches at once."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from flask import Flask
+
+from auction.auctions import bids
+from auction.entrypoints.sockets.bid_queue import BidQueue
+
+WAIT = 0.3
+
+
+class Recorder:
+    """Stands in for Database.run: records each batch (its auctions, when it began) and answers every bid."""
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[float, list[int]]] = []
+        self.hold = threading.Event()
+        self.hold.set()
+        self.inside: set[int] = set()
+        self.overlaps = 0
+
+    def run(self, _decide, batch):
+        auctions = [item.command.auction_id for item in batch]
+        if self.inside & set(auctions):
+            self.overlaps += 1
+        self.inside |= set(auctions)
+        self.batches.append((time.monotonic(), auctions))
+        self.hold.wait(5)
+        self.inside -= set(auctions)
+        return [f"decided {auction_id}" for auction_id in auctions]
+
+
+@pytest.fixture
+def queue_and_db():
+    app = Flask(__name__)
+    app.config.update(BID_BATCH_MAX=50, BID_WORKERS=1, BID_BATCH_WAIT=WAIT)
+    db = app.extensions["auction.db"] = Recorder()
+    return BidQueue(app), db
+
+
+def submit_all(queue: BidQueue, auction_ids: list[int]) -> tuple[dict[int, object], list[threading.Thread]]:
+    results: dict[int, object] = {}
+
+    def one(index: int, auction_id: int) -> None:
+        results[index] = queue.submit(bids.PlaceBid(auction_id, 1, 1_000), token=None)
+
+    threads = [threading.Thread(target=one, args=pair) for pair in enumerate(auction_ids)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.01)  # in this order
+    return results, threads
+
+
+def test_a_bid_after_a_quiet_spell_is_decided_at_once(queue_and_db):
+    queue, db = queue_and_db
+    started = time.monotonic()
+    assert queue.submit(bids.PlaceBid(7, 1, 1_000), token=None) == "decided 7"
+    assert time.monotonic() - started < WAIT / 2
+    assert [auctions for _, auctions in db.batches] == [[7]]
+
+
+def test_bids_that_wait_share_one_batch_across_auctions_each_in_arrival_order(queue_and_db):
+    queue, db = queue_and_db
+    db.hold.clear()  # the first batch stays in the database while the others arrive
+    results, threads = submit_all(queue, [1, 2, 3, 1, 4, 2])
+    time.sleep(0.05)
+    db.hold.set()
+    for thread in threads:
+        thread.join(5)
+    # Auctions in the order their oldest waiting bid came, each auction's bids together and in order.
+    assert [auctions for _, auctions in db.batches] == [[1], [2, 2, 3, 1, 4]]
+    assert results == {i: f"decided {a}" for i, a in enumerate([1, 2, 3, 1, 4, 2])}
+    # The busy worker let the second batch gather until BID_BATCH_WAIT after the first began.
+    assert db.batches[1][0] - db.batches[0][0] >= WAIT * 0.95
+
+
+def test_an_auction_in_a_batch_waits_for_it_while_others_go_ahead(queue_and_db):
+    queue, db = queue_and_db
+    queue._workers_max, queue._wait = 2, 0.0
+    db.hold.clear()
+    results, threads = submit_all(queue, [1, 1, 2])
+    time.sleep(0.05)
+    assert [auctions for _, auctions in db.batches] == [[1], [2]]  # auction 1's second bid waits its turn
+    db.hold.set()
+    for thread in threads:
+        thread.join(5)
+    assert sorted(auctions for _, auctions in db.batches) == [[1], [1], [2]]
+    assert db.overlaps == 0
+    assert len(results) == 3
