@@ -182,8 +182,8 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         # one process runs at once (entrypoints/sockets/bid_queue.py).
         "BID_BATCH_MAX": _int(env, "BID_BATCH_MAX", 100),
         "BID_WORKERS": _int(env, "BID_WORKERS", 2),
-        # Under load a worker's next batch starts at least this long after its previous one began (0: at once).
-        "BID_BATCH_WAIT": float(env.get("BID_BATCH_WAIT") or 0.02),
+        # An auction's next batch starts at least this long after its previous one began (0: at once).
+        "BID_BATCH_WAIT": float(env.get("BID_BATCH_WAIT") or 0.04),
         # Pages speak pt_BR or en: a reader's cookie, then Accept-Language, then this.
         "DEFAULT_LOCALE": "en" if (env.get("DEFAULT_LOCALE") or "").strip() == "en" else "pt_BR",
         # Times are shown in the browser's zone; this one until the browser has said which.

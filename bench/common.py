@@ -725,6 +725,12 @@ def base_parser(description: str, **defaults: Any) -> Any:
         choices=["cpu", "wall", "hub"],
         help="py-spy the server (wall: include idle/waiting; hub: only the eventlet hub's own thread)",
     )
+    parser.add_argument(
+        "--profile-phase",
+        choices=["load", "joins"],
+        default="load",
+        help="what --profile records: the load, or the connect-and-join storm before it",
+    )
     return parser
 
 
@@ -764,6 +770,12 @@ class Profiler:
         if self.idle:
             argv.append("--idle")
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        """End the recording now (py-spy writes what it has on SIGINT)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(timeout=30)
 
     @staticmethod
     def _thread_of(stack: str) -> str:
@@ -849,11 +861,19 @@ def bidding_scenario(
             )
             probes: dict[str, Any] = {}
 
+            joins_only = getattr(args, "profile_phase", "load") == "joins"
+
             def at_start() -> None:
+                if profiler and joins_only:
+                    profiler.stop()
                 time.sleep(0.3)  # one more probe line, after the joins
                 probes["start"] = probe_snapshot(st.servers[0])
-                if profiler:
+                if profiler and not joins_only:
                     profiler.start()
+
+            if profiler and joins_only:
+                profiler.duration = 600  # stopped when the load begins
+                profiler.start()
 
             def at_end() -> None:
                 time.sleep(0.3)

@@ -7,10 +7,10 @@ rate and spends most of a busy process's CPU on per-transaction statements (docs
 batch pays one lock statement, one commit, one INSERT per table and one broadcast per auction for all
 its bids. Nothing waits on purpose: a quiet site's bid is decided at once as a batch of one; batches
 grow with the arrival rate while earlier ones commit, up to BID_BATCH_MAX bids, and at most
-BID_WORKERS batches of one process are being decided at once. A worker that is busy lets its next
-batch gather until BID_BATCH_WAIT after its previous one began: fuller batches cost less CPU per bid
-and, on a hot auction, answered faster (docs/performance.md); the first bid after a quiet spell is
-decided at once.
+BID_WORKERS batches of one process are being decided at once. An auction's next batch gathers until
+BID_BATCH_WAIT after its previous one began: on a hot auction fuller batches cost less CPU per bid
+and answered faster (docs/performance.md); a bid on an auction with no batch that recent (a quiet
+auction, a quiet site) is decided at once.
 
 An auction is in at most one batch of a process at a time, and its bids join batches in arrival
 order, so its batches run one after another and `Database.run`, which delivers each batch's messages
@@ -26,6 +26,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from math import inf
 from typing import Any
 
 from flask import Flask, current_app
@@ -68,6 +69,7 @@ class BidQueue:
         # auction id -> its bids waiting, auctions in the order their oldest waiting bid came
         self._pending: dict[int, list[_Pending]] = {}
         self._busy: set[int] = set()  # auctions in a batch being decided now
+        self._began: dict[int, float] = {}  # auction id -> when its latest batch began
         self._workers = 0
 
     def submit(self, command: bids.PlaceBid, token: str | None) -> bids.BidOutcome:
@@ -86,16 +88,24 @@ class BidQueue:
             raise item.result
         return item.result
 
-    def _take(self) -> list[_Pending]:
-        """The next batch: the waiting bids of auctions no batch holds, oldest first, at most `_max`.
-        An empty batch ends the worker asking."""
+    def _take(self) -> tuple[list[_Pending], float | None]:
+        """The next batch: the waiting bids of auctions that are ready, oldest first, at most `_max`; and
+        when the soonest auction not ready yet will be. An auction is ready when no batch holds it and
+        its previous batch began at least `_wait` ago. Nothing to take and nothing to wait for ends the
+        worker asking."""
         with self._lock:
+            now = time.monotonic()
             taken: list[_Pending] = []
+            soonest: float | None = None
             for auction_id in list(self._pending):
                 room = self._max - len(taken)
                 if room <= 0:
                     break
                 if auction_id in self._busy:
+                    continue
+                ready_at = self._began.get(auction_id, -inf) + self._wait
+                if ready_at > now:
+                    soonest = ready_at if soonest is None else min(soonest, ready_at)
                     continue
                 queue = self._pending[auction_id]
                 taken += queue[:room]
@@ -104,21 +114,22 @@ class BidQueue:
                 else:
                     del self._pending[auction_id]
                 self._busy.add(auction_id)
-            if not taken:
+                self._began[auction_id] = now
+            if len(self._began) > 2 * len(self._pending) + 1_000:  # forget auctions long ready
+                self._began = {a: t for a, t in self._began.items() if t + self._wait > now}
+            if not taken and soonest is None:
                 self._workers -= 1
-            return taken
+            return taken, soonest
 
     def _drain(self) -> None:
         with self._app.app_context():
-            started = 0.0
             while True:
-                # Under load, let a batch gather for at least `_wait` after the previous one began: fewer,
-                # fuller transactions. The first batch after a quiet spell starts at once.
-                if self._wait and (pause := started + self._wait - time.monotonic()) > 0:
-                    time.sleep(pause)
-                if not (batch := self._take()):
-                    break
-                started = time.monotonic()
+                batch, soonest = self._take()
+                if not batch:
+                    if soonest is None:
+                        break
+                    time.sleep(max(0.0, soonest - time.monotonic()))
+                    continue
                 results = self._run(batch)
                 with self._lock:
                     self._busy.difference_update({item.command.auction_id for item in batch})

@@ -38,6 +38,11 @@ class WatcherCounter:
 
             self._redis = redis.Redis.from_url(redis_url, socket_timeout=0.5)
 
+    @property
+    def shared(self) -> bool:
+        """Counts live in Redis, shared by every process (else each process counts its own sockets)."""
+        return self._redis is not None
+
     def _key(self, auction_id: int) -> str:
         return f"{self._prefix}{auction_id}"
 
@@ -110,7 +115,9 @@ def counter(app: Flask | None = None) -> WatcherCounter:
 @periodic("watchers_refresh", "WATCHERS_REFRESH_INTERVAL", every_process=True)
 def refresh_watchers(app: Flask) -> None:
     """Keep this process's watchers counted in Redis (a no-op without a message queue)."""
-    counter(app).refresh(local_members())
+    watchers = counter(app)
+    if watchers.shared:  # listing every room member holds the hub for a while on a crowded process
+        watchers.refresh(local_members())
 
 
 # Per room, not per socket: when each auction's room last heard its count, and which have one pending.
