@@ -348,6 +348,10 @@ def test_an_unmatched_link_payment_is_kept_and_an_admin_assigns_it(db, client, a
     applied = db.run(links.assign_unmatched, assign, outbox=outbox)
     assert applied.moved == 3_000 and available(db, user) == 3_000
     assert [m.event for m in outbox] == ["wallet", "notification", "payment"]
+    # The balance in the message is the one the credit left (taken from the row it locked, not read again).
+    from auction import wallet
+
+    assert outbox[0].payload == db.transaction(lambda s: wallet.balance(s, user)).as_dict()
     with pytest.raises(Invalid):
         db.run(links.assign_unmatched, assign)
 

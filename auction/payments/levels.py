@@ -167,7 +167,7 @@ def _freeze(uow: UnitOfWork, payment: Payment, amount: Cents, reason: str) -> bo
     return movement.created_debt
 
 
-def _move_level(uow: UnitOfWork, payment: Payment, delta: Cents, reason: str) -> bool:
+def _move_level(uow: UnitOfWork, payment: Payment, delta: Cents, reason: str) -> wallet.Movement:
     assert payment.user_id is not None
     key = _ledger_key(uow.session, payment, "move")
     move = wallet.credit if delta > 0 else wallet.reverse
@@ -175,7 +175,7 @@ def _move_level(uow: UnitOfWork, payment: Payment, delta: Cents, reason: str) ->
         uow.session, user_id=payment.user_id, amount=abs(delta), key=key, reason=reason, payment_id=payment.id
     )
     payment.credited += delta
-    return movement.created_debt
+    return movement
 
 
 def _alert_admins_of_cash(uow: UnitOfWork, payment: Payment) -> None:
@@ -215,15 +215,20 @@ def apply_facts(
     delta = target - payment.credited
     moved_frozen = target_frozen - payment.frozen
     notices: list[tuple[str, Cents, bool]] = []
+    movements = 0
+    moved: wallet.Movement | None = None
     # Unfreeze first so a lost chargeback or a done refund takes the money from where it was frozen.
     if payment.frozen > target_frozen:
         released = payment.frozen - target_frozen
         _unfreeze(uow, payment, released)
+        movements += 1
         if delta >= 0:
             notices.append(("unfrozen", released, False))
     if delta:
         reason = movement_reason(before, after, delta > 0)
-        debt = _move_level(uow, payment, delta, reason)
+        moved = _move_level(uow, payment, delta, reason)
+        movements += 1
+        debt = moved.created_debt
         log.info(
             "event=payment_level payment_id=%s user_id=%s from=%s to=%s reason=%s",
             payment.id,
@@ -237,9 +242,13 @@ def apply_facts(
         amount = target_frozen - payment.frozen
         reason = freeze_reason(after)
         debt = _freeze(uow, payment, amount, reason)
+        movements += 1
         log.info("event=payment_frozen payment_id=%s amount=%s reason=%s", payment.id, amount, reason)
         notices.append((reason, amount, debt))
-    if delta or moved_frozen:
+    if movements == 1 and moved is not None and moved.balance_after is not None:
+        # The one movement read the wallet under its lock: its balance after is the balance now.
+        uow.outbox.to_user(payment.user_id, "wallet", moved.balance_after.as_dict())
+    elif delta or moved_frozen:
         wallet.send_balance(uow, payment.user_id)
     for reason, amount, debt in notices:
         _notice(uow, payment, reason, amount, debt)

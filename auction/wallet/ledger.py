@@ -93,6 +93,20 @@ class WalletInDebt(InsufficientFunds, code="wallet_in_debt"):
 
 
 @dataclass(frozen=True)
+class Balance:
+    available: Cents
+    held: Cents
+    frozen: Cents = 0  # not spendable: a refund or chargeback is open (auction.wallet.freezes)
+
+    @property
+    def in_debt(self) -> bool:
+        return self.available < 0
+
+    def as_dict(self) -> dict[str, int | bool]:
+        return {"available": self.available, "held": self.held, "frozen": self.frozen, "in_debt": self.in_debt}
+
+
+@dataclass(frozen=True)
 class Movement:
     transaction_id: int | None
     kind: str
@@ -100,6 +114,8 @@ class Movement:
     amount: Cents
     created_debt: bool = False
     replayed: bool = False
+    # The user's balance right after this movement, when the writer knew it without a query (`_settle`).
+    balance_after: Balance | None = None
 
 
 # -- accounts ------------------------------------------------------------------
@@ -305,7 +321,8 @@ def _settle(
     # An ORM copy of the row in this session (ensure_wallet's, an earlier `_lock`'s) no longer matches it.
     if (cached := session.identity_map.get(Session.identity_key(Wallet, locked.wallet_id))) is not None:
         session.expire(cached)
-    return Movement(tx_id, kind, reason, amount, created_debt)
+    after = Balance(locked.available + change, locked.held, locked.frozen)
+    return Movement(tx_id, kind, reason, amount, created_debt, balance_after=after)
 
 
 _ADD_AVAILABLE = (

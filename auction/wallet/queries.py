@@ -11,24 +11,10 @@ from sqlalchemy.orm import Session
 from ..models import Hold, LedgerEntry, LedgerTransaction, Wallet
 from ..money import Cents
 from ..uow import UnitOfWork
-from .ledger import Bucket, HoldStatus, wallet_id_of
+from .ledger import Balance, Bucket, HoldStatus, wallet_id_of
 
 # How the other side of a movement reads in that account's history.
 COUNTERPART_REASON = {"won": "sale"}
-
-
-@dataclass(frozen=True)
-class Balance:
-    available: Cents
-    held: Cents
-    frozen: Cents = 0  # not spendable: a refund or chargeback is open (auction.wallet.freezes)
-
-    @property
-    def in_debt(self) -> bool:
-        return self.available < 0
-
-    def as_dict(self) -> dict[str, int | bool]:
-        return {"available": self.available, "held": self.held, "frozen": self.frozen, "in_debt": self.in_debt}
 
 
 @dataclass(frozen=True)
