@@ -10,7 +10,8 @@ grow with the arrival rate while earlier ones commit, up to BID_BATCH_MAX bids, 
 BID_WORKERS batches of one process are being decided at once. An auction's next batch gathers until
 BID_BATCH_WAIT after its previous one began: on a hot auction fuller batches cost less CPU per bid
 and answered faster (docs/performance.md); a bid on an auction with no batch that recent (a quiet
-auction, a quiet site) is decided at once.
+auction, a quiet site) is decided at once, or, when every worker is busy or waiting for a hot auction's
+batch to gather, within BID_BATCH_WAIT.
 
 An auction is in at most one batch of a process at a time, and its bids join batches in arrival
 order, so its batches run one after another and `Database.run`, which delivers each batch's messages
