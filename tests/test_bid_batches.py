@@ -243,6 +243,10 @@ def test_a_batch_over_several_auctions_ends_where_their_bids_one_by_one_end(db, 
     # One balance message per user the batch touched, with what the wallet holds at its end.
     wallets = [m for m in outbox if m.event == "wallet"]
     assert len(wallets) == len({m.room for m in wallets})
+    money_after = batched[-1][3]
+    for message in wallets:
+        [name] = [n for n, user in people.items() if message.room == f"user:{user}"]
+        assert message.payload == money_after[name].as_dict()
     assert audit(db) == []
 
 

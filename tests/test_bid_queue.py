@@ -94,4 +94,4 @@ def test_an_auction_in_a_batch_waits_for_it_while_others_go_ahead(queue_and_db):
         thread.join(5)
     assert sorted(auctions for _, auctions in db.batches) == [[1], [1], [2]]
     assert db.overlaps == 0
-    assert len(results) == 3
+    assert results == {0: "decided 1", 1: "decided 1", 2: "decided 2"}

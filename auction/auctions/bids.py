@@ -146,7 +146,7 @@ class _Decided:
     held: dict[int, Cents]  # the hold on this auction before the batch: its leader's maximum
     decided: batch.BatchResult
     ids: list[int] = field(default_factory=list)  # bid row ids, in `decided.rows` order
-    before_version: int = 0
+    public: bool = False  # the room hears of the batch (its version moved)
     extended: bool = False  # some bid of the batch extended the auction (soft close)
 
 
@@ -188,9 +188,13 @@ def _decide_and_write(
     live = [plan for plan in plans if plan.decided.accepted]
     messages.outbid_all(uow, [(plan.auction, sorted(plan.decided.outbid)) for plan in live], now)
     for plan in live:
-        public_rows = [i for i in range(len(plan.decided.rows)) if i not in plan.decided.raise_rows]
-        if plan.auction.version != plan.before_version:
-            added = [_row_view(plan.auction.id, plan.decided.rows[i], plan.ids[i], now) for i in public_rows]
+        if plan.public:
+            rows = plan.decided.rows
+            added = [
+                _row_view(plan.auction.id, rows[i], plan.ids[i], now)
+                for i in range(len(rows))
+                if i not in plan.decided.raise_rows
+            ]
             messages.new_bid(uow.outbox, plan.auction, extended=plan.extended, added=added)
     accepted = {
         item.offer.bidder_id
@@ -241,12 +245,11 @@ def _outcomes(plan: _Decided, results: list[BidOutcome | ServiceError | None], n
             extended=new_end is not None,
             raised=decision.raised_own_max,
         )
-    plan.before_version = auction.version
     plan.extended = extended
     if decided.accepted == 0:
         return None
     price_moved = decided.state.current_price != before.current_price or decided.state.leader_id != before.leader_id
-    public = price_moved or extended or len(decided.raise_rows) < len(decided.rows)
+    public = plan.public = price_moved or extended or len(decided.raise_rows) < len(decided.rows)
     values = {
         "bid_count": bids_before + counted,
         "current_price": decided.state.current_price,

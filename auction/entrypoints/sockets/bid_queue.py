@@ -5,8 +5,8 @@ Why: every commit fsyncs and costs a dozen statements whatever it holds, and one
 an auction's decisions, so one transaction per bid caps a hot auction at the database's single-commit
 rate and spends most of a busy process's CPU on per-transaction statements (docs/performance.md). A
 batch pays one lock statement, one commit, one INSERT per table and one broadcast per auction for all
-its bids. Nothing waits on purpose: a quiet site's bid is decided at once as a batch of one; batches
-grow with the arrival rate while earlier ones commit, up to BID_BATCH_MAX bids, and at most
+its bids. A quiet site's bid is decided at once as a batch of one; batches grow with the arrival
+rate while earlier ones commit, up to BID_BATCH_MAX bids, and at most
 BID_WORKERS batches of one process are being decided at once. An auction's next batch gathers until
 BID_BATCH_WAIT after its previous one began: on a hot auction fuller batches cost less CPU per bid
 and answered faster (docs/performance.md); a bid on an auction with no batch that recent (a quiet
