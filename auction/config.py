@@ -184,6 +184,8 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "BID_WORKERS": _int(env, "BID_WORKERS", 2),
         # An auction's next batch starts at least this long after its previous one began (0: at once).
         "BID_BATCH_WAIT": float(env.get("BID_BATCH_WAIT") or 0.04),
+        # A process's next batch (of any auctions) starts at least this long after its previous one began.
+        "BID_GATHER_WAIT": float(env.get("BID_GATHER_WAIT") or 0.025),
         # Pages speak pt_BR or en: a reader's cookie, then Accept-Language, then this.
         "DEFAULT_LOCALE": "en" if (env.get("DEFAULT_LOCALE") or "").strip() == "en" else "pt_BR",
         # Times are shown in the browser's zone; this one until the browser has said which.

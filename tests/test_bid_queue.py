@@ -39,7 +39,7 @@ class Recorder:
 @pytest.fixture
 def queue_and_db():
     app = Flask(__name__)
-    app.config.update(BID_BATCH_MAX=50, BID_WORKERS=1, BID_BATCH_WAIT=WAIT)
+    app.config.update(BID_BATCH_MAX=50, BID_WORKERS=1, BID_BATCH_WAIT=WAIT, BID_GATHER_WAIT=0)
     db = app.extensions["auction.db"] = Recorder()
     return BidQueue(app), db
 
@@ -95,3 +95,30 @@ def test_an_auction_in_a_batch_waits_for_it_while_others_go_ahead(queue_and_db):
     assert sorted(auctions for _, auctions in db.batches) == [[1], [1], [2]]
     assert db.overlaps == 0
     assert results == {0: "decided 1", 1: "decided 1", 2: "decided 2"}
+
+
+def test_a_busy_process_gathers_bids_of_many_auctions_into_its_next_batch(queue_and_db):
+    queue, db = queue_and_db
+    queue._workers_max, queue._wait, queue._gather = 2, 0.0, WAIT
+    queue.submit(bids.PlaceBid(9, 1, 1_000), token=None)  # a batch began just now
+    started = time.monotonic()
+    results, threads = submit_all(queue, [1, 2, 3])  # a free worker, but the process gathers
+    for thread in threads:
+        thread.join(5)
+    assert [auctions for _, auctions in db.batches] == [[9], [1, 2, 3]]
+    assert results == {0: "decided 1", 1: "decided 2", 2: "decided 3"}
+    assert db.batches[1][0] - db.batches[0][0] >= WAIT * 0.95
+    assert time.monotonic() - started < WAIT * 1.5
+
+
+def test_a_full_batch_does_not_wait_for_the_gather(queue_and_db):
+    queue, db = queue_and_db
+    queue._max, queue._wait, queue._gather = 3, 0.0, 5.0
+    queue.submit(bids.PlaceBid(9, 1, 1_000), token=None)
+    started = time.monotonic()
+    results, threads = submit_all(queue, [1, 2, 3])
+    for thread in threads:
+        thread.join(5)
+    assert [auctions for _, auctions in db.batches] == [[9], [1, 2, 3]]
+    assert results == {0: "decided 1", 1: "decided 2", 2: "decided 3"}
+    assert time.monotonic() - started < 1.0  # not the 5 s gather: BID_BATCH_MAX bids were waiting

@@ -11,7 +11,10 @@ BID_WORKERS batches of one process are being decided at once. An auction's next 
 BID_BATCH_WAIT after its previous one began: on a hot auction fuller batches cost less CPU per bid
 and answered faster (docs/performance.md); a bid on an auction with no batch that recent (a quiet
 auction, a quiet site) is decided at once, or, when every worker is busy or waiting for a hot auction's
-batch to gather, within BID_BATCH_WAIT.
+batch to gather, within BID_BATCH_WAIT. A busy process gathers too: its next batch, of any auctions,
+begins BID_GATHER_WAIT after its previous one began (unless BID_BATCH_MAX bids already wait), so bids
+spread over many auctions share transactions instead of each paying a dozen statements and a commit of
+its own (docs/performance.md, many auctions); the first bid after a quiet spell still goes at once.
 
 An auction is in at most one batch of a process at a time, and its bids join batches in arrival
 order, so its batches run one after another and `Database.run`, which delivers each batch's messages
@@ -66,11 +69,16 @@ class BidQueue:
         self._max = max(1, int(app.config["BID_BATCH_MAX"]))
         self._workers_max = max(1, int(app.config["BID_WORKERS"]))
         self._wait = max(0.0, float(app.config["BID_BATCH_WAIT"]))
+        self._gather = max(0.0, float(app.config["BID_GATHER_WAIT"]))
         self._lock = threading.Lock()
+        # A worker waiting for an auction or the process to gather wakes early when a full batch waits.
+        self._full = threading.Condition(self._lock)
         # auction id -> its bids waiting, auctions in the order their oldest waiting bid came
         self._pending: dict[int, list[_Pending]] = {}
+        self._waiting = 0  # bids in `_pending`
         self._busy: set[int] = set()  # auctions in a batch being decided now
         self._began: dict[int, float] = {}  # auction id -> when its latest batch began
+        self._last = -inf  # when this process's latest batch began
         self._workers = 0
 
     def submit(self, command: bids.PlaceBid, token: str | None) -> bids.BidOutcome:
@@ -79,6 +87,9 @@ class BidQueue:
         auction_id = command.auction_id
         with self._lock:
             self._pending.setdefault(auction_id, []).append(item)
+            self._waiting += 1
+            if self._waiting >= self._max:
+                self._full.notify_all()
             start = auction_id not in self._busy and self._workers < self._workers_max
             if start:
                 self._workers += 1
@@ -89,48 +100,55 @@ class BidQueue:
             raise item.result
         return item.result
 
-    def _take(self) -> tuple[list[_Pending], float | None]:
-        """The next batch: the waiting bids of auctions that are ready, oldest first, at most `_max`; and
-        when the soonest auction not ready yet will be. An auction is ready when no batch holds it and
-        its previous batch began at least `_wait` ago. Nothing to take and nothing to wait for ends the
-        worker asking."""
+    def _take(self) -> list[_Pending]:
+        """The next batch, waiting until one is ready; empty when nothing waits (the worker then ends)."""
         with self._lock:
-            now = time.monotonic()
-            taken: list[_Pending] = []
-            soonest: float | None = None
-            for auction_id in list(self._pending):
-                room = self._max - len(taken)
-                if room <= 0:
-                    break
-                if auction_id in self._busy:
-                    continue
-                ready_at = self._began.get(auction_id, -inf) + self._wait
-                if ready_at > now:
-                    soonest = ready_at if soonest is None else min(soonest, ready_at)
-                    continue
-                queue = self._pending[auction_id]
-                taken += queue[:room]
-                if len(queue) > room:
-                    self._pending[auction_id] = queue[room:]  # keeps its place: its oldest bid waited longest
-                else:
-                    del self._pending[auction_id]
-                self._busy.add(auction_id)
-                self._began[auction_id] = now
-            if len(self._began) > 2 * len(self._pending) + 1_000:  # forget auctions long ready
-                self._began = {a: t for a, t in self._began.items() if t + self._wait > now}
-            if not taken and soonest is None:
-                self._workers -= 1
-            return taken, soonest
+            while True:
+                taken, soonest = self._ready(time.monotonic())
+                if taken or soonest is None:
+                    if not taken:
+                        self._workers -= 1
+                    return taken
+                self._full.wait(max(0.0, soonest - time.monotonic()))
+
+    def _ready(self, now: float) -> tuple[list[_Pending], float | None]:
+        """Under the lock: the waiting bids of auctions that are ready, oldest first, at most `_max`; and
+        when the soonest auction not ready yet will be. An auction is ready when no batch holds it and
+        its previous batch began at least `_wait` ago; nothing is ready until the process's previous batch
+        began at least `_gather` ago, unless a full batch waits."""
+        taken: list[_Pending] = []
+        gathered_at = self._last + self._gather
+        if self._waiting and gathered_at > now and self._waiting < self._max:
+            return taken, gathered_at
+        soonest: float | None = None
+        for auction_id in list(self._pending):
+            room = self._max - len(taken)
+            if room <= 0:
+                break
+            if auction_id in self._busy:
+                continue
+            ready_at = self._began.get(auction_id, -inf) + self._wait
+            if ready_at > now:
+                soonest = ready_at if soonest is None else min(soonest, ready_at)
+                continue
+            queue = self._pending[auction_id]
+            taken += queue[:room]
+            if len(queue) > room:
+                self._pending[auction_id] = queue[room:]  # keeps its place: its oldest bid waited longest
+            else:
+                del self._pending[auction_id]
+            self._busy.add(auction_id)
+            self._began[auction_id] = now
+        if len(self._began) > 2 * len(self._pending) + 1_000:  # forget auctions long ready
+            self._began = {a: t for a, t in self._began.items() if t + self._wait > now}
+        if taken:
+            self._waiting -= len(taken)
+            self._last = now
+        return taken, soonest
 
     def _drain(self) -> None:
         with self._app.app_context():
-            while True:
-                batch, soonest = self._take()
-                if not batch:
-                    if soonest is None:
-                        break
-                    time.sleep(max(0.0, soonest - time.monotonic()))
-                    continue
+            while batch := self._take():
                 results = self._run(batch)
                 with self._lock:
                     self._busy.difference_update({item.command.auction_id for item in batch})
