@@ -248,6 +248,21 @@ class OSThreadQueuePool(QueuePool):
 logging.getLogger(f"{__name__}.{OSThreadQueuePool.__name__}").setLevel(logging.WARNING)
 
 
+SERVER_STATUS_IN_TRANS = 1  # MariaDB's server status flag: a transaction is open on this connection
+
+
+def rollback_if_open(dbapi_connection: Any, _record: Any, _state: Any) -> None:
+    """A connection back in the pool is rolled back only if a transaction is still open on it.
+
+    By hand because the pool's own reset (rollback on return) sends a ROLLBACK after every unit of work,
+    committed ones included: a round trip per transaction for nothing. The mariadb connector keeps the
+    status flags of the server's last reply; a connector that has none is always rolled back.
+    """
+    status = getattr(dbapi_connection, "server_status", None)
+    if status is None or status & SERVER_STATUS_IN_TRANS:
+        dbapi_connection.rollback()
+
+
 class Database:
     """One engine and its session factory, plus the unit-of-work runner."""
 
@@ -316,8 +331,10 @@ class Database:
             max_overflow=pool_size,
             pool_recycle=3600,
             isolation_level="READ COMMITTED",
+            pool_reset_on_return=None,  # `rollback_if_open` instead
         )
         mark_dead_before_first_statement(engine)
+        event.listen(engine, "reset", rollback_if_open)
         return engine
 
     # -- units of work -------------------------------------------------------

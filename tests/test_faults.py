@@ -470,6 +470,31 @@ def test_a_pooled_connection_the_server_dropped_is_replaced_without_an_error(dat
 
 
 @MARIADB
+def test_a_connection_back_in_the_pool_is_rolled_back_only_if_its_transaction_is_open(db_url):
+    """The pool's reset sends no ROLLBACK after a committed unit of work (a round trip each), but still ends
+    a transaction left open, so no lock outlives its connection's checkout."""
+    db = Database(db_url, pool_size=1)  # one pooled connection: every checkout below is the same session
+
+    def rollbacks() -> int:
+        with db.engine.begin() as conn:  # committed: adds no rollback of its own
+            return int(conn.exec_driver_sql("SHOW SESSION STATUS LIKE 'Com_rollback'").one()[1])
+
+    try:
+        start = rollbacks()
+        assert database_count(db) == 0  # a unit of work, committed
+        assert rollbacks() == start
+        with db.engine.connect() as conn:  # a transaction left open: a row lock taken, never committed
+            conn.execute(select(Bid.id).with_for_update()).all()
+        assert rollbacks() == start + 1
+    finally:
+        db.dispose()
+
+
+def database_count(db: Database) -> int:
+    return db.transaction(lambda s: s.execute(select(func.count(Bid.id))).scalar())
+
+
+@MARIADB
 def test_a_connection_lost_after_a_statement_ran_is_not_run_again(database, db_url):
     """Once a statement ran, the database may have done part of the work (or committed it): never retried."""
     from sqlalchemy import text
