@@ -299,6 +299,8 @@ class Payment(Base):
     net_value: Mapped[int | None] = money(nullable=True, default=None)
     # The part of `credited` that is frozen on the wallet (refund in progress, open chargeback).
     frozen: Mapped[int] = money()
+    # Ledger transactions this payment has made (payments.levels numbers each one's idempotency key by it).
+    movements: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     # The admin who credited a cash receipt as a top-up, and when.
     cash_credited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     cash_credited_at: Mapped[datetime | None]

@@ -4,7 +4,7 @@
 -- Load it into an empty database (see docs/database.md):
 --   mariadb -u root -p -e "CREATE DATABASE auction CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 --   mariadb -u root -p auction < sql/schema.sql
--- Running it again does no harm. It records the Alembic revision it equals (0006), so later
+-- Running it again does no harm. It records the Alembic revision it equals (0007), so later
 -- schema changes are applied with `flask --app auction db upgrade` or the files in sql/migrations/.
 
 SET NAMES utf8mb4;
@@ -281,6 +281,7 @@ CREATE TABLE IF NOT EXISTS payments (
 	refund_requested BIGINT NOT NULL DEFAULT 0,
 	net_value BIGINT,
 	frozen BIGINT NOT NULL DEFAULT 0,
+	movements INTEGER NOT NULL DEFAULT 0,
 	cash_credited_by_id INTEGER,
 	cash_credited_at DATETIME(6),
 	payer_checked_at DATETIME(6),
@@ -390,5 +391,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) SELECT '0006' FROM DUAL
+INSERT INTO alembic_version (version_num) SELECT '0007' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from auction import create_app, migrate, schema_sql
 from auction.models import Base
@@ -217,3 +217,37 @@ def test_revision_writes_no_empty_migration_when_the_models_have_not_changed(tmp
             written.unlink()
     assert result.exit_code == 1
     assert "no model changes found" in result.output
+
+
+def test_upgrading_to_payment_movements_counts_each_payments_ledger_transactions(tmp_path):
+    """0007 numbers each payment's next ledger key from the transactions it already made, as the count did."""
+    url = sqlite_url(tmp_path, "movements.db")
+    flask_db(url, tmp_path, "upgrade", "0006")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            now = "2026-12-01 12:00:00"
+            for payment_id in (1, 2):
+                conn.execute(
+                    text(
+                        "INSERT INTO payments (id, value, status, deleted, refunded, credited, matched, paid_stage,"
+                        " chargeback_stage, removal_stage, cash_stage, refund_stage, refund_requested, frozen, checks,"
+                        " created_at, updated_at) VALUES (:id, 100, 'RECEIVED', 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0,"
+                        " :now, :now)"
+                    ),
+                    {"id": payment_id, "now": now},
+                )
+            for n, payment_id in enumerate((1, 1, 1, None), start=1):
+                conn.execute(
+                    text(
+                        "INSERT INTO ledger_transactions (idempotency_key, kind, reason, amount, wallet_id, payment_id,"
+                        " created_debt, created_at) VALUES (:key, 'credit', 'top_up', 100, 1, :payment, 0, :now)"
+                    ),
+                    {"key": f"k{n}", "payment": payment_id, "now": now},
+                )
+        flask_db(url, tmp_path, "upgrade")
+        with engine.connect() as conn:
+            movements = dict(conn.execute(text("SELECT id, movements FROM payments ORDER BY id")).all())
+    finally:
+        engine.dispose()
+    assert movements == {1: 3, 2: 0}

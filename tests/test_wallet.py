@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from auction import clock, wallet
 from auction.db import MAX_DUPLICATE_RETRIES, Database
 from auction.errors import Invalid
-from auction.models import Wallet
+from auction.models import LedgerEntry, LedgerTransaction, Payment, Wallet
 from auction.money import InvalidAmount
 from auction.wallet import Balance, InsufficientFunds, WalletInDebt
 from tests.support.ledger import add_users, ledger_violations, make_auction
@@ -73,6 +73,54 @@ def test_credit_moves_money_from_settlement_into_available(scene: Scene) -> None
         assert wallet.derived_balance(session, wallet.SETTLEMENT) == -5_000
         assert (settlement.available, settlement.held) == (0, 0)
     assert scene.violations() == []
+
+
+def test_settlement_entries_are_written_before_and_after_the_settlement_account_exists(scene: Scene) -> None:
+    """The first credit ever creates the settlement account; later ones find it in the statement that writes
+    both entries. Either way each transaction is two entries that sum to zero."""
+    with scene.db.session() as session:
+        assert session.scalar(select(Wallet.id).where(Wallet.code == wallet.SETTLEMENT)) is None
+    scene.transaction(wallet.credit, user_id=scene.buyer, amount=5_000, key="pay-1")
+    scene.transaction(wallet.credit, user_id=scene.seller, amount=700, key="pay-2", fresh_key=True)
+    scene.transaction(wallet.reverse, user_id=scene.buyer, amount=2_000, key="refund-1", fresh_key=True)
+    with scene.db.session() as session:
+        settlement = wallet.system_wallet_id(session, wallet.SETTLEMENT)
+        rows = session.execute(
+            select(LedgerTransaction.idempotency_key, LedgerEntry.wallet_id, LedgerEntry.amount)
+            .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
+            .order_by(LedgerEntry.id)
+        ).all()
+        buyer, seller = (wallet.ensure_wallet(session, user).id for user in (scene.buyer, scene.seller))
+    assert sorted(rows) == sorted(
+        [
+            ("pay-1", settlement, -5_000),
+            ("pay-1", buyer, 5_000),
+            ("pay-2", settlement, -700),
+            ("pay-2", seller, 700),
+            ("refund-1", settlement, 2_000),
+            ("refund-1", buyer, -2_000),
+        ]
+    )
+    assert (scene.balance(scene.buyer), scene.balance(scene.seller)) == (Balance(3_000, 0), Balance(700, 0))
+    assert scene.violations() == []
+
+
+def test_a_fresh_key_used_before_is_refused_by_the_unique_index_and_moves_nothing(scene: Scene) -> None:
+    scene.transaction(wallet.credit, user_id=scene.buyer, amount=5_000, key="pay-1")
+    with pytest.raises(IntegrityError):
+        scene.transaction(wallet.credit, user_id=scene.buyer, amount=5_000, key="pay-1", fresh_key=True)
+    assert scene.balance(scene.buyer) == Balance(5_000, 0)
+    assert scene.violations() == []
+
+
+def test_audit_finds_a_payment_whose_movement_count_is_not_its_ledger_transactions(scene: Scene) -> None:
+    now = clock.now()
+    payment = Payment(user_id=scene.buyer, value=5_000, status="RECEIVED", created_at=now, updated_at=now)
+    scene.db.transaction(lambda s: (s.add(payment), s.flush()))
+    scene.transaction(wallet.credit, user_id=scene.buyer, amount=5_000, key="p-1", payment_id=payment.id)
+    assert scene.db.transaction(wallet.audit) == [f"payment {payment.id}: 0 movements recorded but 1 made"]
+    scene.db.transaction(lambda s: s.execute(update(Payment).where(Payment.id == payment.id).values(movements=1)))
+    assert scene.db.transaction(wallet.audit) == []
 
 
 def test_reverse_takes_money_back_out_to_settlement(scene: Scene) -> None:

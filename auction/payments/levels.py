@@ -13,12 +13,12 @@ import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import clock, wallet
 from ..db import lock_existing
-from ..models import LedgerTransaction, Payment, User
+from ..models import Payment, User
 from ..money import Cents, format_brl
 from ..notifications import notify
 from ..uow import UnitOfWork
@@ -140,26 +140,24 @@ def _notice(uow: UnitOfWork, payment: Payment, reason: str, moved: Cents, debt: 
     notify(uow, payment.user_id, kind, message, payment_id=payment.id)
 
 
-def _ledger_key(session: Session, payment: Payment, what: str) -> str:
-    # On the session's connection, so the payment's pending changes are not flushed first (they are written
-    # once, with what the movement changes): the ledger writes its transactions at once, never pending.
-    moves = session.connection().execute(_MOVES, {"payment": payment.id}).scalar_one()
+def _ledger_key(payment: Payment, what: str) -> str:
+    """The idempotency key of the locked payment's next ledger transaction, numbered by its movements so far:
+    never used before (wallet's `fresh_key`)."""
+    moves = payment.movements or 0  # a payment not yet written has no default yet
+    payment.movements = moves + 1
     return f"pay:{payment.id}:{what}:{moves}:{payment.credited}:{payment.frozen}"
-
-
-_MOVES = select(func.count()).where(LedgerTransaction.__table__.c.payment_id == bindparam("payment"))
 
 
 def _unfreeze(uow: UnitOfWork, payment: Payment, amount: Cents) -> None:
     assert payment.user_id is not None
-    key = _ledger_key(uow.session, payment, "unfreeze")
+    key = _ledger_key(payment, "unfreeze")
     wallet.unfreeze(uow.session, user_id=payment.user_id, amount=amount, key=key, payment_id=payment.id)
     payment.frozen -= amount
 
 
 def _freeze(uow: UnitOfWork, payment: Payment, amount: Cents, reason: str) -> bool:
     assert payment.user_id is not None
-    key = _ledger_key(uow.session, payment, "freeze")
+    key = _ledger_key(payment, "freeze")
     movement = wallet.freeze(
         uow.session, user_id=payment.user_id, amount=amount, key=key, reason=reason, payment_id=payment.id
     )
@@ -169,10 +167,16 @@ def _freeze(uow: UnitOfWork, payment: Payment, amount: Cents, reason: str) -> bo
 
 def _move_level(uow: UnitOfWork, payment: Payment, delta: Cents, reason: str) -> wallet.Movement:
     assert payment.user_id is not None
-    key = _ledger_key(uow.session, payment, "move")
+    key = _ledger_key(payment, "move")
     move = wallet.credit if delta > 0 else wallet.reverse
     movement = move(
-        uow.session, user_id=payment.user_id, amount=abs(delta), key=key, reason=reason, payment_id=payment.id
+        uow.session,
+        user_id=payment.user_id,
+        amount=abs(delta),
+        key=key,
+        reason=reason,
+        payment_id=payment.id,
+        fresh_key=True,
     )
     payment.credited += delta
     return movement

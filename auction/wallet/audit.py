@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Hold, LedgerEntry, Order, Payment, Wallet, Withdrawal
+from ..models import Hold, LedgerEntry, LedgerTransaction, Order, Payment, Wallet, Withdrawal
 from .escrow import ESCROW
 from .freezes import FROZEN
 from .ledger import DERIVED, Bucket, HoldStatus
@@ -75,7 +75,23 @@ def audit(session: Session) -> list[str]:
     negative_holds = session.scalars(select(Hold.id).where(Hold.amount < 0)).all()
     problems.extend(f"hold {hold_id}: negative amount" for hold_id in negative_holds)
     problems.extend(_system_accounts(session))
+    problems.extend(_payment_movements(session))
     return problems
+
+
+def _payment_movements(session: Session) -> list[str]:
+    """Each payment's count of movements (which numbers its next idempotency key) is its ledger transactions'."""
+    made = (
+        select(func.count(LedgerTransaction.id))
+        .where(LedgerTransaction.payment_id == Payment.id)
+        .correlate(Payment)
+        .scalar_subquery()
+    )
+    wrong = session.execute(select(Payment.id, Payment.movements, made).where(Payment.movements != made)).all()
+    return [
+        f"payment {payment_id}: {movements} movements recorded but {count} made"
+        for payment_id, movements, count in wrong
+    ]
 
 
 def _system_accounts(session: Session) -> list[str]:

@@ -40,7 +40,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import BigInteger, Integer, bindparam, case, func, insert, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from .. import clock
@@ -277,14 +277,24 @@ def _check_key(key: str) -> str:
 
 
 def _settle(
-    session: Session, *, kind: Kind, user_id: int, amount: Cents, key: str, reason: str, payment_id: int | None
+    session: Session,
+    *,
+    kind: Kind,
+    user_id: int,
+    amount: Cents,
+    key: str,
+    reason: str,
+    payment_id: int | None,
+    fresh_key: bool = False,
 ) -> Movement:
     """Move `amount` between the settlement account and the user's available balance.
 
     The same ledger as `_record` writes, with explicit statements instead of the ORM (every webhook that
     moves money comes here; bench.webhook_cpu): lock the user's row, check the key, insert the transaction
     and its two entries, add the change to the cached balance. Only the user's row is locked: the
-    settlement account's balance is derived (DERIVED), so its row is neither locked nor updated.
+    settlement account's balance is derived (DERIVED), so its row is neither locked nor updated, and its
+    entry finds its id in the statement that writes both entries. `fresh_key`: the caller numbered the key
+    under a lock of its own, so it was never used and is not looked up (the unique index still refuses it).
     """
     require_cents(amount)
     _check_key(key)
@@ -292,9 +302,8 @@ def _settle(
     if locked is None:  # the user's first movement
         ensure_wallet(session, user_id)
         locked = lock_balances(session, {user_id})[user_id]
-    if done := _existing(session, key, kind, locked.wallet_id):
+    if not fresh_key and (done := _existing(session, key, kind, locked.wallet_id)):
         return done
-    settlement_id = system_wallet_id(session, SETTLEMENT)
     change = amount if kind == Kind.CREDIT else -amount
     created_debt = change < 0 and locked.available + change < 0
     now = clock.now()
@@ -312,11 +321,10 @@ def _settle(
         "created_at": now,
     }
     tx_id = conn.execute(_INSERT_TRANSACTIONS, [transaction]).scalar_one()
-    entries = [(settlement_id, -change), (locked.wallet_id, change)]
-    conn.execute(
-        _INSERT_ENTRIES,
-        [{"transaction_id": tx_id, "wallet_id": w, "bucket": Bucket.AVAILABLE, "amount": c} for w, c in entries],
-    )
+    both = {"tx": tx_id, "code": SETTLEMENT, "settled": -change, "wallet": locked.wallet_id, "change": change}
+    if conn.execute(_INSERT_SETTLED_ENTRIES, both).rowcount != 2:  # no settlement account yet: the first credit
+        settlement = {"transaction_id": tx_id, "wallet_id": system_wallet_id(session, SETTLEMENT), "amount": -change}
+        conn.execute(_INSERT_ENTRIES, [{**settlement, "bucket": Bucket.AVAILABLE}])
     conn.execute(_ADD_AVAILABLE, {"wallet": locked.wallet_id, "change": change, "now": now})
     # An ORM copy of the row in this session (ensure_wallet's, an earlier `_lock`'s) no longer matches it.
     if (cached := session.identity_map.get(Session.identity_key(Wallet, locked.wallet_id))) is not None:
@@ -324,6 +332,25 @@ def _settle(
     after = Balance(locked.available + change, locked.held, locked.frozen)
     return Movement(tx_id, kind, reason, amount, created_debt, balance_after=after)
 
+
+# Both entries of a settlement in one statement: the settlement account's by its code, the user's as given.
+_INSERT_SETTLED_ENTRIES = insert(LedgerEntry.__table__).from_select(
+    ["transaction_id", "wallet_id", "bucket", "amount"],
+    union_all(
+        select(
+            bindparam("tx", type_=Integer),
+            Wallet.__table__.c.id,
+            literal(Bucket.AVAILABLE.value),
+            bindparam("settled", type_=BigInteger),
+        ).where(Wallet.__table__.c.code == bindparam("code")),
+        select(
+            bindparam("tx", type_=Integer),
+            bindparam("wallet", type_=Integer),
+            literal(Bucket.AVAILABLE.value),
+            bindparam("change", type_=BigInteger),
+        ),
+    ),
+)
 
 _ADD_AVAILABLE = (
     update(Wallet.__table__)
@@ -333,16 +360,37 @@ _ADD_AVAILABLE = (
 
 
 def credit(
-    session: Session, *, user_id: int, amount: Cents, key: str, reason: str = "top_up", payment_id: int | None = None
+    session: Session,
+    *,
+    user_id: int,
+    amount: Cents,
+    key: str,
+    reason: str = "top_up",
+    payment_id: int | None = None,
+    fresh_key: bool = False,
 ) -> Movement:
     """Money in from a payment: settlement -> the user's available balance."""
     return _settle(
-        session, kind=Kind.CREDIT, user_id=user_id, amount=amount, key=key, reason=reason, payment_id=payment_id
+        session,
+        kind=Kind.CREDIT,
+        user_id=user_id,
+        amount=amount,
+        key=key,
+        reason=reason,
+        payment_id=payment_id,
+        fresh_key=fresh_key,
     )
 
 
 def reverse(
-    session: Session, *, user_id: int, amount: Cents, key: str, reason: str = "refund", payment_id: int | None = None
+    session: Session,
+    *,
+    user_id: int,
+    amount: Cents,
+    key: str,
+    reason: str = "refund",
+    payment_id: int | None = None,
+    fresh_key: bool = False,
 ) -> Movement:
     """Money out again (refund, partial refund, chargeback).
 
@@ -351,7 +399,14 @@ def reverse(
     back at zero or above.
     """
     return _settle(
-        session, kind=Kind.REVERSE, user_id=user_id, amount=amount, key=key, reason=reason, payment_id=payment_id
+        session,
+        kind=Kind.REVERSE,
+        user_id=user_id,
+        amount=amount,
+        key=key,
+        reason=reason,
+        payment_id=payment_id,
+        fresh_key=fresh_key,
     )
 
 
