@@ -32,7 +32,8 @@ for g in $groups; do
       run bench.idle --connections 2000 --duration 10
       run bench.idle --connections 10000 --duration 10 ;;
     webhooks)
-      run bench.webhooks ;;
+      run bench.webhooks
+      run bench.webhooks --servers 2 ;;
     scaleout)
       run bench.fanout "${REDIS[@]}" --watchers 2000 --rate 50 --servers 2
       run bench.fanout "${REDIS[@]}" --watchers 2000 --rate 50 --servers 1 ;;
