@@ -701,6 +701,8 @@ def finish_bidding_run(
         accepted = sum(result["accepted"].values()) / (result["load_seconds"] or 1)
         rows["bare-database ceiling (same run)"] = f"{ceiling:.0f} commits/s"
         rows["accepted bids/s as share of the ceiling"] = f"{100 * accepted / ceiling:.0f}%"
+        decisions = result["acks"] / (result["load_seconds"] or 1)
+        rows["decisions (all acks)/s as multiple of the ceiling"] = f"{decisions / ceiling:.2f}x"
     if db_counts is not None:
         accepted = sum(result["accepted"].values())
         rows["bids in database / accepted acks"] = f"{sum(db_counts.values())} / {accepted}"
