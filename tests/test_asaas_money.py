@@ -173,8 +173,12 @@ def test_the_audit_finds_frozen_money_that_no_payment_accounts_for(db, user):
         lambda s: wallet.freeze(s, user_id=user, amount=400, key="f", reason="frozen_refund", payment_id=payment_id)
     )
     problems = db.transaction(wallet.audit)
-    assert problems == [f"wallet {wallet_id} (user {user}): frozen is 400 but its payments' frozen amounts sum to 0"]
-    db.transaction(lambda s: setattr(s.get(Payment, payment_id), "frozen", 400))
+    # Frozen by hand, not by payments.levels: the payment neither says the money is frozen nor counts the movement.
+    assert problems == [
+        f"wallet {wallet_id} (user {user}): frozen is 400 but its payments' frozen amounts sum to 0",
+        f"payment {payment_id}: 0 movements recorded but 1 made",
+    ]
+    db.transaction(lambda s: _account_for(s.get(Payment, payment_id)))
 
 
 # -- gross or net ---------------------------------------------------------------------------------------------
@@ -232,8 +236,13 @@ def test_a_received_payment_stays_under_weekly_watch_for_its_billing_types_windo
     assert payment_row(db, payment_id).next_check_at is None  # the next weekly check would be past the window
 
 
+def _account_for(payment: Payment) -> None:
+    """What payments.levels would have recorded of the one freeze a test made by hand."""
+    payment.frozen, payment.movements = 400, 1
+
+
 def test_a_freeze_is_idempotent_by_key_and_refuses_a_key_used_for_another_movement(db, user):
-    payment_id = known_payment(db, user, "pay_key", frozen=300)
+    payment_id = known_payment(db, user, "pay_key", frozen=300, movements=1)  # the freeze below, made once
     db.transaction(lambda s: wallet.credit(s, user_id=user, amount=1_000, key="in", reason="demo_credit"))
 
     def freeze(s):
