@@ -474,20 +474,30 @@ def test_a_connection_back_in_the_pool_is_rolled_back_only_if_its_transaction_is
     """The pool's reset sends no ROLLBACK after a committed unit of work (a round trip each), but still ends
     a transaction left open, so no lock outlives its connection's checkout."""
     db = Database(db_url, pool_size=1)  # one pooled connection: every checkout below is the same session
+    other = Database(db_url, pool_size=1)
 
     def rollbacks() -> int:
         with db.engine.begin() as conn:  # committed: adds no rollback of its own
             return int(conn.exec_driver_sql("SHOW SESSION STATUS LIKE 'Com_rollback'").one()[1])
 
     try:
+        with other.engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE pool_reset_probe (id INT PRIMARY KEY)")
+            conn.exec_driver_sql("INSERT INTO pool_reset_probe VALUES (1)")
         start = rollbacks()
         assert database_count(db) == 0  # a unit of work, committed
         assert rollbacks() == start
         with db.engine.connect() as conn:  # a transaction left open: a row lock taken, never committed
-            conn.execute(select(Bid.id).with_for_update()).all()
+            conn.exec_driver_sql("SELECT id FROM pool_reset_probe WHERE id = 1 FOR UPDATE").all()
+        with other.engine.begin() as conn:  # the lock went with the rollback: no wait for it
+            conn.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = 1")
+            assert conn.exec_driver_sql("SELECT id FROM pool_reset_probe WHERE id = 1 FOR UPDATE").all() == [(1,)]
         assert rollbacks() == start + 1
     finally:
         db.dispose()
+        with other.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS pool_reset_probe")
+        other.dispose()
 
 
 def database_count(db: Database) -> int:
