@@ -14,10 +14,7 @@ def tune_gc(threshold: int) -> None:
     - The youngest generation is collected after `threshold` net allocations instead of Python's 700: a
       busy server allocates thousands of short-lived objects per message, and with each young collection
       promoting a few survivors, the full collections that follow scan every socket's objects.
-    Reference counting still frees almost everything at once; only cycles wait longer. At 50,000, the
-    survivors of ten young collections made a middle-generation collection every second of hot load
-    (100 ms of 600); at 200,000 there were none in 10 s, and the hub lag p99 fell from 20-30 to 15-17 ms
-    (docs/performance.md).
+    Reference counting still frees almost everything at once; only cycles wait longer.
     """
     gc.collect()
     gc.freeze()
