@@ -273,6 +273,8 @@ def probe_snapshot(server: ServerProcess) -> dict[str, Any] | None:
         "join_loads": int(fields["join_loads"]),
         "sent": json.loads(fields.get("sent", "{}")),
         "gc_ms": json.loads(fields.get("gc_ms", "{}")),
+        "gc_off_hub": int(fields.get("gc_off_hub", 0)),
+        "gc_auto": fields.get("gc_auto", "?"),
     }
 
 
@@ -309,8 +311,10 @@ def probe_rows(
         gc = Counter(after.get("gc_ms", {}))
         gc.subtract(before.get("gc_ms", {}))
         if before.get("gc_ms") is not None and "gc_ms" in after:
-            rows["garbage collection during load (ms, generations 0/1/2)"] = (
-                f"{sum(gc.values())} ({' / '.join(str(gc.get(str(g), 0)) for g in range(3))})"
+            where = "hub only" if after["gc_auto"] == "False" else "automatic"
+            rows["garbage collection during load (ms, generations 0/1/2; collections off the hub)"] = (
+                f"{sum(gc.values())} ({' / '.join(str(gc.get(str(g), 0)) for g in range(3))};"
+                f" {after['gc_off_hub'] - before['gc_off_hub']} off the hub, {where})"
             )
     if at_start and at_start["joins"]:
         rows["join_auction reads of the database / joins"] = (

@@ -4,9 +4,14 @@ server. Never `import run` in tests: it monkey-patches the whole test process fo
 from __future__ import annotations
 
 import gc
+import json
 import weakref
 
+import pytest
+import requests
+
 from auction.entrypoints.process import _collect_on_hub, collect_due, tune_gc
+from tests.support.faults import wait_for
 
 
 def test_tune_gc_freezes_start_up_objects_and_raises_the_young_threshold():
@@ -74,3 +79,25 @@ def test_no_test_module_patched_the_test_process_for_eventlet():
 
     assert not patcher.is_monkey_patched("thread")
     assert not patcher.is_monkey_patched("socket")
+
+
+def _probe_fields(log: str) -> dict[str, str] | None:
+    lines = [line for line in log.splitlines() if "event=probe " in line]
+    return dict(part.split("=", 1) for part in lines[-1].split("event=probe ", 1)[1].split()) if lines else None
+
+
+@pytest.mark.live
+def test_the_running_server_collects_garbage_only_on_the_hub(live_server_factory, db_url):
+    """run.py end to end: automatic collection is off, and every collection while pages are served (their
+    queries on tpool threads, allocating as they go) ran on the hub's OS thread, as the probe counts them."""
+    server = live_server_factory(db_url, PROBE_INTERVAL="0.2", GC_THRESHOLD="100")
+    for _ in range(20):
+        assert requests.get(f"{server.url}/", timeout=10).status_code == 200
+
+    def collected() -> dict[str, str] | None:
+        fields = _probe_fields(server.log())
+        return fields if fields and json.loads(fields["gc_ms"]).get("0") is not None else None
+
+    fields = wait_for(collected, timeout=15, what="a probe line after a young collection")
+    assert fields["gc_auto"] == "False"
+    assert fields["gc_off_hub"] == "0"

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from eventlet import patcher
 from flask import Flask
 from socketio import packet
 
@@ -28,12 +29,17 @@ def start(app: Flask) -> None:
     interval = float(app.config["PROBE_INTERVAL"])
     if interval > 0:
         _count_packets()
+        _hub_thread[0] = _os_thread_id()  # run.py starts the probe on the hub's thread
         gc.callbacks.append(_time_gc)
         socketio.start_background_task(_run, app, interval)
 
 
 gc_ms: Counter[int] = Counter()  # generation -> milliseconds the process spent collecting it (all threads)
+gc_off_hub = Counter[str]()  # "runs": collections that ran on an OS thread other than the hub's (a tpool thread)
 _gc_started: list[float] = [0.0]
+# The OS thread's id even under eventlet's patching (the patched get_ident names the green thread).
+_os_thread_id = patcher.original("_thread").get_ident
+_hub_thread: list[int] = [0]
 
 
 def _time_gc(phase: str, info: dict[str, Any]) -> None:
@@ -41,6 +47,8 @@ def _time_gc(phase: str, info: dict[str, Any]) -> None:
         _gc_started[0] = time.perf_counter()
     else:
         gc_ms[info["generation"]] += round((time.perf_counter() - _gc_started[0]) * 1000)
+        if _os_thread_id() != _hub_thread[0]:
+            gc_off_hub["runs"] += 1
 
 
 sent: Counter[str] = Counter()  # Socket.IO packets written to sockets, by event name ("ack" for acks)
@@ -85,11 +93,13 @@ def _run(app: Flask, interval: float) -> None:
         if time.monotonic() >= next_report:
             next_report += interval
             log.info(
-                "event=probe lag_ms=%s statements=%d joins=%d join_loads=%d sent=%s gc_ms=%s",
+                "event=probe lag_ms=%s statements=%d joins=%d join_loads=%d sent=%s gc_ms=%s gc_off_hub=%d gc_auto=%s",
                 json.dumps(dict(sorted(late.items())), separators=(",", ":")),
                 db.statements,
                 cache.joins,
                 cache.loads,
                 json.dumps(dict(sent), separators=(",", ":")),
                 json.dumps({str(k): v for k, v in sorted(gc_ms.items())}, separators=(",", ":")),
+                gc_off_hub["runs"],
+                gc.isenabled(),
             )
