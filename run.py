@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     from auction.entrypoints.jobs import start_background_tasks
 
     sys.setswitchinterval(app.config["GIL_SWITCH_INTERVAL"])
-    tune_gc(app.config["GC_THRESHOLD"], spawn=eventlet.spawn)
+    tune_gc(app.config["GC_THRESHOLD"], spawn=eventlet.spawn if app.config["GC_ON_HUB"] else None)
     start_background_tasks(app)
     probe.start(app)
     host, port = app.config["HOST"], app.config["PORT"]

@@ -107,7 +107,8 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "GIL_SWITCH_INTERVAL": float(env.get("GIL_SWITCH_INTERVAL") or 0.0005),
         # run.py: allocations between young garbage collections (Python's own is 700; 0 keeps it), after
         # freezing what start-up built (entrypoints/process.py, docs/performance.md).
-        "GC_THRESHOLD": _int(env, "GC_THRESHOLD", 200_000),
+        "GC_THRESHOLD": _int(env, "GC_THRESHOLD", 50_000),
+        "GC_ON_HUB": _bool(env.get("GC_ON_HUB"), False),
         "ASAAS_API_KEY": asaas_api_key,
         "ASAAS_BASE_URL": asaas_base_url.rstrip("/"),
         "ASAAS_WEBHOOK_TOKEN": webhook_token,

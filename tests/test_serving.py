@@ -87,10 +87,10 @@ def _probe_fields(log: str) -> dict[str, str] | None:
 
 
 @pytest.mark.live
-def test_the_running_server_collects_garbage_only_on_the_hub(live_server_factory, db_url):
+def test_with_gc_on_hub_the_running_server_collects_garbage_only_on_the_hub(live_server_factory, db_url):
     """run.py end to end: automatic collection is off, and every collection while pages are served (their
     queries on tpool threads, allocating as they go) ran on the hub's OS thread, as the probe counts them."""
-    server = live_server_factory(db_url, PROBE_INTERVAL="0.2", GC_THRESHOLD="100")
+    server = live_server_factory(db_url, PROBE_INTERVAL="0.2", GC_THRESHOLD="100", GC_ON_HUB="true")
     for _ in range(20):
         assert requests.get(f"{server.url}/", timeout=10).status_code == 200
 
