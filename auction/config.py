@@ -108,6 +108,7 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         # run.py: allocations between young garbage collections (Python's own is 700; 0 keeps it), after
         # freezing what start-up built (entrypoints/process.py, docs/performance.md).
         "GC_THRESHOLD": _int(env, "GC_THRESHOLD", 50_000),
+        # run.py: automatic collection off, collections only on the hub from a green thread (experimental).
         "GC_ON_HUB": _bool(env.get("GC_ON_HUB"), False),
         "ASAAS_API_KEY": asaas_api_key,
         "ASAAS_BASE_URL": asaas_base_url.rstrip("/"),

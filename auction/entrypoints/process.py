@@ -11,15 +11,16 @@ COLLECT_EVERY = 0.010  # seconds between the hub collector's looks at the alloca
 
 
 def tune_gc(threshold: int, spawn: Callable[..., Any] | None = None) -> None:
-    """Fewer, cheaper garbage collections, and only on the hub (bench.hot_auction measured 2.7 s of collection in
-    10 s of load).
+    """Fewer, cheaper garbage collections, and with `spawn` only on the hub (bench.hot_auction measured 2.7 s of
+    collection in 10 s of load).
 
     - gc.freeze(): everything built at start (modules, the app, SQLAlchemy's metadata and caches) moves to
       a permanent generation that no collection scans again.
     - The youngest generation is collected after `threshold` net allocations instead of Python's 700: a
       busy server allocates thousands of short-lived objects per message, and with each young collection
       promoting a few survivors, the full collections that follow scan every socket's objects.
-    - With `spawn` (run.py passes eventlet's), automatic collection is off and a green thread collects each
+    - With `spawn` (run.py passes eventlet's when GC_ON_HUB is on; off by default, see docs/performance.md on
+      the runs with every socket anonymous), automatic collection is off and a green thread collects each
       generation when its count passes its threshold, as CPython would. Python otherwise collects on whichever
       thread allocates past the threshold, often a tpool thread running a query, and the finalizers it runs
       there (sockets, greenlets, green locks in a cycle) belong to the hub's thread.
