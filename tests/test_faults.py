@@ -208,7 +208,8 @@ def test_sigkill_during_a_bidding_storm_loses_no_acknowledged_bid(
     # The restarted server takes bids again.
     latecomer = sockets(server.url, "bidder1")
     state = latecomer.call("join_auction", {"auction_id": auction_id})
-    assert latecomer.call("bid", {"auction_id": auction_id, "amount": state["next_min"]})["ok"] is True
+    late_bid = latecomer.call("bid", {"auction_id": auction_id, "amount": state["next_min"]})
+    assert late_bid["ok"] is True, (late_bid, state)
     assert_bids_whole(database, auction_id)
 
 

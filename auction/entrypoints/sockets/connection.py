@@ -51,6 +51,8 @@ def connect() -> None:
         try:
             user = get_db().transaction(accounts.user_for_token, token)
         except DatabaseUnavailable:
+            # Known gap (docs/performance.md, next steps): the socket stays anonymous until it reconnects.
+            log.warning("event=socket_login_unavailable")
             user = None
     session[USER_KEY] = user
     session[WATCHING_KEY] = set()
