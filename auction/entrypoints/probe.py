@@ -35,7 +35,7 @@ def start(app: Flask) -> None:
 
 
 gc_ms: Counter[int] = Counter()  # generation -> milliseconds the process spent collecting it (all threads)
-gc_off_hub = Counter[str]()  # "runs": collections that ran on an OS thread other than the hub's (a tpool thread)
+gc_off_hub: list[int] = [0]  # collections that ran on an OS thread other than the hub's (a tpool thread)
 _gc_started: list[float] = [0.0]
 # The OS thread's id even under eventlet's patching (the patched get_ident names the green thread).
 _os_thread_id = patcher.original("_thread").get_ident
@@ -48,7 +48,7 @@ def _time_gc(phase: str, info: dict[str, Any]) -> None:
     else:
         gc_ms[info["generation"]] += round((time.perf_counter() - _gc_started[0]) * 1000)
         if _os_thread_id() != _hub_thread[0]:
-            gc_off_hub["runs"] += 1
+            gc_off_hub[0] += 1
 
 
 sent: Counter[str] = Counter()  # Socket.IO packets written to sockets, by event name ("ack" for acks)
@@ -100,6 +100,6 @@ def _run(app: Flask, interval: float) -> None:
                 cache.loads,
                 json.dumps(dict(sent), separators=(",", ":")),
                 json.dumps({str(k): v for k, v in sorted(gc_ms.items())}, separators=(",", ":")),
-                gc_off_hub["runs"],
+                gc_off_hub[0],
                 gc.isenabled(),
             )
