@@ -197,6 +197,31 @@ def test_database_down_answers_unavailable(connect, db, people, monkeypatch):
         assert ana.emit(event, {"auction_id": auction_id, "amount": 1_000}, callback=True)["error"] == "unavailable"
 
 
+def test_a_login_the_connect_could_not_look_up_is_looked_up_at_the_next_event(app, db, people, monkeypatch):
+    """The database down at connect leaves a logged-in browser's socket neither anonymous nor refused:
+    its events answer `unavailable` until the login can be read, then it bids and hears its own room."""
+    auction_id = new_auction(db, people["seller"])
+    http = app.test_client()
+    form = {"username": "ana", "password": PASSWORD, "csrf_token": csrf_token(http, "/login")}
+    assert http.post("/login", data=form).status_code == 302
+
+    def down(*_args, **_kwargs):
+        raise DatabaseUnavailable("down")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(db, "transaction", down)
+        ana = socketio.test_client(app, flask_test_client=http)
+        assert ana.is_connected()
+        refused = ana.emit("bid", {"auction_id": auction_id, "amount": 1_000}, callback=True)
+        assert refused["error"] == "unavailable", refused
+
+    placed = ana.emit("bid", {"auction_id": auction_id, "amount": 1_000}, callback=True)
+    assert placed["ok"] is True, placed
+    wallets = received(ana, "wallet")
+    assert wallets and wallets[-1]["held"] == 1_000, wallets
+    ana.disconnect()
+
+
 def test_finish_auction_by_seller_after_end_and_by_admin_early(connect, db, people):
     early = new_auction(db, people["seller"])
     later = new_auction(db, people["seller"], seconds=60)

@@ -14,6 +14,7 @@ from flask import current_app, session
 from ...accounts import PublicUser
 from ...auctions import bids, closing
 from ...auctions import watching as watching_
+from ...db import DatabaseUnavailable
 from ...errors import Invalid, RateLimited
 from ..web.auth import SESSION_KEY
 from . import presence
@@ -32,7 +33,10 @@ def auction_id_of(data: dict[str, Any]) -> int:
 @event("join_auction")
 def on_join_auction(data: dict[str, Any]) -> dict[str, Any]:
     auction_id = auction_id_of(data)
-    user = socket_user()
+    try:
+        user = socket_user()
+    except DatabaseUnavailable:  # a login still not looked up: watch as anyone may; the next join is personal
+        user = None
     cache = current_app.extensions["auction.cache"]
     state = cache.state(auction_id, viewer=user, watching=auction_id in watched())
     state["watchers"] = presence.enter(auction_id)

@@ -28,10 +28,19 @@ from ..web.auth import SESSION_KEY
 log = logging.getLogger(__name__)
 USER_KEY = "socket_user"
 WATCHING_KEY = "socket_watching"  # the auctions the user follows, read at connect for join_auction's `watching`
+# Set when the connect's login look-up found the database unavailable: the socket has a login cookie but
+# no user yet, and its next event looks the login up again instead of treating it as anonymous.
+PENDING_KEY = "socket_login_pending"
 
 
 def socket_user() -> PublicUser | None:
-    """The user this socket connected as (no database work; acting events re-check the login)."""
+    """The user this socket connected as (no database work once known; acting events re-check the login).
+
+    Raises DatabaseUnavailable while a login the connect could not look up still cannot be looked up,
+    so the event answers `unavailable` (try again), never `not_logged_in` to a logged-in browser."""
+    if session.get(PENDING_KEY):
+        user = _log_in(session.get(SESSION_KEY))
+        log.info("event=socket_login_resolved sid=%s user_id=%s", request.sid, user.id if user else None)
     return session.get(USER_KEY)
 
 
@@ -45,28 +54,37 @@ def watched() -> set[int]:
 
 def connect() -> None:
     """Who the socket is: the login session of the page's cookie, or nobody (an anonymous watcher)."""
-    token = session.get(SESSION_KEY)
-    user = None
-    if token:
-        try:
-            user = get_db().transaction(accounts.user_for_token, token)
-        except DatabaseUnavailable:
-            # Known gap (docs/performance.md, next steps): the socket stays anonymous until it reconnects.
-            log.warning("event=socket_login_unavailable")
-            user = None
-    session[USER_KEY] = user
+    session[USER_KEY] = None
     session[WATCHING_KEY] = set()
+    session[PENDING_KEY] = False
+    try:
+        user = _log_in(session.get(SESSION_KEY))
+    except DatabaseUnavailable:
+        # The socket stays connected (it can watch); its next event looks the login up again.
+        log.warning("event=socket_login_unavailable sid=%s", request.sid)
+        session[PENDING_KEY] = True
+        user = None
+    log.debug("event=socket_connect sid=%s user_id=%s", request.sid, user.id if user else None)
+
+
+def _log_in(token: str | None) -> PublicUser | None:
+    """The socket becomes the user its login cookie names (raises DatabaseUnavailable, changing nothing,
+    if that cannot be read): it joins the user's room and learns which auctions the user follows."""
+    user = get_db().transaction(accounts.user_for_token, token) if token else None
+    session[USER_KEY] = user
+    session[PENDING_KEY] = False
     if user is not None:
         join_room(user_room(user.id))
         with suppress(DatabaseUnavailable):  # join_auction then says "not watching" until a reconnect
             session[WATCHING_KEY] = set(get_db().transaction(watching.watched_ids, user.id))
-    log.debug("event=socket_connect sid=%s user_id=%s", request.sid, user.id if user else None)
+    return user
 
 
 def forget_user() -> None:
     """The login session ended (logout, or an admin revoked it): the socket goes on as anonymous."""
     user = session.get(USER_KEY)
     session[USER_KEY] = None
+    session[PENDING_KEY] = False
     if user is not None:
         leave_room(user_room(user.id))
         log.info("event=socket_session_ended sid=%s user_id=%s", request.sid, user.id)
