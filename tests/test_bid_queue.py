@@ -3,13 +3,16 @@ batch, how long a batch waits, and that one auction is never in two batches at o
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import weakref
 
 import pytest
 from flask import Flask
 
 from auction.auctions import bids
+from auction.auctions.rules import TooLow
 from auction.entrypoints.sockets.bid_queue import BidQueue
 
 WAIT = 0.3
@@ -122,3 +125,26 @@ def test_a_full_batch_does_not_wait_for_the_gather(queue_and_db):
     assert [auctions for _, auctions in db.batches] == [[9], [1, 2, 3]]
     assert results == {0: "decided 1", 1: "decided 2", 2: "decided 3"}
     assert time.monotonic() - started < 1.0  # not the 5 s gather: BID_BATCH_MAX bids were waiting
+
+
+def test_a_refusal_raised_to_the_bidder_is_freed_at_once(queue_and_db):
+    """`submit` raises the batch's refusal without keeping it in its own frame (which the traceback holds):
+    with the collector off, the refusal is gone as soon as the handler is done with it."""
+    queue, db = queue_and_db
+    db.run = lambda _decide, batch: [TooLow("the minimum bid is R$ 10,00", next_min=1_000) for _ in batch]
+
+    def refused() -> weakref.ref:
+        try:
+            queue.submit(bids.PlaceBid(9, 1, 500), token=None)
+        except TooLow as refusal:
+            assert refusal.code == "too_low"
+            return weakref.ref(refusal)
+        raise AssertionError("the bid was not refused")
+
+    refused()  # warm up (the first start imports eventlet)
+    gc.collect()
+    gc.disable()
+    try:
+        assert refused()() is None
+    finally:
+        gc.enable()

@@ -87,7 +87,7 @@ def decide_batch(
             decision = rules.decide(result.state, offer.bidder_id, offer.amount, offer.maximum)
             check_funds(cash.get(offer.bidder_id, 0), decision.funds_needed)
         except ServiceError as refusal:
-            result.outcomes.append(refusal)
+            result.outcomes.append(refusal.with_traceback(None))  # a value now; see `bids.place_batch`
             continue
         first_row = len(result.rows)
         result.rows.extend(decision.bids)

@@ -116,9 +116,13 @@ class BidQueue:
         if start:
             spawn(self._drain)
         item.done.wait()
-        if isinstance(item.result, BaseException):
-            raise item.result
-        return item.result
+        outcome, item.result = item.result, None
+        if isinstance(outcome, BaseException):
+            try:
+                raise outcome
+            finally:  # the traceback holds this frame: holding the refusal here too would be a cycle
+                del outcome
+        return outcome
 
     def _take(self) -> list[_Pending]:
         """The next batch, waiting until one is ready; empty when nothing waits (the worker then ends)."""
