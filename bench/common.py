@@ -274,6 +274,7 @@ def probe_snapshot(server: ServerProcess) -> dict[str, Any] | None:
         "sent": json.loads(fields.get("sent", "{}")),
         "gc_ms": json.loads(fields.get("gc_ms", "{}")),
         "gc_off_hub": int(fields.get("gc_off_hub", 0)),
+        "gc_freed": int(fields.get("gc_freed", 0)),
         "gc_auto": fields.get("gc_auto", "?"),
     }
 
@@ -315,6 +316,10 @@ def probe_rows(
             rows["garbage collection during load (ms, generations 0/1/2; collections off the hub)"] = (
                 f"{sum(gc.values())} ({' / '.join(str(gc.get(str(g), 0)) for g in range(3))};"
                 f" {after['gc_off_hub'] - before['gc_off_hub']} off the hub, {where})"
+            )
+            freed = after["gc_freed"] - before["gc_freed"]
+            rows["objects the collector freed during load (reference cycles) / per ack"] = (
+                f"{freed} / {freed / max(acks, 1):.1f}"
             )
     if at_start and at_start["joins"]:
         rows["join_auction reads of the database / joins"] = (

@@ -101,3 +101,21 @@ def test_with_gc_on_hub_the_running_server_collects_garbage_only_on_the_hub(live
     fields = wait_for(collected, timeout=15, what="a probe line after a young collection")
     assert fields["gc_auto"] == "False"
     assert fields["gc_off_hub"] == "0"
+
+
+def test_the_probe_counts_the_reference_cycles_the_collector_frees():
+    """bench/ prints this count per ack: a steady stream of cycles is what makes collections long."""
+    from auction.entrypoints import probe
+
+    gc.callbacks.append(probe._time_gc)
+    try:
+        gc.collect()
+        before = probe.gc_freed[0]
+        for _ in range(10):
+            cycle: list[object] = []
+            cycle.append(cycle)
+        del cycle
+        gc.collect()
+        assert probe.gc_freed[0] - before >= 10
+    finally:
+        gc.callbacks.remove(probe._time_gc)

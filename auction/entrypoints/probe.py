@@ -36,6 +36,9 @@ def start(app: Flask) -> None:
 
 gc_ms: Counter[int] = Counter()  # generation -> milliseconds the process spent collecting it (all threads)
 gc_off_hub: list[int] = [0]  # collections that ran on an OS thread other than the hub's (a tpool thread)
+# Objects the collector freed: reference cycles, which reference counting cannot free. A steady stream of them
+# (a refused bid's traceback once held its own frame) is what makes collections long and frequent.
+gc_freed: list[int] = [0]
 _gc_started: list[float] = [0.0]
 # The OS thread's id even under eventlet's patching (the patched get_ident names the green thread).
 _os_thread_id = patcher.original("_thread").get_ident
@@ -47,6 +50,7 @@ def _time_gc(phase: str, info: dict[str, Any]) -> None:
         _gc_started[0] = time.perf_counter()
     else:
         gc_ms[info["generation"]] += round((time.perf_counter() - _gc_started[0]) * 1000)
+        gc_freed[0] += info["collected"]
         if _os_thread_id() != _hub_thread[0]:
             gc_off_hub[0] += 1
 
@@ -93,7 +97,8 @@ def _run(app: Flask, interval: float) -> None:
         if time.monotonic() >= next_report:
             next_report += interval
             log.info(
-                "event=probe lag_ms=%s statements=%d joins=%d join_loads=%d sent=%s gc_ms=%s gc_off_hub=%d gc_auto=%s",
+                "event=probe lag_ms=%s statements=%d joins=%d join_loads=%d sent=%s"
+                " gc_ms=%s gc_off_hub=%d gc_freed=%d gc_auto=%s",
                 json.dumps(dict(sorted(late.items())), separators=(",", ":")),
                 db.statements,
                 cache.joins,
@@ -101,5 +106,6 @@ def _run(app: Flask, interval: float) -> None:
                 json.dumps(dict(sent), separators=(",", ":")),
                 json.dumps({str(k): v for k, v in sorted(gc_ms.items())}, separators=(",", ":")),
                 gc_off_hub[0],
+                gc_freed[0],
                 gc.isenabled(),
             )
