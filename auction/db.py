@@ -244,6 +244,36 @@ class OSThreadQueuePool(QueuePool):
         self._overflow_lock = _os_threading().Lock()
 
 
+def _sqlalchemy_os_locks() -> None:
+    """Under eventlet, SQLAlchemy's own locks become real OS locks, as the pool's are (OSThreadQueuePool).
+
+    Units of work run on tpool's OS threads, and a green lock contended between OS threads never wakes its
+    waiter: the waiting thread starts a hub of its own and sleeps in it for good. SQLAlchemy makes such a
+    lock the first time a new pool connects (`_exec_w_sync_on_first_run`, holding it while the dialect
+    initializes over the first connection), and a new pool's first connections all took it at once: a
+    server's first concurrent requests, and the first ones after `engine.dispose()`, hung for ever
+    (tests/test_serving.py; seen in bench.webhooks as requests never answered). The mapper
+    configuration lock is one too, made when the ORM is imported after monkey-patching. By hand: no
+    setting asks SQLAlchemy for a lock factory, so the module's `threading` and the configure lock are
+    swapped for the real ones.
+    """
+    if "eventlet" not in sys.modules:
+        return
+    from eventlet import patcher
+
+    if not patcher.is_monkey_patched("thread"):
+        return
+    import types
+
+    from sqlalchemy.event import attr
+    from sqlalchemy.orm import mapper
+
+    real = patcher.original("threading")
+    if getattr(attr.threading, "Lock", None) is not real.Lock:
+        attr.threading = types.SimpleNamespace(Lock=real.Lock)  # type: ignore[assignment]
+        mapper._CONFIGURE_MUTEX = real.RLock()  # type: ignore[attr-defined]
+
+
 # SQLAlchemy names a pool's logger after its class; keep it as quiet as its own QueuePool's.
 logging.getLogger(f"{__name__}.{OSThreadQueuePool.__name__}").setLevel(logging.WARNING)
 
@@ -268,6 +298,7 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 20, offload: str = "auto") -> None:
         self.url = make_url(url)
+        _sqlalchemy_os_locks()
         self.engine = self._create_engine(self.url, pool_size)
         self._local = threading.local()
 

@@ -1,17 +1,22 @@
 """run.py's process settings (auction/entrypoints/process.py): garbage collection tuned for a long-running
-server. Never `import run` in tests: it monkey-patches the whole test process for eventlet."""
+server, and the database under eventlet. Never `import run` in tests: it monkey-patches the whole test process."""
 
 from __future__ import annotations
 
 import gc
 import json
+import subprocess
+import sys
 import weakref
+from pathlib import Path
 
 import pytest
 import requests
 
 from auction.entrypoints.process import _collect_on_hub, collect_due, tune_gc
 from tests.support.faults import wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_tune_gc_freezes_start_up_objects_and_raises_the_young_threshold():
@@ -119,3 +124,37 @@ def test_the_probe_counts_the_reference_cycles_the_collector_frees():
         assert probe.gc_freed[0] - before >= 10
     finally:
         gc.callbacks.remove(probe._time_gc)
+
+
+# Run in a child process: it monkey-patches eventlet, as run.py does (never in the test process).
+_FIRST_CONNECTS = """
+import sys
+import eventlet
+eventlet.monkey_patch()
+from sqlalchemy import text
+from auction.db import Database
+
+db = Database(sys.argv[1], pool_size=16)
+assert db._should_offload()  # units of work on tpool's OS threads, as in the server
+select_one = lambda session: session.execute(text("SELECT 1")).scalar()
+for _ in range(3):
+    pool = eventlet.GreenPool(32)
+    assert list(pool.imap(lambda _: db.transaction(select_one), range(32))) == [1] * 32
+    db.engine.dispose()  # a new pool, whose first connections race again
+print("OK", flush=True)
+"""
+
+
+def test_a_new_pools_first_connections_at_once_on_os_threads_do_not_hang(db_url):
+    """Thirty-two units of work at once on a pool that never connected (a server's first requests, or the
+    first after the pool was replaced): SQLAlchemy's first-connect lock was a green lock, and tpool threads
+    that met it waited for ever (bench.webhooks: requests never answered). All answer now."""
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", _FIRST_CONNECTS, db_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "OK"), done.stderr[-2000:]
