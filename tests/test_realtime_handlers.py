@@ -40,16 +40,21 @@ def people(make_user, db):
     return ids
 
 
+def logged_in(app, username: str):
+    """An HTTP test client logged in as `username` (its cookie is what a socket connects with)."""
+    http = app.test_client()
+    form = {"username": username, "password": PASSWORD, "csrf_token": csrf_token(http, "/login")}
+    assert http.post("/login", data=form).status_code == 302
+    return http
+
+
 @pytest.fixture
 def connect(app):
     """connect(username or None) -> a socket test client, logged in over HTTP first when named."""
     clients = []
 
     def factory(username: str | None = None):
-        http = app.test_client()
-        if username:
-            form = {"username": username, "password": PASSWORD, "csrf_token": csrf_token(http, "/login")}
-            assert http.post("/login", data=form).status_code == 302
+        http = logged_in(app, username) if username else app.test_client()
         sio = socketio.test_client(app, flask_test_client=http)
         assert sio.is_connected()
         clients.append(sio)
@@ -201,9 +206,7 @@ def test_a_login_the_connect_could_not_look_up_is_looked_up_at_the_next_event(ap
     """The database down at connect leaves a logged-in browser's socket neither anonymous nor refused:
     its events answer `unavailable` until the login can be read, then it bids and hears its own room."""
     auction_id = new_auction(db, people["seller"])
-    http = app.test_client()
-    form = {"username": "ana", "password": PASSWORD, "csrf_token": csrf_token(http, "/login")}
-    assert http.post("/login", data=form).status_code == 302
+    http = logged_in(app, "ana")
 
     def down(*_args, **_kwargs):
         raise DatabaseUnavailable("down")
