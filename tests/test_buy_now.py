@@ -128,7 +128,11 @@ def test_buy_now_races_a_bid_that_reaches_the_reserve_and_exactly_one_decides(db
         # The purchase came first: the auction is over and the bid was refused, or it came first and lost.
         assert isinstance(results["bid"], AuctionNotOpen | TooLow) or auction.winner_id == people["ana"]
         assert auction.status == AuctionStatus.FINISHED and auction.winner_id == people["ana"]
-        assert balance(db, people["seller"]).available == 5_000
+        # The price waits in escrow for the buyer's receipt, as in the first test of this file.
+        assert balance(db, people["seller"]).available == 0
+        escrowed = db.transaction(lambda s: s.scalar(select(Order.escrowed).where(Order.auction_id == auction_id)))
+        assert escrowed == 5_000
+        assert balance(db, people["ana"]) == wallet.Balance(95_000, 0)
         assert balance(db, people["bia"]) == wallet.Balance(100_000, 0)
     else:
         assert isinstance(results["buy"], buy_now.BuyNowUnavailable), results
