@@ -337,3 +337,27 @@ def test_socket_events_skip_url_matching_and_keep_their_language(app, connect, d
 
     assert anonymous_refusal("pt_BR") != anonymous_refusal("en")
     assert anonymous_refusal("en") == anonymous_refusal("en")
+
+
+def test_socket_events_reuse_the_sockets_session_instead_of_reopening_its_cookie(app, connect, db, people):
+    """Flask-SocketIO gives each socket its own session copy; the request context of each event is
+    handed that copy (auction.entrypoints.contexts), so the handshake's cookie is opened at most once,
+    and what an event keeps in the socket's session is there at the next event, as before."""
+    auction_id = new_auction(db, people["seller"])
+    ana = connect("ana")
+    assert ana.emit("bid", {"auction_id": auction_id, "amount": 1}, callback=True)["error"] == "too_low"
+    opened: list[str] = []
+    interface = app.session_interface
+    real_open = interface.open_session
+    interface.open_session = lambda a, request: opened.append(request.path) or real_open(a, request)
+    try:
+        for _ in range(3):
+            assert ana.emit("bid", {"auction_id": auction_id, "amount": 1}, callback=True)["error"] == "too_low"
+        ack = ana.emit("bid", {"auction_id": auction_id, "amount": 1_000}, callback=True)
+        assert ack["ok"] and ack["leading"], "still logged in as ana: her session is the socket's copy"
+        assert opened == []
+        assert app.test_client().get("/").status_code == 200
+        assert opened == ["/"], "pages still open their cookie"
+    finally:
+        del interface.open_session
+    assert held(db, people["ana"], auction_id) == 1_000

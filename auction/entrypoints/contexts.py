@@ -5,7 +5,12 @@ handshake (path `/socket.io/`). Pushing that context matches the path against th
 which no route answers, so werkzeug walks its matcher and raises NotFound on every event: a fifth of
 the hub's CPU on a hot auction (bench.hot_auction --profile hub). A socket event has no route, so
 matching is skipped for Socket.IO paths; `url_for` still works (the URL adapter is built as before).
-Flask has no setting for this, hence the small subclass.
+
+Right after pushing, Flask-SocketIO replaces the context's session with the socket's own copy
+(`environ["saved_session"]`, made at its first event), so the session Flask opened from the
+handshake's cookie (parse the Cookie header, check its signature, copy it) was thrown away on every
+event: 7% of the hub on a hot auction. That copy is handed to the context here, so Flask opens none.
+Flask has no setting for either, hence the small subclass.
 """
 
 from __future__ import annotations
@@ -28,4 +33,5 @@ class _RequestContext(RequestContext):
 
 class AuctionApp(Flask):
     def request_context(self, environ: dict[str, Any]) -> RequestContext:
-        return _RequestContext(self, environ)
+        # Only a socket's environ has a saved session; every HTTP request opens its cookie as before.
+        return _RequestContext(self, environ, session=environ.get("saved_session"))

@@ -20,7 +20,7 @@ from functools import cache, lru_cache
 
 import pytz
 from babel.dates import format_datetime
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel, get_locale, get_timezone, gettext
 
 from ..config import PROJECT_ROOT
@@ -28,6 +28,7 @@ from ..config import PROJECT_ROOT
 LANGUAGES = {"pt_BR": "Português", "en": "English"}
 LANG_COOKIE = "lang"
 TZ_COOKIE = "tz"
+_LOCALE_KEY = "auction.locale"  # the environ key a request's (a socket's) chosen locale is kept under
 
 
 def N_(text: str) -> str:
@@ -117,7 +118,10 @@ def _literal_start(template: str) -> str:
 
 def localize(message: str) -> str:
     """A service's English message in the reader's language (without a `field: ` prefix)."""
-    return _localized(str(get_locale()), message or "")
+    # The socket's chosen locale (see _locale) without Flask-Babel parsing it again for each event's
+    # new context: refused bids ask for this on every ack.
+    name = request.environ.get(_LOCALE_KEY) if has_request_context() else None
+    return _localized(name or str(get_locale()), message or "")
 
 
 @lru_cache(maxsize=4096)  # a hot auction refuses hundreds of bids a second with the same few messages
@@ -147,9 +151,9 @@ def message_catalog() -> list[list[str]]:
 def _locale() -> str:
     # A socket's events all run in its handshake's environ: choose once per socket, not once per event.
     environ = request.environ
-    if "auction.locale" not in environ:
-        environ["auction.locale"] = _choose_locale()
-    return environ["auction.locale"]
+    if _LOCALE_KEY not in environ:
+        environ[_LOCALE_KEY] = _choose_locale()
+    return environ[_LOCALE_KEY]
 
 
 def _choose_locale() -> str:
