@@ -11,6 +11,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from flask import url_for
 from sqlalchemy import select
 
 from auction import clock
@@ -312,15 +313,32 @@ def test_socket_events_skip_url_matching_and_keep_their_language(app, connect, d
     monkeypatch.setattr(
         MapAdapter, "match", lambda self, *a, **k: matched.append(self.path_info) or real_match(self, *a, **k)
     )
+    from werkzeug.routing import Map
+
+    bound: list[str] = []
+    real_bind = Map.bind_to_environ
+    monkeypatch.setattr(
+        Map,
+        "bind_to_environ",
+        lambda self, environ, **k: bound.append(environ["PATH_INFO"]) or real_bind(self, environ, **k),
+    )
     auction_id = new_auction(db, people["seller"])
     ana = connect("ana")
     matched.clear()
+    bound.clear()
     for _ in range(3):
         ack = ana.emit("bid", {"auction_id": auction_id, "amount": 1}, callback=True)
         assert ack["error"] == "too_low"
     assert matched == []
+    assert len(bound) <= 1, "the URL map is bound once per socket, not per event"
     assert app.test_client().get("/").status_code == 200
     assert matched == ["/"]
+    # A context on a socket's environ (as each event gets) still builds URLs, from its one binding.
+    environ = {**app.test_request_context("/socket.io/").request.environ}
+    for _ in range(2):
+        with app.request_context(environ):
+            assert url_for("pages.index") == "/" and url_for("pages.index", _external=True) == "http://localhost/"
+    assert bound.count("/socket.io/") == 1
 
     def anonymous_refusal(language: str) -> str:
         http = app.test_client()
