@@ -24,7 +24,7 @@ from flask import Flask  # noqa: E402
 from auction import create_app  # noqa: E402
 from auction.config import ConfigError  # noqa: E402
 from auction.db import DatabaseUnavailable  # noqa: E402
-from auction.entrypoints.process import tune_gc  # noqa: E402
+from auction.entrypoints.process import fast_websocket_unmasking, tune_gc  # noqa: E402
 from auction.extensions import get_db  # noqa: E402
 
 log = logging.getLogger("auction.run")
@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.setswitchinterval(app.config["GIL_SWITCH_INTERVAL"])
     tune_gc(app.config["GC_THRESHOLD"], spawn=eventlet.spawn if app.config["GC_ON_HUB"] else None)
+    fast_websocket_unmasking()
     start_background_tasks(app)
     probe.start(app)
     host, port = app.config["HOST"], app.config["PORT"]

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 
-from auction.entrypoints.process import _collect_on_hub, collect_due, tune_gc
+from auction.entrypoints.process import _collect_on_hub, collect_due, tune_gc, unmask
 from tests.support.faults import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +77,24 @@ def test_the_hub_collector_collects_the_oldest_generation_past_its_threshold_as_
     finally:
         gc.enable()
         gc.set_threshold(*before)
+
+
+@given(
+    data=st.binary(max_size=300),
+    mask=st.binary(min_size=4, max_size=4),
+    cut=st.integers(min_value=0, max_value=300) | st.none(),
+    offset=st.integers(min_value=0, max_value=10_000),
+)
+def test_websocket_unmasking_gives_what_eventlets_own_gives(data, mask, cut, offset):
+    """run.py serves eventlet's websockets with process.unmask; for any payload, mask, length and offset
+    into the mask's cycle (a frame read in pieces) it must equal eventlet's byte-by-byte original."""
+    from eventlet.websocket import RFC6455WebSocket
+
+    original = RFC6455WebSocket.__dict__["_apply_mask"]
+    assert original.__func__ is not unmask, "the test process is not run.py: eventlet's own is in place"
+    length = None if cut is None else min(cut, len(data))
+    assert unmask(data, mask, length, offset) == original.__func__(data, mask, length, offset)
+    assert unmask(unmask(data, mask, length, offset), mask, length, offset) == data[:length]
 
 
 def test_no_test_module_patched_the_test_process_for_eventlet():
