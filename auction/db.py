@@ -24,6 +24,7 @@ green-thread-only objects (socket emits happen after `run()` returns).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import sys
 import threading
@@ -253,9 +254,12 @@ def _sqlalchemy_os_locks() -> None:
     initializes over the first connection), and a new pool's first connections all took it at once: a
     server's first concurrent requests, and the first ones after `engine.dispose()`, hung for ever
     (tests/test_serving.py; seen in bench.webhooks as requests never answered). The mapper
-    configuration lock is one too, made when the ORM is imported after monkey-patching. By hand: no
-    setting asks SQLAlchemy for a lock factory, so the module's `threading` and the configure lock are
-    swapped for the real ones.
+    configuration lock is one too, made when the ORM is imported after monkey-patching, and so are the
+    counters that number every Session and every ORM load (`util.counter()`, a lock each): two webhook
+    deliveries' Sessions made at the same moment on two tpool threads hung both (bench.webhooks with two
+    processes, one run in three; tests/test_serving.py reproduces it). By hand: no setting asks SQLAlchemy
+    for a lock factory, so the module-level locks a unit of work can meet are swapped for real ones, and
+    the counters for itertools counters, whose next() is atomic under the GIL.
     """
     if "eventlet" not in sys.modules:
         return
@@ -263,15 +267,32 @@ def _sqlalchemy_os_locks() -> None:
 
     if not patcher.is_monkey_patched("thread"):
         return
+    import importlib
     import types
 
-    from sqlalchemy.event import attr
-    from sqlalchemy.orm import mapper
-
+    # import_module, not `from sqlalchemy.orm import mapper`: that name is also a function of the package.
+    attr, collections, loading, mapper, session, lambdas, langhelpers = (
+        importlib.import_module(f"sqlalchemy.{name}")
+        for name in (
+            "event.attr",
+            "orm.collections",
+            "orm.loading",
+            "orm.mapper",
+            "orm.session",
+            "sql.lambdas",
+            "util.langhelpers",
+        )
+    )
     real = patcher.original("threading")
     if getattr(attr.threading, "Lock", None) is not real.Lock:
-        attr.threading = types.SimpleNamespace(Lock=real.Lock)  # type: ignore[assignment]
-        mapper._CONFIGURE_MUTEX = real.RLock()  # type: ignore[attr-defined]
+        attr.threading = types.SimpleNamespace(Lock=real.Lock)
+        mapper._CONFIGURE_MUTEX = real.RLock()
+        lambdas.AnalyzedCode._generation_mutex = real.RLock()
+        langhelpers.symbol._lock = real.Lock()
+        setattr(collections, "__instrumentation_mutex", real.Lock())  # a module-level dunder name
+        # Numbering goes on from where it is, so ids already given out are never given again.
+        session._new_sessionid = itertools.count(session._new_sessionid() + 1).__next__
+        loading._new_runid = itertools.count(loading._new_runid() + 1).__next__
 
 
 # SQLAlchemy names a pool's logger after its class; keep it as quiet as its own QueuePool's.

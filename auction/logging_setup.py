@@ -62,5 +62,17 @@ def configure_logging(level: str, secrets: Iterable[str]) -> None:
         for old in [f for f in handler.filters if isinstance(f, SecretFilter)]:
             handler.removeFilter(old)
         handler.addFilter(secret_filter)
+    _os_module_lock()
     root.setLevel(level)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def _os_module_lock() -> None:
+    """logging's own module lock, as a handler's (`_os_rlock`): eventlet.monkey_patch() turns it green, and a
+    logger looked up or a level cache refilled on a tpool thread (a unit of work logging) takes it."""
+    if "eventlet" not in sys.modules:
+        return
+    from eventlet import patcher
+
+    if patcher.is_monkey_patched("thread") and not isinstance(logging._lock, type(_os_rlock())):  # type: ignore[attr-defined]
+        logging._lock = _os_rlock()  # type: ignore[attr-defined]

@@ -178,3 +178,97 @@ def test_a_new_pools_first_connections_at_once_on_os_threads_do_not_hang(db_url)
         check=False,
     )
     assert (done.returncode, done.stdout.strip()) == (0, "OK"), done.stderr[-2000:]
+
+
+_GREEN_LOCKS = """
+import sys
+import eventlet
+eventlet.monkey_patch()
+import logging
+from eventlet.semaphore import Semaphore
+import auction.models  # every mapper, as the server has them
+from auction.db import Database
+from auction.logging_setup import configure_logging
+
+Database(sys.argv[1])
+configure_logging("INFO", [])
+
+
+def green(value):
+    # eventlet's lock, or threading's Python RLock built around one
+    return isinstance(value, Semaphore) or isinstance(getattr(value, "_block", None), Semaphore)
+
+
+found = ["logging._lock"] if green(logging._lock) else []
+found += [f"handler {h!r}" for h in logging.getLogger().handlers if green(h.lock)]
+for name, module in list(sys.modules.items()):
+    # PostgreSQL's dialects are imported by SQLAlchemy but never used by this project.
+    if not name.startswith("sqlalchemy") or name.startswith("sqlalchemy.dialects.postgresql") or module is None:
+        continue
+    for key, value in list(vars(module).items()):
+        places = [(key, value)]
+        if isinstance(value, type) and value.__module__ == name:
+            places += [(f"{key}.{k}", v) for k, v in vars(value).items()]
+        for where, item in places:
+            cells = [c.cell_contents for c in getattr(item, "__closure__", None) or () if c.cell_contents is not None]
+            if green(item) or any(green(c) for c in cells):  # a lock, or a function holding one (util.counter)
+                found.append(f"{name}.{where}")
+print(sorted(set(found)), flush=True)
+"""
+
+
+def test_no_lock_a_unit_of_work_can_meet_in_sqlalchemy_or_logging_is_green_in_the_server(db_url):
+    """What a unit of work on a tpool thread may lock at module level (SQLAlchemy's counters of Sessions
+    and ORM loads, its configure and lambda locks, logging's locks) is a real OS lock once the Database is
+    built and logging configured in a monkey-patched process: a green one contended between two OS
+    threads never wakes its waiter (auction/db.py `_sqlalchemy_os_locks`)."""
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", _GREEN_LOCKS, db_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stdout + done.stderr[-2000:]
+
+
+_MANY_THREADS = """
+import sys
+import eventlet
+eventlet.monkey_patch()
+from sqlalchemy import select
+from auction.db import Database
+from auction.models import User
+
+db = Database(sys.argv[1], pool_size=16)
+assert db._should_offload()
+sys.setswitchinterval(1e-6)  # OS threads switch often, also inside SQLAlchemy's short critical sections
+
+
+def unit(session):
+    for _ in range(20):
+        session.execute(select(User).limit(1)).scalars().all()  # an ORM load, numbered by a module counter
+    return 1
+
+
+pool = eventlet.GreenPool(32)
+assert sum(pool.imap(lambda _: db.transaction(unit), range(200))) == 200
+print("OK", flush=True)
+"""
+
+
+def test_many_units_of_work_at_once_on_os_threads_do_not_hang(db, db_url):
+    """Two hundred units of work, thirty-two at a time, each making a Session and twenty ORM loads on
+    tpool's OS threads, which switch every microsecond: before SQLAlchemy's counters held real locks,
+    this hung or failed with "Cannot switch to a different thread" (bench.webhooks --servers 2 hung one
+    run in three that way)."""
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", _MANY_THREADS, db_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "OK"), done.stderr[-2000:]
