@@ -21,6 +21,18 @@ from tests.support.faults import wait_for
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def run_patched(script: str, db_url: str, timeout: int) -> subprocess.CompletedProcess:
+    """Run `script` (which monkey-patches its own process, as run.py does) with the database URL."""
+    return subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", script, db_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def test_tune_gc_freezes_start_up_objects_and_raises_the_young_threshold():
     before = gc.get_threshold()
     try:
@@ -169,14 +181,7 @@ def test_a_new_pools_first_connections_at_once_on_os_threads_do_not_hang(db_url)
     """Thirty-two units of work at once on a pool that never connected (a server's first requests, or the
     first after the pool was replaced): SQLAlchemy's first-connect lock was a green lock, and tpool threads
     that met it waited for ever (bench.webhooks: requests never answered). All answer now."""
-    done = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", _FIRST_CONNECTS, db_url],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_patched(_FIRST_CONNECTS, db_url, timeout=60)
     assert (done.returncode, done.stdout.strip()) == (0, "OK"), done.stderr[-2000:]
 
 
@@ -222,14 +227,7 @@ def test_no_lock_a_unit_of_work_can_meet_in_sqlalchemy_or_logging_is_green_in_th
     and ORM loads, its configure and lambda locks, logging's locks) is a real OS lock once the Database is
     built and logging configured in a monkey-patched process: a green one contended between two OS
     threads never wakes its waiter (auction/db.py `_sqlalchemy_os_locks`)."""
-    done = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", _GREEN_LOCKS, db_url],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_patched(_GREEN_LOCKS, db_url, timeout=60)
     assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stdout + done.stderr[-2000:]
 
 
@@ -263,12 +261,5 @@ def test_many_units_of_work_at_once_on_os_threads_do_not_hang(db, db_url):
     tpool's OS threads, which switch every microsecond: before SQLAlchemy's counters held real locks,
     this hung or failed with "Cannot switch to a different thread" (bench.webhooks --servers 2 hung one
     run in three that way)."""
-    done = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", _MANY_THREADS, db_url],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
+    done = run_patched(_MANY_THREADS, db_url, timeout=90)
     assert (done.returncode, done.stdout.strip()) == (0, "OK"), done.stderr[-2000:]
