@@ -42,10 +42,10 @@ def _os_rlock() -> threading.RLock:
     between such a thread and the hub cannot wake its waiter ("Cannot switch to a different
     thread") and the server stops answering. The lock is held only while a line is written.
     """
-    try:
-        from eventlet import patcher
-    except ImportError:
+    if "eventlet" not in sys.modules:  # nothing patched this process (and importing eventlet prints a banner)
         return threading.RLock()
+    from eventlet import patcher
+
     return patcher.original("threading").RLock()
 
 
