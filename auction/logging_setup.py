@@ -74,5 +74,5 @@ def _os_module_lock() -> None:
         return
     from eventlet import patcher
 
-    if patcher.is_monkey_patched("thread") and not isinstance(logging._lock, type(_os_rlock())):  # type: ignore[attr-defined]
+    if patcher.is_monkey_patched("thread"):  # at start-up, before any other thread logs
         logging._lock = _os_rlock()  # type: ignore[attr-defined]

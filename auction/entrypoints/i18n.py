@@ -118,10 +118,9 @@ def _literal_start(template: str) -> str:
 
 def localize(message: str) -> str:
     """A service's English message in the reader's language (without a `field: ` prefix)."""
-    # The socket's chosen locale (see _locale) without Flask-Babel parsing it again for each event's
-    # new context: refused bids ask for this on every ack.
-    name = request.environ.get(_LOCALE_KEY) if has_request_context() else None
-    return _localized(name or str(get_locale()), message or "")
+    # The request's (a socket's) chosen locale straight from the selector, without Flask-Babel parsing it
+    # again for each event's new context: refused bids ask for this on every ack.
+    return _localized(_locale() if has_request_context() else str(get_locale()), message or "")
 
 
 @lru_cache(maxsize=4096)  # a hot auction refuses hundreds of bids a second with the same few messages
