@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from auction.models import LoginSession, User, Wallet
 
 
-def csrf_token(client, path: str) -> str:
-    page = client.get(path).get_data(as_text=True)
+def csrf_token(client, path: str, **request_options) -> str:
+    page = client.get(path, **request_options).get_data(as_text=True)
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
         r'name="csrf_token" value="([^"]+)"', page
     )
@@ -144,4 +144,30 @@ def test_login_attempts_are_rate_limited(app_config, make_user):
     ]
     assert "too many login attempts" in answers[-1]
     assert "too many login attempts" not in answers[0]
+    app.extensions["auction.db"].dispose()
+
+
+@pytest.mark.parametrize("path", ["/login", "/register"])
+def test_a_post_refused_by_csrf_behind_tls_shows_the_form_and_neither_logs_in_nor_registers(
+    app_config, db, make_user, path
+):
+    """Behind TLS a post without Referer fails Flask-WTF's strict check; the form comes back, nothing is done."""
+    from auction import create_app
+
+    make_user("rita", password="rita's passphrase")
+    app = create_app({**app_config, "WTF_CSRF_SSL_STRICT": True})
+    client = app.test_client()
+    https = {"base_url": "https://localhost"}
+    token = csrf_token(client, path, **https)
+    form = {"username": "rita", "password": "rita's passphrase", "csrf_token": token}
+    if path == "/register":
+        form = {**form, "username": "maria", "email": "maria@example.com", "cpf_cnpj": "52998224725"}
+    response = client.post(path, data=form, **https)  # the test client sends no Referer
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The form expired or was not sent from this site" in page and 'name="username"' in page
+    with client.session_transaction(**https) as session:
+        assert "sid" not in session
+    assert db.transaction(lambda s: s.scalar(select(func.count(LoginSession.id)))) == 0
+    assert user_count(db) == 1
     app.extensions["auction.db"].dispose()

@@ -210,6 +210,22 @@ def login() -> Any:
     return render_template("auth/login.html", form=form), status
 
 
+def refused_form_page(endpoint: str | None) -> str | None:
+    """The login or registration page as posted, with the CSRF message, for a post refused before its view
+    ran (None for any other endpoint). The form is only drawn: nothing validates it or acts on it."""
+    form: FlaskForm
+    if endpoint == "auth.login":
+        form = LoginForm()
+        context: dict[str, Any] = {}
+    elif endpoint == "auth.register":
+        form = RegisterForm()
+        context = {"needs_token": bool(current_app.config["REGISTRATION_TOKEN"])}
+    else:
+        return None
+    form.csrf_token.errors = ["refused"]  # the templates show their own sentence for it
+    return render_template(f"auth/{endpoint.removeprefix('auth.')}.html", form=form, **context)
+
+
 @bp.post("/logout")
 def logout() -> Any:
     token = session.get(SESSION_KEY)

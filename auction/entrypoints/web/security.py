@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, current_app, render_template, request
+from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .auth import refused_form_page
+
 log = logging.getLogger(__name__)
-# Form pages re-render themselves on a CSRF failure, so the message shows on the form.
-FORM_ENDPOINTS = {"auth.register", "auth.login"}
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -30,9 +30,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf_failed(error: CSRFError) -> Any:
         log.info("event=csrf_refused path=%s reason=%s", request.path, error.description)
-        if request.endpoint in FORM_ENDPOINTS:
-            body, _status = current_app.view_functions[request.endpoint]()
-            return body, 400
+        # The login and registration forms show the message on themselves, drawn as posted but never
+        # processed: calling their view here would log in or register the request that was just refused.
+        form_page = refused_form_page(request.endpoint)
+        if form_page is not None:
+            return form_page, 400
         message = "The form expired or was not sent from this site; go back, reload the page and try again."
         return render_template("error.html", title="Request refused", message=message), 400
 
