@@ -15,7 +15,7 @@ The settings (deploy.env, `NAME=value` lines, or the environment):
 | `LEILAO_HTTPS_PORT` | `443` | where nginx listens for TLS |
 | `LEILAO_HTTP_PORT` | `80` | where nginx redirects plain HTTP to HTTPS |
 | `LEILAO_LISTEN_IPV6` | `on` | `off`: listen on IPv4 only (a machine without IPv6) |
-| `LEILAO_SOCKETS_PER_ADDRESS` | `200` | open Socket.IO connections per client address (all processes together) |
+| `LEILAO_SOCKETS_PER_ADDRESS` | `200` | requests opening a Socket.IO session at once per client address (nginx) |
 | `LEILAO_HANDSHAKES_PER_SECOND` | `20` | new Socket.IO sessions per second per client address (burst as many) |
 
 A port setting may carry an address (`127.0.0.1:8443`).

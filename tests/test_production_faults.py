@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import threading
@@ -127,14 +128,19 @@ def test_a_flood_from_one_address_does_not_stop_others_from_bidding(db, db_url, 
         HANDSHAKES_PER_SECOND="5",
         HANDSHAKE_TIMEOUT="2",
         MAX_CONNECTIONS="60",
+        RATE_LIMITS_ENABLED="true",
     )
     flood = {FORWARDED: "203.0.113.66"}
     # 1. Handshakes: a burst of new sessions from one address is cut to HANDSHAKES_PER_SECOND.
-    statuses = [
-        requests.get(f"{server.url}/socket.io/?EIO=4&transport=polling", headers=flood, timeout=10).status_code
-        for _ in range(20)
+    handshakes = [
+        requests.get(f"{server.url}/socket.io/?EIO=4&transport=polling", headers=flood, timeout=10) for _ in range(20)
     ]
+    statuses = [answer.status_code for answer in handshakes]
     assert statuses.count(200) <= 6 and statuses.count(429) >= 14, statuses
+    for opened in (answer for answer in handshakes if answer.ok):  # each is a session until closed
+        sid = json.loads(opened.text[1:])["sid"]
+        close = requests.post(f"{server.url}/socket.io/?EIO=4&transport=polling&sid={sid}", data="1", headers=flood)
+        assert close.ok
     time.sleep(1.1)
     # 2. Open sockets: at most SOCKETS_PER_ADDRESS websockets from that address.
     held: list[SocketUser] = []

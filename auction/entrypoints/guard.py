@@ -1,10 +1,12 @@
 """The WSGI server's outer guard: connection floods, slow clients, and the HTTP work counted for shutdown.
 
-- **Open sockets per address** (`SOCKETS_PER_ADDRESS`): Socket.IO requests (a websocket for its whole life, a
-  long-poll while it waits) from one client address at once; more are answered 429 before Engine.IO sees them.
-- **Handshakes per address** (`HANDSHAKES_PER_SECOND`): new Socket.IO sessions (a request without `sid`) per
-  second per address; a reconnect storm or a script opening sessions is answered 429, the rest of the site
-  is not slowed by it.
+- **Sessions per address** (`SOCKETS_PER_ADDRESS`): open Engine.IO sessions (websocket or long-polling) from one
+  client address; a handshake beyond them is answered 429 before Engine.IO sees it. Sessions are counted, not
+  requests: a polling session holds a waiting GET and sends POSTs, and many people share one address (a NAT, a
+  campus, a mobile carrier), so a request for a session that exists (its `sid`) is never refused here.
+- **Handshakes per address** (`HANDSHAKES_PER_SECOND`, off with `RATE_LIMITS_ENABLED`): new sessions (a request
+  whose parsed query has no `sid`, as Engine.IO reads it) per second per address; a reconnect storm or a script
+  opening sessions is answered 429, the rest of the site is not slowed by it.
 - **Slow clients** (`HANDSHAKE_TIMEOUT`): run.py gives eventlet this as the socket read timeout, so a
   connection that sends its request (or the next one on a kept-alive connection) slower than that is closed
   (slowloris). A websocket lifts it once upgraded: Socket.IO's own ping (every 25 s) finds dead ones.
@@ -19,13 +21,16 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
 from .shutdown import DRAIN, ShuttingDown
 
 log = logging.getLogger(__name__)
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+# The guard's reading of the client address, left in a handshake's environ for Engine.IO's connect event.
+ADDRESS_KEY = "leilao.guard.address"
 
 
 def client_address(environ: dict[str, Any], trusted_proxies: int) -> str:
@@ -42,37 +47,73 @@ class Guard:
         app: WSGIApp,
         *,
         sockets_per_address: int,
-        handshakes_per_second: int,
+        handshakes_per_second: int | None,
         trusted_proxies: int,
         socketio_path: str = "/socket.io",
     ) -> None:
         self.app = app
         self.sockets_per_address = sockets_per_address
-        self.handshakes_per_second = handshakes_per_second
+        self.handshakes_per_second = handshakes_per_second  # None: no handshake rate limit
         self.trusted_proxies = trusted_proxies
         self.socketio_path = socketio_path
-        self.open: dict[str, int] = defaultdict(int)
+        self.sessions: dict[str, set[str]] = defaultdict(set)
+        self.address_of: dict[str, str] = {}
+        # Engine.IO's own table of sessions (`watch`): a session missing from it is over, whatever we heard.
+        self.live: Container[str] = ()
         self.handshakes: dict[str, deque[float]] = defaultdict(deque)
 
+    def watch(self, eio: Any) -> None:
+        """Count the sessions of this Engine.IO server (python-engineio 4.15): its `connect` and `disconnect`
+        events are the only moments a session begins and ends, whatever the transport."""
+        on_connect, on_disconnect = eio.handlers["connect"], eio.handlers["disconnect"]
+
+        def connect(sid: str, environ: dict[str, Any]) -> Any:
+            accepted = on_connect(sid, environ)
+            if accepted is None or accepted is True:
+                self._opened(sid, environ.get(ADDRESS_KEY) or client_address(environ, self.trusted_proxies))
+            return accepted
+
+        def disconnect(sid: str, reason: Any) -> Any:
+            self._closed(sid)
+            return on_disconnect(sid, reason)
+
+        eio.on("connect", connect)
+        eio.on("disconnect", disconnect)
+        self.live = eio.sockets
+
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        # The app's own result object is returned untouched: under eventlet a websocket's is ALREADY_HANDLED,
-        # returned when the socket closes, so the open count drops exactly then.
         if not environ.get("PATH_INFO", "").startswith(self.socketio_path):
             return self._counted(environ, start_response)
-        address = client_address(environ, self.trusted_proxies)
-        if self.open[address] >= self.sockets_per_address:
-            return self._refuse(start_response, "sockets", address)
-        if "sid=" not in environ.get("QUERY_STRING", "") and not self._handshake_allowed(address):
-            return self._refuse(start_response, "handshakes", address)
         if environ.get("HTTP_UPGRADE", "").lower() == "websocket":
             _lift_read_timeout(environ)
-        self.open[address] += 1
-        try:
-            return self.app(environ, start_response)
-        finally:
-            self.open[address] -= 1
-            if not self.open[address]:
-                del self.open[address]
+        if "sid" in parse_qs(environ.get("QUERY_STRING", "")):
+            return self.app(environ, start_response)  # a session that exists (or a bad sid Engine.IO refuses)
+        address = client_address(environ, self.trusted_proxies)
+        if self._open_sessions(address) >= self.sockets_per_address:
+            return self._refuse(start_response, "sockets", address)
+        if self.handshakes_per_second is not None and not self._handshake_allowed(address):
+            return self._refuse(start_response, "handshakes", address)
+        environ[ADDRESS_KEY] = address
+        return self.app(environ, start_response)
+
+    def _opened(self, sid: str, address: str) -> None:
+        self.sessions[address].add(sid)
+        self.address_of[sid] = address
+
+    def _closed(self, sid: str) -> None:
+        address = self.address_of.pop(sid, None)
+        if address is not None:
+            self.sessions[address].discard(sid)
+            if not self.sessions[address]:
+                del self.sessions[address]
+
+    def _open_sessions(self, address: str) -> int:
+        sessions = self.sessions.get(address, ())
+        if len(sessions) >= self.sockets_per_address:
+            # Only at the limit, so the check stays cheap: forget sessions Engine.IO no longer has.
+            for sid in [sid for sid in sessions if sid not in self.live]:
+                self._closed(sid)
+        return len(self.sessions.get(address, ()))
 
     def _counted(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """A page, form or webhook: work in flight until the app has answered."""
@@ -113,9 +154,11 @@ def _lift_read_timeout(environ: dict[str, Any]) -> None:
 def protect(app: Any) -> Guard:
     """The Flask app wrapped for serving (run.py), with its limits from the app's settings."""
     config = app.config
-    return Guard(
+    guard = Guard(
         app,
         sockets_per_address=config["SOCKETS_PER_ADDRESS"],
-        handshakes_per_second=config["HANDSHAKES_PER_SECOND"],
+        handshakes_per_second=config["HANDSHAKES_PER_SECOND"] if config["RATE_LIMITS_ENABLED"] else None,
         trusted_proxies=config["TRUSTED_PROXIES"],
     )
+    guard.watch(app.extensions["socketio"].server.eio)
+    return guard

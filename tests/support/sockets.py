@@ -41,6 +41,7 @@ class SocketUser:
         origin: str | None = None,
         headers: dict[str, str] | None = None,
         timeout: float = 10,
+        transports: tuple[str, ...] = ("websocket",),
     ) -> None:
         self.username = username
         self.events: list[tuple[str, Any]] = []
@@ -50,7 +51,7 @@ class SocketUser:
         headers = {**(headers or {}), **({"Origin": origin} if origin else {})}  # else: the URL's own origin
         if username:
             headers["Cookie"] = f"auction_session={login_cookie(url, username)}"
-        self.sio.connect(url, headers=headers, transports=["websocket"], wait_timeout=timeout)
+        self.sio.connect(url, headers=headers, transports=list(transports), wait_timeout=timeout)
 
     def _record(self, event: str, payload: Any = None) -> None:
         with self._changed:
