@@ -211,6 +211,11 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "WTF_CSRF_SSL_STRICT": production,
         "LOG_LEVEL": (env.get("LOG_LEVEL") or "INFO").upper(),
         "SCHEDULER_ENABLED": _bool(env.get("SCHEDULER_ENABLED"), True),
+        # Jobs processes (SCHEDULER_ENABLED) compete for one lease; the leader runs the site-wide jobs
+        # (entrypoints/leader.py). Seconds between renewals and followers' attempts, and the silence after
+        # which the database frees the lease of a leader whose machine vanished.
+        "JOBS_LEASE_INTERVAL": float(env.get("JOBS_LEASE_INTERVAL") or 1.0),
+        "JOBS_LEASE_TIMEOUT": _int(env, "JOBS_LEASE_TIMEOUT", 10),
         # Benchmarks only: seconds between the hub-lag probe's log lines (0: no probe; entrypoints/probe.py).
         "PROBE_INTERVAL": float(env.get("PROBE_INTERVAL") or 0),
         # SQLite only: create the tables on first start (the embedded default needs no admin).

@@ -414,7 +414,7 @@ class Database:
                 precondition(session)
             return fn(UnitOfWork(session, box), *args, **kwargs)
 
-        result = self._offloaded(self._attempts, work, box)
+        result = self.offloaded(self._attempts, work, box)
         if own and box and self.deliver is not None:
             self.deliver(box)
         return result
@@ -423,11 +423,10 @@ class Database:
         """Run `fn(session, *args, **kwargs)` as one transaction (reads; work with no messages)."""
         # TRANSITION: an Outbox passed the old way is still rewound; goes when every use case takes a UnitOfWork.
         boxes = [arg for arg in (*args, *kwargs.values()) if isinstance(arg, Outbox)]
-        return self._offloaded(
-            self._attempts, lambda session: fn(session, *args, **kwargs), boxes[0] if boxes else None
-        )
+        return self.offloaded(self._attempts, lambda session: fn(session, *args, **kwargs), boxes[0] if boxes else None)
 
-    def _offloaded(self, runner: Callable[..., T], *args: Any) -> T:
+    def offloaded(self, runner: Callable[..., T], *args: Any) -> T:
+        """`runner(*args)`, off the hub when units of work are (blocking database calls outside a unit of work)."""
         if self._should_offload():
             from eventlet import tpool
 

@@ -6,6 +6,7 @@ CI=true its absence fails the run instead of skipping.
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -168,9 +169,11 @@ VALID_CPFS = ["52998224725", "11144477735", "39053344705", "15350946056", "71428
 def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     """Start real eventlet servers (run.py) in subprocesses; all are stopped after the test."""
     servers: list[LiveServer] = []
+    numbers = itertools.count()  # next() is atomic: tests may start servers from several threads at once
 
     def start(db_url: str, **env: str) -> LiveServer:
-        instance = tmp_path / f"instance{len(servers)}"
+        number = next(numbers)
+        instance = tmp_path / f"instance{number}"
         base = {
             "DATABASE_URL": db_url,
             "INSTANCE_PATH": str(instance),
@@ -179,7 +182,7 @@ def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
             "RATE_LIMITS_ENABLED": "false",
             "SCHEDULER_INTERVAL": "0.2",
         }
-        server = LiveServer(env={**base, **env}, log_path=tmp_path / f"server{len(servers)}.log")
+        server = LiveServer(env={**base, **env}, log_path=tmp_path / f"server{number}.log")
         servers.append(server)
         return server.start()
 

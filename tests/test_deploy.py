@@ -1,4 +1,4 @@
-"""deploy/ as shipped: exactly one process runs the site-wide jobs, every process refreshes its own sockets, the
+"""deploy/ as shipped: only the jobs processes (one leading at a time) run the site-wide jobs, every process refreshes its own sockets, the
 nginx site renders from its settings and nginx accepts it (`nginx -t`)."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from auction.db import Database
 from auction.entrypoints import jobs, sockets  # noqa: F401 - sockets registers the watcher refresh job
 from tests.support.nginx import NGINX, nginx_available, render, self_signed_certificate
 from tests.support.server import ROOT
@@ -21,7 +22,7 @@ def scheduler_setting(unit: str) -> str:
     return found.group(1)
 
 
-def test_site_processes_leave_the_site_wide_jobs_to_the_one_jobs_process():
+def test_site_processes_leave_the_site_wide_jobs_to_the_jobs_processes():
     assert scheduler_setting("leilao-site@.service") == "false"
     assert scheduler_setting("leilao-jobs.service") == "true"
     assert sorted(path.name for path in UNITS.glob("*.service")) == ["leilao-jobs.service", "leilao-site@.service"]
@@ -30,7 +31,10 @@ def test_site_processes_leave_the_site_wide_jobs_to_the_one_jobs_process():
 @pytest.mark.parametrize("scheduler_enabled", [True, False])
 def test_a_process_without_the_scheduler_still_refreshes_its_own_watchers(scheduler_enabled, monkeypatch):
     started: list[str] = []
-    monkeypatch.setattr(jobs.socketio, "start_background_task", lambda _loop, _app, name, *_: started.append(name))
+    def start(task, _app, *args):
+        started.append(args[0] if task is jobs._loop else task.__name__)
+
+    monkeypatch.setattr(jobs.socketio, "start_background_task", start)
     config = {
         "SCHEDULER_ENABLED": scheduler_enabled,
         "SCHEDULER_INTERVAL": 1,
@@ -38,9 +42,13 @@ def test_a_process_without_the_scheduler_still_refreshes_its_own_watchers(schedu
         "WATCHERS_REFRESH_INTERVAL": 10,
         "ORDER_JOBS_INTERVAL": 60,
         "TRANSFER_RECONCILE_INTERVAL": 60,
+        "JOBS_LEASE_TIMEOUT": 10,
     }
-    jobs.start_background_tasks(type("App", (), {"config": config})())
-    site_wide = {"auction_scheduler", "payments_reconcile", "orders_release", "transfers_reconcile"}
+    database = Database("sqlite://", pool_size=1)
+    jobs.start_background_tasks(type("App", (), {"config": config, "extensions": {"auction.db": database}})())
+    database.dispose()
+    # The site-wide jobs and the bid for their lease (entrypoints/leader.py).
+    site_wide = {"auction_scheduler", "payments_reconcile", "orders_release", "transfers_reconcile", "_lead"}
     assert "watchers_refresh" in started
     assert site_wide <= set(started) if scheduler_enabled else not site_wide & set(started)
 

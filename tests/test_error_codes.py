@@ -133,7 +133,7 @@ def test_every_event_that_reads_the_database_answers_unavailable_when_it_is_down
         raise DatabaseUnavailable("the database is unavailable")
 
     sio = _login(app, "rich")
-    monkeypatch.setattr(Database, "_offloaded", down)
+    monkeypatch.setattr(Database, "offloaded", down)
     for name in ("join_auction", "bid", "finish_auction", "watch", "unwatch"):
         ack = sio.emit(name, {"auction_id": auctions["open"], "amount": 1_000}, callback=True)
         assert ack["error"] == "unavailable", (name, ack)

@@ -258,6 +258,64 @@ def test_sigkill_while_auctions_finish_finishes_each_exactly_once(live_server_fa
     assert audit(database) == []
 
 
+def start_together(start, count: int) -> list:
+    """`count` servers started at once (each start waits for /healthz; together they wait once)."""
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(lambda _: start(), range(count)))
+
+
+def lines_with(server, event: str) -> list[str]:
+    return [line for line in server.log().splitlines() if f"event={event}" in line]
+
+
+# docs/deploy.md, "Several jobs processes": a follower leads within JOBS_LEASE_INTERVAL (1 s) of the leader's death;
+# the margin is for a loaded 2-core machine.
+TAKEOVER_LIMIT = 1.0 + 2.0
+MANY = 20
+
+
+@MARIADB
+@pytest.mark.live
+def test_a_follower_takes_over_the_jobs_when_the_leader_is_sigkilled_mid_round(
+    live_server_factory, db_url, database, people
+):
+    ids = people("seller", "winner")
+    auctions = [new_auction(database, ids["seller"], seconds=60) for _ in range(MANY)]
+    for n, auction_id in enumerate(auctions):
+        place(database, auction_id, ids["winner"], 1_000 + n)
+    # Two jobs processes on one database (on two machines in production), both with the default lease timings.
+    servers = start_together(lambda: live_server_factory(db_url, **LIVE_ENV, SCHEDULER_ENABLED="true"), 2)
+    wait_for(lambda: sum(len(lines_with(s, "jobs_lease_acquired")) for s in servers) == 1, what="one leader")
+    leader, follower = sorted(servers, key=lambda s: not lines_with(s, "jobs_lease_acquired"))
+    # All end at once: the leader's next round finishes them one transaction after another.
+    ends = clock.now() + timedelta(seconds=0.3)
+    database.transaction(lambda s: [s.get(Auction, a).__setattr__("ends_at", ends) for a in auctions])
+
+    def finished() -> int:
+        return count(database, Auction, Auction.status == "finished")
+
+    wait_for(lambda: finished() >= 3, timeout=15, interval=0.01, what="3 finished auctions")
+    leader.kill()
+    killed = time.monotonic()
+    assert finished() < len(auctions), "the kill came after the round"
+    wait_for(lambda: lines_with(follower, "jobs_lease_acquired"), timeout=10, interval=0.02, what="the takeover")
+    took = time.monotonic() - killed
+    assert took < TAKEOVER_LIMIT, f"the follower led {took:.2f}s after the leader's death"
+    wait_for(lambda: finished() == len(auctions), timeout=15, what="every auction finished")
+
+    # Exactly one process led at a time: the follower finished nothing before it took the lease.
+    log = follower.log()
+    assert "event=auction_finished" not in log.split("event=jobs_lease_acquired")[0]
+    assert lines_with(follower, "auction_finished"), "the follower finished none of the remaining auctions"
+    for n, auction_id in enumerate(auctions):
+        captures = count(database, LedgerTransaction, LedgerTransaction.auction_id == auction_id, CAPTURE)
+        notices = count(database, Notification, Notification.auction_id == auction_id, Notification.kind == "sale")
+        assert (captures, notices) == (1, 1), f"auction {auction_id} finished {captures} times"
+        assert load_auction(database, auction_id).final_price == 1_000 + n
+    assert balance(database, ids["winner"]).available == FUNDS - sum(1_000 + n for n in range(len(auctions)))
+    assert audit(database) == []
+
+
 @pytest.fixture
 def proxied(db_url):
     """A TCP proxy in front of MariaDB for one server; cut() is that server's database outage."""

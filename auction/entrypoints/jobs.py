@@ -14,6 +14,7 @@ from datetime import timedelta
 from flask import Flask
 
 from ..auctions import closing, listing
+from ..db import Database
 from ..extensions import get_asaas, get_db, socketio
 from ..orders import service as order_service
 from ..payments.events import CreditPolicy
@@ -21,11 +22,14 @@ from ..payments.levels import Applied
 from ..payments.links import resolve_payers
 from ..payments.reconcile import Reconcile, reconcile
 from ..payouts import reconcile as transfer_reconcile
+from .leader import Leadership, lease_for
 from .shutdown import DRAIN, ShuttingDown
 
 log = logging.getLogger(__name__)
 
 Job = Callable[[Flask], None]
+# Seconds between a follower's looks at whether it leads now (a flag; the lease itself is renewed by _lead).
+FOLLOWER_STEP = 0.1
 # (name, config key of its interval in seconds, job, runs in every serving process)
 JOBS: list[tuple[str, str, Job, bool]] = []
 
@@ -33,8 +37,9 @@ JOBS: list[tuple[str, str, Job, bool]] = []
 def periodic(name: str, interval_key: str, *, every_process: bool = False) -> Callable[[Job], Job]:
     """Register `fn(app)` to run every `app.config[interval_key]` seconds.
 
-    A site-wide job (the scheduler, reconciliation) runs only where SCHEDULER_ENABLED is on (one
-    process in deploy/); an `every_process` job looks after the process's own sockets and runs in all.
+    A site-wide job (the scheduler, reconciliation) runs only in the one process leading (leader.py) among
+    those with SCHEDULER_ENABLED on (the jobs processes in deploy/); an `every_process` job looks after the
+    process's own sockets and runs in all.
     """
 
     def register(fn: Job) -> Job:
@@ -44,9 +49,12 @@ def periodic(name: str, interval_key: str, *, every_process: bool = False) -> Ca
     return register
 
 
-def _loop(app: Flask, name: str, interval_key: str, job: Job) -> None:
+def _loop(app: Flask, name: str, interval_key: str, job: Job, leadership: Leadership | None) -> None:
     interval = float(app.config[interval_key])
     while True:
+        if leadership is not None and not leadership.leading:
+            socketio.sleep(FOLLOWER_STEP)
+            continue
         try:
             with DRAIN.work(), app.app_context():
                 job(app)
@@ -57,20 +65,37 @@ def _loop(app: Flask, name: str, interval_key: str, job: Job) -> None:
         socketio.sleep(interval)
 
 
-def start_background_tasks(app: Flask) -> None:
+def _lead(app: Flask, leadership: Leadership) -> None:
+    """Keep or take the lease every JOBS_LEASE_INTERVAL (its query runs off the hub, like a unit of work)."""
+    db: Database = app.extensions["auction.db"]
+    interval = float(app.config["JOBS_LEASE_INTERVAL"])
+    while True:
+        db.offloaded(leadership.renew)
+        socketio.sleep(interval)
+
+
+def start_background_tasks(app: Flask) -> Leadership | None:
+    """Start this process's job loops; with SCHEDULER_ENABLED, also its bid for the lease (leader.py), which
+    the site-wide jobs wait for. The process's Leadership, or None where it runs no site-wide job."""
+    leadership = None
+    if app.config["SCHEDULER_ENABLED"]:
+        leadership = Leadership(lease_for(app.extensions["auction.db"], int(app.config["JOBS_LEASE_TIMEOUT"])))
+        app.extensions["auction.leadership"] = leadership
+        socketio.start_background_task(_lead, app, leadership)
     for name, interval_key, job, every_process in JOBS:
-        if not (every_process or app.config["SCHEDULER_ENABLED"]):
+        if not (every_process or leadership):
             continue
         if float(app.config[interval_key]) > 0:
-            socketio.start_background_task(_loop, app, name, interval_key, job)
+            socketio.start_background_task(_loop, app, name, interval_key, job, None if every_process else leadership)
             log.info("event=background_job_started job=%s every=%ss", name, app.config[interval_key])
+    return leadership
 
 
 # -- the auction scheduler ------------------------------------------------------------------
-# Opens, finishes and announces auctions on time, with nobody connected. It runs in every
-# server process; each step is decided in the database (a conditional UPDATE or a locked row),
-# so with several processes every auction is opened, finished and announced exactly once. Its
-# first round runs as the server starts, which finishes auctions that ended while it was down.
+# Opens, finishes and announces auctions on time, with nobody connected. It runs in the leading jobs
+# process; each step is also decided in the database (a conditional UPDATE or a locked row), so even
+# two processes at once open, finish and announce every auction exactly once. Its first round runs
+# as a process starts leading, which finishes auctions that ended while no process led.
 
 
 @periodic("auction_scheduler", "SCHEDULER_INTERVAL")
