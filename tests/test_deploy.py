@@ -1,5 +1,5 @@
-"""deploy/ as shipped: only the jobs processes (one leading at a time) run the site-wide jobs, every process refreshes its own sockets, the
-nginx site renders from its settings and nginx accepts it (`nginx -t`)."""
+"""deploy/ as shipped: only the jobs processes (one leading at a time) run the site-wide jobs, every process
+refreshes its own sockets, the nginx site renders from its settings and nginx accepts it (`nginx -t`)."""
 
 from __future__ import annotations
 
