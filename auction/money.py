@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 Cents = int
@@ -35,6 +36,33 @@ def reais_to_cents(value: object) -> Cents:
     if abs(amount) > MAX_CENTS / 100:
         raise InvalidAmount("amount is too large")
     return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+# What the pages' script strips before reading an amount (static/js/live.js, parseReais): "R$" and whatever
+# JavaScript's \s matches, listed because Python's \s is another set.
+_DECORATION = re.compile(r"R\$|[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]")
+# ASCII digits only: Decimal and int() would also read "1e3", "1_000", "+5" and Arabic-Indic or full-width digits.
+_AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?", re.ASCII)
+
+
+def parse_brl(text: str) -> Cents:
+    """An amount a person typed in a money field, in cents: "1.234,56", "R$ 1234,5", "1234.56" or "1234".
+
+    The one reading of typed money, the same as the pages' script's (a test holds the two together): with a
+    comma, dots group thousands and the comma marks the centavos; without one, a dot may mark them.
+    """
+    cleaned = _DECORATION.sub("", text)
+    if "," in cleaned:
+        cleaned = cleaned.replace(".", "").replace(",", ".", 1)
+    if not _AMOUNT.fullmatch(cleaned):
+        raise InvalidAmount("enter an amount like 150 or 150,00")
+    whole, _, fraction = cleaned.partition(".")
+    cents = int(whole) * 100 + int(fraction.ljust(2, "0"))
+    if cents == 0:
+        raise InvalidAmount("amount must be positive")
+    if cents > MAX_CENTS:
+        raise InvalidAmount("amount is too large")
+    return cents
 
 
 def cents_to_reais(cents: Cents) -> str:

@@ -13,6 +13,7 @@ from ...auctions import closing, listing
 from ...errors import NotFound, ServiceError
 from ...extensions import get_asaas, get_db
 from ...models import Auction, Payment, User, Wallet, WebhookDelivery
+from ...money import parse_brl
 from ...payments import cash, links, queries, quota
 from ...payments.deliveries import reprocess_delivery
 from ...payments.events import CreditPolicy
@@ -21,7 +22,6 @@ from ...payments.topups import TopUpLimits
 from ...payouts import deliveries as transfer_deliveries
 from ...uow import UnitOfWork
 from .auth import admin_required, signed_in_user
-from .forms import parse_reais
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def assign_payment(payment_id: int) -> Any:
 def create_payment_link() -> Any:
     user = signed_in_user()
     try:
-        amount = parse_reais(request.form.get("amount") or "")
+        amount = parse_brl(request.form.get("amount") or "")
         command = links.CreatePaymentLink(
             user.id, request.form.get("name") or "", amount, TopUpLimits.from_config(current_app.config)
         )

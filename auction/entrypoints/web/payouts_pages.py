@@ -7,9 +7,9 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 
 from ...extensions import get_asaas, get_db
+from ...money import parse_brl
 from ...payouts import withdrawals
 from .auth import client_ip, login_required, rate_limited, signed_in_user
-from .forms import parse_reais
 
 bp = Blueprint("payouts_pages", __name__)
 
@@ -22,7 +22,7 @@ def withdraw() -> Any:
         flash("Too many withdrawals; wait a minute and try again.", "error")
         return redirect(url_for("wallet_pages.wallet"))
     try:
-        amount = parse_reais(request.form.get("amount") or "")
+        amount = parse_brl(request.form.get("amount") or "")
     except ValueError as exc:
         flash(f"Could not withdraw: {exc}", "error")
         return redirect(url_for("wallet_pages.wallet"))

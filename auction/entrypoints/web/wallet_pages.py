@@ -13,11 +13,11 @@ from ...db import DatabaseUnavailable
 from ...errors import NotFound, ServiceError
 from ...extensions import get_asaas, get_db
 from ...models import Auction
+from ...money import parse_brl
 from ...payments import instructions, queries, topups
 from ...payouts import WithdrawalLimits
 from ...payouts import queries as payout_queries
 from .auth import client_ip, login_required, rate_limited, signed_in_user
-from .forms import parse_reais
 
 bp = Blueprint("wallet_pages", __name__)
 
@@ -136,7 +136,7 @@ def topup() -> Any:
         flash("Too many top-ups; wait a minute and try again.", "error")
         return redirect(url_for("wallet_pages.wallet"))
     try:
-        amount = parse_reais(request.form.get("amount") or "")
+        amount = parse_brl(request.form.get("amount") or "")
         command = topups.StartTopUp(
             user.id,
             amount,
