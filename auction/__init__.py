@@ -43,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             app.config["ASAAS_WEBHOOK_TOKEN"],
             app.config["ASAAS_TRANSFER_VALIDATION_TOKEN"],
             app.config["SECRET_KEY"],
+            app.config["SMTP_PASSWORD"],
         ],
     )
 
@@ -57,6 +58,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # The embedded default needs no admin: the file and its tables appear on first start.
         # Recorded at the newest Alembic revision, so `flask db upgrade` works on it later.
         create_schema(db.engine)
+
+    from . import mail
+
+    mail.configure(mail.MailRenderer(app.config["SITE_NAME"], app.config["PUBLIC_URL"]))
+    if app.config["PRODUCTION"] and not app.config["SMTP_HOST"]:
+        log.error("event=mail_disabled reason=no_SMTP_HOST_in_production")
 
     from .ratelimit import RateLimiter
 
@@ -104,6 +111,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         log.error("event=payments_disabled reason=no_ASAAS_API_KEY_in_production")
     if app.config["ASAAS_SIMULATOR"]:
         _mount_asaas_simulator(app)
+    if app.config["MAIL_DEV_INBOX"]:
+        from .entrypoints.web import dev_mail
+
+        app.register_blueprint(dev_mail.bp)
     return app
 
 

@@ -57,6 +57,11 @@ def _dev_secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+def host_of(url: str) -> str:
+    """The host name of a URL (no port): what the site's From address and Message-IDs are named after."""
+    return url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "localhost"
+
+
 def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from `environ` (default: os.environ)."""
     env = os.environ if environ is None else environ
@@ -89,6 +94,9 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "https://api-sandbox.asaas.com/v3" if asaas_api_key else f"{public_url}/asaas-sim/v3"
     )
 
+    site_name = env.get("SITE_NAME") or "Leilão"
+    smtp_host = (env.get("SMTP_HOST") or "").strip()
+    smtp_security = _choice(env, "SMTP_SECURITY", ("starttls", "tls", "none"))
     # Extra origins allowed to open sockets. Listing any replaces Socket.IO's same-origin
     # default, so the site's own PUBLIC_URL is always kept in the list.
     extra_origins = [o.strip().rstrip("/") for o in (env.get("SOCKETIO_CORS_ORIGINS") or "").split(",") if o.strip()]
@@ -179,6 +187,22 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "ASAAS_TRANSFER_VALIDATION_TOKEN": env.get("ASAAS_TRANSFER_VALIDATION_TOKEN") or webhook_token,
         # Simulator only: where it sends the transfer validation call.
         "ASAAS_SIM_VALIDATION_URL": env.get("ASAAS_SIM_VALIDATION_URL") or f"{public_url}/payment/transfer-validation",
+        # E-mail (auction/mail): sent over SMTP when SMTP_HOST is set; in development without it nothing leaves
+        # the machine and /dev/mail shows what would have been sent.
+        "SITE_NAME": site_name,
+        "SMTP_HOST": smtp_host,
+        "SMTP_PORT": _int(env, "SMTP_PORT", 465 if smtp_security == "tls" else 587),
+        # starttls (port 587), tls (implicit TLS, port 465) or none (a relay on this machine).
+        "SMTP_SECURITY": smtp_security,
+        "SMTP_USER": env.get("SMTP_USER") or "",
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD") or "",
+        "SMTP_TIMEOUT": float(env.get("SMTP_TIMEOUT") or 10),
+        "MAIL_FROM": env.get("MAIL_FROM") or f"{site_name} <nao-responda@{host_of(public_url)}>",
+        "MAIL_DEV_INBOX": not smtp_host and not production,
+        "MAIL_SEND_INTERVAL": float(env.get("MAIL_SEND_INTERVAL") or 5),
+        # A message is tried this many times (waiting MAIL_RETRY_SECONDS, doubling, at most an hour) before it is dead.
+        "MAIL_MAX_ATTEMPTS": _int(env, "MAIL_MAX_ATTEMPTS", 10),
+        "MAIL_RETRY_SECONDS": _int(env, "MAIL_RETRY_SECONDS", 60),
         "SOFT_CLOSE_SECONDS": _int(env, "SOFT_CLOSE_SECONDS", 120),
         # Group commit: the most bids (on any auctions) decided in one transaction, and how many such transactions
         # one process runs at once (entrypoints/sockets/bid_queue.py).

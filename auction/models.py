@@ -476,3 +476,34 @@ class Withdrawal(Base):
     finished_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class OutgoingMail(Base):
+    """One e-mail in the outbox (auction/mail): queued in a use case's transaction, sent by the jobs process.
+
+    The message is rendered when queued (both parts, in the recipient's language) and its Message-ID is
+    chosen then, so every attempt sends the same message; a crash between sending and marking sends it
+    again with the same Message-ID (at least once, never lost)."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = table_args(Index("ix_mail_outbox_status_next_attempt_at", "status", "next_attempt_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(191), unique=True)
+    # Nulled when the account is deleted (LGPD); the address is anonymised with it.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # The template's name: what kind of message it is (admin counts, the development inbox).
+    kind: Mapped[str] = mapped_column(String(40))
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(255))
+    text_body: Mapped[str] = mapped_column(Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"))
+    html_body: Mapped[str] = mapped_column(Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"))
+    # Extra headers (List-Unsubscribe, ...) as a JSON object.
+    headers: Mapped[str | None] = mapped_column(Text)
+    # queued (never tried), failed (will be tried again), sent, dead (gave up after MAIL_MAX_ATTEMPTS)
+    status: Mapped[str] = mapped_column(String(8), default="queued", server_default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

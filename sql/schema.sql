@@ -4,7 +4,7 @@
 -- Load it into an empty database (see docs/database.md):
 --   mariadb -u root -p -e "CREATE DATABASE auction CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 --   mariadb -u root -p auction < sql/schema.sql
--- Running it again does no harm. It records the Alembic revision it equals (0007), so later
+-- Running it again does no harm. It records the Alembic revision it equals (0008), so later
 -- schema changes are applied with `flask --app auction db upgrade` or the files in sql/migrations/.
 
 SET NAMES utf8mb4;
@@ -113,6 +113,31 @@ CREATE TABLE IF NOT EXISTS login_sessions (
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
 
 CREATE INDEX IF NOT EXISTS ix_login_sessions_user_id ON login_sessions (user_id);
+
+CREATE TABLE IF NOT EXISTS mail_outbox (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	message_id VARCHAR(191) NOT NULL,
+	user_id INTEGER,
+	kind VARCHAR(40) NOT NULL,
+	to_address VARCHAR(254) NOT NULL,
+	subject VARCHAR(255) NOT NULL,
+	text_body MEDIUMTEXT NOT NULL,
+	html_body MEDIUMTEXT NOT NULL,
+	headers TEXT,
+	status VARCHAR(8) NOT NULL DEFAULT 'queued',
+	attempts INTEGER NOT NULL DEFAULT 0,
+	next_attempt_at DATETIME(6) NOT NULL,
+	last_error VARCHAR(255),
+	created_at DATETIME(6) NOT NULL,
+	sent_at DATETIME(6),
+	CONSTRAINT pk_mail_outbox PRIMARY KEY (id),
+	CONSTRAINT uq_mail_outbox_message_id UNIQUE (message_id),
+	CONSTRAINT fk_mail_outbox_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE SET NULL
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_mail_outbox_status_next_attempt_at ON mail_outbox (status, next_attempt_at);
+
+CREATE INDEX IF NOT EXISTS ix_mail_outbox_user_id ON mail_outbox (user_id);
 
 CREATE TABLE IF NOT EXISTS payment_links (
 	id INTEGER NOT NULL AUTO_INCREMENT,
@@ -391,5 +416,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) SELECT '0007' FROM DUAL
+INSERT INTO alembic_version (version_num) SELECT '0008' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

@@ -24,7 +24,7 @@ from auction.models import Base
 from tests.support.server import LiveServer
 
 # Fixtures shared by several test modules, found by pytest without importing them by name.
-pytest_plugins = ["tests.support.auctions", "tests.support.payments", "tests.support.nginx"]
+pytest_plugins = ["tests.support.auctions", "tests.support.payments", "tests.support.nginx", "tests.support.smtp"]
 
 MARIADB_URL = os.environ.get("TEST_MARIADB_URL", "mariadb+mariadbconnector://root:@127.0.0.1:3306/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"

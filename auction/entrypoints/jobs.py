@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask
 
 from ..auctions import closing, listing
 from ..db import Database
 from ..extensions import get_asaas, get_db, socketio
+from ..mail import sender
 from ..orders import service as order_service
 from ..payments.events import CreditPolicy
 from ..payments.levels import Applied
@@ -181,3 +183,33 @@ def order_release_job(app: Flask) -> None:
 def transfer_reconcile_job(app: Flask) -> None:
     changed = transfer_reconcile.reconcile(get_db(), get_asaas())
     log.info("event=transfer_reconcile_round changed=%d", changed)
+
+
+# -- mail ------------------------------------------------------------------------------------------
+# The outbox's messages go out from here (auction/mail/sender.py: claim, send, mark; retried with back-off).
+
+
+def mail_transport(config: Any) -> sender.SmtpTransport | sender.DevInbox | None:
+    """SMTP when SMTP_HOST is set; the development inbox without it; nothing in production without it."""
+    if config["SMTP_HOST"]:
+        return sender.SmtpTransport(sender.SmtpSettings.from_config(config))
+    return sender.DevInbox() if config["MAIL_DEV_INBOX"] else None
+
+
+def run_mail_round(app: Flask) -> sender.Round:
+    transport = mail_transport(app.config)
+    if transport is None:
+        log.warning("event=mail_not_sent reason=no_SMTP_HOST_in_production")
+        return sender.Round()
+    policy = sender.RetryPolicy(
+        max_attempts=app.config["MAIL_MAX_ATTEMPTS"], base=timedelta(seconds=app.config["MAIL_RETRY_SECONDS"])
+    )
+    outcome = sender.send_due(get_db(), transport, app.config["MAIL_FROM"], policy)
+    if outcome.sent or outcome.failed or outcome.dead:
+        log.info("event=mail_round sent=%d failed=%d dead=%d", outcome.sent, outcome.failed, outcome.dead)
+    return outcome
+
+
+@periodic("mail_outbox", "MAIL_SEND_INTERVAL")
+def mail_job(app: Flask) -> None:
+    run_mail_round(app)

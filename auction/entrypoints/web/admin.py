@@ -6,12 +6,14 @@ import logging
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...auctions import closing, listing
 from ...errors import NotFound, ServiceError
 from ...extensions import get_asaas, get_db
+from ...mail import queries as mail_queries
 from ...models import Auction, Payment, User, Wallet, WebhookDelivery
 from ...money import parse_brl
 from ...payments import cash, links, queries, quota
@@ -43,6 +45,7 @@ def _counts(session: Session) -> dict[str, int]:
         "open_auctions": count(select(func.count(Auction.id)).where(Auction.status == "open")),
         "unmatched": count(select(func.count(Payment.id)).where(Payment.user_id.is_(None))),
         "failed": count(select(func.count(WebhookDelivery.id)).where(WebhookDelivery.outcome == Outcome.FAILED)),
+        "mail_stuck": sum(n for status, n in mail_queries.counts(session).items() if status in ("failed", "dead")),
     }
 
 
@@ -208,3 +211,24 @@ def redact(raw_body: str) -> str:
     """The raw body as stored, with the webhook token blanked should a sender ever have put it there."""
     token = current_app.config["ASAAS_WEBHOOK_TOKEN"]
     return raw_body.replace(token, "[redacted]") if token else raw_body
+
+
+def _mail(session: Session) -> dict[str, Any]:
+    unsent = mail_queries.latest(session, statuses=("queued", "failed", "dead"))
+    return {"counts": mail_queries.counts(session), "rows": unsent}
+
+
+@bp.get("/mail")
+def mail() -> Any:
+    """The outbox: how many messages wait, failed (to be tried again), were sent, or gave up."""
+    return render_template("admin/mail.html", **get_db().transaction(_mail))
+
+
+@bp.post("/mail/<int:mail_id>/send-again")
+def mail_send_again(mail_id: int) -> Any:
+    if get_db().transaction(mail_queries.send_again, mail_id):
+        log.info("event=admin_mail_send_again mail_id=%s admin_id=%s", mail_id, signed_in_user().id)
+        flash(_("The message is queued again."), "success")
+    else:
+        flash(_("Only a message that gave up can be sent again."), "error")
+    return redirect(url_for("admin.mail"))
