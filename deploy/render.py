@@ -12,13 +12,14 @@ The settings (deploy.env, `NAME=value` lines, or the environment):
 | `LEILAO_TLS_CERTIFICATE_KEY` | `/etc/letsencrypt/live/$LEILAO_SERVER_NAME/privkey.pem` | its private key (PEM) |
 | `LEILAO_SITE_PORTS` | `5001,5002` | ports of the site processes (`leilao-site@PORT`), all on 127.0.0.1 |
 | `LEILAO_STATIC_ROOT` | `/srv/leilao/app/static` | the checkout's `static/` folder, served by nginx |
-| `LEILAO_HTTPS_PORT` | `443` | where nginx listens for TLS |
-| `LEILAO_HTTP_PORT` | `80` | where nginx redirects plain HTTP to HTTPS |
-| `LEILAO_LISTEN_IPV6` | `on` | `off`: listen on IPv4 only (a machine without IPv6) |
+| `LEILAO_HTTPS_PORT` | `443` | where nginx listens for TLS: a port, or `ADDRESS:PORT` for one address only |
+| `LEILAO_HTTP_PORT` | `80` | where nginx redirects plain HTTP to HTTPS (the redirect keeps a port other than 443) |
+| `LEILAO_LISTEN_IPV6` | `on` | a bare port is also listened on for IPv6 (`[::]:PORT`); `off`: IPv4 only (no IPv6) |
 | `LEILAO_SOCKETS_PER_ADDRESS` | `200` | requests opening a Socket.IO session at once per client address (nginx) |
 | `LEILAO_HANDSHAKES_PER_SECOND` | `20` | new Socket.IO sessions per second per client address (burst as many) |
 
-A port setting may carry an address (`127.0.0.1:8443`).
+A port setting may carry an address (`127.0.0.1:8443`, `[2001:db8::1]:443`): nginx then listens on that address
+only, whatever `LEILAO_LISTEN_IPV6` says.
 """
 
 from __future__ import annotations
@@ -49,25 +50,41 @@ def settings(env: Mapping[str, str]) -> dict[str, str]:
     ports = [p.strip() for p in env.get("LEILAO_SITE_PORTS", "5001,5002").split(",") if p.strip()]
     if not ports or not all(p.isdigit() for p in ports):
         raise SystemExit("LEILAO_SITE_PORTS must be a comma-separated list of ports")
+    https = env.get("LEILAO_HTTPS_PORT") or "443"
+    ipv6 = (env.get("LEILAO_LISTEN_IPV6") or "on").lower() not in {"off", "false", "0", "no"}
     return {
         "SERVER_NAME": name,
         "TLS_CERTIFICATE": env.get("LEILAO_TLS_CERTIFICATE") or f"/etc/letsencrypt/live/{name}/fullchain.pem",
         "TLS_CERTIFICATE_KEY": env.get("LEILAO_TLS_CERTIFICATE_KEY") or f"/etc/letsencrypt/live/{name}/privkey.pem",
         "STATIC_ROOT": (env.get("LEILAO_STATIC_ROOT") or "/srv/leilao/app/static").rstrip("/"),
-        "HTTPS_PORT": env.get("LEILAO_HTTPS_PORT") or "443",
-        "HTTP_PORT": env.get("LEILAO_HTTP_PORT") or "80",
+        "HTTPS_LISTEN": listen_directives(https, "ssl http2", ipv6),
+        "HTTP_LISTEN": listen_directives(env.get("LEILAO_HTTP_PORT") or "80", "", ipv6),
+        "HTTPS_REDIRECT_PORT": "" if port_of(https) == "443" else f":{port_of(https)}",
         "UPSTREAM_SERVERS": "\n".join(f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in ports),
         "PORTS": "\n".join(ports),
-        "LISTEN_IPV6": (env.get("LEILAO_LISTEN_IPV6") or "on").lower(),
         "SOCKETS_PER_ADDRESS": env.get("LEILAO_SOCKETS_PER_ADDRESS") or "200",
         "HANDSHAKES_PER_SECOND": env.get("LEILAO_HANDSHAKES_PER_SECOND") or "20",
     }
 
 
+def port_of(setting: str) -> str:
+    """The port of a port setting (`8443`, `127.0.0.1:8443`, `[::1]:8443`)."""
+    port = setting.rpartition(":")[2]
+    if not port.isdigit():
+        raise SystemExit(f"not a port or ADDRESS:PORT: {setting!r}")
+    return port
+
+
+def listen_directives(setting: str, options: str, ipv6: bool) -> str:
+    """nginx `listen` lines: an address given is the only one; a bare port is every IPv4 (and IPv6) address."""
+    port_of(setting)
+    suffix = f" {options};" if options else ";"
+    addresses = [setting] if ":" in setting or not ipv6 else [setting, f"[::]:{setting}"]
+    return "\n".join(f"    listen {address}{suffix}" for address in addresses)
+
+
 def render_nginx(values: Mapping[str, str]) -> str:
     text = (HERE / "nginx" / "leilao.conf.in").read_text()
-    if values["LISTEN_IPV6"] in {"off", "false", "0", "no"}:
-        text = "".join(line for line in text.splitlines(keepends=True) if "listen [::]" not in line)
     for key, value in values.items():
         text = text.replace(f"@{key}@", value)
     if "@" in "".join(line for line in text.splitlines() if not line.lstrip().startswith("#")):

@@ -59,7 +59,16 @@ def test_the_nginx_site_needs_a_server_name():
 
 
 @pytest.mark.skipif(not nginx_available(), reason="nginx is not installed")
-def test_nginx_accepts_the_rendered_site(tmp_path):
+@pytest.mark.parametrize(
+    ("https", "http", "ipv6", "listens"),
+    [
+        ("127.0.0.1:18443", "127.0.0.1:18080", "off", ["127.0.0.1:18080;", "127.0.0.1:18443 ssl http2;"]),
+        # An address in a port setting with IPv6 on (the default) once rendered `listen [::]:127.0.0.1:...`.
+        ("127.0.0.1:18443", "18080", "on", ["18080;", "[::]:18080;", "127.0.0.1:18443 ssl http2;"]),
+        ("18443", "18080", "on", ["18080;", "[::]:18080;", "18443 ssl http2;", "[::]:18443 ssl http2;"]),
+    ],
+)
+def test_nginx_accepts_the_rendered_site(tmp_path, https, http, ipv6, listens):
     cert, key = self_signed_certificate(tmp_path)
     site = render.render_nginx(
         render.settings(
@@ -68,12 +77,14 @@ def test_nginx_accepts_the_rendered_site(tmp_path):
                 "LEILAO_TLS_CERTIFICATE": str(cert),
                 "LEILAO_TLS_CERTIFICATE_KEY": str(key),
                 "LEILAO_SITE_PORTS": "5001,5002,5003",
-                "LEILAO_HTTPS_PORT": "127.0.0.1:18443",
-                "LEILAO_HTTP_PORT": "127.0.0.1:18080",
-                "LEILAO_LISTEN_IPV6": "off",
+                "LEILAO_HTTPS_PORT": https,
+                "LEILAO_HTTP_PORT": http,
+                "LEILAO_LISTEN_IPV6": ipv6,
             }
         )
     )
+    assert [line.split(None, 1)[1] for line in site.splitlines() if line.strip().startswith("listen ")] == listens
+    assert "return 301 https://$host:18443$request_uri;" in site
     assert site.count("server 127.0.0.1:50") == 3 and "@" not in site.split("\n", 3)[3]
     (tmp_path / "site.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(
