@@ -31,6 +31,7 @@ def test_site_processes_leave_the_site_wide_jobs_to_the_jobs_processes():
 @pytest.mark.parametrize("scheduler_enabled", [True, False])
 def test_a_process_without_the_scheduler_still_refreshes_its_own_watchers(scheduler_enabled, monkeypatch):
     started: list[str] = []
+
     def start(task, _app, *args):
         started.append(args[0] if task is jobs._loop else task.__name__)
 

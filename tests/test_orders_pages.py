@@ -66,7 +66,11 @@ def test_the_order_walks_from_sale_to_paid_seller_through_its_page(app, db, sold
     assert buyer.post(f"/orders/{sold['order']}/ship", data=form).status_code == 403  # not the seller
     assert seller.post(f"/orders/{sold['order']}/ship", data=form).status_code == 303
     assert "BR9" in buyer.get(f"/orders/{sold['order']}").get_data(as_text=True)
-    assert buyer.post(f"/orders/{sold['order']}/confirm").status_code == 303
+    asked = buyer.post(f"/orders/{sold['order']}/confirm")  # the button asks first, without JavaScript too
+    assert asked.status_code == 200 and "R$ 190,00" in asked.get_data(as_text=True)
+    assert "no longer open a dispute" in asked.get_data(as_text=True)
+    assert db.transaction(wallet.balance, sold["seller"]).available == 0
+    assert buyer.post(f"/orders/{sold['order']}/confirm", data={"confirmed": "yes"}).status_code == 303
     assert db.transaction(wallet.balance, sold["seller"]).available == 19_000
 
 
@@ -144,7 +148,7 @@ def test_an_admin_reprocesses_a_stored_transfer_delivery(app, db, sold):
     admin = as_user(app, db, sold["admin"])
     assert "TRANSFER_DONE" in admin.get("/admin/deliveries").get_data(as_text=True)
     assert admin.post(f"/admin/deliveries/{delivery_id}/reprocess").status_code == 302
-    assert "Re-processed: unmatched" in admin.get(f"/admin/deliveries/{delivery_id}").get_data(as_text=True)
+    assert "Re-processed: Unmatched" in admin.get(f"/admin/deliveries/{delivery_id}").get_data(as_text=True)
     result = app.test_cli_runner().invoke(args=["payouts", "replay", "evt_t1"])
     assert result.exit_code == 0 and "unmatched" in result.output
 

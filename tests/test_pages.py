@@ -414,7 +414,7 @@ def test_admin_reprocesses_a_failed_delivery(client, db, make_user):
     log_in(client, db, make_user("boss", is_admin=True))
     token = csrf_token(client, "/admin/deliveries")
     page = client.post(f"/admin/deliveries/{delivery_id}/reprocess", data={"csrf_token": token}, follow_redirects=True)
-    assert "Re-processed: unmatched" in page.get_data(as_text=True)
+    assert "Re-processed: Unmatched" in page.get_data(as_text=True)
     assert db.transaction(lambda s: s.get(WebhookDelivery, delivery_id).outcome) == "unmatched"
 
 

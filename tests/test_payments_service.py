@@ -419,3 +419,58 @@ def test_the_simulator_gives_up_after_its_last_retry(db, app, asaas, user, monke
     row = db.transaction(lambda s: s.scalars(select(AsaasSimEvent).where(AsaasSimEvent.event_id == event_id)).one())
     assert (row.status, row.attempts) == ("failed", 2)
     assert event_id in db.transaction(sender.pending_event_ids)
+
+
+def signed_in(app, db, user_id: int, **cookies: str):
+    from auction import accounts
+
+    reader = app.test_client()
+    for name, value in cookies.items():
+        reader.set_cookie(name, value)
+    with reader.session_transaction() as session:
+        session["sid"] = db.transaction(accounts.start_session, user_id)
+    return reader
+
+
+@pytest.mark.parametrize("credit_value", ["gross", "net"])
+def test_asaas_fee_is_shown_to_the_payer_only_when_it_comes_out_of_their_credit(
+    app, db, client, asaas, user, credit_value
+):
+    app.config["ASAAS_CREDIT_VALUE"] = credit_value
+    started = topup(db, asaas, user, 5_000)
+    press(client, started.payment_url, "pay")
+    row = payment_row(db, started.payment_id)
+    assert row.net_value is not None and row.net_value < row.value
+    reader = signed_in(app, db, user)
+    pages = [reader.get(url).get_data(as_text=True) for url in ("/wallet/payments", f"/wallet/payments/{row.id}")]
+    shown = ["Asaas fee" in pages[0], "data-asaas-fee" in pages[1]]
+    assert shown == ([True, True] if credit_value == "net" else [False, False])
+    assert row.credited == (row.net_value if credit_value == "net" else row.value)
+
+
+def test_asaas_dates_are_brasilia_time_the_due_date_sent_and_the_pix_expiry_shown(db, app, asaas, user):
+    """Asaas's dueDate and expirationDate are Brasília time (UTC-3): 01:30 UTC is still yesterday there, and a
+    PIX code valid until 23:59:59 is shown as 23:59 to a reader in São Paulo, not three hours early."""
+    from datetime import UTC, datetime
+
+    from auction.models import PaymentInstructions
+
+    now = clock.now()
+    target = (now + timedelta(days=1)).replace(hour=1, minute=30, second=0, microsecond=0)
+    clock.advance(target - now)
+    started = topup(db, asaas, user)
+    asaas_id = payment_row(db, started.payment_id).asaas_payment_id
+    due = (target - timedelta(hours=3)).date() + timedelta(days=topups.DUE_DAYS)
+    assert asaas.get_payment(asaas_id)["dueDate"] == due.isoformat()
+
+    page = (
+        signed_in(app, db, user, tz="America/Sao_Paulo")
+        .get(f"/wallet/payments/{started.payment_id}")
+        .get_data(as_text=True)
+    )
+    shown = re.search(r"data-pix-expires>Valid until ([^<]+)\.<", page)
+    assert shown is not None and shown.group(1) == f"{due.day} {due:%b %Y}, 23:59"
+    stored = db.transaction(lambda s: s.get(PaymentInstructions, started.payment_id).expires_at)
+    assert stored.replace(tzinfo=UTC) == datetime(due.year, due.month, due.day, 23, 59, 59, tzinfo=UTC) + timedelta(
+        hours=3
+    )

@@ -90,7 +90,91 @@ MESSAGES: tuple[str, ...] = (
     N_("Your auction “{title}” was cancelled by an admin."),
     N_("You bought “{title}” for {amount} with Buy It Now."),
     N_("“{title}” was bought for {amount} with Buy It Now."),
+    # A pseudonym (auction/auctions/privacy.py)
+    N_("Bidder {number}"),
+    # Amounts typed in reais (entrypoints/web/forms.py)
+    N_("enter an amount like 150 or 150,00"),
+    # Orders (auction/orders/)
+    N_("Order #{id} for “{title}”: your {amount} is kept safe until you confirm receipt."),
+    N_("{message} Add your delivery address so the seller can ship."),
+    N_("Order #{id} for “{title}”: ship it soon; you are paid when the buyer confirms receipt."),
+    N_("Order #{id}: the delivery address is set."),
+    N_(
+        "“{title}” was shipped ({carrier}, {tracking}). Confirm receipt when it arrives; "
+        "otherwise the payment is released on {date}."
+    ),
+    N_("Order #{id} marked shipped."),
+    N_("Order #{id}: thanks for confirming; the seller is paid."),
+    N_("Order #{id}: the buyer confirmed receipt; {amount} is in your wallet."),
+    N_("Order #{id}: the payment was released to the seller automatically."),
+    N_("Order #{id}: released automatically; {amount} is in your wallet."),
+    N_("Order #{id}: your dispute is open; an admin will decide. The money stays in escrow."),
+    N_("Order #{id}: the buyer opened a dispute; the payment waits for an admin's decision."),
+    N_("Dispute on order #{id} decided for the seller."),
+    N_("Dispute on order #{id} decided for you; {amount} is in your wallet."),
+    N_("Dispute on order #{id} decided for you; {amount} is back in your wallet."),
+    N_("Dispute on order #{id} decided for the buyer."),
+    N_("Order #{id} cancelled; {amount} is back in your wallet."),
+    N_("Order #{id} was cancelled by the buyer: it was not shipped in time."),
+    N_("no such order"),
+    N_("this order is between its buyer and seller"),
+    N_("name the carrier (at most 60 characters)"),
+    N_("give the tracking code (at most 60 characters)"),
+    N_("the buyer has not given a delivery address yet"),
+    N_("say what went wrong (at most 500 characters)"),
+    N_("the state must be a Brazilian UF (SP, RJ, MG ...)"),
+    N_("the CEP must be 8 digits (01310-100)"),
+    N_("the seller still has time to ship; you can cancel after the ship-by date"),
+    # Withdrawals (auction/payouts/)
+    N_("Withdrawal #{id} of {amount} requested."),
+    N_("{message} It waits for an admin's approval."),
+    N_("Withdrawal #{id} approved; it is on its way."),
+    N_("Withdrawal #{id} was refused ({reason}); the money is back."),
+    N_("Withdrawal #{id} failed ({reason}); the money is back."),
+    N_("Withdrawal #{id} did not go through ({reason}); the money is back."),
+    N_("Withdrawal #{id} of {amount} is done: the PIX was sent."),
+    N_("Withdrawal #{id}: Asaas reports transfer {transfer} {status} after it was {before}."),
+    N_("Transfer validation refused transfer {transfer}: {reason}."),
+    N_("give the PIX key"),
+    N_("the key type is CPF, CNPJ, EMAIL, PHONE or EVP"),
+    N_("that is not a valid CPF"),
+    N_("that is not a valid CNPJ"),
+    N_("that is not a valid e-mail key"),
+    N_("a phone key is a Brazilian number with area code: +55 11 91234-5678"),
+    N_("a random key (EVP) looks like 123e4567-e89b-12d3-a456-426614174000"),
+    N_("a CPF or CNPJ key must be your own document, the one on your account"),
+    N_("the amount must be a whole number of centavos"),
+    N_("the minimum withdrawal is {amount}"),
+    N_("the maximum withdrawal is {amount}"),
+    N_("that is over the daily limit of {limit}; {left} left today"),
+    N_("your wallet is in debt ({amount}); nothing can be withdrawn"),
+    N_("not enough available to withdraw {amount}: {available} available"),
+    # Payments (auction/payments/levels.py, topups.py)
+    N_("Your payment of {value} was approved: {moved} added to your wallet."),
+    N_("Your payment of {value} is valid again: {moved} added to your wallet."),
+    N_("The chargeback on your payment of {value} was resolved in your favour: {moved} is back in your wallet."),
+    N_("{moved} of your payment of {value} was refunded and taken from your wallet."),
+    N_("Your payment of {value} was undone: {moved} taken from your wallet."),
+    N_("A chargeback was opened on your payment of {value}: {moved} taken from your wallet."),
+    N_("Your card payment of {value} was refused. Nothing was charged."),
+    N_("Your top-up of {value} expired without being paid."),
+    N_("Your cash payment of {value} was credited: {moved} added to your wallet."),
+    N_("A refund of your payment of {value} is in progress: {moved} is frozen until it is done."),
+    N_("A chargeback was opened on your payment of {value}: {moved} is frozen until it is resolved."),
+    N_("{moved} of your payment of {value} is no longer frozen."),
+    N_("{message} Your wallet is now negative: add money before bidding again."),
+    N_(
+        "Payment #{id} ({amount}) was marked received in cash at Asaas. "
+        "No money reached the account; credit it from the admin payments page if the cash really arrived."
+    ),
+    N_("choose PIX, boleto or card"),
+    N_("the minimum top-up is {amount}"),
+    N_("the maximum top-up is {amount}"),
+    N_("the payment service did not answer; try again in a minute"),
+    N_("no such payment"),
 )
+# Placeholders that hold a message of their own, localized in turn: a notice with a sentence added, a pseudonym.
+_NESTED = ("message", "name")
 
 _FIELD_PREFIX = re.compile(r"^[a-z_]+: ")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -132,8 +216,12 @@ def _localized(locale: str, message: str) -> str:
             continue
         match = _pattern(template).match(text)
         if match:
+            values = match.groupdict()
+            for name in _NESTED:
+                if name in values:
+                    values[name] = _localized(locale, values[name])
             # Flask-Babel formats with %; these templates use {name}, filled after the lookup.
-            return gettext(template).format(**match.groupdict())
+            return gettext(template).format(**values)
     return text
 
 

@@ -163,7 +163,7 @@ def ship(uow: UnitOfWork, cmd: Ship) -> Order:
         order,
         "order_shipped",
         buyer=f"“{title}” was shipped ({carrier}, {tracking}). Confirm receipt when it arrives; "
-        f"otherwise the payment is released on {order.release_at:%d %b %Y}.",
+        f"otherwise the payment is released on {order.release_at:%d/%m/%Y}.",
         seller=f"Order #{order.id} marked shipped.",
     )
     return order
@@ -297,23 +297,17 @@ def resolve(uow: UnitOfWork, cmd: Resolve) -> Order:
     require_status(order.status, OrderStatus.DISPUTED, action="resolve a dispute")
     if cmd.decision == "release":
         _release(uow, order, "release")
-        buyer, seller = (
-            "decided for the seller",
-            f"decided for you; {format_brl(order.price - order.fee)} is in your wallet",
-        )
+        buyer = f"Dispute on order #{order.id} decided for the seller."
+        net = format_brl(order.price - order.fee)
+        seller = f"Dispute on order #{order.id} decided for you; {net} is in your wallet."
     elif cmd.decision == "refund":
         _refund(uow, order, OrderStatus.REFUNDED, "refund")
-        buyer, seller = f"decided for you; {format_brl(order.price)} is back in your wallet", "decided for the buyer"
+        buyer = f"Dispute on order #{order.id} decided for you; {format_brl(order.price)} is back in your wallet."
+        seller = f"Dispute on order #{order.id} decided for the buyer."
     else:
         raise Invalid("the decision is release or refund", field="decision")
     order.resolved_by_id = cmd.user_id
-    messages.changed(
-        uow,
-        order,
-        "order_resolved",
-        buyer=f"Dispute on order #{order.id} {buyer}.",
-        seller=f"Dispute on order #{order.id} {seller}.",
-    )
+    messages.changed(uow, order, "order_resolved", buyer=buyer, seller=seller)
     return order
 
 

@@ -20,7 +20,9 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -33,6 +35,22 @@ PAGE_LIMIT = 100  # Asaas's largest page
 MAX_PAGES = 200
 # A 429 with no RateLimit-Reset: wait this long (seconds) before the next request.
 DEFAULT_RATE_LIMIT_WAIT = 60.0
+# Asaas writes its dates and times in Brasília time, without an offset (expirationDate "2026-12-18 23:59:59",
+# dueDate "2026-12-18", the dateCreated[ge] filter): read and write them in that zone, never as UTC.
+BRASILIA = ZoneInfo("America/Sao_Paulo")
+
+
+def parse_asaas_datetime(text: str) -> datetime:
+    """Asaas's "YYYY-MM-DD HH:MM:SS" (Brasília time) as an aware UTC datetime; ValueError if it is not one."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=BRASILIA)
+    return moment.astimezone(UTC)
+
+
+def asaas_date(moment: datetime) -> str:
+    """The calendar day (YYYY-MM-DD) a moment falls on in Brasília, as Asaas's date fields and filters mean it."""
+    return moment.astimezone(BRASILIA).date().isoformat()
 
 
 class AsaasError(Exception):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,7 @@ from ..db import Database
 from ..errors import NotFound
 from ..models import Payment, PaymentInstructions
 from ..money import Cents
-from .client import AsaasClient, AsaasError
+from .client import AsaasClient, AsaasError, parse_asaas_datetime
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def _store(session: Session, payment_id: int, kind: str, code: str, image: str |
     expires_at = None
     if expires:
         try:
-            expires_at = datetime.fromisoformat(expires).replace(tzinfo=UTC)
+            expires_at = parse_asaas_datetime(expires)
         except ValueError:
             expires_at = None
     session.add(

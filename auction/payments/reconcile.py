@@ -25,7 +25,7 @@ from ..db import Database
 from ..models import Payment
 from ..uow import UnitOfWork
 from . import quota
-from .client import PAGE_LIMIT, AsaasClient, AsaasError, AsaasNotFound, AsaasRateLimited
+from .client import PAGE_LIMIT, AsaasClient, AsaasError, AsaasNotFound, AsaasRateLimited, asaas_date
 from .events import FINAL_STATUSES, NOT_PAID, REMOVED, CreditPolicy, PaymentStatus, facts_of
 from .levels import Applied, Outcome, apply_facts, lock_payment
 from .topups import TOPUP_PREFIX
@@ -157,7 +157,7 @@ def _listed(client: AsaasClient, due: list[Due], db: Database, allowance: int) -
         return {}, 0
     wanted = {d.asaas_id for d in known}
     found: dict[str, dict] = {}
-    for item in client.list_payments(**{"dateCreated[ge]": since.date().isoformat()}):
+    for item in client.list_payments(**{"dateCreated[ge]": asaas_date(since)}):
         if item.get("id") in wanted:
             found[str(item["id"])] = item
     return found, pages

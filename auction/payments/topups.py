@@ -19,7 +19,7 @@ from ..db import Database
 from ..errors import Invalid
 from ..models import Payment
 from ..money import Cents, cents_to_reais, format_brl
-from .client import AsaasClient, AsaasError
+from .client import AsaasClient, AsaasError, asaas_date
 from .customers import ensure_customer
 from .errors import PaymentGatewayError
 from .events import PaymentStatus
@@ -130,7 +130,7 @@ def create_topup(db: Database, client: AsaasClient, command: StartTopUp) -> TopU
     billing_type = validate_billing_type(command.billing_type)
     customer_id = ensure_customer(db, client, user_id)
     payment_id = db.transaction(_new_topup, user_id, cents, customer_id, billing_type)
-    due = (clock.now() + timedelta(days=DUE_DAYS)).date().isoformat()
+    due = asaas_date(clock.now() + timedelta(days=DUE_DAYS))
     try:
         remote = client.create_payment(
             customer=customer_id,

@@ -354,7 +354,7 @@ def apply_status(uow: UnitOfWork, row: Withdrawal, status: str, transfer: dict[s
         row,
         WithdrawalStatus.FAILED,
         reason,
-        f"Withdrawal #{row.id} {status.lower()} ({reason}); the money is back.",
+        f"Withdrawal #{row.id} did not go through ({reason}); the money is back.",
     )
     return True
 

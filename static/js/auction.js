@@ -64,7 +64,8 @@ const realNames = JSON.parse(root.dataset.realNames || "{}");
 function who(name) {
   if (name && name === alias) return t("you");
   if (!name) return "—";
-  return realNames[name] ? `${name} (${realNames[name]})` : name;
+  const shown = localizeMessage(name);
+  return realNames[name] ? `${shown} (${realNames[name]})` : shown;
 }
 
 function setEndsAt(iso) {
@@ -207,7 +208,7 @@ function showResult({ winner, amount, reserveMet, bidCount }) {
     p.textContent = t("won", { amount: formatBRL(amount) });
   } else if (winner) {
     p.className = "result-text";
-    p.textContent = t("won_by", { name: winner, amount: formatBRL(amount) });
+    p.textContent = t("won_by", { name: localizeMessage(winner), amount: formatBRL(amount) });
   } else if (bidCount > 0 && !reserveMet) {
     p.className = "result-text";
     p.textContent = t("no_sale_reserve");

@@ -32,6 +32,14 @@ export function t(key, vars = {}) {
   return fill(words[key] ?? key, vars);
 }
 
+export function paymentStatus(status) {
+  return (data.payment_status || {})[status] || status;
+}
+
+export function withdrawalStatus(status) {
+  return (data.withdrawal_status || {})[status] || status.replace("_", " ");
+}
+
 export function statusLabel(status) {
   return statusWords[status] || status.charAt(0).toUpperCase() + status.slice(1);
 }
@@ -62,7 +70,11 @@ export function localizeMessage(text) {
   const plain = String(text || "").replace(/^[a-z_]+: /, "");
   for (const [{ regex, names }, translated] of messages) {
     const match = regex.exec(plain);
-    if (match) return fill(translated, Object.fromEntries(names.map((name, i) => [name, match[i + 1]])));
+    if (!match) continue;
+    const vars = Object.fromEntries(names.map((name, i) => [name, match[i + 1]]));
+    // {message} and {name} hold a message of their own (a notice with a sentence added, a pseudonym).
+    for (const name of ["message", "name"]) if (name in vars) vars[name] = localizeMessage(vars[name]);
+    return fill(translated, vars);
   }
   return plain;
 }

@@ -189,7 +189,7 @@ export function emitWithAck(event, payload, timeoutMs = 8000) {
     }
     socket.timeout(timeoutMs).emit(event, payload, (err, ack) => {
       if (err) resolve({ ok: false, error: "timeout", message: t("timeout") });
-      else resolve(ack || { ok: false, error: "server_error", message: "No answer." });
+      else resolve(ack || { ok: false, error: "server_error", message: t("timeout") });
     });
   });
 }

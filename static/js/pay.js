@@ -1,5 +1,6 @@
 // The pay page of one top-up: copy buttons, and "paid" as soon as the payment's webhook lands
 // (the server's `payment` event for this payment; the `wallet` event updates the balance in the nav).
+import { paymentStatus, t } from "./i18n.js";
 import { formatBRL, show, socket } from "./live.js";
 
 const page = document.querySelector("[data-pay-page]");
@@ -13,7 +14,7 @@ for (const button of page.querySelectorAll("[data-copy-code]")) {
     const field = page.querySelector("[data-pix-code], [data-boleto-line]");
     try {
       await navigator.clipboard.writeText(field.value);
-      button.textContent = "Copied";
+      button.textContent = t("copied");
     } catch {
       field.select();
     }
@@ -23,11 +24,11 @@ for (const button of page.querySelectorAll("[data-copy-code]")) {
 if (socket) {
   socket.on("payment", (data) => {
     if (data.payment_id !== paymentId) return;
-    if (status) status.textContent = data.status;
+    if (status) status.textContent = paymentStatus(data.status);
     if (!data.paid) return;
     paid.textContent = data.credited
-      ? `Paid. ${formatBRL(data.credited)} is in your wallet.`
-      : "Paid. It reaches your wallet as soon as Asaas releases it.";
+      ? t("paid_credited", { amount: formatBRL(data.credited) })
+      : t("paid_pending");
     page.dataset.paid = "true";
     show(paid, true);
     show(waiting, false);

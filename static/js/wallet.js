@@ -1,5 +1,6 @@
 // The wallet page: "Add money" asks the server (socket add_money) to start the charge and goes to our
 // own pay page (PIX QR code, boleto line or card link); the balances change live when a webhook arrives.
+import { t } from "./i18n.js";
 import { emitWithAck, flashChange, formatBRL, parseReais, show, socket } from "./live.js";
 
 const form = document.querySelector("[data-topup-form]");
@@ -21,19 +22,19 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   show(errorBox, false);
   const amount = parseReais(input.value);
-  if (amount === null) return fail("Enter an amount like 100 or 100,00.");
-  if (amount < min || amount > max) return fail(`Enter an amount between ${formatBRL(min)} and ${formatBRL(max)}.`);
+  if (amount === null) return fail(t("topup_amount"));
+  if (amount < min || amount > max) return fail(t("topup_range", { min: formatBRL(min), max: formatBRL(max) }));
   const choice = form.querySelector("[data-billing-type]:checked");
   submit.disabled = true;
   const ack = await emitWithAck("add_money", { amount, billing_type: choice ? choice.value : "PIX" }, 20000);
   submit.disabled = false;
   if (!ack.ok) {
-    return fail(ack.message ? `Could not start the payment: ${ack.message}.` : "Could not start the payment.");
+    return fail(ack.message ? t("topup_failed_because", { message: ack.message }) : t("topup_failed"));
   }
-  okBox.replaceChildren(`Payment of ${formatBRL(amount)} started. `);
+  okBox.replaceChildren(`${t("topup_started", { amount: formatBRL(amount) })} `);
   const link = document.createElement("a");
   link.href = ack.pay_url;
-  link.textContent = "Pay it";
+  link.textContent = t("pay_it");
   link.dataset.paymentLink = "";
   okBox.append(link);
   show(okBox, true);

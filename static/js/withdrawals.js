@@ -1,4 +1,5 @@
 // The wallet page's withdrawals: `withdraw` over the socket, and each row's status live from `withdrawal`.
+import { t, withdrawalStatus } from "./i18n.js";
 import { emitWithAck, formatBRL, parseReais, show, socket } from "./live.js";
 
 const root = document.querySelector("[data-withdrawals]");
@@ -14,7 +15,7 @@ if (root) {
       row.dataset.withdrawalId = payload.withdrawal_id;
       for (let i = 0; i < 5; i += 1) row.append(document.createElement("td"));
       row.children[0].textContent = payload.withdrawal_id;
-      row.children[1].textContent = "now";
+      row.children[1].textContent = t("now");
       row.children[2].textContent = formatBRL(payload.amount);
       row.children[2].className = "num";
       row.children[3].textContent = `${payload.pix_key_type} ${payload.pix_key}`;
@@ -23,12 +24,13 @@ if (root) {
     const status = document.createElement("span");
     status.className = `status status-${payload.status}`;
     status.dataset.withdrawalStatus = payload.status;
-    status.textContent = payload.status.replace("_", " ");
+    status.textContent = withdrawalStatus(payload.status);
     row.children[4].replaceChildren(status);
     if (payload.fail_reason) {
       const reason = document.createElement("span");
       reason.className = "muted small";
       reason.dataset.withdrawalReason = "";
+      reason.translate = false;
       reason.textContent = ` ${payload.fail_reason}`;
       row.children[4].append(reason);
     }
@@ -42,7 +44,7 @@ if (root) {
     show(errorBox, false);
     const amount = parseReais(form.querySelector("[data-withdraw-amount]").value);
     if (amount === null) {
-      errorBox.textContent = "Enter an amount like 50 or 50,00.";
+      errorBox.textContent = t("withdraw_amount");
       return show(errorBox, true);
     }
     const payload = {
@@ -55,7 +57,7 @@ if (root) {
     const ack = await emitWithAck("withdraw", payload, 30000);
     submit.disabled = false;
     if (!ack.ok) {
-      errorBox.textContent = ack.message || "Could not withdraw.";
+      errorBox.textContent = ack.message || t("withdraw_failed");
       return show(errorBox, true);
     }
     form.querySelector("[data-withdraw-amount]").value = "";

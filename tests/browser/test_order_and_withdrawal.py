@@ -59,6 +59,10 @@ def test_sale_order_shipped_confirmed_withdrawal_done(site: Site) -> None:
     expect(page.locator("[data-confirm-receipt]")).to_be_visible()
     screenshot(page, "order-shipped")
     page.click("[data-confirm-receipt]")
+    # Receipt pays the seller and ends the right to dispute: the page asks first.
+    expect(page.locator("[data-confirm-receipt-page]")).to_contain_text("R$")
+    screenshot(page, "order-confirm-receipt")
+    page.click("[data-confirm-receipt-yes]")
     expect(page.locator("[data-order-status]")).to_have_text("Completed")
     assert page.url == order_url
     # The seller's order page hears the `order` message too and reloads itself: let that reload finish

@@ -73,7 +73,7 @@ def test_register_top_up_through_checkout_and_admin_sees_the_delivery(site: Site
 
     admin = site.open_as("root", "/admin/deliveries")
     row = admin.locator("tr[data-delivery-id]").filter(has_text="PAYMENT_RECEIVED")
-    expect(row).to_contain_text("applied")
+    expect(row).to_contain_text("Applied")
     screenshot(admin, "admin-deliveries")
     row.locator("text=Raw body").click()
     expect(admin.locator("[data-raw-body]")).to_contain_text('"event"')

@@ -54,7 +54,14 @@ def init_app(app: Flask) -> None:
     app.session_interface = RememberingCookieSessions()
     i18n.init_app(app)
     app.jinja_env.filters.update(brl=format_brl, iso=iso, when=when, reais=reais)
-    app.jinja_env.globals.update(status_label=js_strings.status_label, localize=i18n.localize)
+    app.jinja_env.globals.update(
+        status_label=js_strings.status_label,
+        withdrawal_status=js_strings.withdrawal_status,
+        payment_status=js_strings.payment_status_label,
+        order_status=orders_pages.status_label,
+        outcome_label=admin.outcome_label,
+        localize=i18n.localize,
+    )
     privacy.set_key(app.config["SECRET_KEY"])
     auth.init_app(app)
     errors.init_app(app)

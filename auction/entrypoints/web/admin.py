@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -23,9 +24,27 @@ from ...payments.levels import Outcome
 from ...payments.topups import TopUpLimits
 from ...payouts import deliveries as transfer_deliveries
 from ...uow import UnitOfWork
+from ..i18n import localize
 from .auth import admin_required, signed_in_user
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+# A webhook delivery's outcome (webhook_deliveries.outcome) as an admin reads it.
+OUTCOMES = {
+    Outcome.RECEIVED: _l("Received"),
+    Outcome.APPLIED: _l("Applied"),
+    Outcome.RECORDED: _l("Recorded"),
+    Outcome.UNMATCHED: _l("Unmatched"),
+    Outcome.FAILED: _l("Failed"),
+    Outcome.DUPLICATE: _l("Duplicate"),
+    Outcome.ABANDONED: _l("Abandoned"),
+    Outcome.STORED: _l("Stored"),
+}
+
+
+def outcome_label(outcome: str | None) -> str:
+    return str(OUTCOMES.get(outcome or "", outcome or ""))  # type: ignore[call-overload]
+
+
 log = logging.getLogger(__name__)
 PAGE_SIZE = 200
 
@@ -99,7 +118,7 @@ def _auction_action(fn: Any, *args: Any, done: str) -> Any:
 @bp.post("/auctions/<int:auction_id>/cancel")
 def cancel_auction(auction_id: int) -> Any:
     user = signed_in_user()
-    return _auction_action(listing.cancel, auction_id, user.id, done="Auction cancelled.")
+    return _auction_action(listing.cancel, auction_id, user.id, done=_("Auction cancelled."))
 
 
 @bp.post("/auctions/<int:auction_id>/finish")
@@ -107,7 +126,7 @@ def finish_auction(auction_id: int) -> Any:
     user = signed_in_user()
     fee = current_app.config["PLATFORM_FEE_BPS"]
     command = closing.FinishAuction(auction_id, user.id, fee)
-    return _auction_action(closing.finish, command, done="Auction finished.")
+    return _auction_action(closing.finish, command, done=_("Auction finished."))
 
 
 def _payments(session: Session, unmatched_only: bool, budget: int) -> dict[str, Any]:
@@ -148,9 +167,9 @@ def assign_payment(payment_id: int) -> Any:
         policy = CreditPolicy.from_config(current_app.config)
         get_db().run(_assign, payment_id, request.form.get("username") or "", policy)
     except ServiceError as exc:
-        flash(exc.message, "error")
+        flash(localize(exc.message), "error")
     else:
-        flash(f"Payment #{payment_id} assigned.", "success")
+        flash(_("Payment #%(id)s assigned.", id=payment_id), "success")
     return redirect(url_for("admin.payments", unmatched=1))
 
 
@@ -164,9 +183,9 @@ def create_payment_link() -> Any:
         )
         links.create_payment_link(get_db(), get_asaas(), command)
     except (ValueError, ServiceError) as exc:
-        flash(f"Could not create the link: {getattr(exc, 'message', exc)}", "error")
+        flash(_("Could not create the link: %(reason)s", reason=localize(str(getattr(exc, "message", exc)))), "error")
     else:
-        flash("Payment link created.", "success")
+        flash(_("Payment link created."), "success")
     return redirect(url_for("admin.payments"))
 
 
@@ -195,7 +214,7 @@ def reprocess(delivery_id: int) -> Any:
     if event and event.startswith(transfer_deliveries.PREFIX):  # a TRANSFER_* delivery (auction.payouts)
         outcome = get_db().run(transfer_deliveries.process, delivery_id, True)
         log.info("event=admin_reprocess delivery_id=%s admin_id=%s outcome=%s", delivery_id, user.id, outcome)
-        flash(f"Re-processed: {outcome}.", "success")
+        flash(_("Re-processed: %(outcome)s.", outcome=outcome_label(outcome)), "success")
         return redirect(url_for("admin.delivery", delivery_id=delivery_id))
     try:
         result = reprocess_delivery(get_db(), delivery_id, policy=CreditPolicy.from_config(current_app.config))
@@ -203,7 +222,8 @@ def reprocess(delivery_id: int) -> Any:
         abort(404)
     log.info("event=admin_reprocess delivery_id=%s admin_id=%s outcome=%s", delivery_id, user.id, result.outcome)
     category = "error" if result.outcome == Outcome.FAILED else "success"
-    flash(f"Re-processed: {result.outcome}{' (' + result.detail + ')' if result.detail else ''}.", category)
+    outcome = outcome_label(result.outcome) + (f" ({result.detail})" if result.detail else "")
+    flash(_("Re-processed: %(outcome)s.", outcome=outcome), category)
     return redirect(url_for("admin.delivery", delivery_id=delivery_id))
 
 

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from ...extensions import get_asaas, get_db
 from ...orders import queries as order_queries
@@ -13,6 +14,7 @@ from ...orders import service as orders
 from ...payouts import queries as payout_queries
 from ...payouts import withdrawals
 from .auth import admin_required, signed_in_user
+from .js_strings import withdrawal_status
 
 bp = Blueprint("admin_orders", __name__, url_prefix="/admin")
 log = logging.getLogger(__name__)
@@ -38,7 +40,7 @@ def approve_withdrawal(withdrawal_id: int) -> Any:
     db.run(withdrawals.approve, withdrawals.AdminDecision(withdrawal_id, admin.id))
     status = withdrawals.submit(db, get_asaas(), withdrawal_id)
     log.info("event=admin_withdrawal_approved withdrawal_id=%s admin_id=%s status=%s", withdrawal_id, admin.id, status)
-    flash(f"Withdrawal #{withdrawal_id} approved ({status.replace('_', ' ')}).", "success")
+    flash(_("Withdrawal #%(id)s approved (%(status)s).", id=withdrawal_id, status=withdrawal_status(status)), "success")
     return redirect(url_for("admin_orders.withdrawals_page"), code=303)
 
 
@@ -48,7 +50,7 @@ def refuse_withdrawal(withdrawal_id: int) -> Any:
     decision = withdrawals.AdminDecision(withdrawal_id, admin.id, request.form.get("reason", "")[:200])
     get_db().run(withdrawals.refuse, decision)
     log.info("event=admin_withdrawal_refused withdrawal_id=%s admin_id=%s", withdrawal_id, admin.id)
-    flash(f"Withdrawal #{withdrawal_id} refused; the money is back in the user's wallet.", "success")
+    flash(_("Withdrawal #%(id)s refused; the money is back in the user's wallet.", id=withdrawal_id), "success")
     return redirect(url_for("admin_orders.withdrawals_page"), code=303)
 
 
@@ -71,5 +73,6 @@ def resolve_dispute(order_id: int) -> Any:
     decision = request.form.get("decision", "")
     get_db().run(orders.resolve, orders.Resolve(order_id, admin.id, decision))
     log.info("event=admin_dispute_resolved order_id=%s admin_id=%s decision=%s", order_id, admin.id, decision)
-    flash(f"Dispute on order #{order_id} resolved: {decision}.", "success")
+    done = _("decided for the seller") if decision == "release" else _("decided for the buyer")
+    flash(_("Dispute on order #%(id)s resolved: %(decision)s.", id=order_id, decision=done), "success")
     return redirect(url_for("admin_orders.disputes_page"), code=303)

@@ -9,12 +9,15 @@ import logging
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 
 from ...errors import ServiceError
 from ...extensions import get_asaas, get_db
+from ...money import format_brl
 from ...payments import queries, quota, webhook_setup
 from ...payments.cash import CreditCashReceipt, credit_cash_receipt
 from ...payments.events import CreditPolicy
+from ..i18n import localize
 from .admin import bp
 from .auth import signed_in_user
 
@@ -29,9 +32,12 @@ def credit_cash(payment_id: int) -> Any:
     try:
         result = get_db().run(credit_cash_receipt, command)
     except ServiceError as exc:
-        flash(exc.message, "error")
+        flash(localize(exc.message), "error")
     else:
-        flash(f"Cash receipt #{payment_id} credited: {result.moved / 100:.2f} reais added.", "success")
+        flash(
+            _("Cash receipt #%(id)s credited: %(amount)s added.", id=payment_id, amount=format_brl(result.moved)),
+            "success",
+        )
     return redirect(url_for("admin.payments"))
 
 
@@ -64,10 +70,10 @@ def resume_webhook() -> Any:
     try:
         status = webhook_setup.resume_webhook(get_asaas(), _webhook_url())
     except ServiceError as exc:
-        flash(exc.message, "error")
+        flash(localize(exc.message), "error")
     else:
         log.info("event=admin_webhook_resume admin_id=%s found=%s", admin.id, status.found)
-        flash("Webhook queue resumed." if status.found else "No webhook registered at Asaas.", "success")
+        flash(_("Webhook queue resumed.") if status.found else _("No webhook registered at Asaas."), "success")
     return redirect(url_for("admin.asaas_health"))
 
 
@@ -80,8 +86,8 @@ def setup_webhook() -> Any:
             get_asaas(), url=_webhook_url(), token=config["ASAAS_WEBHOOK_TOKEN"], email=config["ASAAS_WEBHOOK_EMAIL"]
         )
     except ServiceError as exc:
-        flash(exc.message, "error")
+        flash(localize(exc.message), "error")
     else:
         log.info("event=admin_webhook_setup admin_id=%s", admin.id)
-        flash("Webhook registered at Asaas.", "success")
+        flash(_("Webhook registered at Asaas."), "success")
     return redirect(url_for("admin.asaas_health"))

@@ -6,6 +6,7 @@ from wtforms import StringField
 from wtforms.validators import ValidationError
 
 from ...money import Cents, parse_brl
+from ..i18n import localize
 
 
 class ReaisField(StringField):
@@ -20,4 +21,4 @@ class ReaisField(StringField):
         try:
             self.cents = parse_brl(self.data)
         except ValueError as exc:
-            raise ValidationError(str(exc)) from exc
+            raise ValidationError(localize(str(exc))) from exc

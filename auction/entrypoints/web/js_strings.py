@@ -17,7 +17,7 @@ STATUS_LABELS = {
     "cancelled": _l("Cancelled"),
     "leading": _l("Leading"),
     "outbid": _l("Outbid"),
-    "won": _l("Won"),
+    "won": _l("Won"),  # pt_BR: Arrematado (docs/glossary.md), never "Vencido"
     "lost": _l("Lost"),
     "selling": _l("Selling"),
     "sold": _l("Sold"),
@@ -25,8 +25,52 @@ STATUS_LABELS = {
 }
 
 
+# A withdrawal's status as its owner reads it (the wallet page and its live rows).
+WITHDRAWAL_STATUSES = {
+    "awaiting_approval": _l("Awaiting an admin's approval"),
+    "queued": _l("About to be sent"),
+    "submitting": _l("Being sent"),
+    "pending": _l("On its way"),
+    "done": _l("Sent"),
+    "failed": _l("Failed: money returned"),
+    "refused": _l("Refused: money returned"),
+}
+
+
+# Asaas payment statuses as a person reads them.
+PAYMENT_STATUSES = {
+    "NEW": _l("Being created"),
+    "PENDING": _l("Waiting for payment"),
+    "AWAITING_RISK_ANALYSIS": _l("Under review"),
+    "CONFIRMED": _l("Confirmed"),
+    "RECEIVED": _l("Paid"),
+    "RECEIVED_IN_CASH": _l("Paid in cash"),
+    "OVERDUE": _l("Overdue"),
+    "REFUNDED": _l("Refunded"),
+    "REFUND_REQUESTED": _l("Refund requested"),
+    "REFUND_IN_PROGRESS": _l("Refund in progress"),
+    "PARTIALLY_REFUNDED": _l("Partially refunded"),
+    "CHARGEBACK_REQUESTED": _l("Chargeback"),
+    "CHARGEBACK_DISPUTE": _l("Chargeback in dispute"),
+    "AWAITING_CHARGEBACK_REVERSAL": _l("Chargeback reversal pending"),
+    "DUNNING_REQUESTED": _l("In collection"),
+    "DUNNING_RECEIVED": _l("Recovered"),
+    "DELETED": _l("Cancelled"),
+    "REFUSED": _l("Refused"),
+    "ABANDONED": _l("Not created"),
+}
+
+
+def payment_status_label(status: str) -> str:
+    return str(PAYMENT_STATUSES.get(status, status.replace("_", " ").capitalize()))
+
+
 def status_label(status: str) -> str:
     return str(STATUS_LABELS.get(str(status), str(status).capitalize()))
+
+
+def withdrawal_status(status: str) -> str:
+    return str(WITHDRAWAL_STATUSES.get(str(status), str(status).replace("_", " ")))
 
 
 def catalog() -> dict[str, Any]:
@@ -35,6 +79,8 @@ def catalog() -> dict[str, Any]:
         "timezone": str(i18n.get_timezone()),
         "messages": i18n.message_catalog(),
         "status": {key: str(value) for key, value in STATUS_LABELS.items()},
+        "payment_status": {key: str(value) for key, value in PAYMENT_STATUSES.items()},
+        "withdrawal_status": {key: str(value) for key, value in WITHDRAWAL_STATUSES.items()},
         "t": {
             "too_low": _("Your bid is too low: the minimum now is {amount}."),
             "insufficient_funds": _("You don't have enough available money in your wallet for this."),
@@ -95,6 +141,18 @@ def catalog() -> dict[str, Any]:
             "confirm_hold": _("{amount} will be held from your wallet while you lead."),
             "confirm_hold_raise": _("{amount} more will be held from your wallet (your maximum becomes {max})."),
             "confirm_buy": _("{amount} will be taken from your wallet and the auction ends with you as the buyer."),
-            "bought": _("You bought this item for {amount}."),
+            "bought": _("You bought this lot for {amount}."),
+            "now": _("now"),
+            "withdraw_amount": _("Enter an amount like 50 or 50,00."),
+            "withdraw_failed": _("Could not withdraw."),
+            "copied": _("Copied"),
+            "topup_amount": _("Enter an amount like 100 or 100,00."),
+            "topup_range": _("Enter an amount between {min} and {max}."),
+            "topup_failed": _("Could not start the payment."),
+            "topup_failed_because": _("Could not start the payment: {message}."),
+            "topup_started": _("Payment of {amount} started."),
+            "pay_it": _("Pay it"),
+            "paid_credited": _("Paid. {amount} is in your wallet."),
+            "paid_pending": _("Paid. It reaches your wallet as soon as Asaas releases it."),
         },
     }

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from ... import clock
@@ -17,13 +19,29 @@ from .auth import login_required, signed_in_user
 bp = Blueprint("orders_pages", __name__)
 ADDRESS_FIELDS = ("recipient", "line1", "line2", "city", "state", "postal_code")
 STATUS_LABELS = {
-    OrderStatus.PAID: "Paid · waiting for shipping",
-    OrderStatus.SHIPPED: "Shipped",
-    OrderStatus.DISPUTED: "In dispute",
-    OrderStatus.COMPLETED: "Completed",
-    OrderStatus.REFUNDED: "Refunded",
-    OrderStatus.CANCELLED: "Cancelled",
+    OrderStatus.PAID: _l("Paid · waiting for shipping"),
+    OrderStatus.SHIPPED: _l("Shipped"),
+    OrderStatus.DISPUTED: _l("In dispute"),
+    OrderStatus.COMPLETED: _l("Completed"),
+    OrderStatus.REFUNDED: _l("Refunded"),
+    OrderStatus.CANCELLED: _l("Cancelled"),
 }
+# How an order was closed (orders.resolution).
+RESOLUTIONS = {
+    "confirmed": _l("the buyer confirmed receipt"),
+    "automatic": _l("released to the seller automatically"),
+    "release": _l("dispute decided for the seller"),
+    "refund": _l("dispute decided for the buyer"),
+    "cancelled": _l("cancelled by the buyer: not shipped in time"),
+}
+
+
+def status_label(status: str) -> str:
+    return str(STATUS_LABELS.get(status, status))  # type: ignore[call-overload]
+
+
+def resolution_label(resolution: str | None) -> str:
+    return str(RESOLUTIONS.get(resolution or "", resolution or ""))
 
 
 def _page(session: Session, order_id: int, user_id: int, ship_days: int) -> dict[str, Any]:
@@ -41,7 +59,13 @@ def order(order_id: int) -> Any:
     user = signed_in_user()
     page = get_db().transaction(_page, order_id, user.id, current_app.config["ORDER_SHIP_DAYS"])
     return render_template(
-        "orders/order.html", **page, me=user, now=clock.now(), status_label=STATUS_LABELS.get, fields=ADDRESS_FIELDS
+        "orders/order.html",
+        **page,
+        me=user,
+        now=clock.now(),
+        status_label=status_label,
+        resolution_label=resolution_label,
+        fields=ADDRESS_FIELDS,
     )
 
 
@@ -56,7 +80,7 @@ def address(order_id: int) -> Any:
     fields = {name: request.form.get(name, "") for name in ADDRESS_FIELDS}
     command = orders.SetAddress(order_id, signed_in_user().id, fields, request.form.get("save") == "1")
     get_db().run(orders.set_address, command)
-    return _done(order_id, "Delivery address saved.")
+    return _done(order_id, _("Delivery address saved."))
 
 
 @bp.post("/orders/<int:order_id>/ship")
@@ -70,21 +94,29 @@ def ship(order_id: int) -> Any:
         current_app.config["ORDER_RELEASE_DAYS"],
     )
     get_db().run(orders.ship, command)
-    return _done(order_id, "Marked as shipped; the buyer was told.")
+    return _done(order_id, _("Marked as shipped; the buyer was told."))
 
 
 @bp.post("/orders/<int:order_id>/confirm")
 @login_required
 def confirm(order_id: int) -> Any:
-    get_db().run(orders.confirm, orders.OrderAction(order_id, signed_in_user().id))
-    return _done(order_id, "Receipt confirmed; the seller is paid.")
+    """Receipt pays the seller and ends the right to dispute: the first post shows what it does and asks again
+    (a page, so it works without JavaScript); only the second, with `confirmed=yes`, releases the escrow."""
+    user = signed_in_user()
+    if request.form.get("confirmed") != "yes":
+        page = get_db().transaction(_page, order_id, user.id, current_app.config["ORDER_SHIP_DAYS"])
+        order = page["order"]
+        if order.buyer_id == user.id and order.status == OrderStatus.SHIPPED:
+            return render_template("orders/confirm_receipt.html", order=order)
+    get_db().run(orders.confirm, orders.OrderAction(order_id, user.id))
+    return _done(order_id, _("Receipt confirmed; the seller is paid."))
 
 
 @bp.post("/orders/<int:order_id>/dispute")
 @login_required
 def dispute(order_id: int) -> Any:
     get_db().run(orders.dispute, orders.OpenDispute(order_id, signed_in_user().id, request.form.get("reason", "")))
-    return _done(order_id, "Dispute opened; an admin will decide. The money stays in escrow.")
+    return _done(order_id, _("Dispute opened; an admin will decide. The money stays in escrow."))
 
 
 @bp.post("/orders/<int:order_id>/cancel")
@@ -92,4 +124,4 @@ def dispute(order_id: int) -> Any:
 def cancel(order_id: int) -> Any:
     command = orders.CancelOrder(order_id, signed_in_user().id, current_app.config["ORDER_SHIP_DAYS"])
     get_db().run(orders.cancel, command)
-    return _done(order_id, "Order cancelled; the money is back in your wallet.")
+    return _done(order_id, _("Order cancelled; the money is back in your wallet."))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,63 +19,39 @@ from ...money import parse_brl
 from ...payments import instructions, queries, topups
 from ...payouts import WithdrawalLimits
 from ...payouts import queries as payout_queries
+from ..i18n import localize
 from .auth import client_ip, login_required, rate_limited, signed_in_user
+from .js_strings import payment_status_label
 
 bp = Blueprint("wallet_pages", __name__)
 
 # Ledger reasons as a person reads them.
 REASONS = {
-    "bid_hold": "Bid hold",
-    "released": "Hold released",
-    "won": "Auction won",
-    "sale": "Sale",
-    "fee": "Platform fee",
-    "top_up": "Top-up",
-    "refund": "Refund",
-    "chargeback": "Chargeback",
-    "chargeback_reversed": "Chargeback reversed",
-    "payment_restored": "Payment restored",
-    "payment_undone": "Payment undone",
-    "demo_credit": "Demo credit",
-    "cash_top_up": "Cash top-up",
-    "frozen_refund": "Frozen: refund in progress",
-    "frozen_chargeback": "Frozen: chargeback open",
-    "unfrozen": "Unfrozen",
-    "escrow_refund": "Refund from escrow",
-    "withdrawal": "Withdrawal",
-    "withdrawal_done": "Withdrawal sent",
-    "withdrawal_returned": "Withdrawal returned",
-}
-# Asaas payment statuses as a person reads them.
-PAYMENT_STATUSES = {
-    "NEW": "Being created",
-    "PENDING": "Waiting for payment",
-    "AWAITING_RISK_ANALYSIS": "Under review",
-    "CONFIRMED": "Confirmed",
-    "RECEIVED": "Paid",
-    "RECEIVED_IN_CASH": "Paid in cash",
-    "OVERDUE": "Overdue",
-    "REFUNDED": "Refunded",
-    "REFUND_REQUESTED": "Refund requested",
-    "REFUND_IN_PROGRESS": "Refund in progress",
-    "PARTIALLY_REFUNDED": "Partially refunded",
-    "CHARGEBACK_REQUESTED": "Chargeback",
-    "CHARGEBACK_DISPUTE": "Chargeback in dispute",
-    "AWAITING_CHARGEBACK_REVERSAL": "Chargeback reversal pending",
-    "DUNNING_REQUESTED": "In collection",
-    "DUNNING_RECEIVED": "Recovered",
-    "DELETED": "Cancelled",
-    "REFUSED": "Refused",
-    "ABANDONED": "Not created",
+    "bid_hold": _l("Bid hold"),
+    "released": _l("Hold released"),
+    "won": _l("Lot won"),
+    "sale": _l("Sale"),
+    "fee": _l("Platform fee"),
+    "top_up": _l("Top-up"),
+    "refund": _l("Refund"),
+    "chargeback": _l("Chargeback"),
+    "chargeback_reversed": _l("Chargeback reversed"),
+    "payment_restored": _l("Payment restored"),
+    "payment_undone": _l("Payment undone"),
+    "demo_credit": _l("Demo credit"),
+    "cash_top_up": _l("Cash top-up"),
+    "frozen_refund": _l("Frozen: refund in progress"),
+    "frozen_chargeback": _l("Frozen: chargeback open"),
+    "unfrozen": _l("Unfrozen"),
+    "escrow_refund": _l("Refund from escrow"),
+    "withdrawal": _l("Withdrawal"),
+    "withdrawal_done": _l("Withdrawal sent"),
+    "withdrawal_returned": _l("Withdrawal returned"),
 }
 
 
 def reason_label(reason: str) -> str:
-    return REASONS.get(reason, reason.replace("_", " ").capitalize())
-
-
-def payment_status_label(status: str) -> str:
-    return PAYMENT_STATUSES.get(status, status.replace("_", " ").capitalize())
+    return str(REASONS.get(reason, reason.replace("_", " ").capitalize()))
 
 
 def _wallet_page(session: Session, user_id: int) -> dict[str, Any]:
@@ -101,12 +79,20 @@ def wallet() -> Any:
     )
 
 
+def _payer_pays_fee() -> bool:
+    """Asaas's fee is the payer's business only when the wallet is credited the net value (ASAAS_CREDIT_VALUE=net);
+    with `gross` the site absorbs it and the payer got every centavo they paid."""
+    return current_app.config["ASAAS_CREDIT_VALUE"] == "net"
+
+
 @bp.get("/wallet/payments")
 @login_required
 def payments() -> Any:
     user = signed_in_user()
     rows = get_db().transaction(queries.list_user_payments, user.id)
-    return render_template("wallet/payments.html", payments=rows, status_label=payment_status_label)
+    return render_template(
+        "wallet/payments.html", payments=rows, status_label=payment_status_label, payer_pays_fee=_payer_pays_fee()
+    )
 
 
 def pay_page_url(config: Any) -> str:
@@ -124,7 +110,9 @@ def pay(payment_id: int) -> Any:
         page = instructions.pay_page(get_db(), get_asaas(), payment_id, user.id)
     except NotFound:
         abort(404)
-    return render_template("wallet/pay.html", p=page, status_label=payment_status_label)
+    return render_template(
+        "wallet/pay.html", p=page, status_label=payment_status_label, payer_pays_fee=_payer_pays_fee()
+    )
 
 
 @bp.post("/wallet/topup")
@@ -133,7 +121,7 @@ def topup() -> Any:
     """Without JS: start the top-up and show its pay page (with JS the socket's add_money does the same)."""
     user = signed_in_user()
     if rate_limited("topup_user", user.id) or rate_limited("topup_ip", client_ip()):
-        flash("Too many top-ups; wait a minute and try again.", "error")
+        flash(_("Too many top-ups; wait a minute and try again."), "error")
         return redirect(url_for("wallet_pages.wallet"))
     try:
         amount = parse_brl(request.form.get("amount") or "")
@@ -146,9 +134,9 @@ def topup() -> Any:
         )
         started = topups.create_topup(get_db(), get_asaas(), command)
     except (ValueError, ServiceError) as exc:
-        flash(f"Could not add money: {getattr(exc, 'message', exc)}", "error")
+        flash(_("Could not add money: %(reason)s", reason=localize(str(getattr(exc, "message", exc)))), "error")
         return redirect(url_for("wallet_pages.wallet"))
     except DatabaseUnavailable:
-        flash("The service is briefly unavailable; please try again.", "error")
+        flash(_("The service is briefly unavailable; please try again."), "error")
         return redirect(url_for("wallet_pages.wallet"))
     return redirect(url_for("wallet_pages.pay", payment_id=started.payment_id))
