@@ -51,3 +51,26 @@ def test_a_missing_page_is_the_sites_own_page_in_portuguese(site_client):
     html = response.get_data(as_text=True)
     assert response.status_code == 404 and 'class="topbar"' in html and "Página não encontrada" in html
     assert "Leilão não encontrado" in html or "leilão não encontrado" in html
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "text/html,application/xhtml+xml,*/*;q=0.8"])
+def test_an_address_no_route_matches_is_the_sites_page_in_the_readers_language(site_client, accept):
+    headers = {"Accept": accept} if accept else {}
+    response = site_client.get("/no-such-page", headers=headers)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404 and 'class="topbar"' in html and "Página não encontrada" in html
+    assert "Not Found" not in html
+    site_client.set_cookie("lang", "en")
+    english = site_client.get("/no/such/page", headers=headers).get_data(as_text=True)
+    assert "Page not found" in english and 'class="topbar"' in english
+
+
+def test_a_method_the_route_does_not_take_is_the_sites_405_page(site_client):
+    response = site_client.get("/wallet/withdraw")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 405 and "Não é possível aqui" in html and "Method Not Allowed" not in html
+
+
+def test_machine_endpoints_and_json_clients_keep_the_plain_answer(site_client):
+    assert "topbar" not in site_client.get("/payment/no-such-hook").get_data(as_text=True)
+    assert "topbar" not in site_client.get("/nothing", headers={"Accept": "application/json"}).get_data(as_text=True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from auction import accounts, clock, wallet
 from auction.auctions import closing
+from auction.entrypoints import i18n
 from auction.extensions import socketio
 from auction.models import Order, User, WebhookDelivery, Withdrawal
 from tests.support.auctions import fund, new_auction, place
@@ -105,6 +106,11 @@ def test_withdrawal_from_the_wallet_page_and_admin_approval(app, db, sold):
     assert answer.status_code == 303
     page = buyer.get("/wallet").get_data(as_text=True)
     assert "Withdraw to PIX" in page and 'data-withdrawal-status="pending"' in page
+    # Its time is the reader's (São Paulo until the browser says), like every other time: no "(UTC)" label.
+    made = db.transaction(lambda s: s.scalars(select(Withdrawal.created_at)).one())
+    with app.test_request_context(headers={"Cookie": "lang=en"}):
+        shown = i18n.when(made.replace(tzinfo=UTC))
+    assert "UTC" not in page and f">{shown}</time></td>" in page and "On its way" in page
     bad = buyer.post("/wallet/withdraw", data={"amount": "100,00", "pix_key": "52998224724", "pix_key_type": "CPF"})
     assert bad.status_code == 400
     big = buyer.post(

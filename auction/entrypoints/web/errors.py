@@ -53,6 +53,18 @@ def _same_site_referrer() -> str | None:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+# Machine endpoints (Asaas's webhooks and API, Socket.IO, the health check) keep werkzeug's plain answer.
+MACHINE_PATHS = ("/payment/", "/asaas-sim/v3/", "/socket.io", "/healthz")
+
+
+def _wants_page() -> bool:
+    """Any address a person may type or follow gets the site's page in their language, whatever its Accept
+    header says (`*/*`, none, or a browser's); only machine paths and clients that prefer JSON do not."""
+    if request.path.startswith(MACHINE_PATHS):
+        return False
+    return request.accept_mimetypes.best_match(["text/html", "application/json"], "text/html") == "text/html"
+
+
 def page(status: int, message: str, title: str | None = None) -> tuple[str, int]:
     heading = title or str(TITLES.get(status, _("Error")))
     return render_template("error.html", title=heading, message=message, status=status), status
@@ -70,8 +82,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Any:
-        # Only pages a browser navigates to get the site's layout; API clients keep the plain answer.
-        if error.code is None or error.code < 400 or "text/html" not in request.headers.get("Accept", ""):
+        if error.code is None or error.code < 400 or not _wants_page():
             return error
         message = MESSAGES.get(error.code)
         return page(
