@@ -425,6 +425,22 @@ class Database:
         boxes = [arg for arg in (*args, *kwargs.values()) if isinstance(arg, Outbox)]
         return self.offloaded(self._attempts, lambda session: fn(session, *args, **kwargs), boxes[0] if boxes else None)
 
+    def snapshot(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(session, *args)` as one transaction whose every statement reads the same moment: a page that
+        shows a user's money from several statements (balance, history, withdrawals) never mixes two.
+
+        The engine's READ COMMITTED gives each MariaDB statement its own snapshot, so this transaction asks
+        for REPEATABLE READ (InnoDB's consistent read from the first statement on). A SQLite transaction
+        already reads one moment (BEGIN IMMEDIATE; WAL).
+        """
+
+        def read(session: Session) -> T:
+            if not self.is_sqlite:
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            return fn(session, *args)
+
+        return self.transaction(read)
+
     def offloaded(self, runner: Callable[..., T], *args: Any) -> T:
         """`runner(*args)`, off the hub when units of work are (blocking database calls outside a unit of work)."""
         if self._should_offload():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, redirect, render_template, request
+from flask import Blueprint, Flask, g, redirect, render_template, request
 from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,9 +34,10 @@ def _listing(session: Session, status: str, query: str) -> tuple[list[Auction], 
     return auctions, photos.first_photos(session, [a.id for a in auctions])
 
 
-def _nav_counts(session: Session, user_id: int) -> dict[str, int]:
+def nav_counts(session: Session, user_id: int, balance: wallet.Balance | None = None) -> dict[str, int]:
+    """What the top bar shows: the available balance (`balance`, when the page read it already) and unread alerts."""
     return {
-        "available": wallet.balance(session, user_id).available,
+        "available": (balance or wallet.balance(session, user_id)).available,
         "unread": notifications.unread_count(session, user_id),
     }
 
@@ -45,7 +46,9 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _page_globals() -> dict[str, Any]:
         user = current_user()
-        nav = get_db().transaction(_nav_counts, user.id) if user else {"available": 0, "unread": 0}
+        # A page showing the user's money sets `g.nav` from its own snapshot (wallet_pages): the top bar's
+        # balance read at another moment than the page's would contradict it beside it.
+        nav = g.get("nav") or (get_db().transaction(nav_counts, user.id) if user else {"available": 0, "unread": 0})
         return {
             "nav": nav,
             "server_time": clock.isoformat(clock.now()),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from ...payouts import queries as payout_queries
 from ..i18n import localize
 from .auth import client_ip, login_required, rate_limited, signed_in_user
 from .js_strings import payment_status_label
+from .pages import nav_counts
 
 bp = Blueprint("wallet_pages", __name__)
 
@@ -55,11 +56,14 @@ def reason_label(reason: str) -> str:
 
 
 def _wallet_page(session: Session, user_id: int) -> dict[str, Any]:
+    """Everything the page shows of the user's money, from one snapshot (`Database.snapshot`)."""
+    balance = ledger.balance(session, user_id)
     items = ledger.history(session, user_id)
     auction_ids = {i.auction_id for i in items} - {None}
     titles = dict(session.execute(select(Auction.id, Auction.title).where(Auction.id.in_(auction_ids))).all())
     return {
-        "balance": ledger.balance(session, user_id),
+        "nav": nav_counts(session, user_id, balance),
+        "balance": balance,
         "items": items,
         "titles": titles,
         "withdrawals": payout_queries.for_user(session, user_id),
@@ -71,7 +75,8 @@ def _wallet_page(session: Session, user_id: int) -> dict[str, Any]:
 @login_required
 def wallet() -> Any:
     user = signed_in_user()
-    page = get_db().transaction(_wallet_page, user.id)
+    page = get_db().snapshot(_wallet_page, user.id)
+    g.nav = page.pop("nav")
     limits = (current_app.config["TOPUP_MIN_CENTS"], current_app.config["TOPUP_MAX_CENTS"])
     withdrawal_limits = WithdrawalLimits.from_config(current_app.config)
     return render_template(
