@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             from auction.demo import load_demo_data
 
             load_demo_data(get_db())
-    from auction.entrypoints import probe
+    from auction.entrypoints import metrics, probe
     from auction.entrypoints.jobs import start_background_tasks
 
     sys.setswitchinterval(app.config["GIL_SWITCH_INTERVAL"])
@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     fast_websocket_unmasking()
     start_background_tasks(app)
     probe.start(app)
+    metrics.start()
     host, port = app.config["HOST"], app.config["PORT"]
     log.info("event=serving url=http://%s:%s env=%s", host, port, app.config["AUCTION_ENV"])
     serve(app, host, port, app.config["MAX_CONNECTIONS"])

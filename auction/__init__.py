@@ -98,11 +98,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         engineio_logger=False,
     )
 
-    from .entrypoints import cli, transfers, web, webhook
+    from .entrypoints import cli, metrics, transfers, web, webhook
     from .payments.client import client_from_config
     from .payments.quota import QuotaMeter
 
     web.init_app(app)
+    metrics.init_app(app)
     cli.init_app(app)
     app.extensions["auction.asaas"] = client_from_config(app.config, QuotaMeter(app.extensions["auction.db"]))
     app.register_blueprint(webhook.bp)

@@ -28,3 +28,8 @@ def isoformat(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def seconds_since(moment: datetime | None) -> float | None:
+    """How long ago `moment` was, in seconds (None for None)."""
+    return None if moment is None else (now() - moment).total_seconds()

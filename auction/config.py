@@ -240,6 +240,13 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         # which the database frees the lease of a leader whose machine vanished.
         "JOBS_LEASE_INTERVAL": float(env.get("JOBS_LEASE_INTERVAL") or 1.0),
         "JOBS_LEASE_TIMEOUT": _int(env, "JOBS_LEASE_TIMEOUT", 10),
+        # The leader recomputes every balance from the ledger this often (seconds; 0: never), for the metrics.
+        "WALLET_AUDIT_INTERVAL": float(env.get("WALLET_AUDIT_INTERVAL") or 3600),
+        # GET /metrics wants `Authorization: Bearer METRICS_TOKEN`; without a token it answers 404.
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        # prometheus_client's multi-process mode: every process of a machine writes its counts here (it reads the
+        # variable itself, at import); a scrape of any of them reports them all.
+        "PROMETHEUS_MULTIPROC_DIR": env.get("PROMETHEUS_MULTIPROC_DIR") or None,
         # Benchmarks only: seconds between the hub-lag probe's log lines (0: no probe; entrypoints/probe.py).
         "PROBE_INTERVAL": float(env.get("PROBE_INTERVAL") or 0),
         # SQLite only: create the tables on first start (the embedded default needs no admin).

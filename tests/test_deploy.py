@@ -44,12 +44,15 @@ def test_a_process_without_the_scheduler_still_refreshes_its_own_watchers(schedu
         "ORDER_JOBS_INTERVAL": 60,
         "TRANSFER_RECONCILE_INTERVAL": 60,
         "JOBS_LEASE_TIMEOUT": 10,
+        "WALLET_AUDIT_INTERVAL": 3600,
+        "MAIL_SEND_INTERVAL": 5,
     }
     database = Database("sqlite://", pool_size=1)
     jobs.start_background_tasks(type("App", (), {"config": config, "extensions": {"auction.db": database}})())
     database.dispose()
     # The site-wide jobs and the bid for their lease (entrypoints/leader.py).
-    site_wide = {"auction_scheduler", "payments_reconcile", "orders_release", "transfers_reconcile", "_lead"}
+    site_wide = {"auction_scheduler", "payments_reconcile", "orders_release", "transfers_reconcile", "wallet_audit"}
+    site_wide |= {"mail_outbox", "_lead"}
     assert "watchers_refresh" in started
     assert site_wide <= set(started) if scheduler_enabled else not site_wide & set(started)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask
 
+from .. import wallet
 from ..auctions import closing, listing
 from ..db import Database
 from ..extensions import get_asaas, get_db, socketio
@@ -24,6 +25,7 @@ from ..payments.levels import Applied
 from ..payments.links import resolve_payers
 from ..payments.reconcile import Reconcile, reconcile
 from ..payouts import reconcile as transfer_reconcile
+from . import metrics
 from .leader import Leadership, lease_for
 from .shutdown import DRAIN, ShuttingDown
 
@@ -72,7 +74,7 @@ def _lead(app: Flask, leadership: Leadership) -> None:
     db: Database = app.extensions["auction.db"]
     interval = float(app.config["JOBS_LEASE_INTERVAL"])
     while True:
-        db.offloaded(leadership.renew)
+        metrics.leader_changed(db.offloaded(leadership.renew))
         socketio.sleep(interval)
 
 
@@ -183,6 +185,20 @@ def order_release_job(app: Flask) -> None:
 def transfer_reconcile_job(app: Flask) -> None:
     changed = transfer_reconcile.reconcile(get_db(), get_asaas())
     log.info("event=transfer_reconcile_round changed=%d", changed)
+
+
+# -- the wallet audit ------------------------------------------------------------------------------
+# `flask wallet audit` on a timer, so a ledger that stops balancing pages someone (metrics: wallet audit problems).
+
+
+@periodic("wallet_audit", "WALLET_AUDIT_INTERVAL")
+def wallet_audit_job(app: Flask) -> None:
+    problems = get_db().transaction(wallet.audit)
+    metrics.wallet_audited(len(problems))
+    if problems:
+        log.error("event=wallet_audit problems=%d first=%s", len(problems), problems[0])
+    else:
+        log.info("event=wallet_audit problems=0")
 
 
 # -- mail ------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from ..extensions import csrf, get_db
 from ..payments import deliveries
 from ..payments.deliveries import Delivery, event_id_of
 from ..payments.events import CreditPolicy
+from . import metrics
 
 bp = Blueprint("payment_webhook", __name__)
 log = logging.getLogger(__name__)
@@ -58,7 +59,12 @@ def parse_delivery(raw: bytes) -> Delivery:
 
 
 def _answer(status: int, **body: Any) -> tuple[dict[str, Any], int]:
+    metrics.webhook_answered(status, body.get("outcome") or REFUSED.get(status, "error"))
     return body, status
+
+
+# The outcome label of a refused delivery (one processed gets its processing's outcome).
+REFUSED = {400: "malformed", 401: "unauthorized", 413: "too_large", 503: "not_stored"}
 
 
 @bp.post("/payment/webhook")

@@ -17,6 +17,14 @@ def counts(session: Session) -> dict[str, int]:
     return {status: int(found.get(status, 0)) for status in STATUSES}
 
 
+def waiting(session: Session) -> tuple[int, float | None]:
+    """Messages not sent yet (queued, or failed and to be tried again) and the seconds the oldest has waited."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(OutgoingMail.created_at)).where(OutgoingMail.status.in_(("queued", "failed")))
+    ).one()
+    return int(count), clock.seconds_since(oldest)
+
+
 def latest(session: Session, *, statuses: tuple[str, ...] = STATUSES, limit: int = 100) -> list[OutgoingMail]:
     return list(
         session.scalars(

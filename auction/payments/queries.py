@@ -51,6 +51,18 @@ def get_delivery(session: Session, delivery_id: int) -> dict[str, Any]:
     }
 
 
+def webhook_backlog(session: Session, *, scan: int) -> tuple[int, float | None]:
+    """Deliveries not processed yet or whose processing failed (they wait for Asaas's retry or an admin's
+    re-process), among the newest `scan` (a bounded read for metrics), and the seconds the oldest has waited."""
+    newest = session.scalar(select(func.max(WebhookDelivery.id))) or 0
+    waiting, oldest = session.execute(
+        select(func.count(), func.min(WebhookDelivery.received_at)).where(
+            WebhookDelivery.id > newest - scan, WebhookDelivery.outcome.in_((Outcome.RECEIVED, Outcome.FAILED))
+        )
+    ).one()
+    return int(waiting), clock.seconds_since(oldest)
+
+
 def list_unmatched(session: Session, limit: int = 100) -> dict[str, list[Any]]:
     """Money nobody could be matched to: link payments without a user, and deliveries for unknown payments."""
     payments = list(

@@ -9,6 +9,7 @@ everything else.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -18,6 +19,7 @@ from flask import request
 from ...db import DatabaseUnavailable
 from ...errors import RateLimited, ServiceError
 from ...extensions import socketio
+from .. import metrics
 from ..i18n import localize
 from ..shutdown import DRAIN
 from . import connection
@@ -68,6 +70,12 @@ def event(
     def register(handler: Handler) -> Handler:
         @wraps(handler)
         def on_event(data: Any = None) -> dict[str, Any]:
+            started = time.perf_counter()
+            ack = answer(data)
+            metrics.answered(name, ack, time.perf_counter() - started)
+            return ack
+
+        def answer(data: Any) -> dict[str, Any]:
             try:
                 # Counted as work in flight: a SIGTERM lets the process exit only once it is answered.
                 with DRAIN.work():

@@ -40,6 +40,7 @@ from ... import accounts
 from ...auctions import bids
 from ...errors import ServiceError
 from ...uow import UnitOfWork
+from .. import metrics
 from ..spawn import spawn
 from .acks import NotLoggedIn
 
@@ -174,6 +175,7 @@ class BidQueue:
         with self._app.app_context():
             while batch := self._take():
                 results = self._run(batch)
+                metrics.BID_BATCH_SIZE.observe(len(batch))
                 with self._lock:
                     self._busy.difference_update({item.command.auction_id for item in batch})
                 for item, result in zip(batch, results, strict=True):
