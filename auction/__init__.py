@@ -74,7 +74,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Socket handlers must be registered before socketio.init_app: Flask-SocketIO copies its
     # handler list into each new server, so a handler decorated later reaches only the first
     # app's server (and a second app, as in tests, would answer no events).
-    from .entrypoints import jobs, sockets  # noqa: F401 - register socket handlers and the scheduler job
+    from .entrypoints import alerts, jobs, sockets  # noqa: F401 - register socket handlers and the scheduler jobs
+    from .entrypoints.sockets.presence import watching_live
+
+    alerts.bind(app, watching_live)
     from .entrypoints.sockets.auction_cache import AuctionCache, client_manager
 
     manager = client_manager(app.config["SOCKETIO_MESSAGE_QUEUE"], app.config["SOCKETIO_CHANNEL"])

@@ -62,6 +62,21 @@ def host_of(url: str) -> str:
     return url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "localhost"
 
 
+def _dev_vapid_key(instance_path: Path) -> str:
+    """A Web Push (VAPID) private key kept in the instance folder, like the secret key: browsers' subscriptions
+    are tied to the public half, so it must survive restarts."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "vapid_private.pem"
+    if not key_file.exists():
+        from py_vapid import Vapid
+
+        vapid = Vapid()
+        vapid.generate_keys()
+        key_file.write_bytes(vapid.private_pem())
+        key_file.chmod(0o600)
+    return key_file.read_text()
+
+
 def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from `environ` (default: os.environ)."""
     env = os.environ if environ is None else environ
@@ -217,6 +232,17 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         # Times are shown in the browser's zone; this one until the browser has said which.
         "DEFAULT_TIMEZONE": (env.get("DEFAULT_TIMEZONE") or "America/Sao_Paulo").strip(),
         "ENDING_SOON_SECONDS": _int(env, "ENDING_SOON_SECONDS", 600),
+        # Alerts by e-mail and Web Push (auction/alerts): how often the jobs process plans and sends them, the
+        # throttle window of outbid alerts per auction, and the attempts before a delivery is dead.
+        "ALERTS_INTERVAL": float(env.get("ALERTS_INTERVAL") or 1.0),
+        "ALERT_OUTBID_WINDOW": _int(env, "ALERT_OUTBID_WINDOW", 600),
+        "ALERT_MAX_ATTEMPTS": _int(env, "ALERT_MAX_ATTEMPTS", 8),
+        # The VAPID private key (PEM) Web Push is signed with; without it in production push is off, in
+        # development one is generated into the instance folder.
+        "VAPID_PRIVATE_KEY": (env.get("VAPID_PRIVATE_KEY") or "").replace("\\n", "\n")
+        or (None if production else _dev_vapid_key(instance)),
+        # The contact push services may write to about this site's pushes.
+        "VAPID_SUBJECT": env.get("VAPID_SUBJECT") or "mailto:admin@localhost",
         "SCHEDULER_INTERVAL": float(env.get("SCHEDULER_INTERVAL") or 1.0),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
         # Per auction photo; five of them must fit in MAX_CONTENT_LENGTH.

@@ -369,6 +369,84 @@ class Notification(Base):
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="SET NULL"))
     read_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # Set in the notification's own transaction when its kind may reach e-mail or Web Push: the queue the
+    # alert dispatcher reads (auction.alerts.dispatch), cleared once its deliveries are planned.
+    alert_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"), index=True)
+
+
+class AlertPreference(Base):
+    """A user's own choice for one alert kind on one channel; without a row the kind's default applies
+    (auction.alerts.catalogue)."""
+
+    __tablename__ = "alert_preferences"
+    __table_args__ = table_args()
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # email | push
+    channel: Mapped[str] = mapped_column(String(8), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime]
+
+
+class AlertSettings(Base):
+    """Per user: the language alerts are written in, and whether to alert about an auction the user is
+    watching live at that moment (off by default: the page already tells them)."""
+
+    __tablename__ = "alert_settings"
+    __table_args__ = table_args()
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    locale: Mapped[str] = mapped_column(String(8))
+    while_watching: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
+    updated_at: Mapped[datetime]
+
+
+class PushSubscription(Base):
+    """A browser's Web Push subscription (the Push API's endpoint and keys); removed when the push service
+    answers 404 or 410."""
+
+    __tablename__ = "push_subscriptions"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # sha256 of the endpoint: endpoints are long URLs, too long for a unique index on MariaDB.
+    endpoint_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    endpoint: Mapped[str] = mapped_column(Text)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class AlertDelivery(Base):
+    """One alert to send on one channel (e-mail or push): planned from a notification by the dispatcher,
+    sent by the jobs process with retries and back-off, dead after ALERT_MAX_ATTEMPTS (admins see those)."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = table_args(
+        Index("ix_alert_deliveries_status_due_at", "status", "due_at"),
+        Index("ix_alert_deliveries_user_id_kind_auction_id", "user_id", "kind", "auction_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # The notification kind (outbid, win, order_shipped...), and the channel: email | push.
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(8))
+    auction_id: Mapped[int | None] = mapped_column(ForeignKey("auctions.id", ondelete="SET NULL"))
+    # The notification's English text (translated when sent); a throttled alert keeps the latest one.
+    message: Mapped[str] = mapped_column(String(500))
+    # Where the alert leads, a path on the site (/auctions/7, /orders/3, /wallet).
+    path: Mapped[str] = mapped_column(String(200))
+    # alerts.Status: pending | sent | dead | skipped
+    status: Mapped[str] = mapped_column(String(8), default="pending", server_default="pending")
+    # Why it was skipped (watching live, no longer outbid...) or the last error.
+    note: Mapped[str | None] = mapped_column(String(300))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
 
 
 class AsaasApiUsage(Base):

@@ -54,6 +54,9 @@ def notify_all(uow: UnitOfWork, notes: Sequence[Note]) -> list[int]:
             "payment_id": note.payment_id,
             "read_at": None,
             "created_at": now,
+            # Every notification is also a candidate alert: the dispatcher decides, off the caller's path,
+            # whether its kind goes out by e-mail or push (auction.alerts.dispatch).
+            "alert_pending": True,
         }
         for note in notes
     ]

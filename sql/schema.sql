@@ -4,7 +4,7 @@
 -- Load it into an empty database (see docs/database.md):
 --   mariadb -u root -p -e "CREATE DATABASE auction CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 --   mariadb -u root -p auction < sql/schema.sql
--- Running it again does no harm. It records the Alembic revision it equals (0008), so later
+-- Running it again does no harm. It records the Alembic revision it equals (0009), so later
 -- schema changes are applied with `flask --app auction db upgrade` or the files in sql/migrations/.
 
 SET NAMES utf8mb4;
@@ -52,6 +52,25 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
 
 CREATE INDEX IF NOT EXISTS ix_webhook_deliveries_asaas_payment_id ON webhook_deliveries (asaas_payment_id);
+
+CREATE TABLE IF NOT EXISTS alert_preferences (
+	user_id INTEGER NOT NULL,
+	kind VARCHAR(32) NOT NULL,
+	channel VARCHAR(8) NOT NULL,
+	enabled BOOL NOT NULL,
+	updated_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_alert_preferences PRIMARY KEY (user_id, kind, channel),
+	CONSTRAINT fk_alert_preferences_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS alert_settings (
+	user_id INTEGER NOT NULL,
+	locale VARCHAR(8) NOT NULL,
+	while_watching BOOL NOT NULL DEFAULT 0,
+	updated_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_alert_settings PRIMARY KEY (user_id),
+	CONSTRAINT fk_alert_settings_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
 
 CREATE TABLE IF NOT EXISTS auctions (
 	id INTEGER NOT NULL AUTO_INCREMENT,
@@ -153,6 +172,21 @@ CREATE TABLE IF NOT EXISTS payment_links (
 	CONSTRAINT fk_payment_links_created_by_id_users FOREIGN KEY(created_by_id) REFERENCES users (id)
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
 
+CREATE TABLE IF NOT EXISTS push_subscriptions (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	user_id INTEGER NOT NULL,
+	endpoint_hash VARCHAR(64) NOT NULL,
+	endpoint TEXT NOT NULL,
+	p256dh VARCHAR(200) NOT NULL,
+	auth VARCHAR(64) NOT NULL,
+	created_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_push_subscriptions PRIMARY KEY (id),
+	CONSTRAINT fk_push_subscriptions_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE,
+	CONSTRAINT uq_push_subscriptions_endpoint_hash UNIQUE (endpoint_hash)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_push_subscriptions_user_id ON push_subscriptions (user_id);
+
 CREATE TABLE IF NOT EXISTS wallets (
 	id INTEGER NOT NULL AUTO_INCREMENT,
 	user_id INTEGER,
@@ -195,6 +229,29 @@ CREATE TABLE IF NOT EXISTS withdrawals (
 CREATE INDEX IF NOT EXISTS ix_withdrawals_status_updated_at ON withdrawals (status, updated_at);
 
 CREATE INDEX IF NOT EXISTS ix_withdrawals_user_id ON withdrawals (user_id);
+
+CREATE TABLE IF NOT EXISTS alert_deliveries (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	user_id INTEGER NOT NULL,
+	kind VARCHAR(32) NOT NULL,
+	channel VARCHAR(8) NOT NULL,
+	auction_id INTEGER,
+	message VARCHAR(500) NOT NULL,
+	path VARCHAR(200) NOT NULL,
+	status VARCHAR(8) NOT NULL DEFAULT 'pending',
+	note VARCHAR(300),
+	attempts INTEGER NOT NULL DEFAULT 0,
+	due_at DATETIME(6) NOT NULL,
+	created_at DATETIME(6) NOT NULL,
+	sent_at DATETIME(6),
+	CONSTRAINT pk_alert_deliveries PRIMARY KEY (id),
+	CONSTRAINT fk_alert_deliveries_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE,
+	CONSTRAINT fk_alert_deliveries_auction_id_auctions FOREIGN KEY(auction_id) REFERENCES auctions (id) ON DELETE SET NULL
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_alert_deliveries_status_due_at ON alert_deliveries (status, due_at);
+
+CREATE INDEX IF NOT EXISTS ix_alert_deliveries_user_id_kind_auction_id ON alert_deliveries (user_id, kind, auction_id);
 
 CREATE TABLE IF NOT EXISTS auction_photos (
 	id INTEGER NOT NULL AUTO_INCREMENT,
@@ -377,11 +434,14 @@ CREATE TABLE IF NOT EXISTS notifications (
 	payment_id INTEGER,
 	read_at DATETIME(6),
 	created_at DATETIME(6) NOT NULL,
+	alert_pending BOOL NOT NULL DEFAULT 0,
 	CONSTRAINT pk_notifications PRIMARY KEY (id),
 	CONSTRAINT fk_notifications_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE,
 	CONSTRAINT fk_notifications_auction_id_auctions FOREIGN KEY(auction_id) REFERENCES auctions (id) ON DELETE SET NULL,
 	CONSTRAINT fk_notifications_payment_id_payments FOREIGN KEY(payment_id) REFERENCES payments (id) ON DELETE SET NULL
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_notifications_alert_pending ON notifications (alert_pending);
 
 CREATE INDEX IF NOT EXISTS ix_notifications_user_id_id ON notifications (user_id, id);
 
@@ -416,5 +476,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) SELECT '0008' FROM DUAL
+INSERT INTO alembic_version (version_num) SELECT '0009' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

@@ -27,6 +27,7 @@ from auction import accounts, clock, create_app, wallet
 from auction.auctions import buy_now, closing, listing
 from auction.db import Database
 from auction.entrypoints import i18n
+from auction.entrypoints.alerts import unsubscribe_token
 from auction.extensions import get_db
 from auction.models import Base, Notification, Order, User
 from auction.orders import service as orders
@@ -341,10 +342,13 @@ def _pages(world: World) -> dict[str | None, list[str]]:
     orders_ = [f"/orders/{v}" for k, v in ids.items() if k.startswith("order_")]
     payments = [f"/wallet/payments/{p}" for p in world.payments[:3]]
     own = ["/", "/sell", "/me/bids", "/me/auctions", "/me/watchlist", "/wallet", "/wallet/payments", "/notifications"]
+    own += ["/account/alerts"]
+    unsubscribe = f"/alerts/unsubscribe/{unsubscribe_token(ids['ana'], 'outbid', world.app)}"
     admin = ["/admin/", "/admin/users", "/admin/auctions", "/admin/payments", "/admin/deliveries", "/admin/withdrawals"]
     admin += ["/admin/orders", "/admin/disputes", "/admin/payments/asaas", "/admin/deliveries/1", "/admin/mail"]
+    admin += ["/admin/alerts"]
     return {
-        None: ["/", "/login", "/register", "/no-such-page", *auctions],
+        None: ["/", "/login", "/register", "/no-such-page", unsubscribe, *auctions],
         "ana": own + auctions + orders_ + payments,
         "sol": own + auctions + orders_,
         "bia": own + auctions,
@@ -374,7 +378,8 @@ def test_every_notification_the_flows_sent_is_translated(world: World) -> None:
 
 def test_the_crawl_reaches_every_page_a_get_route_serves(world: World) -> None:
     crawled = {re.sub(r"/\d+", "/<id>", url) for urls in _pages(world).values() for url in urls}
-    skipped = {"static", "pages.set_language", "pages.healthz", "photos.photo"}
+    crawled |= {"/alerts/unsubscribe/<id>"}  # its signed token has no digits-only form
+    skipped = {"static", "pages.set_language", "pages.healthz", "photos.photo", "alerts_pages.service_worker"}
     routes = {
         re.sub(r"<[^>]+>", "<id>", rule.rule)
         for rule in world.app.url_map.iter_rules()

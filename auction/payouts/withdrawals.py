@@ -169,7 +169,7 @@ def _give_back(uow: UnitOfWork, row: Withdrawal, status: WithdrawalStatus, reaso
     row.status = status
     row.fail_reason = reason[:255]
     row.finished_at = row.updated_at = clock.now()
-    messages.changed(uow, row, text)
+    messages.changed(uow, row, text, kind="withdrawal_failed")
 
 
 @dataclass(frozen=True)
@@ -346,7 +346,12 @@ def apply_status(uow: UnitOfWork, row: Withdrawal, status: str, transfer: dict[s
         row.on_hold = 0
         row.status = WithdrawalStatus.DONE
         row.finished_at = row.updated_at = clock.now()
-        messages.changed(uow, row, f"Withdrawal #{row.id} of {format_brl(row.amount)} is done: the PIX was sent.")
+        messages.changed(
+            uow,
+            row,
+            f"Withdrawal #{row.id} of {format_brl(row.amount)} is done: the PIX was sent.",
+            kind="withdrawal_done",
+        )
         return True
     reason = str(transfer.get("failReason") or status.lower())
     _give_back(

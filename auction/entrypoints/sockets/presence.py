@@ -21,7 +21,7 @@ from flask import Flask, current_app, request
 from flask_socketio import join_room, leave_room, rooms
 
 from ...extensions import socketio
-from ...outbox import auction_room
+from ...outbox import auction_room, user_room
 from ..jobs import periodic
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,17 @@ def local_members() -> list[tuple[int, str]]:
         if isinstance(room, str) and room.startswith(ROOM_PREFIX)
         for sid in list(participants)
     ]
+
+
+def watching_live(user_id: int, auction_id: int) -> bool:
+    """Whether one of the user's sockets on this process is in the auction's room now (the alerts round asks,
+    to send nothing about an auction the user is looking at). Another process's sockets are not seen: with
+    several processes this errs towards sending."""
+    rooms = socketio.server.manager.rooms.get("/", {})
+    watchers = rooms.get(auction_room(auction_id))
+    if not watchers:
+        return False
+    return any(sid in watchers for sid in list(rooms.get(user_room(user_id), {})))
 
 
 def counter(app: Flask | None = None) -> WatcherCounter:

@@ -14,6 +14,7 @@ from . import (
     admin,
     admin_orders,
     admin_payments,  # noqa: F401 - its routes join admin.bp
+    alerts_pages,
     auctions,
     auth,
     errors,
@@ -69,5 +70,5 @@ def init_app(app: Flask) -> None:
     pages.init_app(app)
     for module in (auth, pages, auctions, photos, wallet_pages, notifications_pages, admin):
         app.register_blueprint(module.bp)
-    for module in (orders_pages, payouts_pages, admin_orders):
+    for module in (orders_pages, payouts_pages, admin_orders, alerts_pages):
         app.register_blueprint(module.bp)
