@@ -261,6 +261,8 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "WTF_CSRF_SSL_STRICT": production,
         "LOG_LEVEL": (env.get("LOG_LEVEL") or "INFO").upper(),
         "SCHEDULER_ENABLED": _bool(env.get("SCHEDULER_ENABLED"), True),
+        # Off in the jobs process: it answers only monitoring paths (entrypoints/guard.py, MONITORING_PATHS).
+        "SERVE_SITE": _bool(env.get("SERVE_SITE"), True),
         # Jobs processes (SCHEDULER_ENABLED) compete for one lease; the leader runs the site-wide jobs
         # (entrypoints/leader.py). Seconds between renewals and followers' attempts, and the silence after
         # which the database frees the lease of a leader whose machine vanished.

@@ -7,9 +7,11 @@ import re
 import subprocess
 
 import pytest
+from werkzeug.test import Client
 
+from auction import create_app
 from auction.db import Database
-from auction.entrypoints import jobs, sockets  # noqa: F401 - sockets registers the watcher refresh job
+from auction.entrypoints import guard, jobs, sockets  # noqa: F401 - sockets registers the watcher refresh job
 from tests.support.nginx import NGINX, nginx_available, render, self_signed_certificate
 from tests.support.server import ROOT
 
@@ -20,6 +22,19 @@ def scheduler_setting(unit: str) -> str:
     found = re.search(r"SCHEDULER_ENABLED=(\w+)", (UNITS / unit).read_text())
     assert found, unit
     return found.group(1)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_jobs_process_answers_monitoring_only(app_config):
+    assert "SERVE_SITE=false" in (UNITS / "leilao-jobs.service").read_text()
+    for serve_site, page_status in ((False, 404), (True, 200)):
+        app = create_app({**app_config, "SERVE_SITE": serve_site})
+        client = Client(guard.protect(app))
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/").status_code == page_status
+        assert client.get("/login").status_code == page_status
+        assert client.get("/socket.io/?EIO=4&transport=polling").status_code == page_status
+        app.extensions["auction.db"].dispose()
 
 
 def test_site_processes_leave_the_site_wide_jobs_to_the_jobs_processes():

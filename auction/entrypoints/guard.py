@@ -29,6 +29,8 @@ from .shutdown import DRAIN, ShuttingDown
 
 log = logging.getLogger(__name__)
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+# All a process with SERVE_SITE off (the jobs process, deploy/systemd/leilao-jobs.service) answers.
+MONITORING_PATHS = frozenset({"/healthz", "/metrics"})
 # The guard's reading of the client address, left in a handshake's environ for Engine.IO's connect event.
 ADDRESS_KEY = "leilao.guard.address"
 
@@ -151,8 +153,21 @@ def _lift_read_timeout(environ: dict[str, Any]) -> None:
         sock.settimeout(None)
 
 
-def protect(app: Any) -> Guard:
-    """The Flask app wrapped for serving (run.py), with its limits from the app's settings."""
+def monitoring_only(app: WSGIApp) -> WSGIApp:
+    """`app` answering MONITORING_PATHS only: no page, form or socket reaches a jobs process."""
+
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "") in MONITORING_PATHS:
+            return app(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"this process answers only /healthz and /metrics\n"]
+
+    return serve
+
+
+def protect(app: Any) -> WSGIApp:
+    """The Flask app wrapped for serving (run.py), with its limits from the app's settings; with SERVE_SITE
+    off, only the monitoring paths."""
     config = app.config
     guard = Guard(
         app,
@@ -161,4 +176,4 @@ def protect(app: Any) -> Guard:
         trusted_proxies=config["TRUSTED_PROXIES"],
     )
     guard.watch(app.extensions["socketio"].server.eio)
-    return guard
+    return guard if config["SERVE_SITE"] else monitoring_only(guard)
