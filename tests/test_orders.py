@@ -5,6 +5,7 @@ Every test ends with `wallet.audit(...) == []` (which also checks the escrow acc
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -18,6 +19,7 @@ from auction.orders import service as orders
 from auction.orders.rules import OrderState
 from auction.outbox import Outbox
 from tests.support.auctions import audit, balance, fund, new_auction, place
+from tests.support.server import ROOT
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 FEE_BPS = 1_000  # 10 %
@@ -191,4 +193,25 @@ def test_a_shipped_order_cannot_be_cancelled(db, sale):
     clock.advance(timedelta(days=8))
     with pytest.raises(OrderState):
         db.run(orders.cancel, orders.CancelOrder(sale["order"], sale["buyer"], ship_days=7))
+    assert audit(db) == []
+
+
+def test_the_docs_say_what_finishing_does_with_the_money(db, sale):
+    """docs/payments.md is the one description of the money after the sale (ledger kind and reason into escrow,
+    the seller paid only on release); docs/socket-protocol.md's "Automatic finish" points there."""
+    payments = (ROOT / "docs" / "payments.md").read_text()
+    protocol = (ROOT / "docs" / "socket-protocol.md").read_text()
+    finish = protocol.split("## Automatic finish", 1)[1].split("\n## ", 1)[0]
+    assert "payments.md#after-the-sale-the-order-and-its-escrow" in finish and "escrow" in finish
+    assert "seller is credited" not in finish and "### After the sale: the order and its escrow" in payments
+    kind, reason = re.search(r"\*\*escrow\*\* account \(ledger kind `(\w+)`,\s+reason `(\w+)`", payments).groups()
+    moved = db.transaction(
+        lambda s: s.execute(
+            select(LedgerTransaction.kind, LedgerTransaction.reason).where(
+                LedgerTransaction.auction_id == sale["auction"]
+            )
+        ).all()
+    )
+    assert (kind, reason) in moved
+    assert balance(db, sale["seller"]) == wallet.Balance(0, 0)  # nothing for the seller until the release
     assert audit(db) == []
