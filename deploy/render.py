@@ -97,7 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("what", choices=["nginx", "ports"])
     parser.add_argument("--env", type=Path, default=Path("/etc/leilao/deploy.env"))
     args = parser.parse_args(argv)
-    env = {**(read_env_file(args.env) if args.env.exists() else {}), **os.environ}
+    try:
+        from_file = read_env_file(args.env) if args.env.exists() else {}
+    except OSError as exc:  # deploy.env is root's and group leilao's: said plainly, never an empty port list
+        raise SystemExit(f"cannot read {args.env}: {exc.strerror} (run it with sudo)") from exc
+    env = {**from_file, **os.environ}
     values = settings(env)
     sys.stdout.write(render_nginx(values) if args.what == "nginx" else values["PORTS"] + "\n")
     return 0
