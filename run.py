@@ -22,9 +22,9 @@ import sys  # noqa: E402
 from flask import Flask  # noqa: E402
 
 from auction import create_app  # noqa: E402
-from auction.config import ConfigError  # noqa: E402
+from auction.config import ConfigError, load_config  # noqa: E402
 from auction.db import DatabaseUnavailable  # noqa: E402
-from auction.entrypoints.process import fast_websocket_unmasking, tune_gc  # noqa: E402
+from auction.entrypoints.process import fast_websocket_unmasking, share_metrics, tune_gc  # noqa: E402
 from auction.extensions import get_db  # noqa: E402
 
 log = logging.getLogger("auction.run")
@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--demo", action="store_true", help="load demo data when the database is empty")
     args = parser.parse_args(argv)
     try:
+        share_metrics(load_config().get("METRICS_DIR"))
         app = create_app()
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)

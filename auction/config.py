@@ -272,9 +272,9 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "WALLET_AUDIT_INTERVAL": float(env.get("WALLET_AUDIT_INTERVAL") or 3600),
         # GET /metrics wants `Authorization: Bearer METRICS_TOKEN`; without a token it answers 404.
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
-        # prometheus_client's multi-process mode: every process of a machine writes its counts here (it reads the
-        # variable itself, at import); a scrape of any of them reports them all.
-        "PROMETHEUS_MULTIPROC_DIR": env.get("PROMETHEUS_MULTIPROC_DIR") or None,
+        # Serving processes (run.py) count into this folder, so a scrape of any of them reports every one on the
+        # machine (prometheus_client's multi-process mode; entrypoints/process.py, share_metrics).
+        "METRICS_DIR": env.get("METRICS_DIR") or None,
         # Benchmarks only: seconds between the hub-lag probe's log lines (0: no probe; entrypoints/probe.py).
         "PROBE_INTERVAL": float(env.get("PROBE_INTERVAL") or 0),
         # SQLite only: create the tables on first start (the embedded default needs no admin).

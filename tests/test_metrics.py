@@ -1,6 +1,6 @@
 """GET /metrics (auction/entrypoints/metrics.py): not public, and its numbers are the site's.
 
-The live test runs two real processes sharing one PROMETHEUS_MULTIPROC_DIR, bids on one and scrapes the other."""
+The live test runs two real processes sharing one METRICS_DIR, bids on one and scrapes the other."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def test_a_scrape_of_one_process_counts_the_bids_webhooks_and_sockets_of_another
 ):
     database, ids = people
     auction_id = new_auction(database, ids["seller"], seconds=3600)
-    shared = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "METRICS_TOKEN": METRICS_TOKEN}
+    shared = {"METRICS_DIR": str(tmp_path / "metrics"), "METRICS_TOKEN": METRICS_TOKEN}
     site = live_server_factory(db_url, **shared, SCHEDULER_ENABLED="false")
     jobs = live_server_factory(db_url, **shared)  # leads the jobs, audits the wallet on its first round
     bidders = [SocketUser(site.url, "bidder1"), SocketUser(site.url, "bidder2")]
@@ -142,3 +142,4 @@ def test_a_scrape_of_one_process_counts_the_bids_webhooks_and_sockets_of_another
     assert value(after, "leilao_jobs_leader") == 0
     assert value(after, events, event="bid", outcome="ok") == 3, "counts of the processes that lived stay"
     wait_for(lambda: value(scrape(site.url), "leilao_open_sockets") == 0, what="the closed sockets sampled")
+

@@ -5,8 +5,9 @@ Two kinds of numbers:
 - Counted where they happen, in the process they happen in: socket events by name and outcome (bids decided and
   refused by code) with their latency, bid batch sizes, webhook answers by outcome, the hub's lag, open sockets,
   whether this process leads the jobs, the last wallet audit. An increment is a few microseconds and no query.
-  With `PROMETHEUS_MULTIPROC_DIR` set (prometheus_client's multi-process mode: each process writes its own
-  memory-mapped files there), a scrape of any process on a machine reports every process on it.
+  With `METRICS_DIR` set, run.py puts the process in prometheus_client's multi-process mode (each process writes
+  its own memory-mapped files there; process.py, `share_metrics`), and a scrape of any serving process on a
+  machine reports every one on it.
 - Read from the database when scraped (`BacklogCollector`): the webhook backlog, Asaas requests against the quota,
   the outboxes' queue depths. At most one set of queries per `BACKLOG_CACHE_SECONDS` whatever the scrape rate, each
   an indexed count or one bounded by `BACKLOG_SCAN` rows, never a query per bid.
@@ -56,9 +57,6 @@ bp = Blueprint("metrics", __name__)
 
 # `_created` series say when a process started counting: noise here, and multi-process mode has none.
 disable_created_metrics()
-# In multi-process mode prometheus_client opens its files in the folder as each metric below is made.
-if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 SOCKET_EVENTS = Counter(
     "leilao_socket_events",
@@ -193,7 +191,7 @@ def scrape() -> Any:
     if not allowed:
         log.warning("event=metrics_unauthorized ip=%s", request.remote_addr)
         return Response("unauthorized\n", 401, {"WWW-Authenticate": "Bearer"}, mimetype="text/plain")
-    directory = current_app.config["PROMETHEUS_MULTIPROC_DIR"]
+    directory = current_app.config["METRICS_DIR"]
     if directory:
         forget_dead_processes(directory)
         registry = CollectorRegistry()

@@ -4,6 +4,8 @@ without run.py's eventlet monkey-patching the test process."""
 from __future__ import annotations
 
 import gc
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -78,3 +80,16 @@ def fast_websocket_unmasking() -> None:
     from eventlet.websocket import RFC6455WebSocket
 
     RFC6455WebSocket._apply_mask = staticmethod(unmask)
+
+
+def share_metrics(directory: str | None) -> None:
+    """Count this serving process's metrics into `directory` (METRICS_DIR), where every serving process of the
+    machine counts, so a scrape of any of them reports them all: prometheus_client's multi-process mode, which it
+    picks when it is imported, from PROMETHEUS_MULTIPROC_DIR. Only run.py calls this, before anything imports
+    prometheus_client: a `flask` command sourcing the same settings counts alone and leaves no files there."""
+    if not directory:
+        return
+    if "prometheus_client" in sys.modules:
+        raise RuntimeError("share_metrics() must run before prometheus_client is imported")
+    os.makedirs(directory, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
