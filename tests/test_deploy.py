@@ -10,6 +10,7 @@ import pytest
 from werkzeug.test import Client
 
 from auction import create_app
+from auction.config import load_config
 from auction.db import Database
 from auction.entrypoints import guard, jobs, sockets  # noqa: F401 - sockets registers the watcher refresh job
 from tests.support.nginx import NGINX, nginx_available, render, self_signed_certificate
@@ -44,30 +45,20 @@ def test_site_processes_leave_the_site_wide_jobs_to_the_jobs_processes():
 
 
 @pytest.mark.parametrize("scheduler_enabled", [True, False])
-def test_a_process_without_the_scheduler_still_refreshes_its_own_watchers(scheduler_enabled, monkeypatch):
+def test_a_process_without_the_scheduler_still_refreshes_its_own_watchers(scheduler_enabled, monkeypatch, tmp_path):
     started: list[str] = []
 
     def start(task, _app, *args):
         started.append(args[0] if task is jobs._loop else task.__name__)
 
     monkeypatch.setattr(jobs.socketio, "start_background_task", start)
-    config = {
-        "SCHEDULER_ENABLED": scheduler_enabled,
-        "SCHEDULER_INTERVAL": 1,
-        "RECONCILE_INTERVAL": 600,
-        "WATCHERS_REFRESH_INTERVAL": 10,
-        "ORDER_JOBS_INTERVAL": 60,
-        "TRANSFER_RECONCILE_INTERVAL": 60,
-        "JOBS_LEASE_TIMEOUT": 10,
-        "WALLET_AUDIT_INTERVAL": 3600,
-        "MAIL_SEND_INTERVAL": 5,
-    }
+    config = {**load_config({"INSTANCE_PATH": str(tmp_path)}), "SCHEDULER_ENABLED": scheduler_enabled}
     database = Database("sqlite://", pool_size=1)
     jobs.start_background_tasks(type("App", (), {"config": config, "extensions": {"auction.db": database}})())
     database.dispose()
-    # The site-wide jobs and the bid for their lease (entrypoints/leader.py).
-    site_wide = {"auction_scheduler", "payments_reconcile", "orders_release", "transfers_reconcile", "wallet_audit"}
-    site_wide |= {"mail_outbox", "_lead"}
+    # The site-wide jobs (those on by default) and the bid for their lease (entrypoints/leader.py).
+    site_wide = {name for name, key, _job, every in jobs.JOBS if not every and float(config[key]) > 0} | {"_lead"}
+    assert {"auction_scheduler", "payments_reconcile", "orders_release", "wallet_audit"} <= site_wide
     assert "watchers_refresh" in started
     assert site_wide <= set(started) if scheduler_enabled else not site_wide & set(started)
 

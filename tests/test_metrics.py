@@ -7,14 +7,15 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from auction import accounts
+from auction import accounts, clock
 from auction.db import Database
-from auction.models import Base
+from auction.models import AlertDelivery, Base, OutgoingMail, WebhookDelivery
 from tests.conftest import VALID_CPFS
 from tests.support.auctions import fund, new_auction
 from tests.support.faults import wait_for
@@ -82,6 +83,31 @@ def value(samples: dict, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+WAITED = 120  # seconds each queue's oldest message has waited when scraped
+
+
+def waiting_in_each_queue(session, user_id: int, since: datetime) -> None:
+    """One message waiting in each backlog since `since`: an alert due, a mail queued, a delivery unprocessed."""
+    session.add_all(
+        [
+            AlertDelivery(
+                user_id=user_id, kind="outbid", channel="push", message="m", path="/", due_at=since, created_at=since
+            ),
+            OutgoingMail(
+                message_id="<metrics-test@leilao>",
+                kind="verify_email",
+                to_address="bidder1@example.com",
+                subject="s",
+                text_body="t",
+                html_body="h",
+                next_attempt_at=since,
+                created_at=since,
+            ),
+            WebhookDelivery(event_id="evt_metrics", event="PAYMENT_RECEIVED", raw_body="{}", received_at=since),
+        ]
+    )
+
+
 def sampled(samples: dict) -> dict | None:
     """The scrape once the site's sampler counted its two sockets and the leader's first audit ran."""
     ready = value(samples, "leilao_open_sockets") == 2 and value(samples, "leilao_wallet_audit_timestamp_seconds")
@@ -95,7 +121,13 @@ def test_a_scrape_of_one_process_counts_the_bids_webhooks_and_sockets_of_another
 ):
     database, ids = people
     auction_id = new_auction(database, ids["seller"], seconds=3600)
-    shared = {"METRICS_DIR": str(tmp_path / "metrics"), "METRICS_TOKEN": METRICS_TOKEN}
+    # The outboxes' own jobs are off: what waits in them stays there to be counted.
+    shared = {
+        "METRICS_DIR": str(tmp_path / "metrics"),
+        "METRICS_TOKEN": METRICS_TOKEN,
+        "ALERTS_INTERVAL": "0",
+        "MAIL_SEND_INTERVAL": "0",
+    }
     site = live_server_factory(db_url, **shared, SCHEDULER_ENABLED="false")
     jobs = live_server_factory(db_url, **shared)  # leads the jobs, audits the wallet on its first round
     bidders = [SocketUser(site.url, "bidder1"), SocketUser(site.url, "bidder2")]
@@ -112,6 +144,7 @@ def test_a_scrape_of_one_process_counts_the_bids_webhooks_and_sockets_of_another
         )
         assert webhook.json()["outcome"] == "unmatched"
         requests.post(f"{site.url}/payment/webhook", json={}, timeout=10)  # no token: 401
+        database.transaction(waiting_in_each_queue, ids["bidder1"], clock.now() - timedelta(seconds=WAITED))
         # The samplers write every second; the leader's audit runs as it starts leading.
         samples = wait_for(
             lambda: sampled(scrape(jobs.url)), what="the site's sockets and the audit in the jobs process's scrape"
@@ -132,8 +165,9 @@ def test_a_scrape_of_one_process_counts_the_bids_webhooks_and_sockets_of_another
     assert value(samples, "leilao_wallet_audit_problems") == 0
     assert value(samples, "leilao_hub_lag_seconds_count") >= 2  # both processes sampled
     assert value(samples, "leilao_metrics_database_up") == 1
-    assert value(samples, "leilao_queue_depth", queue="webhooks") == 0
-    assert value(samples, "leilao_queue_depth", queue="mail") == 0
+    for queue in ("alerts", "mail", "webhooks"):
+        assert value(samples, "leilao_queue_depth", queue=queue) == 1, queue
+        assert WAITED <= value(samples, "leilao_queue_oldest_seconds", queue=queue) < WAITED + 60, queue
     assert value(samples, "leilao_asaas_quota") == 25_000
 
     # A SIGKILLed process's live gauges go with it: the jobs process was the only leader.
@@ -142,4 +176,3 @@ def test_a_scrape_of_one_process_counts_the_bids_webhooks_and_sockets_of_another
     assert value(after, "leilao_jobs_leader") == 0
     assert value(after, events, event="bid", outcome="ok") == 3, "counts of the processes that lived stay"
     wait_for(lambda: value(scrape(site.url), "leilao_open_sockets") == 0, what="the closed sockets sampled")
-

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from .. import clock
@@ -73,6 +73,17 @@ class Outcome:
 def backoff(attempts: int, base: float = 30.0, cap: float = 3600.0) -> timedelta:
     """The wait after the `attempts`-th failure: doubling from `base` seconds, at most `cap`."""
     return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def waiting(session: Session) -> tuple[int, float | None]:
+    """Pending deliveries whose time has come (a throttled one waits for its window: not counted) and the
+    seconds the most overdue has waited past its time (the metrics' queue depth)."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(AlertDelivery.due_at)).where(
+            AlertDelivery.status == PENDING, AlertDelivery.due_at <= clock.now()
+        )
+    ).one()
+    return int(count), clock.seconds_since(oldest)
 
 
 def due(session: Session, limit: int = 200) -> list[DueAlert]:

@@ -46,6 +46,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session
 
+from ..alerts import deliveries as alert_deliveries
 from ..db import Database, DatabaseUnavailable
 from ..extensions import socketio
 from ..mail import queries as mail_queries
@@ -119,9 +120,10 @@ def wallet_audited(problems: int) -> None:
 
 
 # -- read when scraped ----------------------------------------------------------------------------
-# Queue depths of the outboxes: name -> (waiting messages, seconds the oldest has waited). A new outbox (alerts,
-# Web Push) adds its reader here and gets `leilao_queue_depth{queue=...}` and `leilao_queue_oldest_seconds`.
+# Queue depths of the outboxes: name -> (waiting messages, seconds the oldest has waited). A new outbox adds its
+# reader here and gets `leilao_queue_depth{queue=...}` and `leilao_queue_oldest_seconds{queue=...}`.
 QUEUES: dict[str, Callable[[Session], tuple[int, float | None]]] = {
+    "alerts": alert_deliveries.waiting,
     "mail": mail_queries.waiting,
     "webhooks": lambda session: payment_queries.webhook_backlog(session, scan=BACKLOG_SCAN),
 }
