@@ -3,6 +3,7 @@ endpoint (decrypted here with the subscription's keys), throttled, skipped for a
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -12,8 +13,10 @@ from sqlalchemy import select
 from auction import clock
 from auction.alerts import preferences, push
 from auction.entrypoints.alerts import run_alerts, vapid_public_key
+from auction.entrypoints.sockets.presence import WatcherCounter
 from auction.models import AlertDelivery, Notification, PushSubscription
 from auction.money import format_brl
+from tests.conftest import IN_CI
 from tests.support.auctions import fund, new_auction, place
 from tests.support.push import BrowserKeys, PushEndpoint, vapid_claims
 
@@ -188,3 +191,23 @@ def test_no_push_without_a_subscription_and_none_for_kinds_turned_off(app, db, w
     assert (
         db.transaction(lambda s: s.scalar(select(Notification.id).where(Notification.alert_pending.is_(True)))) is None
     )
+
+
+@SQLITE_ONLY
+def test_the_jobs_process_sees_who_watches_live_on_another_process_through_redis(app):
+    """The jobs process holds no sockets: a web process's logged-in watcher reaches it through Redis."""
+    channel = f"test-{uuid.uuid4().hex}"
+    web, jobs = (WatcherCounter("redis://127.0.0.1:6379/0", channel, ttl=30) for _ in range(2))
+    try:
+        web._redis.ping()
+    except Exception as exc:
+        if IN_CI:
+            raise
+        pytest.skip(f"Redis not reachable: {exc}")
+    with app.app_context():
+        web.joined(7, "sid-of-ana", 42)
+        web.joined(7, "sid-of-an-anonymous-watcher")
+        assert jobs.watching(42, 7) and not jobs.watching(4, 7) and not jobs.watching(42, 8)
+        web.left(7, "sid-of-ana", 42)
+        assert not jobs.watching(42, 7)
+        assert not WatcherCounter(None, "unused", ttl=30).watching(42, 7)

@@ -8,6 +8,11 @@ stays; leaving or disconnecting removes it at once, and the sockets of a process
 died drop out of the count within WATCHERS_TTL seconds. The count is a hint shown to
 people and never used for a decision, so on any Redis error it falls back to this
 process's own count.
+
+Who watches, for the alerts round (auction/entrypoints/alerts.py, in the jobs process that holds no sockets):
+a logged-in socket in an auction's room is also `user id:sid` in a second sorted set per auction, kept the
+same way; `watching_live` reads it (or this process's rooms). On a Redis error it answers "not watching",
+which sends an alert the page already showed rather than losing one.
 """
 
 from __future__ import annotations
@@ -17,15 +22,17 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, session
 from flask_socketio import join_room, leave_room, rooms
 
 from ...extensions import socketio
 from ...outbox import auction_room, user_room
 from ..jobs import periodic
+from .connection import USER_KEY
 
 log = logging.getLogger(__name__)
 ROOM_PREFIX = "auction:"
+USER_PREFIX = "user:"
 
 
 class WatcherCounter:
@@ -46,30 +53,52 @@ class WatcherCounter:
     def _key(self, auction_id: int) -> str:
         return f"{self._prefix}{auction_id}"
 
-    def joined(self, auction_id: int, sid: str) -> None:
-        self.refresh([(auction_id, sid)])
+    def _users_key(self, auction_id: int) -> str:
+        return f"{self._prefix}{auction_id}:users"
 
-    def left(self, auction_id: int, sid: str) -> None:
+    def joined(self, auction_id: int, sid: str, user_id: int | None = None) -> None:
+        self.refresh([(auction_id, sid, user_id)])
+
+    def left(self, auction_id: int, sid: str, user_id: int | None = None) -> None:
         if self._redis is None:
             return
         try:
-            self._redis.zrem(self._key(auction_id), sid)
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.zrem(self._key(auction_id), sid)
+            if user_id is not None:
+                pipe.zrem(self._users_key(auction_id), f"{user_id}:{sid}")
+            pipe.execute()
         except Exception as exc:
             log.warning("event=watchers_redis_unavailable error=%s", type(exc).__name__)
 
-    def refresh(self, members: Iterable[tuple[int, str]]) -> None:
-        """Mark these (auction id, sid) pairs as present for another `ttl` seconds."""
+    def refresh(self, members: Iterable[tuple[int, str, int | None]]) -> None:
+        """Mark these (auction id, sid, user id or None) as present for another `ttl` seconds."""
         if self._redis is None:
             return
         expires = time.time() + self.ttl
         try:
             pipe = self._redis.pipeline(transaction=False)
-            for auction_id, sid in members:
+            for auction_id, sid, user_id in members:
                 pipe.zadd(self._key(auction_id), {sid: expires})
                 pipe.expire(self._key(auction_id), int(self.ttl) + 1)
+                if user_id is not None:
+                    pipe.zadd(self._users_key(auction_id), {f"{user_id}:{sid}": expires})
+                    pipe.expire(self._users_key(auction_id), int(self.ttl) + 1)
             pipe.execute()
         except Exception as exc:
             log.warning("event=watchers_redis_unavailable error=%s", type(exc).__name__)
+
+    def watching(self, user_id: int, auction_id: int) -> bool:
+        """Whether one of the user's sockets, on any process, is in the auction's room now."""
+        if local_watching(user_id, auction_id) or self._redis is None:
+            return local_watching(user_id, auction_id)
+        try:
+            members = self._redis.zrangebyscore(self._users_key(auction_id), time.time(), "+inf")
+        except Exception as exc:
+            log.warning("event=watchers_redis_unavailable error=%s", type(exc).__name__)
+            return False
+        prefix = f"{user_id}:".encode()
+        return any(member.startswith(prefix) for member in members)
 
     def count(self, auction_id: int) -> int:
         local = local_count(auction_id)
@@ -90,26 +119,35 @@ def local_count(auction_id: int) -> int:
     return sum(1 for _ in socketio.server.manager.get_participants("/", f"{ROOM_PREFIX}{auction_id}"))
 
 
-def local_members() -> list[tuple[int, str]]:
-    """(auction id, sid) for every socket in an auction room on this process."""
+def local_members() -> list[tuple[int, str, int | None]]:
+    """(auction id, sid, its user's id or None) for every socket in an auction room on this process."""
     rooms = socketio.server.manager.rooms.get("/", {})
+    users = {
+        sid: int(room[len(USER_PREFIX) :])
+        for room, participants in list(rooms.items())
+        if isinstance(room, str) and room.startswith(USER_PREFIX)
+        for sid in list(participants)
+    }
     return [
-        (int(room[len(ROOM_PREFIX) :]), sid)
+        (int(room[len(ROOM_PREFIX) :]), sid, users.get(sid))
         for room, participants in list(rooms.items())
         if isinstance(room, str) and room.startswith(ROOM_PREFIX)
         for sid in list(participants)
     ]
 
 
-def watching_live(user_id: int, auction_id: int) -> bool:
-    """Whether one of the user's sockets on this process is in the auction's room now (the alerts round asks,
-    to send nothing about an auction the user is looking at). Another process's sockets are not seen: with
-    several processes this errs towards sending."""
+def local_watching(user_id: int, auction_id: int) -> bool:
+    """Whether one of the user's sockets on this process is in the auction's room."""
     rooms = socketio.server.manager.rooms.get("/", {})
     watchers = rooms.get(auction_room(auction_id))
     if not watchers:
         return False
     return any(sid in watchers for sid in list(rooms.get(user_room(user_id), {})))
+
+
+def watching_live(user_id: int, auction_id: int) -> bool:
+    """The alerts round asks this, to send nothing about an auction the user is looking at."""
+    return counter().watching(user_id, auction_id)
 
 
 def counter(app: Flask | None = None) -> WatcherCounter:
@@ -169,14 +207,20 @@ def announce(auction_id: int) -> int:
 def enter(auction_id: int) -> int:
     """This socket watches the auction live; returns the new count."""
     join_room(auction_room(auction_id))
-    counter().joined(auction_id, request.sid)
+    counter().joined(auction_id, request.sid, _user_id())
     return announce(auction_id)
 
 
 def leave(auction_id: int) -> None:
     leave_room(auction_room(auction_id))
-    counter().left(auction_id, request.sid)
+    counter().left(auction_id, request.sid, _user_id())
     announce(auction_id)
+
+
+def _user_id() -> int | None:
+    """The socket's user, as its connect found it (no database work)."""
+    user = session.get(USER_KEY)
+    return user.id if user is not None else None
 
 
 def leave_all() -> None:
