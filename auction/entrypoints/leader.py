@@ -47,8 +47,10 @@ class MariaDBLease:
 
     def __init__(self, url: URL, timeout: int) -> None:
         self.name = lock_name(url.database or "")
-        # A short wait for each answer: a leader cut off from the database must notice before a follower takes over.
-        waits = {"connect_timeout": 5, "read_timeout": 5, "write_timeout": 5}
+        # A leader cut off from the database gives up after half the lease timeout, before the server frees its
+        # lock for a follower: two leaders never overlap when the network, not the process, fails.
+        wait = max(1, timeout // 2)
+        waits = {"connect_timeout": wait, "read_timeout": wait, "write_timeout": wait}
         self.engine = create_engine(url, poolclass=NullPool, connect_args=waits, isolation_level="AUTOCOMMIT")
         self.timeout = timeout
         self.connection: Connection | None = None

@@ -103,11 +103,18 @@ BACKLOG_CACHE_SECONDS = 10.0
 BACKLOG_SCAN = 100_000  # the webhook backlog is looked for among the newest deliveries only
 
 
+# (event, outcome) -> its counter and its event's histogram: `labels()` takes a lock and builds a key every call.
+_answers: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+
 def answered(event: str, ack: dict[str, Any], seconds: float) -> None:
     """A socket event's ack (entrypoints/sockets/acks.py)."""
-    refused = isinstance(ack, dict) and ack.get("ok") is False
-    SOCKET_EVENTS.labels(event, str(ack.get("error")) if refused else "ok").inc()
-    SOCKET_EVENT_SECONDS.labels(event).observe(seconds)
+    outcome = str(ack.get("error")) if isinstance(ack, dict) and ack.get("ok") is False else "ok"
+    metrics = _answers.get((event, outcome))
+    if metrics is None:
+        metrics = _answers[event, outcome] = (SOCKET_EVENTS.labels(event, outcome), SOCKET_EVENT_SECONDS.labels(event))
+    metrics[0].inc()
+    metrics[1].observe(seconds)
 
 
 def webhook_answered(status: int, outcome: str) -> None:
