@@ -8,8 +8,11 @@ code reaches only over HTTP, exactly like Asaas:
 - views.py: an invoice page at each payment's `invoiceUrl` with pay / refuse / pay-by-card-then-
   charge-back buttons, a payment link page, and the merchant's refund / chargeback buttons and
   admin page, which replays any of the 29 events for a payment;
-- transfers.py: transfers (`/asaas-sim/v3/transfers`), the transfer validation call to the site, and the
-  merchant's transfers page where a transfer is made done or failed;
+- transfers.py: transfers (`/asaas-sim/v3/transfers`), the validation calls to the site (every cash-out
+  type), the balance and statement (`/finance/balance`, `/financialTransactions`), and the merchant's
+  transfers page where a transfer is authorised, made done, failed or blocked and the account's switches set;
+- account.py: the account's cash-out authorisation (critical authorisation by default), balance and statement;
+- limits.py: per-endpoint `RateLimit-*` headers and 429s, the 12-hour quota, 50 concurrent GETs;
 - sender.py: webhooks POSTed with the `asaas-access-token` header to the site's /payment/webhook,
   in Asaas's JSON shape with unique event ids, retried until the site answers 200;
 - gateway.py / models.py: its state, in tables of its own (`asaas_sim_*`) in the app's database,
@@ -26,7 +29,7 @@ from collections.abc import Callable
 from flask import Flask
 from flask.typing import ResponseReturnValue
 
-from . import transfers
+from . import limits, transfers
 from .api import api
 from .host import Host
 from .views import bp
@@ -54,3 +57,4 @@ def init_app(
     # Asaas's API is called by servers with a key, not by browser forms.
     app.extensions["csrf"].exempt(api)
     transfers.init_app(app)
+    app.teardown_request(limits.teardown(app))

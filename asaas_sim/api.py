@@ -10,12 +10,13 @@ from typing import Any
 
 from flask import Blueprint, current_app, request
 
-from . import gateway, webhooks
+from . import gateway, limits, webhooks
 from .gateway import SimError
 from .host import database, ensure_tables
 from .sender import dispatch, later, pending_event_ids, pending_for
 
 api = Blueprint("asaas_sim_api", __name__, url_prefix="/asaas-sim/v3")
+api.after_request(limits.after)
 
 
 def _public_url() -> str:
@@ -35,6 +36,7 @@ def _require_key() -> Any:
     if not _sent_key():
         return _error(SimError(401, "invalid_access_token", "A chave de API fornecida é inválida"))
     ensure_tables()
+    limits.before(current_app)
     return None
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from auction import clock
 
+from . import account
 from .models import AsaasSimEvent, AsaasSimObject
 
 BILLING_TYPES = {"UNDEFINED", "PIX", "BOLETO", "CREDIT_CARD"}
@@ -120,11 +121,34 @@ def _save(session: Session, kind: str, body: dict[str, Any], row: AsaasSimObject
     if row is None:
         row = AsaasSimObject(id=body["id"], kind=kind, created_at=clock.now(), body="")
         session.add(row)
+    if kind == "payment":
+        _book(session, body)
     row.external_reference = body.get("externalReference")
     row.cpf_cnpj = body.get("cpfCnpj")
     row.body = json.dumps(body)
     session.flush()
     return body
+
+
+def _book(session: Session, body: dict[str, Any]) -> None:
+    """The account's statement follows the charge: received money (and Asaas's fee on it) in, settled refunds out.
+
+    Marked received in cash moves nothing ("does not generate balance", docs.asaas.com); CONFIRMED card money is
+    not released yet.
+    """
+    if body["status"] == "RECEIVED" and not body.get("_booked"):
+        value, net = Decimal(str(body["value"])), Decimal(str(body["netValue"]))
+        account.record(session, "PAYMENT_RECEIVED", value, f"Cobrança recebida {body['id']}", paymentId=body["id"])
+        account.record(session, "PAYMENT_FEE", net - value, f"Taxa da cobrança {body['id']}", paymentId=body["id"])
+        body["_booked"] = True
+    if not body.get("_booked"):
+        return
+    done = [Decimal(str(r["value"])) for r in body.get("refunds") or [] if r.get("status") == "DONE"]
+    refunded = sum(done, Decimal(0))
+    owed = refunded - Decimal(str(body.get("_refundBooked", 0)))
+    if owed > 0:
+        account.record(session, "PAYMENT_REFUND", -owed, f"Estorno da cobrança {body['id']}", paymentId=body["id"])
+        body["_refundBooked"] = float(refunded)
 
 
 def find(session: Session, kind: str, filters: dict[str, str]) -> list[dict[str, Any]]:
@@ -185,6 +209,16 @@ def overview(session: Session) -> dict[str, Any]:
     ]
     events = list(session.scalars(select(AsaasSimEvent).order_by(AsaasSimEvent.id.desc()).limit(50)))
     return {"payments": payments, "events": events}
+
+
+ID_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def new_payment_id() -> str:
+    """Asaas's payment id since November 2026 (changelog "alteração no formato dos identificadores de cobranças"):
+    `pay_`, a digit 1-9, `_`, 14 letters and digits; 20 characters, like the old `pay_` + 16."""
+    tail = "".join(secrets.choice(ID_ALPHABET) for _ in range(14))
+    return f"pay_{secrets.randbelow(9) + 1}_{tail}"
 
 
 def _digits(value: str) -> str:
@@ -267,7 +301,7 @@ def create_payment(session: Session, data: dict[str, Any], public_url: str) -> d
         raise SimError(400, "invalid_dueDate", "Data de vencimento inválida.") from None
     if due < clock.now().date():
         raise SimError(400, "invalid_dueDate", "A data de vencimento não pode ser anterior a hoje.")
-    payment_id = f"pay_{secrets.token_hex(8)}"
+    payment_id = new_payment_id()
     body = {
         "object": "payment",
         "id": payment_id,
@@ -464,8 +498,20 @@ def pix_qr_code(session: Session, payment_id: str) -> dict[str, Any]:
     return {
         "encodedImage": base64.b64encode(png.getvalue()).decode(),
         "payload": payload,
-        "expirationDate": f"{body['dueDate']} 23:59:59",
+        # "The QR Code expires 12 months after the due date" (docs.asaas.com, pixQrCode).
+        "expirationDate": f"{_months_later(date.fromisoformat(body['dueDate']), 12).isoformat()} 23:59:59",
     }
+
+
+def _months_later(day: date, months: int) -> date:
+    year, month = divmod(day.month - 1 + months, 12)
+    target_year, target_month = day.year + year, month + 1
+    for last in (31, 30, 29, 28):  # the same day, or the month's last when it is shorter (29 Feb -> 28 Feb)
+        try:
+            return date(target_year, target_month, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
 
 
 def identification_field(session: Session, payment_id: str) -> dict[str, Any]:

@@ -40,6 +40,10 @@ def _int(env: Mapping[str, Any], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+# How the simulated Asaas account authorises transfers (asaas_sim/account.py explains each).
+SIM_CASHOUT_AUTH = ("critical", "token", "ip_allowlist", "validation_webhook")
+
+
 def _choice(env: Mapping[str, Any], name: str, choices: tuple[str, ...]) -> str:
     value = (env.get(name) or choices[0]).strip().lower()
     if value not in choices:
@@ -218,6 +222,10 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         # A message is tried this many times (waiting MAIL_RETRY_SECONDS, doubling, at most an hour) before it is dead.
         "MAIL_MAX_ATTEMPTS": _int(env, "MAIL_MAX_ATTEMPTS", 10),
         "MAIL_RETRY_SECONDS": _int(env, "MAIL_RETRY_SECONDS", 60),
+        # Simulator only: how its account authorises transfers until changed on its transfers page (critical: every
+        # API transfer refused with 400 until the set-up changes, as a new Asaas account), and its fee per transfer.
+        "ASAAS_SIM_CASHOUT_AUTH": _choice(env, "ASAAS_SIM_CASHOUT_AUTH", SIM_CASHOUT_AUTH),
+        "ASAAS_SIM_TRANSFER_FEE": float(env.get("ASAAS_SIM_TRANSFER_FEE") or 0),
         "SOFT_CLOSE_SECONDS": _int(env, "SOFT_CLOSE_SECONDS", 120),
         # Group commit: the most bids (on any auctions) decided in one transaction, and how many such transactions
         # one process runs at once (entrypoints/sockets/bid_queue.py).

@@ -13,7 +13,7 @@ from auction.entrypoints import i18n
 from auction.extensions import socketio
 from auction.models import Order, User, WebhookDelivery, Withdrawal
 from tests.support.auctions import fund, new_auction, place
-from tests.support.payments import sim_client
+from tests.support.payments import sim_client, sim_deposit
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 ADDRESS = {
@@ -28,7 +28,12 @@ ADDRESS = {
 
 @pytest.fixture
 def app_config(app_config):
-    return app_config | {"ASAAS_SIM_DELIVERY": "inline", "WTF_CSRF_ENABLED": False, "PUBLIC_URL": "http://sim.test"}
+    return app_config | {
+        "ASAAS_SIM_DELIVERY": "inline",
+        "WTF_CSRF_ENABLED": False,
+        "PUBLIC_URL": "http://sim.test",
+        "ASAAS_SIM_CASHOUT_AUTH": "validation_webhook",
+    }
 
 
 @pytest.fixture
@@ -37,6 +42,7 @@ def sold(app, db, make_user):
     ids = {"seller": make_user("sol"), "buyer": make_user("ana"), "admin": make_user("root", is_admin=True)}
     ids["stranger"] = make_user("eve")
     fund(db, ids["buyer"], 50_000)
+    sim_deposit(app, db, "5000.00")
     auction_id = new_auction(db, ids["seller"], seconds=60, starting_price=20_000, title="Leica M3")
     place(db, auction_id, ids["buyer"], 20_000)
     clock.advance(timedelta(seconds=61))

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import uuid
+from datetime import date
 from typing import Any
 
 import pytest
 import requests
 from sqlalchemy import func, select
 
+from asaas_sim import account as sim_account
 from asaas_sim import sender
 from asaas_sim import transfers as sim_transfers
 from asaas_sim.models import AsaasSimObject, create_tables
@@ -20,12 +23,13 @@ from auction import wallet
 from auction.errors import Forbidden, Invalid
 from auction.models import Notification, User, Withdrawal
 from auction.outbox import Outbox
+from auction.payments.client import AsaasInvalid
 from auction.payouts import withdrawals as w
 from auction.payouts.pix import KeyOwnerMismatch, KeyType, parse_key
 from auction.payouts.reconcile import reconcile
 from tests.conftest import VALID_CPFS
 from tests.support.auctions import fund, held, new_auction, place
-from tests.support.payments import TOKEN, WSGIAdapter, sim_client
+from tests.support.payments import TOKEN, WSGIAdapter, sim_client, sim_deposit, sim_settings
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 LIMITS = w.WithdrawalLimits(min_cents=1_000, max_cents=50_000, daily_cents=80_000, approval_cents=30_000)
@@ -33,14 +37,20 @@ LIMITS = w.WithdrawalLimits(min_cents=1_000, max_cents=50_000, daily_cents=80_00
 
 @pytest.fixture
 def app_config(app_config):
-    return app_config | {"ASAAS_SIM_DELIVERY": "inline", "WTF_CSRF_ENABLED": False, "PUBLIC_URL": "http://sim.test"}
+    return app_config | {
+        "ASAAS_SIM_DELIVERY": "inline",
+        "WTF_CSRF_ENABLED": False,
+        "PUBLIC_URL": "http://sim.test",
+        "ASAAS_SIM_CASHOUT_AUTH": "validation_webhook",
+    }
 
 
 @pytest.fixture
-def seller(db, make_user):
+def seller(app, db, make_user):
     make_user("root", is_admin=True)
     user_id = make_user("sol")
     fund(db, user_id, 100_000)
+    sim_deposit(app, db, "1000.00")  # the Asaas account holds what the wallets hold
     yield user_id
     assert db.transaction(wallet.audit) == []
 
@@ -83,7 +93,8 @@ def sim_transfer_count(db) -> int:
 
 def test_pix_keys_are_validated_and_normalized():
     assert parse_key("529.982.247-25", "cpf") == parse_key("52998224725", KeyType.CPF)
-    assert parse_key("+55 (11) 91234-5678", "PHONE").key == "+5511912345678"
+    # Asaas takes a phone key as 11 digits with the area code, no +55 (transfers reference).
+    assert parse_key("+55 (11) 91234-5678", "PHONE").key == parse_key("11 91234-5678", "PHONE").key == "11912345678"
     assert parse_key("Ana@Example.com", "EMAIL").key == "ana@example.com"
     assert parse_key("123E4567-E89B-12D3-A456-426614174000", "EVP").key == "123e4567-e89b-12d3-a456-426614174000"
     assert parse_key("11.222.333/0001-81", "CNPJ").key == "11222333000181"
@@ -92,6 +103,7 @@ def test_pix_keys_are_validated_and_normalized():
         ("11222333000180", "CNPJ"),
         ("no-at", "EMAIL"),
         ("123", "PHONE"),
+        ("(11) 3123-4567", "PHONE"),  # ten digits: a landline, not a key Asaas takes
         ("not-a-uuid", "EVP"),
         ("x", "IBAN"),
         ("", "CPF"),
@@ -220,7 +232,8 @@ def test_a_lost_answer_is_looked_up_never_sent_twice(app, db, seller):
     assert sim_transfer_count(db) == 1
     # The validation call already matched it by our reference while we waited.
     assert row(db, made.id).asaas_transfer_id is not None
-    db.transaction(lambda s: s.get(Withdrawal, made.id).__setattr__("asaas_transfer_id", None))
+    forget = {"asaas_transfer_id": None, "status": "submitting"}  # as if that call had not come
+    db.transaction(lambda s: [setattr(s.get(Withdrawal, made.id), k, v) for k, v in forget.items()])
     assert reconcile(db, client, older_than_seconds=0) == 1
     after = row(db, made.id)
     assert after.status == "pending" and after.asaas_transfer_id and after.submit_attempts == 2
@@ -410,3 +423,215 @@ def test_a_transfer_with_our_reference_but_another_amount_cannot_take_our_place(
     ours = {"id": "t-ours", "value": 25.0, "pixAddressKey": made.pix_key, "externalReference": ref}
     assert post(client, validation(ours), path=path).get_json() == {"status": "APPROVED"}
     assert row(db, made.id).asaas_transfer_id == "t-ours"
+
+
+# -- Asaas as it really behaves (docs.asaas.com, review 2026-12-07) -------------------------------------------
+
+
+def alerts(db) -> list[str]:
+    return db.transaction(
+        lambda s: list(s.scalars(select(Notification.message).where(Notification.kind == "admin_alert")))
+    )
+
+
+def test_the_simulator_is_as_strict_as_asaas_about_transfers(app, db, seller):
+    client = sim_client(app)
+    sim_settings(app, db, cashoutAuth="critical")
+    with pytest.raises(AsaasInvalid) as refused:
+        client.create_transfer(
+            value="10.00",
+            pix_key="52998224725",
+            pix_key_type="CPF",
+            description="x",
+            external_reference="r1",
+            since=date.today(),
+        )
+    assert refused.value.needs_critical_authorisation and refused.value.codes == ["invalid_action"]
+    sim_settings(app, db, cashoutAuth="ip_allowlist", allowedIps=["127.0.0.1"])
+    post = client.session.post
+    url, headers = f"{client.base_url}/transfers", {"access_token": "$aact_test"}
+    for bad, code in (
+        ({"value": "10.00", "pixAddressKey": "52998224725", "pixAddressKeyType": "CPF"}, "invalid_value"),
+        ({"value": 10, "pixAddressKey": "+5511912345678", "pixAddressKeyType": "PHONE"}, "invalid_pixAddressKey"),
+        ({"value": 1001, "pixAddressKey": "52998224725", "pixAddressKeyType": "CPF"}, "invalid_value"),  # > balance
+    ):
+        answer = post(url, json=bad, headers=headers)
+        assert answer.status_code == 400 and answer.json()["errors"][0]["code"] == code, bad
+    made = post(
+        url, json={"value": 10, "pixAddressKey": "thief@example.com", "pixAddressKeyType": "EMAIL"}, headers=headers
+    )
+    body = made.json()
+    assert body["authorized"] is True and body["bankAccount"]["cpfCnpj"].startswith("***.")
+    # Asaas reports its per-endpoint limit in headers; the 12-hour quota has none.
+    assert int(made.headers["RateLimit-Limit"]) == 100 and int(made.headers["RateLimit-Remaining"]) < 100
+    assert client.balance()["balance"] == 990.0
+    sim_settings(app, db, rateLimit=1)
+    assert client.session.get(f"{client.base_url}/finance/balance", headers=headers).status_code == 429
+
+
+def test_charges_have_the_new_id_format_and_qr_codes_last_a_year_after_the_due_date(app, db, seller):
+    client = sim_client(app)
+    customer = client.create_customer(name="Ana", cpf_cnpj="52998224725")
+    payment = client.create_payment(
+        customer=customer["id"], value="10.00", due_date="2026-12-20", external_reference="topup-x", description="x"
+    )
+    assert re.fullmatch(r"pay_[1-9]_[A-Za-z0-9]{14}", payment["id"])
+    assert client.pix_qr_code(payment["id"])["expirationDate"].startswith("2027-12-20")
+
+
+@pytest.mark.parametrize("setup", ["ip_allowlist", "validation_webhook"])
+def test_a_withdrawal_waits_for_authorisation_and_goes_once_the_account_is_set_up(app, db, seller, setup):
+    sim_settings(app, db, cashoutAuth="critical")
+    client = sim_client(app)
+    first, second = request(db, seller, 4_000), request(db, seller, 6_000)
+    assert w.submit(db, client, first.id) == w.submit(db, client, second.id) == "needs_authorization"
+    assert available(db, seller) == 90_000 and sim_transfer_count(db) == 0
+    assert len(alerts(db)) == 1 and "critical authorisation" in alerts(db)[0]  # once, not per withdrawal
+    # Still refused: one request a round, nothing else changes.
+    assert reconcile(db, client, older_than_seconds=0) == 0
+    sim_settings(app, db, cashoutAuth=setup, allowedIps=["127.0.0.1"])
+    assert reconcile(db, client, older_than_seconds=0) == 2
+    for made in (first, second):
+        sent = row(db, made.id)
+        assert sent.status == "pending" and sent.asaas_transfer_id
+        sim_finish(app, db, sent.asaas_transfer_id, "done")
+        assert row(db, made.id).status == "done"
+    assert available(db, seller) == 90_000 and len(alerts(db)) == 1
+
+
+def test_a_transfer_waiting_for_the_token_is_pending_and_a_blocked_one_is_shown(app, db, seller):
+    sim_settings(app, db, cashoutAuth="token")
+    client = sim_client(app)
+    made = request(db, seller, 5_000)
+    assert w.submit(db, client, made.id) == "pending"  # authorized: false is not a failure
+    transfer_id = row(db, made.id).asaas_transfer_id
+    with app.test_request_context():
+        sender.dispatch(db.transaction(sim_transfers.authorise, transfer_id))
+    sim_finish(app, db, transfer_id, "block")
+    blocked = row(db, made.id)
+    assert (blocked.status, blocked.transfer_status, blocked.on_hold) == ("pending", "BLOCKED", 5_000)
+    sim_finish(app, db, transfer_id, "fail")
+    assert row(db, made.id).status == "failed" and available(db, seller) == 100_000
+
+
+def test_another_refusal_gives_the_money_back_with_asaass_reason(app, db, seller):
+    sim_settings(app, db, cashoutAuth="ip_allowlist", allowedIps=["127.0.0.1"], transferFee=995.0)
+    made = request(db, seller, 1_000)
+    assert w.submit(db, sim_client(app), made.id) == "failed"
+    failed = row(db, made.id)
+    assert "Saldo insuficiente" in failed.fail_reason and available(db, seller) == 100_000
+
+
+def others_transfers(app, db, count: int) -> None:
+    """Transfers the account made after ours (by hand, other systems): newer, so listed first."""
+    with app.app_context():
+        for n in range(count):
+            data = {"value": 1 + n / 100, "pixAddressKey": VALID_CPFS[1], "pixAddressKeyType": "CPF"}
+            db.transaction(sim_transfers.create_transfer, data, sim_account.defaults())
+
+
+def test_the_look_up_after_a_lost_answer_reads_every_page_and_never_pays_twice(app, db, seller, monkeypatch):
+    sim_settings(app, db, cashoutAuth="ip_allowlist", allowedIps=["127.0.0.1"])
+    monkeypatch.setattr(sim_transfers, "dispatch", lambda _ids: None)  # no webhook tells us the transfer id
+    sim_deposit(app, db, "5000.00")
+    client = sim_client(app)
+    client.retries = 1
+    client.session.mount("http://sim.test/", LostAnswer(app))
+    made = request(db, seller, 7_000)
+    assert w.submit(db, client, made.id) == "submitting"
+    others_transfers(app, db, 105)  # more than one page of 100 newer than ours
+    assert reconcile(db, client, older_than_seconds=0) == 1
+    after = row(db, made.id)
+    assert after.status == "pending" and after.asaas_transfer_id and after.submit_attempts == 2
+    assert sim_transfer_count(db) == 106
+
+
+class BrokenList(WSGIAdapter):
+    """Loses every POST's answer and fails every GET /transfers: a look-up that cannot finish."""
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if request.method == "GET" and "/transfers" in (request.url or ""):
+            raise requests.ConnectionError("down")
+        response = super().send(request, **kwargs)
+        if request.method == "POST":
+            raise requests.Timeout("lost")
+        return response
+
+
+def test_an_incomplete_look_up_never_sends_again(app, db, seller):
+    sim_settings(app, db, cashoutAuth="ip_allowlist", allowedIps=["127.0.0.1"])
+    client = sim_client(app)
+    client.session.mount("http://sim.test/", BrokenList(app))
+    made = request(db, seller, 7_000)
+    assert w.submit(db, client, made.id) == "submitting"
+    assert reconcile(db, client, older_than_seconds=0) == 0
+    assert sim_transfer_count(db) == 1 and row(db, made.id).on_hold == 7_000
+
+
+class LostThenRefused(WSGIAdapter):
+    """The first POST reaches Asaas and its answer is lost; later ones are answered 400."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self.posts = 0
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if request.method == "POST":
+            self.posts += 1
+            if self.posts > 1:
+                return refusal(request)
+            super().send(request, **kwargs)
+            raise requests.Timeout("lost")
+        if "/transfers" in (request.url or ""):  # the list does not show it yet (Asaas is still processing it)
+            return listing(request)
+        return super().send(request, **kwargs)
+
+
+def refusal(request: requests.PreparedRequest) -> requests.Response:
+    answer = requests.Response()
+    answer.status_code, answer.request = 400, request
+    answer._content = json.dumps({"errors": [{"code": "invalid_value", "description": "Saldo insuficiente."}]}).encode()
+    return answer
+
+
+def listing(request: requests.PreparedRequest) -> requests.Response:
+    answer = requests.Response()
+    answer.status_code, answer.request = 200, request
+    answer._content = json.dumps({"object": "list", "hasMore": False, "data": []}).encode()
+    return answer
+
+
+def test_a_refused_resend_after_a_lost_answer_keeps_the_money_held(app, db, seller, monkeypatch):
+    sim_settings(app, db, cashoutAuth="ip_allowlist", allowedIps=["127.0.0.1"])
+    monkeypatch.setattr(sim_transfers, "dispatch", lambda _ids: None)
+    client = sim_client(app)
+    client.session.mount("http://sim.test/", LostThenRefused(app))
+    made = request(db, seller, 7_000)
+    assert w.submit(db, client, made.id) == "needs_review"
+    review = row(db, made.id)
+    assert review.on_hold == 7_000 and available(db, seller) == 93_000
+    assert any("may exist" in text or "no answer" in text for text in alerts(db))
+    # The transfer turns up: reconciliation binds it, never resending.
+    assert reconcile(db, sim_client(app), older_than_seconds=0) == 1
+    assert row(db, made.id).status == "pending" and sim_transfer_count(db) == 1
+
+
+def test_validation_compares_phone_keys_in_one_form(db, client, seller):
+    made = request(db, seller, 2_500, "+55 11 91234-5678", "PHONE")
+    db.transaction(lambda s: s.get(Withdrawal, made.id).__setattr__("pix_key", "+5511912345678"))  # stored before
+    sent_as(db, made.id, {"id": "t-phone", "status": "PENDING"})
+    ours = {
+        "id": "t-phone",
+        "value": 25.0,
+        "pixAddressKey": "11912345678",
+        "externalReference": made.external_reference,
+    }
+    answer = post(client, validation(ours), path="/payment/transfer-validation").get_json()
+    assert answer == {"status": "APPROVED"}
+
+
+@pytest.mark.parametrize("kind", ["PIX_REFUND", "BILL", "PIX_QR_CODE", "MOBILE_PHONE_RECHARGE", "PAYMENT_SPLIT"])
+def test_the_validation_webhook_refuses_cash_outs_the_site_never_makes(app, db, seller, kind):
+    sim_settings(app, db, cashoutAuth="validation_webhook")
+    assert sim_transfers.ask(app, kind, {"id": "x-1", "value": 10.0}) == "REFUSED"
+    assert len(alerts(db)) == 1 and kind in alerts(db)[0]

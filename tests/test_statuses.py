@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Column
 
-from auction.models import Hold, LedgerEntry, LedgerTransaction, Payment, WebhookDelivery
+from auction.models import Hold, LedgerEntry, LedgerTransaction, Payment, WebhookDelivery, Withdrawal
 from auction.payments.events import PaymentStatus
 from auction.payments.levels import Outcome
+from auction.payouts.withdrawals import WithdrawalStatus
 from auction.wallet import Bucket, HoldStatus, Kind
 
 
@@ -19,6 +20,7 @@ from auction.wallet import Bucket, HoldStatus, Kind
         (HoldStatus, Hold.__table__.c.status),
         (PaymentStatus, Payment.__table__.c.status),
         (Outcome, WebhookDelivery.__table__.c.outcome),
+        (WithdrawalStatus, Withdrawal.__table__.c.status),
     ],
 )
 def test_every_value_fits_its_column(enum: type, column: Column) -> None:

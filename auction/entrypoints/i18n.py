@@ -38,6 +38,7 @@ def N_(text: str) -> str:
 # English templates of service messages; {name} matches one value (an amount, a title, a number).
 MESSAGES: tuple[str, ...] = (
     N_("the minimum bid is {amount}"),
+    N_("Withdrawal #{id} is waiting for authorisation at Asaas; the money stays held."),
     N_("you are already leading; a new maximum must be at least {amount}"),
     N_("must not be below amount"),
     N_("this auction is not open for bids"),

@@ -20,7 +20,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -59,6 +59,8 @@ class AsaasError(Exception):
     def __init__(self, message: str, *, status: int | None = None, errors: list[dict[str, str]] | None = None):
         self.status = status
         self.errors = errors or []
+        # A refusal of a POST resent after an attempt that got no answer: that first attempt may exist.
+        self.after_unanswered = False
         detail = "; ".join(f"{e.get('code')}: {e.get('description')}" for e in self.errors)
         super().__init__(f"{message}{' (' + detail + ')' if detail else ''}")
 
@@ -69,6 +71,16 @@ class AsaasError(Exception):
 
 class AsaasInvalid(AsaasError):
     """400: the request was refused; see `errors`."""
+
+    @property
+    def needs_critical_authorisation(self) -> bool:
+        """Asaas's "critical authorisation" refusal: the account wants an SMS/app token for this action
+        (docs.asaas.com, security: "Your account has critical authorization enabled...")."""
+        phrases = ("critical authorization", "autorização crítica")
+        return any(
+            e.get("code") == "invalid_action" and any(p in str(e.get("description", "")).lower() for p in phrases)
+            for e in self.errors
+        )
 
 
 class AsaasUnauthorized(AsaasError):
@@ -95,6 +107,10 @@ class Meter(Protocol):
 
 class AsaasUnavailable(AsaasError):
     """5xx, a timeout or no connection: Asaas could not answer now."""
+
+
+class IncompleteLookup(AsaasUnavailable):
+    """A list could not be read to its end: what it did not show may exist."""
 
 
 STATUS_ERRORS: dict[int, type[AsaasError]] = {
@@ -234,26 +250,52 @@ class AsaasClient:
     # -- transfers (money out; used by auction.payouts) ----------------------------------
 
     def create_transfer(
-        self, *, value: str, pix_key: str, pix_key_type: str, description: str, external_reference: str
+        self, *, value: str, pix_key: str, pix_key_type: str, description: str, external_reference: str, since: date
     ) -> dict[str, Any]:
-        """POST /transfers to a PIX key. Retried only after looking the reference up, so it cannot pay twice."""
+        """POST /transfers to a PIX key (`value` decimal reais, sent as a JSON number). Retried only after looking
+        the reference up among the transfers created since `since`, so it cannot pay twice."""
         body = {
             "operationType": "PIX",
             "pixAddressKey": pix_key,
             "pixAddressKeyType": pix_key_type,
-            "value": value,
+            "value": json_number(value),
             "description": description,
             "externalReference": external_reference,
         }
-        return self._post("/transfers", body, lambda: self.find_transfer(external_reference))
+        return self._post("/transfers", body, lambda: self.find_transfer(external_reference, since))
 
     def get_transfer(self, transfer_id: str) -> dict[str, Any]:
         return self._get(f"/transfers/{_safe_id(transfer_id)}")
 
-    def find_transfer(self, external_reference: str) -> dict[str, Any] | None:
-        """The transfer carrying our reference, among the newest 100 (GET /transfers has no reference filter)."""
-        found = self._get("/transfers", {"limit": 100})["data"]
-        return next((t for t in found if t.get("externalReference") == external_reference), None)
+    def cancel_transfer(self, transfer_id: str) -> dict[str, Any]:
+        """DELETE /transfers/{id}/cancel: only a transfer still PENDING can be cancelled."""
+        return self._request("DELETE", f"/transfers/{_safe_id(transfer_id)}/cancel")
+
+    def find_transfer(self, external_reference: str, since: date) -> dict[str, Any] | None:
+        """The transfer carrying our reference, created on or after `since`.
+
+        GET /transfers has no reference filter (only `dateCreated[ge]/[le]`, `transferDate`, `type`), so every
+        page of the window is read and compared. A look-up that cannot read the whole window raises
+        (IncompleteLookup, or the request's error): the caller must not send again on a partial answer.
+        """
+        filters = {"dateCreated[ge]": since.isoformat()}
+        found = next(
+            (
+                t
+                for t in self.pages("/transfers", filters, strict=True)
+                if t.get("externalReference") == external_reference
+            ),
+            None,
+        )
+        return found
+
+    def balance(self) -> dict[str, Any]:
+        """GET /finance/balance: `{"balance": 1234.56}`, what the account can transfer now."""
+        return self._get("/finance/balance")
+
+    def financial_transactions(self, start: date, finish: date) -> Iterator[dict[str, Any]]:
+        """GET /financialTransactions: the account statement (every movement of the balance), every page."""
+        return self.pages("/financialTransactions", {"startDate": start.isoformat(), "finishDate": finish.isoformat()})
 
     # -- transport -----------------------------------------------------------------
 
@@ -261,8 +303,11 @@ class AsaasClient:
     def _first(items: list[dict[str, Any]]) -> dict[str, Any] | None:
         return items[0] if items else None
 
-    def pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """Every item of a list endpoint, page by page (`offset`/`limit`, until `hasMore` is false)."""
+    def pages(self, path: str, params: dict[str, Any], *, strict: bool = False) -> Iterator[dict[str, Any]]:
+        """Every item of a list endpoint, page by page (`offset`/`limit`, until `hasMore` is false).
+
+        `strict`: more than MAX_PAGES pages raises IncompleteLookup instead of stopping with a warning.
+        """
         offset = 0
         for _ in range(MAX_PAGES):
             page = self._get(path, {**params, "offset": offset, "limit": PAGE_LIMIT})
@@ -272,6 +317,8 @@ class AsaasClient:
                 return
             offset += len(data)
         log.warning("event=asaas_list_truncated path=%s pages=%s", path, MAX_PAGES)
+        if strict:
+            raise IncompleteLookup(f"GET {path}: more than {MAX_PAGES} pages; the look-up is incomplete")
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return self._with_retries("GET", path, lambda: self._request("GET", path, params=params))
@@ -288,7 +335,11 @@ class AsaasClient:
             if attempt > 1 and (found := lookup()) is not None:
                 log.info("event=asaas_post_recovered path=%s", path)
                 return found
-            return self._request("POST", path, json=body)
+            try:
+                return self._request("POST", path, json=body)
+            except AsaasInvalid as exc:
+                exc.after_unanswered = attempt > 1
+                raise
 
         return self._with_retries("POST", path, once)
 

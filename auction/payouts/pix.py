@@ -86,16 +86,36 @@ def parse_key(raw: object, key_type: object) -> PixKey:
             raise Invalid("that is not a valid e-mail key", field="pix_key")
         return PixKey(text.lower(), kind)
     if kind is KeyType.PHONE:
-        digits = _digits(text)
-        if digits.startswith("55") and len(digits) in (12, 13):
-            digits = digits[2:]
-        if len(digits) not in (10, 11) or digits[0] == "0":
-            raise Invalid("a phone key is a Brazilian number with area code: +55 11 91234-5678", field="pix_key")
-        return PixKey(f"+55{digits}", kind)
+        digits = phone_digits(text)
+        if len(digits) != 11 or digits[0] == "0":
+            raise Invalid("a phone key is a mobile number with area code: 11 91234-5678", field="pix_key")
+        return PixKey(digits, kind)
     try:
         return PixKey(str(uuid.UUID(text)), kind)
     except ValueError:
         raise Invalid("a random key (EVP) looks like 123e4567-e89b-12d3-a456-426614174000", field="pix_key") from None
+
+
+def phone_digits(text: str) -> str:
+    """A phone key as Asaas takes it: 11 digits with the area code, no +55 (transfers reference)."""
+    digits = _digits(text)
+    return digits[2:] if digits.startswith("55") and len(digits) == 13 else digits
+
+
+def asaas_key(key: str, key_type: str) -> str:
+    """The key as sent to Asaas; phone keys stored before this form (+55...) are brought to it."""
+    return phone_digits(key) if key_type == KeyType.PHONE else key
+
+
+def same_key(stored: str, key_type: str, sent: object) -> bool:
+    """Whether `sent` (from Asaas) is the key we stored, both in one normalized form."""
+    if not isinstance(sent, str):
+        return False
+    if key_type in (KeyType.CPF, KeyType.CNPJ):
+        return _digits(stored) == _digits(sent)
+    if key_type == KeyType.PHONE:
+        return phone_digits(stored) == phone_digits(sent)
+    return stored.strip().lower() == sent.strip().lower()
 
 
 def check_owner(key: PixKey, account_document: str | None) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from ..uow import UnitOfWork
 from . import messages
 from .events import is_final
+from .pix import same_key
 from .withdrawals import WithdrawalStatus, lock_for_transfer, same_amount
 
 log = logging.getLogger(__name__)
@@ -31,14 +32,6 @@ class Verdict:
         return {"status": "APPROVED"} if self.approved else {"status": "REFUSED", "refuseReason": self.reason}
 
 
-def _same_key(stored: str, sent: object) -> bool:
-    if not isinstance(sent, str):
-        return False
-    if stored.startswith("+") or stored.isdigit():  # phone, CPF, CNPJ: compare the digits
-        return "".join(c for c in stored if c.isdigit()) == "".join(c for c in sent if c.isdigit())
-    return stored.lower() == sent.strip().lower()
-
-
 def _check(uow: UnitOfWork, transfer: dict[str, Any]) -> Verdict:
     row = lock_for_transfer(uow.session, transfer, bind=False)
     if row is None:
@@ -46,7 +39,7 @@ def _check(uow: UnitOfWork, transfer: dict[str, Any]) -> Verdict:
     if not same_amount(row, transfer):
         return Verdict(False, f"value {transfer.get('value')!r} differs from withdrawal #{row.id}")
     sent_key = transfer.get("pixAddressKey") or (transfer.get("bankAccount") or {}).get("pixAddressKey")
-    if not _same_key(row.pix_key, sent_key):
+    if not same_key(row.pix_key, row.pix_key_type, sent_key):
         return Verdict(False, f"PIX key differs from withdrawal #{row.id}")
     if row.status not in APPROVABLE or is_final(row.transfer_status):
         return Verdict(False, f"withdrawal #{row.id} is {row.status}")
@@ -55,17 +48,37 @@ def _check(uow: UnitOfWork, transfer: dict[str, Any]) -> Verdict:
     return Verdict(True)
 
 
+# Cash-outs Asaas asks about besides TRANSFER (docs: "mecanismo para validação de saque via webhooks"). The site
+# makes none of them: it never pays bills, QR codes or phone top-ups, never splits, and never asks Asaas for a PIX
+# refund (no code calls AsaasClient.refund_payment), so each is someone else's cash-out from this account.
+NOT_OURS = {
+    "PIX_REFUND": "the site asked for no PIX refund",
+    "BILL": "the site pays no bills",
+    "PIX_QR_CODE": "the site pays no PIX QR codes",
+    "MOBILE_PHONE_RECHARGE": "the site makes no phone recharges",
+    "PAYMENT_SPLIT": "the site makes no payment splits",
+}
+
+
 def validate(uow: UnitOfWork, body: Any) -> Verdict:
     """The answer for one validation request; a refusal alerts the admins."""
+    kind = body.get("type") if isinstance(body, dict) else None
     transfer = body.get("transfer") if isinstance(body, dict) else None
-    if not isinstance(transfer, dict) or body.get("type") not in (None, "TRANSFER"):
+    if kind in NOT_OURS:
+        verdict = Verdict(False, NOT_OURS[kind])
+        transfer = next((v for v in body.values() if isinstance(v, dict)), None)
+    elif not isinstance(transfer, dict) or kind not in (None, "TRANSFER"):
         verdict = Verdict(False, "not a transfer")
     else:
         verdict = _check(uow, transfer)
     transfer_id = str(transfer.get("id"))[:64] if isinstance(transfer, dict) else "-"
     log.info(
-        "event=transfer_validation transfer_id=%s approved=%s reason=%s", transfer_id, verdict.approved, verdict.reason
+        "event=transfer_validation type=%s id=%s approved=%s reason=%s",
+        str(kind)[:32],
+        transfer_id,
+        verdict.approved,
+        verdict.reason,
     )
     if not verdict.approved:
-        messages.alert_admins(uow, f"Transfer validation refused transfer {transfer_id}: {verdict.reason}.")
+        messages.alert_admins(uow, f"Cash-out validation refused {kind or 'request'} {transfer_id}: {verdict.reason}.")
     return verdict

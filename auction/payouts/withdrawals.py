@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -34,7 +34,7 @@ from ..uow import UnitOfWork
 from ..wallet import payouts as ledger
 from . import messages
 from .events import Level, is_final, level_of, merge
-from .pix import check_owner, parse_key
+from .pix import asaas_key, check_owner, parse_key
 
 log = logging.getLogger(__name__)
 REFERENCE_PREFIX = "withdrawal-"
@@ -44,6 +44,10 @@ class WithdrawalStatus(StrEnum):
     AWAITING_APPROVAL = "awaiting_approval"  # held, waiting for an admin (above the approval threshold)
     QUEUED = "queued"  # held, to be sent to Asaas
     SUBMITTING = "submitting"  # POST /transfers sent (maybe more than once, always looked up first)
+    # Asaas answered "critical authorisation enabled": nothing was created; held, retried once the set-up is fixed.
+    NEEDS_AUTHORIZATION = "needs_authorization"
+    # Asaas refused a resend after an attempt that got no answer: that one may exist; held until an admin decides.
+    NEEDS_REVIEW = "needs_review"
     PENDING = "pending"  # Asaas has the transfer; not final yet
     DONE = "done"
     FAILED = "failed"  # failed, cancelled, or refused by Asaas: the money is back in the wallet
@@ -55,8 +59,14 @@ IN_FLIGHT = (
     WithdrawalStatus.AWAITING_APPROVAL,
     WithdrawalStatus.QUEUED,
     WithdrawalStatus.SUBMITTING,
+    WithdrawalStatus.NEEDS_AUTHORIZATION,
+    WithdrawalStatus.NEEDS_REVIEW,
     WithdrawalStatus.PENDING,
 )
+# Sent or being sent, no transfer known yet.
+UNBOUND = (WithdrawalStatus.SUBMITTING, WithdrawalStatus.NEEDS_AUTHORIZATION, WithdrawalStatus.NEEDS_REVIEW)
+# What an admin may refuse (the money goes back): not sent yet, or sent but found nowhere at Asaas.
+REFUSABLE = (WithdrawalStatus.AWAITING_APPROVAL, WithdrawalStatus.NEEDS_REVIEW)
 
 
 class WithdrawalLimit(ServiceError, code="withdrawal_limit", http_status=409):
@@ -200,7 +210,7 @@ def approve(uow: UnitOfWork, cmd: AdminDecision) -> Withdrawal:
 def refuse(uow: UnitOfWork, cmd: AdminDecision) -> Withdrawal:
     _require_admin(uow.session, cmd.admin_id)
     row = _lock(uow.session, cmd.withdrawal_id)
-    if row.status != WithdrawalStatus.AWAITING_APPROVAL:
+    if row.status not in REFUSABLE or row.asaas_transfer_id:
         raise WithdrawalState(f"withdrawal #{row.id} is {row.status}, not awaiting approval")
     reason = cmd.reason.strip() or "refused by an admin"
     row.approved_by_id = cmd.admin_id
@@ -221,24 +231,83 @@ class Claim:
     pix_key: str
     pix_key_type: str
     reference: str
+    created_on: date
+
+
+SUBMITTABLE = (WithdrawalStatus.QUEUED, WithdrawalStatus.SUBMITTING, WithdrawalStatus.NEEDS_AUTHORIZATION)
 
 
 def claim(uow: UnitOfWork, withdrawal_id: int) -> Claim | None:
     row = _lock(uow.session, withdrawal_id)
-    if row.status not in (WithdrawalStatus.QUEUED, WithdrawalStatus.SUBMITTING) or row.asaas_transfer_id:
+    if row.status not in SUBMITTABLE or row.asaas_transfer_id:
         return None
     row.status = WithdrawalStatus.SUBMITTING
     row.submit_attempts += 1
     row.updated_at = clock.now()
-    return Claim(row.id, row.submit_attempts, row.amount, row.pix_key, row.pix_key_type, row.external_reference or "")
+    # Asaas dates transfers in Brasília time, up to a day behind UTC's date: the look-up starts a day earlier.
+    since = (row.created_at - timedelta(days=1)).date()
+    return Claim(
+        row.id, row.submit_attempts, row.amount, row.pix_key, row.pix_key_type, row.external_reference or "", since
+    )
 
 
-def _refused_by_asaas(uow: UnitOfWork, withdrawal_id: int, detail: str) -> None:
+def _refused_by_asaas(uow: UnitOfWork, withdrawal_id: int, detail: str, maybe_sent: bool) -> str:
+    """Asaas refused the POST. The first one: the money goes back. A resend after an attempt with no answer:
+    that attempt may still exist at Asaas, so the hold stays and an admin decides (NEEDS_REVIEW)."""
     row = _lock(uow.session, withdrawal_id)
-    if row.status == WithdrawalStatus.SUBMITTING and not row.asaas_transfer_id:
-        _give_back(
-            uow, row, WithdrawalStatus.FAILED, detail, f"Withdrawal #{row.id} failed ({detail}); the money is back."
+    if row.status != WithdrawalStatus.SUBMITTING or row.asaas_transfer_id:
+        return row.status
+    if maybe_sent:
+        row.status, row.fail_reason, row.updated_at = WithdrawalStatus.NEEDS_REVIEW, detail[:255], clock.now()
+        messages.changed(uow, row)
+        messages.alert_admins(
+            uow,
+            f"Withdrawal #{row.id}: Asaas refused a resend ({detail}) after an attempt that got no answer; "
+            "the money stays held. Refuse it once you are sure no transfer exists at Asaas.",
         )
+        return row.status
+    _give_back(uow, row, WithdrawalStatus.FAILED, detail, f"Withdrawal #{row.id} failed ({detail}); the money is back.")
+    return row.status
+
+
+def _needs_authorisation(uow: UnitOfWork, withdrawal_id: int) -> str:
+    """Critical authorisation is on at Asaas: nothing was created. The hold stays; the admins hear it once (while
+    no other withdrawal already waits for it), and reconciliation retries when the set-up is fixed."""
+    row = _lock(uow.session, withdrawal_id)
+    if row.status != WithdrawalStatus.SUBMITTING or row.asaas_transfer_id:
+        return row.status
+    already = uow.session.scalar(
+        select(func.count(Withdrawal.id)).where(
+            Withdrawal.status == WithdrawalStatus.NEEDS_AUTHORIZATION, Withdrawal.id != row.id
+        )
+    )
+    row.status, row.updated_at = WithdrawalStatus.NEEDS_AUTHORIZATION, clock.now()
+    messages.changed(uow, row, f"Withdrawal #{row.id} is waiting for authorisation at Asaas; the money stays held.")
+    if not already:
+        messages.alert_admins(uow, AUTHORISATION_ALERT)
+    return row.status
+
+
+AUTHORISATION_ALERT = (
+    "Asaas refuses transfers: the account has critical authorisation on (an SMS/app token per transfer). "
+    "Withdrawals wait, held, until the account has an IP allow-list or the transfer validation webhook and "
+    "Asaas turns critical authorisation off (docs/payments.md, Money out); they are retried then."
+)
+
+
+def _send(client: AsaasClient, claimed: Claim) -> dict[str, Any]:
+    """POST /transfers, after looking our reference up when an earlier attempt may have created it."""
+    remote = client.find_transfer(claimed.reference, claimed.created_on) if claimed.attempt > 1 else None
+    if remote is not None:
+        return remote
+    return client.create_transfer(
+        value=cents_to_reais(claimed.amount),
+        pix_key=asaas_key(claimed.pix_key, claimed.pix_key_type),
+        pix_key_type=claimed.pix_key_type,
+        description=f"Leilão withdrawal #{claimed.withdrawal_id}",
+        external_reference=claimed.reference,
+        since=claimed.created_on,
+    )
 
 
 def submit(db: Database, client: AsaasClient, withdrawal_id: int) -> str:
@@ -247,20 +316,13 @@ def submit(db: Database, client: AsaasClient, withdrawal_id: int) -> str:
     if claimed is None:
         return "skipped"
     try:
-        remote = client.find_transfer(claimed.reference) if claimed.attempt > 1 else None
-        if remote is None:
-            remote = client.create_transfer(
-                value=cents_to_reais(claimed.amount),
-                pix_key=claimed.pix_key,
-                pix_key_type=claimed.pix_key_type,
-                description=f"Leilão withdrawal #{claimed.withdrawal_id}",
-                external_reference=claimed.reference,
-            )
+        remote = _send(client, claimed)
     except AsaasInvalid as exc:
         log.warning("event=transfer_refused withdrawal_id=%s codes=%s", withdrawal_id, ",".join(exc.codes))
+        if exc.needs_critical_authorisation:
+            return db.run(_needs_authorisation, withdrawal_id)
         detail = "; ".join(e.get("description", "") for e in exc.errors) or "refused by the payment service"
-        db.run(_refused_by_asaas, withdrawal_id, detail)
-        return WithdrawalStatus.FAILED
+        return db.run(_refused_by_asaas, withdrawal_id, detail, claimed.attempt > 1 or exc.after_unanswered)
     except AsaasError as exc:
         # Unknown whether it landed: left `submitting`; the next attempt looks the reference up first.
         log.warning(
@@ -283,6 +345,17 @@ def attach(uow: UnitOfWork, withdrawal_id: int, remote: dict[str, Any]) -> str:
     apply_status(uow, row, str(remote.get("status") or "PENDING"), remote)
     log.info("event=transfer_created withdrawal_id=%s transfer_id=%s", row.id, row.asaas_transfer_id)
     return row.status
+
+
+def attach_found(uow: UnitOfWork, withdrawal_id: int, remote: dict[str, Any]) -> bool:
+    """A transfer found by our reference for a withdrawal in review: it is ours if the amount agrees."""
+    row = _lock(uow.session, withdrawal_id)
+    if row.status != WithdrawalStatus.NEEDS_REVIEW or row.asaas_transfer_id or not same_amount(row, remote):
+        return False
+    row.asaas_transfer_id = str(remote.get("id") or "") or None
+    apply_status(uow, row, str(remote.get("status") or "PENDING"), remote)
+    messages.changed(uow, row)
+    return True
 
 
 # -- the transfer's status ------------------------------------------------------------------------
@@ -336,6 +409,9 @@ def apply_status(uow: UnitOfWork, row: Withdrawal, status: str, transfer: dict[s
         return False
     if not is_final(row.transfer_status) or level_of(status) != Level.HELD:
         row.transfer_status = status
+    if row.asaas_transfer_id and row.status in UNBOUND:
+        row.status = WithdrawalStatus.PENDING  # Asaas has it (heard before our POST's answer, or after losing it)
+        messages.changed(uow, row)
     if target == _current_level(row):
         row.updated_at = clock.now()
         return False

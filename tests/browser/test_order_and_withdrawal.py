@@ -70,6 +70,15 @@ def test_sale_order_shipped_confirmed_withdrawal_done(site: Site) -> None:
     expect(seller_page.locator("[data-order-status]")).to_have_text("Completed")
     seller_page.wait_for_load_state("load")
 
+    # The Asaas account holder sets up money out as docs/payments.md says: a new account has critical
+    # authorisation on, so they turn on the transfer validation webhook (and the account holds the money).
+    sim = site.open_as("root", "/asaas-sim/transfers")
+    sim.locator("label:has(input[value=validation_webhook])").click()
+    sim.click("text=Salvar · Save")
+    sim.fill("input[name=value]", "200,00")
+    sim.click("text=Depositar · Deposit")
+    expect(sim.locator("[data-sim-balance]")).to_have_text("R$ 200.00")
+
     # The seller withdraws the proceeds to their own CPF key.
     seller_page.goto(f"{site.url}/wallet")
     expect(seller_page.locator("main [data-wallet-available]")).to_have_text("R$ 200,00")
@@ -82,7 +91,7 @@ def test_sale_order_shipped_confirmed_withdrawal_done(site: Site) -> None:
     expect(seller_page.locator("main [data-wallet-available]")).to_have_text("R$ 50,00")
 
     # The Asaas account holder makes it done once the site has approved it through the validation webhook.
-    sim = site.open_as("root", "/asaas-sim/transfers")
+    sim.reload()
     for _ in range(60):
         if sim.locator("[data-transfer-done]").count():
             break

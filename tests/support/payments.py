@@ -6,6 +6,7 @@ import io
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,6 +14,8 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
+from asaas_sim import account as sim_account
+from asaas_sim.models import create_tables
 from auction import clock, wallet
 from auction.db import Database
 from auction.models import Payment
@@ -54,6 +57,20 @@ def sim_client(app: Any) -> AsaasClient:
     session = requests.Session()
     session.mount("http://sim.test/", WSGIAdapter(app))
     return AsaasClient(base_url=SIM_URL, api_key="$aact_test", timeout=5, session=session, sleep=lambda _s: None)
+
+
+def sim_deposit(app: Any, db: Database, reais: str) -> None:
+    """Money into the simulated Asaas account (its transfers need a balance, as Asaas's do)."""
+    db.transaction(create_tables)
+    with app.app_context():
+        db.transaction(sim_account.deposit, Decimal(reais))
+
+
+def sim_settings(app: Any, db: Database, **changes: Any) -> None:
+    """Flip the simulated account's switches (asaas_sim/account.py), as its transfers page does."""
+    db.transaction(create_tables)
+    with app.app_context():
+        db.transaction(sim_account.save_settings, changes, sim_account.defaults())
 
 
 def event_body(

@@ -30,6 +30,8 @@ WITHDRAWAL_STATUSES = {
     "awaiting_approval": _l("Awaiting an admin's approval"),
     "queued": _l("About to be sent"),
     "submitting": _l("Being sent"),
+    "needs_authorization": _l("Awaiting authorisation at Asaas"),
+    "needs_review": _l("Held: being checked at Asaas"),
     "pending": _l("On its way"),
     "done": _l("Sent"),
     "failed": _l("Failed: money returned"),
