@@ -283,7 +283,7 @@ def test_finish_puts_the_winners_money_in_escrow_opens_the_order_and_releases_ot
         "auction_id": auction_id,
         "version": 3,  # two bids, then the finish
         "ends_at": finished["ends_at"],
-        "winner": "ana",
+        "winner": pseudonym(auction_id, people["ana"]),
         "amount": 3_100,
         "reserve_met": True,
         "server_time": finished["server_time"],

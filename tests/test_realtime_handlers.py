@@ -240,7 +240,7 @@ def test_finish_auction_by_seller_after_end_and_by_admin_early(connect, db, peop
     finished = received(bia, "auction_finished")[0]
     assert {k: finished[k] for k in ("auction_id", "winner", "amount", "reserve_met")} == {
         "auction_id": early,
-        "winner": "ana",
+        "winner": pseudonym(early, people["ana"]),
         "amount": 1_000,
         "reserve_met": True,
     }

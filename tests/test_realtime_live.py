@@ -136,7 +136,7 @@ def test_two_bidders_and_a_watcher_bid_outbid_extend_finish_and_win(
     finished = watcher.wait_for("auction_finished", timeout=8)
     assert {k: finished[k] for k in ("auction_id", "winner", "amount", "reserve_met")} == {
         "auction_id": auction_id,
-        "winner": "ana",
+        "winner": alias(auction_id, ids["ana"]),
         "amount": 1_200,
         "reserve_met": True,
     }

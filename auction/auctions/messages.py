@@ -82,8 +82,12 @@ def outbid_all(uow: UnitOfWork, outbids: Iterable[tuple[Auction | AuctionRow, li
 
 
 def finished(uow: UnitOfWork, auction: Auction, winner_name: str | None) -> None:
-    """The room, the winner, the seller and every other watcher hear how the auction ended."""
+    """The room, the winner, the seller and every other watcher hear how the auction ended.
+
+    Only the seller, a party to the sale, is told the winner's name; everyone else hears their pseudonym.
+    """
     now_text = _now()
+    winner_alias = privacy.pseudonym(auction.id, auction.winner_id)
     uow.outbox.to_auction(
         auction.id,
         "auction_finished",
@@ -91,7 +95,7 @@ def finished(uow: UnitOfWork, auction: Auction, winner_name: str | None) -> None
             "auction_id": auction.id,
             "version": auction.version,
             "ends_at": clock.isoformat(auction.ends_at),
-            "winner": winner_name,
+            "winner": winner_alias,
             "amount": auction.final_price,
             "reserve_met": bool(auction.reserve_met),
             "server_time": now_text,
@@ -110,7 +114,7 @@ def finished(uow: UnitOfWork, auction: Auction, winner_name: str | None) -> None
             auction_id=auction.id,
         )
         seller_text = f"“{title}” sold to {winner_name} for {format_brl(price)}."
-        result = f"“{title}” was won by {winner_name} for {format_brl(price)}."
+        result = f"“{title}” was won by {winner_alias} for {format_brl(price)}."
     else:
         if auction.leader_id is not None:
             seller_text = f"“{title}” ended without a sale: the reserve price was not met."

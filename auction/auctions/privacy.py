@@ -1,4 +1,4 @@
-"""Bidder pseudonyms: the public history names a bidder "Bidder 4821", stable within one auction.
+"""Pseudonyms: the public history names a bidder "Bidder 4821", stable within one auction, and a seller "Seller 3307".
 
 The number is a keyed hash of (auction, bidder), so it is the same on every page and message of
 that auction without a lookup, differs between auctions (nobody can follow one bidder across
@@ -6,6 +6,10 @@ auctions), and cannot be turned back into a user id without the key (SECRET_KEY,
 by the web adapter). Four digits make two bidders of one auction share a name about once in
 20,000 pairs; the history still orders their bids correctly, and the bidder themself, the seller
 after the sale and admins see real names (entrypoints/web/auctions.py).
+
+A seller's pseudonym is the same on all of their auctions (their reputation follows them, as buyers expect),
+but hashed apart from bidder pseudonyms, so a seller who also bids cannot be recognised by it. Real names are
+shown only to the two parties of an order and to admins (`parties_names`).
 """
 
 from __future__ import annotations
@@ -30,5 +34,14 @@ def pseudonym(auction_id: int, bidder_id: int | None, *, secret: str | None = No
     if bidder_id is None:
         return None
     key = _key if secret is None else _derive(secret)
-    digest = hmac.new(key, f"{auction_id}:{bidder_id}".encode(), hashlib.sha256).digest()
-    return f"Bidder {int.from_bytes(digest[:4], 'big') % 9000 + 1000}"
+    return f"Bidder {_number(key, f'{auction_id}:{bidder_id}')}"
+
+
+def seller_alias(seller_id: int, *, secret: str | None = None) -> str:
+    """'Seller NNNN' for this seller on every auction of theirs; `secret` overrides the key set at start."""
+    return f"Seller {_number(_key if secret is None else _derive(secret), f'seller:{seller_id}')}"
+
+
+def _number(key: bytes, subject: str) -> int:
+    digest = hmac.new(key, subject.encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:4], "big") % 9000 + 1000

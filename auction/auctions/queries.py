@@ -69,25 +69,22 @@ def auction_states(session: Session, auction_ids: Iterable[int], *, last_bids: i
         .subquery()
     )
     recent: dict[int, list[Any]] = {auction.id: [] for auction in auctions}
-    people: set[int] = set()
     for row in session.execute(select(ranked).where(ranked.c.rank <= last_bids).order_by(ranked.c.id.desc())):
         recent[row.auction_id].append(row)
-        people.add(row.bidder_id)
-    for auction in auctions:
-        people |= {auction.seller_id, auction.leader_id, auction.winner_id} - {None}
-    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(people))).all())
     now = clock.isoformat(clock.now())
-    return {auction.id: _public_state(auction, names, recent[auction.id], now) for auction in auctions}
+    return {auction.id: _public_state(auction, recent[auction.id], now) for auction in auctions}
 
 
-def _public_state(auction: Auction, names: dict[int, str], recent: list[Any], now: str | None) -> dict[str, Any]:
+def _public_state(auction: Auction, recent: list[Any], now: str | None) -> dict[str, Any]:
+    """Everyone may see this: people are pseudonyms (the seller's the same on all their auctions)."""
     rules_state = state_of(auction)
     finished = auction.status == AuctionStatus.FINISHED
     return {
         "auction_id": auction.id,
         "title": auction.title,
         "description": auction.description,
-        "seller": names.get(auction.seller_id),
+        "seller": privacy.seller_alias(auction.seller_id),
+        "seller_id": auction.seller_id,
         "status": auction.status,
         "version": auction.version,
         "starting_price": auction.starting_price,
@@ -100,12 +97,32 @@ def _public_state(auction: Auction, names: dict[int, str], recent: list[Any], no
         "reserve_met": auction.reserve_met if finished else rules_state.reserve_met,
         "starts_at": clock.isoformat(auction.starts_at),
         "ends_at": clock.isoformat(auction.ends_at),
-        "winner": names.get(auction.winner_id) if auction.winner_id else None,
+        "winner": privacy.pseudonym(auction.id, auction.winner_id),
         "final_price": auction.final_price,
         "bids": [public_bid(bid) for bid in recent],
         "watchers": None,
         "server_time": now,
     }
+
+
+def visible_names(session: Session, auction_id: int, viewer_id: int | None, is_admin: bool) -> dict[str, str]:
+    """Pseudonym -> username of the people this viewer may know by name on this auction's page.
+
+    Admins know everyone; after a sale the buyer and the seller know each other (they have an order to
+    settle); nobody else knows anyone, not even the seller the losing bidders.
+    """
+    seller_id, winner_id = session.execute(
+        select(Auction.seller_id, Auction.winner_id).where(Auction.id == auction_id)
+    ).one()
+    if is_admin:
+        ids = set(session.scalars(select(Bid.bidder_id).where(Bid.auction_id == auction_id).distinct()))
+    elif viewer_id is not None and winner_id is not None and viewer_id in (seller_id, winner_id):
+        ids = {winner_id}
+    else:
+        return {}
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids | {seller_id}))).all())
+    known = {privacy.pseudonym(auction_id, user_id) or "": names[user_id] for user_id in ids}
+    return {**known, privacy.seller_alias(seller_id): names[seller_id]}
 
 
 def list_auctions(

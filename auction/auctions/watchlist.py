@@ -5,8 +5,7 @@ from __future__ import annotations
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from ..models import Auction, AuctionStatus, Bid, User, Watch
-from . import privacy
+from ..models import Auction, AuctionStatus, Watch
 
 
 def watched_auctions(session: Session, user_id: int, limit: int = 100) -> list[Auction]:
@@ -20,11 +19,3 @@ def watched_auctions(session: Session, user_id: int, limit: int = 100) -> list[A
             .limit(limit)
         )
     )
-
-
-def real_names(session: Session, auction_id: int) -> dict[str, str]:
-    """Pseudonym -> username of everyone who bid on the auction (for admins, and the seller after the sale)."""
-    rows = session.execute(
-        select(Bid.bidder_id, User.username).join(User, User.id == Bid.bidder_id).where(Bid.auction_id == auction_id)
-    ).all()
-    return {privacy.pseudonym(auction_id, bidder_id) or "": name for bidder_id, name in rows}

@@ -93,6 +93,7 @@ MESSAGES: tuple[str, ...] = (
     N_("“{title}” was bought for {amount} with Buy It Now."),
     # A pseudonym (auction/auctions/privacy.py)
     N_("Bidder {number}"),
+    N_("Seller {number}"),
     # Amounts typed in reais (entrypoints/web/forms.py)
     N_("enter an amount like 150 or 150,00"),
     # Orders (auction/orders/)

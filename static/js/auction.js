@@ -3,7 +3,7 @@
 import { bidsText, formatTime, localizeMessage, statusLabel, t } from "./i18n.js";
 import {
   centsToInput, emitWithAck, flashChange, formatBRL, onConnected, parseReais, setText, show, socket,
-  syncClock, tickCountdowns, username,
+  syncClock, tickCountdowns,
 } from "./live.js";
 
 const root = document.querySelector("[data-auction]");
@@ -203,12 +203,12 @@ function prependBid(bid) {
 function showResult({ winner, amount, reserveMet, bidCount }) {
   const box = $("[data-result]");
   const p = document.createElement("p");
-  if (winner && winner === username) {
+  if (winner && winner === alias) {
     p.className = "result-win";
     p.textContent = t("won", { amount: formatBRL(amount) });
   } else if (winner) {
     p.className = "result-text";
-    p.textContent = t("won_by", { name: localizeMessage(winner), amount: formatBRL(amount) });
+    p.textContent = t("won_by", { name: who(winner), amount: formatBRL(amount) });
   } else if (bidCount > 0 && !reserveMet) {
     p.className = "result-text";
     p.textContent = t("no_sale_reserve");

@@ -77,7 +77,7 @@ class AuctionCache:
             public["you_lead"] = your_max is not None
             public["your_max"] = your_max
             public["watching"] = watching
-            public["is_seller"] = public["seller"] == viewer.username
+            public["is_seller"] = public["seller_id"] == viewer.id
         return public
 
     def _public(self, auction_id: int) -> dict[str, Any]:

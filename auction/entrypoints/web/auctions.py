@@ -22,7 +22,7 @@ from ... import clock
 from ...auctions import buy_now, listing, privacy, queries, watching, watchlist
 from ...errors import ServiceError
 from ...extensions import get_db
-from ...models import Auction, AuctionPhoto, AuctionStatus, User
+from ...models import Auction, AuctionPhoto, User
 from ...orders import queries as order_queries
 from ...uow import UnitOfWork
 from ..i18n import localize
@@ -92,13 +92,14 @@ def _auction_page(session: Session, auction_id: int, viewer_id: int | None, is_a
     state = queries.auction_state(session, auction_id, viewer_id=viewer_id, last_bids=HISTORY_SIZE)
     state["photos"] = photos.filenames(session, auction_id)
     state["bids"] = without_repeated_raises(state["bids"])
-    price = session.get(Auction, auction_id).buy_now_price
+    auction = session.get(Auction, auction_id)
+    price = auction.buy_now_price
     state["buy_now_price"] = price
+    state["you_won"] = viewer_id is not None and auction.winner_id == viewer_id
     state["buy_now"] = buy_now.available(state["status"], price, state["reserve_met"])
-    # Bidders are pseudonyms in public; the viewer knows their own, admins and the seller after the sale see all.
+    # People are pseudonyms in public; the viewer knows their own, the parties of the sale and admins know names.
     state["your_alias"] = privacy.pseudonym(auction_id, viewer_id)
-    sold = state["status"] == AuctionStatus.FINISHED and state.get("is_seller")
-    state["real_names"] = watchlist.real_names(session, auction_id) if is_admin or sold else {}
+    state["real_names"] = queries.visible_names(session, auction_id, viewer_id, is_admin)
     state["order_id"] = (
         order_queries.order_ids_by_auction(session, [auction_id], viewer_id).get(auction_id) if viewer_id else None
     )
