@@ -28,6 +28,13 @@ DEMO_AUCTIONS = [
     ("Road bicycle", "Aluminium frame, 54 cm, new tyres.", 60_000, 24 * 60),
     ("First-edition novel", "Signed by the author; small tear on the jacket.", 20_000, 3 * 24 * 60),
 ]
+# Each demo auction's facts, in the same order: condition, delivery, shipping cost, city, UF.
+DEMO_FACTS = [
+    ("used", "ship", 2_500, "São Paulo", "SP"),
+    ("like_new", "ship", 0, "Belo Horizonte", "MG"),
+    ("used", "pickup", None, "Curitiba", "PR"),
+    ("used", "ship", 1_800, "Recife", "PE"),
+]
 
 
 def _load(session: Session) -> bool:
@@ -47,13 +54,19 @@ def _load(session: Session) -> bool:
         if credit:
             wallet.credit(session, user_id=user.id, amount=credit, key=f"demo-credit-{user.id}", reason="demo_credit")
     now = clock.now()
-    for title, description, price, minutes in DEMO_AUCTIONS:
+    for (title, description, price, minutes), facts in zip(DEMO_AUCTIONS, DEMO_FACTS, strict=True):
+        condition, delivery, shipping_cost, city, uf = facts
         session.add(
             Auction(
                 seller_id=ids["carol"],
                 title=title,
                 description=description,
                 starting_price=price,
+                item_condition=condition,
+                delivery=delivery,
+                shipping_cost=shipping_cost,
+                city=city,
+                uf=uf,
                 starts_at=now,
                 ends_at=now + timedelta(minutes=minutes),
                 status="open",

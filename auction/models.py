@@ -102,6 +102,13 @@ class Auction(Base):
     reserve_price: Mapped[int | None] = money(nullable=True, default=None)
     # A bidder may buy at this price at once while no bid has reached the reserve (auctions/buy_now.py).
     buy_now_price: Mapped[int | None] = money(nullable=True, default=None)
+    # What buyers look for before bidding (auctions/listing.py): the sell form requires them; auctions listed
+    # before they existed have NULL and their page says nothing.
+    item_condition: Mapped[str | None] = mapped_column(String(16))  # listing.Condition
+    delivery: Mapped[str | None] = mapped_column(String(8))  # listing.Delivery: ship | pickup
+    shipping_cost: Mapped[int | None] = money(nullable=True, default=None)  # with ship; 0 is free shipping
+    city: Mapped[str | None] = mapped_column(String(80))  # where the item is (and is picked up)
+    uf: Mapped[str | None] = mapped_column(String(2))
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(

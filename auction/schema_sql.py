@@ -133,11 +133,14 @@ def _demo_credit_sql(username: str, amount: int) -> str:
     )
 
 
-def _demo_auction_sql(title: str, description: str, price: int, minutes: int) -> str:
+def _demo_auction_sql(auction: tuple[str, str, int, int], facts: tuple[Any, ...]) -> str:
+    title, description, price, minutes = auction
     quoted = _sql_literal(title)
+    values = ", ".join("NULL" if value is None else _sql_literal(value) for value in facts)
     return (
-        "INSERT INTO auctions (seller_id, title, description, starting_price, starts_at, ends_at, status, created_at)\n"
-        f"SELECT u.id, {quoted}, {_sql_literal(description)}, {price},\n"
+        "INSERT INTO auctions (seller_id, title, description, starting_price, item_condition, delivery,\n"
+        "                      shipping_cost, city, uf, starts_at, ends_at, status, created_at)\n"
+        f"SELECT u.id, {quoted}, {_sql_literal(description)}, {price}, {values},\n"
         f"       @now, @now + INTERVAL {minutes} MINUTE, 'open', @now\n"
         "FROM users u WHERE u.username = 'carol'\n"
         f"  AND NOT EXISTS (SELECT 1 FROM auctions a WHERE a.seller_id = u.id AND a.title = {quoted});"
@@ -169,6 +172,6 @@ def render_demo_sql() -> str:
         "  updated_at = @now\n"
         f"WHERE w.user_id IN (SELECT id FROM users WHERE username IN ({in_list}));"
     )
-    parts.extend(_demo_auction_sql(*auction) for auction in demo.DEMO_AUCTIONS)
+    parts.extend(map(_demo_auction_sql, demo.DEMO_AUCTIONS, demo.DEMO_FACTS))
     parts.append("COMMIT;")
     return "\n\n".join(parts) + "\n"

@@ -86,26 +86,30 @@ UPDATE wallets w SET
   updated_at = @now
 WHERE w.user_id IN (SELECT id FROM users WHERE username IN ('alice', 'bob', 'carol', 'admin'));
 
-INSERT INTO auctions (seller_id, title, description, starting_price, starts_at, ends_at, status, created_at)
-SELECT u.id, 'Vintage film camera', 'A 1970s 35 mm rangefinder, working shutter, light wear.', 5000,
+INSERT INTO auctions (seller_id, title, description, starting_price, item_condition, delivery,
+                      shipping_cost, city, uf, starts_at, ends_at, status, created_at)
+SELECT u.id, 'Vintage film camera', 'A 1970s 35 mm rangefinder, working shutter, light wear.', 5000, 'used', 'ship', 2500, 'São Paulo', 'SP',
        @now, @now + INTERVAL 30 MINUTE, 'open', @now
 FROM users u WHERE u.username = 'carol'
   AND NOT EXISTS (SELECT 1 FROM auctions a WHERE a.seller_id = u.id AND a.title = 'Vintage film camera');
 
-INSERT INTO auctions (seller_id, title, description, starting_price, starts_at, ends_at, status, created_at)
-SELECT u.id, 'Mechanical keyboard', 'Tenkeyless, brown switches, barely used.', 12000,
+INSERT INTO auctions (seller_id, title, description, starting_price, item_condition, delivery,
+                      shipping_cost, city, uf, starts_at, ends_at, status, created_at)
+SELECT u.id, 'Mechanical keyboard', 'Tenkeyless, brown switches, barely used.', 12000, 'like_new', 'ship', 0, 'Belo Horizonte', 'MG',
        @now, @now + INTERVAL 90 MINUTE, 'open', @now
 FROM users u WHERE u.username = 'carol'
   AND NOT EXISTS (SELECT 1 FROM auctions a WHERE a.seller_id = u.id AND a.title = 'Mechanical keyboard');
 
-INSERT INTO auctions (seller_id, title, description, starting_price, starts_at, ends_at, status, created_at)
-SELECT u.id, 'Road bicycle', 'Aluminium frame, 54 cm, new tyres.', 60000,
+INSERT INTO auctions (seller_id, title, description, starting_price, item_condition, delivery,
+                      shipping_cost, city, uf, starts_at, ends_at, status, created_at)
+SELECT u.id, 'Road bicycle', 'Aluminium frame, 54 cm, new tyres.', 60000, 'used', 'pickup', NULL, 'Curitiba', 'PR',
        @now, @now + INTERVAL 1440 MINUTE, 'open', @now
 FROM users u WHERE u.username = 'carol'
   AND NOT EXISTS (SELECT 1 FROM auctions a WHERE a.seller_id = u.id AND a.title = 'Road bicycle');
 
-INSERT INTO auctions (seller_id, title, description, starting_price, starts_at, ends_at, status, created_at)
-SELECT u.id, 'First-edition novel', 'Signed by the author; small tear on the jacket.', 20000,
+INSERT INTO auctions (seller_id, title, description, starting_price, item_condition, delivery,
+                      shipping_cost, city, uf, starts_at, ends_at, status, created_at)
+SELECT u.id, 'First-edition novel', 'Signed by the author; small tear on the jacket.', 20000, 'used', 'ship', 1800, 'Recife', 'PE',
        @now, @now + INTERVAL 4320 MINUTE, 'open', @now
 FROM users u WHERE u.username = 'carol'
   AND NOT EXISTS (SELECT 1 FROM auctions a WHERE a.seller_id = u.id AND a.title = 'First-edition novel');

@@ -4,7 +4,7 @@
 -- Load it into an empty database (see docs/database.md):
 --   mariadb -u root -p -e "CREATE DATABASE auction CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 --   mariadb -u root -p auction < sql/schema.sql
--- Running it again does no harm. It records the Alembic revision it equals (0009), so later
+-- Running it again does no harm. It records the Alembic revision it equals (0010), so later
 -- schema changes are applied with `flask --app auction db upgrade` or the files in sql/migrations/.
 
 SET NAMES utf8mb4;
@@ -81,6 +81,11 @@ CREATE TABLE IF NOT EXISTS auctions (
 	min_increment BIGINT,
 	reserve_price BIGINT,
 	buy_now_price BIGINT,
+	item_condition VARCHAR(16),
+	delivery VARCHAR(8),
+	shipping_cost BIGINT,
+	city VARCHAR(80),
+	uf VARCHAR(2),
 	starts_at DATETIME(6) NOT NULL,
 	ends_at DATETIME(6) NOT NULL,
 	status VARCHAR(16) NOT NULL DEFAULT 'scheduled',
@@ -476,5 +481,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) SELECT '0009' FROM DUAL
+INSERT INTO alembic_version (version_num) SELECT '0010' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,8 +13,10 @@ from sqlalchemy import func, select
 
 from auction import accounts, clock, notifications, wallet
 from auction.auctions import bids, closing, listing, watching
+from auction.errors import Invalid
 from auction.models import Auction, AuctionPhoto, Notification, Order, Payment, WebhookDelivery
 from tests.browser.conftest import make_png
+from tests.support.auctions import FACTS
 from tests.test_accounts import csrf_token
 
 
@@ -52,6 +55,7 @@ def new_auction(db, seller_id: int, title: str = "Film camera", **kwargs) -> int
         starting_price=kwargs.get("starting_price", 10_000),
         reserve_price=kwargs.get("reserve_price"),
         ends_at=ends_at,
+        facts=kwargs.get("facts", FACTS),
     )
     return db.run(lambda uow: listing.create(uow, command).id)
 
@@ -269,6 +273,11 @@ def sell_form(client, photos: list[tuple[bytes, str]], **fields) -> dict:
         "starts_in": "0",
         "duration": "2",
         "duration_unit": "hours",
+        "condition": "like_new",
+        "delivery": "ship",
+        "shipping_cost": "35,00",
+        "city": "Porto Alegre",
+        "uf": "RS",
         **fields,
     }
     data["photos"] = [(io.BytesIO(body), name) for body, name in photos]
@@ -335,6 +344,61 @@ def test_sell_form_shows_field_errors(client, db, make_user):
     response = client.post("/sell", data=sell_form(client, [], reserve_price="1,00"))
     assert response.status_code == 400
     assert "must not be below the starting price" in response.get_data(as_text=True)
+
+
+def test_the_item_facts_are_required_and_shown_on_the_auction_page(app, client, db, make_user):
+    log_in(client, db, make_user("seller"))
+    missing = {"condition": "", "delivery": "", "city": "", "uf": ""}
+    response = client.post("/sell", data=sell_form(client, [(make_png(8, 8), "a.png")], **missing))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert dict(re.findall(r'data-error-for="(\w+)">([^<]*)', html)) == {
+        "condition": "Choose the item's condition.",
+        "delivery": "Choose how the buyer gets the item.",
+        "city": "Fill this in.",
+        "uf": "Choose the state.",
+    }
+    response = client.post("/sell", data=sell_form(client, [(make_png(8, 8), "a.png")], shipping_cost=""))
+    assert response.status_code == 400
+    assert "Give the shipping cost, or choose free shipping or pickup." in response.get_data(as_text=True)
+    response = client.post("/sell", data=sell_form(client, [], uf="XX"))
+    assert response.status_code == 400 and 'data-error-for="uf"' in response.get_data(as_text=True)
+    assert db.transaction(lambda s: s.scalar(select(func.count(Auction.id)))) == 0
+    assert uploads(app) == []
+
+    listed = {}
+    for delivery, cost, shown in [
+        ("ship", "35,00", "Shipping R$ 35,00, paid by the buyer"),
+        ("free_shipping", "", "Free shipping"),
+        ("pickup", "99,00", "Pickup in Porto Alegre - RS"),  # a cost typed before choosing pickup is ignored
+    ]:
+        response = client.post("/sell", data=sell_form(client, [], delivery=delivery, shipping_cost=cost))
+        assert response.status_code == 302
+        auction_id = int(response.headers["Location"].rsplit("/", 1)[1])
+        page = client.get(f"/auctions/{auction_id}").get_data(as_text=True)
+        assert shown in page and "Like new" in page and "Porto Alegre - RS" in page
+        listed[delivery] = db.transaction(lambda s, i=auction_id: s.get(Auction, i))
+    assert [(a.item_condition, a.delivery, a.shipping_cost, a.city, a.uf) for a in listed.values()] == [
+        ("like_new", "ship", 3_500, "Porto Alegre", "RS"),
+        ("like_new", "ship", 0, "Porto Alegre", "RS"),
+        ("like_new", "pickup", None, "Porto Alegre", "RS"),
+    ]
+
+
+def test_the_listing_service_refuses_missing_facts_naming_the_field(db, make_user):
+    seller = make_user("seller")
+    bad = [
+        (listing.ItemFacts("mint", "ship", "Recife", "PE", 100), "condition"),
+        (listing.ItemFacts("used", "ship", "Recife", "PE", None), "shipping_cost"),
+        (listing.ItemFacts("used", "drone", "Recife", "PE", None), "delivery"),
+        (listing.ItemFacts("used", "pickup", " ", "PE"), "city"),
+        (listing.ItemFacts("used", "pickup", "Recife", "ZZ"), "uf"),
+    ]
+    for facts, field in bad:
+        with pytest.raises(Invalid) as refused:
+            new_auction(db, seller, facts=facts)
+        assert refused.value.details["field"] == field
+    assert db.transaction(lambda s: s.scalar(select(func.count(Auction.id)))) == 0
 
 
 # -- admin ----------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from auction.auctions import listing
 from auction.auctions.privacy import pseudonym
 from auction.db import Database
 from auction.models import Auction, Base, Bid, LedgerTransaction, Notification, Order
-from tests.support.auctions import audit, balance, fund, load_auction, open_holds
+from tests.support.auctions import FACTS, audit, balance, fund, load_auction, open_holds
 from tests.support.sockets import PASSWORD, SocketUser
 
 pytestmark = [pytest.mark.live, pytest.mark.usefixtures("fast_passwords")]
@@ -86,6 +86,7 @@ def connect(opened: list[SocketUser], url: str, username: str | None = None) -> 
 def auction_ending_in(database: Database, seller_id: int, seconds: float, **fields) -> int:
     values = {"title": "Live lot", "description": "", "starting_price": 1_000, "min_increment": None} | fields
     values.setdefault("reserve_price", None)
+    values.setdefault("facts", FACTS)
     ends_at = clock.now() + timedelta(seconds=seconds)
     command = listing.NewAuction(seller_id=seller_id, ends_at=ends_at, **values)
     return database.run(lambda uow: listing.create(uow, command).id)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import select, update
 
 from .. import clock
+from ..brazil import UFS
 from ..errors import Forbidden, Invalid, NotFound
 from ..models import Auction, AuctionStatus, User
 from ..money import Cents, InvalidAmount, require_cents
@@ -23,6 +25,53 @@ TITLE_MAX = 120
 DESCRIPTION_MAX = 5_000
 MAX_DURATION = timedelta(days=30)
 MIN_DURATION = timedelta(seconds=1)
+CITY_MAX = 80
+
+
+class Condition(StrEnum):
+    """The item's condition, as Brazilian marketplaces name it (novo, seminovo, usado ...)."""
+
+    NEW = "new"
+    LIKE_NEW = "like_new"
+    USED = "used"
+    REFURBISHED = "refurbished"
+    FOR_PARTS = "for_parts"
+
+
+class Delivery(StrEnum):
+    SHIP = "ship"  # the seller sends it, for `shipping_cost` (0: free shipping)
+    PICKUP = "pickup"  # the buyer collects it in the item's city ("retirada")
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """What buyers check before bidding: condition, how it reaches them and from where."""
+
+    condition: str
+    delivery: str
+    city: str
+    uf: str
+    shipping_cost: Cents | None = None  # required to ship, absent for pickup
+
+
+def checked_facts(facts: ItemFacts) -> ItemFacts:
+    """The facts cleaned, or Invalid naming the field (sell form names: condition, delivery, shipping_cost ...)."""
+    if facts.condition not in set(Condition):
+        raise Invalid("condition: choose the item's condition", field="condition")
+    if facts.delivery not in set(Delivery):
+        raise Invalid("delivery: choose shipping or pickup", field="delivery")
+    cost = None
+    if facts.delivery == Delivery.SHIP:
+        if facts.shipping_cost is None:
+            raise Invalid("shipping_cost: give the shipping cost (0 for free shipping)", field="shipping_cost")
+        cost = cents_field("shipping_cost", facts.shipping_cost, allow_zero=True)
+    city = " ".join((facts.city or "").split())
+    if not 2 <= len(city) <= CITY_MAX:
+        raise Invalid(f"city: 2-{CITY_MAX} characters", field="city")
+    uf = (facts.uf or "").strip().upper()
+    if uf not in UFS:
+        raise Invalid("uf: the state must be a Brazilian UF (SP, RJ, MG ...)", field="uf")
+    return ItemFacts(facts.condition, facts.delivery, city, uf, cost)
 
 
 @dataclass(frozen=True)
@@ -35,6 +84,7 @@ class NewAuction:
     description: str
     starting_price: Cents
     ends_at: datetime
+    facts: ItemFacts
     min_increment: Cents | None = None
     reserve_price: Cents | None = None
     starts_at: datetime | None = None
@@ -79,6 +129,7 @@ def create(uow: UnitOfWork, cmd: NewAuction) -> Auction:
         raise Invalid("ends_at: must be after the start", field="ends_at")
     if cmd.ends_at - start > MAX_DURATION:
         raise Invalid(f"ends_at: an auction lasts at most {MAX_DURATION.days} days", field="ends_at")
+    facts = checked_facts(cmd.facts)
     session = uow.session
     if session.get(User, cmd.seller_id) is None:
         raise NotFound("no such seller")
@@ -90,6 +141,11 @@ def create(uow: UnitOfWork, cmd: NewAuction) -> Auction:
         min_increment=min_increment,
         reserve_price=reserve_price,
         buy_now_price=buy_now_price,
+        item_condition=facts.condition,
+        delivery=facts.delivery,
+        shipping_cost=facts.shipping_cost,
+        city=facts.city,
+        uf=facts.uf,
         starts_at=start,
         ends_at=cmd.ends_at,
         status=AuctionStatus.OPEN if start <= now else AuctionStatus.SCHEDULED,

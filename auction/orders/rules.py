@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from ..brazil import UFS
 from ..errors import Forbidden, Invalid, ServiceError
 
 
@@ -47,38 +48,6 @@ class Address:
     postal_code: str
 
 
-# The 27 federative units.
-UFS = frozenset(
-    {
-        "AC",
-        "AL",
-        "AP",
-        "AM",
-        "BA",
-        "CE",
-        "DF",
-        "ES",
-        "GO",
-        "MA",
-        "MT",
-        "MS",
-        "MG",
-        "PA",
-        "PB",
-        "PR",
-        "PE",
-        "PI",
-        "RJ",
-        "RN",
-        "RS",
-        "RO",
-        "RR",
-        "SC",
-        "SP",
-        "SE",
-        "TO",
-    }
-)
 CEP = re.compile(r"^\d{5}-?\d{3}$")
 
 

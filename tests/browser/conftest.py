@@ -21,6 +21,7 @@ from auction.auctions import listing
 from auction.db import Database
 from auction.models import Auction
 from tests.conftest import ARTIFACTS, IN_CI, VALID_CPFS
+from tests.support.auctions import FACTS
 from tests.support.server import LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -97,6 +98,7 @@ class Site:
             reserve_price=extra.pop("reserve_price", None),  # type: ignore[arg-type]
             buy_now_price=extra.pop("buy_now_price", None),  # type: ignore[arg-type]
             ends_at=ends_at,
+            facts=extra.pop("facts", FACTS),  # type: ignore[arg-type]
         )
         return self.db.run(lambda uow: listing.create(uow, command).id)
 

@@ -32,7 +32,12 @@ def test_sell_with_photos_and_list_updates_live(site: Site, tmp_path: Path) -> N
     seller.set_input_files("input[name=photos]", [str(fake)])
     seller.click("[data-sell-form] button[type=submit]")
     expect(seller.locator("[data-error-for=starting_price]")).to_contain_text("amount")
+    expect(seller.locator("[data-error-for=condition]")).to_be_visible()
     seller.fill("input[name=starting_price]", "600,00")
+    seller.select_option("select[name=condition]", "used")
+    seller.select_option("select[name=delivery]", "pickup")
+    seller.fill("input[name=city]", "Curitiba")
+    seller.select_option("select[name=uf]", "PR")
     seller.set_input_files("input[name=photos]", [str(fake)])
     seller.click("[data-sell-form] button[type=submit]")
     expect(seller.locator("[data-error-for=photos]")).to_contain_text("not a JPEG, PNG, WebP or GIF")
@@ -44,6 +49,8 @@ def test_sell_with_photos_and_list_updates_live(site: Site, tmp_path: Path) -> N
     seller.click("[data-sell-form] button[type=submit]")
     expect(seller.locator(".flash-success")).to_contain_text("listed")
     expect(seller.locator("h1")).to_have_text("Road bicycle")
+    expect(seller.locator('[data-field="condition"]')).to_have_text("Used")
+    expect(seller.locator('[data-field="delivery"]')).to_have_text("Pickup in Curitiba - PR")
     assert seller.locator(".gallery img").count() == 2
     assert seller.eval_on_selector(".gallery img", "img => img.complete && img.naturalWidth") == 320
     screenshot(seller, "auction-seller")

@@ -25,6 +25,10 @@ def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
+# What the sell form requires of every listing (auctions/listing.py), for tests about something else.
+FACTS = listing.ItemFacts(condition="used", delivery="ship", shipping_cost=2_500, city="Recife", uf="PE")
+
+
 def fund(db: Database, user_id: int, amount: int) -> None:
     """Give a user money the way a confirmed payment would (a ledger credit)."""
     db.transaction(lambda s: wallet.credit(s, user_id=user_id, amount=amount, key=f"test-credit-{user_id}-{amount}"))
@@ -39,6 +43,7 @@ def new_auction(db: Database, seller_id: int, *, seconds: float = 3600, starts_i
         "starting_price": 1_000,
         "min_increment": None,
         "reserve_price": None,
+        "facts": FACTS,
     } | fields
     starts_at = now + timedelta(seconds=starts_in) if starts_in else None
     ends_at = now + timedelta(seconds=starts_in + seconds)

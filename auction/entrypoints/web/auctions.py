@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ... import clock
 from ...auctions import buy_now, listing, privacy, queries, watching, watchlist
+from ...brazil import UFS
 from ...errors import ServiceError
 from ...extensions import get_db
 from ...models import Auction, AuctionPhoto, User
@@ -36,6 +37,19 @@ log = logging.getLogger(__name__)
 DURATION_UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
 MAX_DURATION = timedelta(days=30)
 HISTORY_SIZE = 20
+# The sell form's delivery choices; free shipping is stored as shipping at no cost.
+DELIVERY_CHOICES = {
+    "ship": _l("Shipping, paid by the buyer"),
+    "free_shipping": _l("Free shipping"),
+    "pickup": _l("Pickup only (the buyer collects it)"),
+}
+CONDITIONS = {
+    listing.Condition.NEW: _l("New"),
+    listing.Condition.LIKE_NEW: _l("Like new"),
+    listing.Condition.USED: _l("Used"),
+    listing.Condition.REFURBISHED: _l("Refurbished"),
+    listing.Condition.FOR_PARTS: _l("For parts or not working"),
+}
 
 
 def _required() -> DataRequired:
@@ -78,7 +92,49 @@ class SellForm(FlaskForm):
         ],
         default="days",
     )
+    condition = SelectField(
+        _l("Condition"),
+        choices=[SelectChoice("", _l("Choose…")), *(SelectChoice(c.value, label) for c, label in CONDITIONS.items())],
+        validators=[InputRequired(message=_l("Choose the item's condition."))],
+    )
+    delivery = SelectField(
+        _l("Delivery"),
+        choices=[
+            SelectChoice("", _l("Choose…")),
+            *(SelectChoice(key, label) for key, label in DELIVERY_CHOICES.items()),
+        ],
+        validators=[InputRequired(message=_l("Choose how the buyer gets the item."))],
+    )
+    shipping_cost = ReaisField(
+        _l("Shipping cost (R$)"),
+        description=_l("What the buyer pays for shipping, on top of the price."),
+    )
+    city = StringField(
+        _l("City where the item is"),
+        validators=[_required(), Length(min=2, max=listing.CITY_MAX)],
+        description=_l("Buyers see it; with pickup, the buyer collects the item there."),
+    )
+    uf = SelectField(
+        _l("State (UF)"),
+        choices=[SelectChoice("", _l("Choose…")), *(SelectChoice(uf, uf) for uf in sorted(UFS))],
+        validators=[InputRequired(message=_l("Choose the state."))],
+        render_kw={"translate": "no"},  # the UFs' abbreviations are the same in every language
+    )
     photos = MultipleFileField(_l("Photos (up to 5: JPEG, PNG, WebP or GIF)"))
+
+    def validate_shipping_cost(self, field: ReaisField) -> None:
+        if self.delivery.data == "ship" and field.cents is None and not field.errors:
+            raise ValidationError(_("Give the shipping cost, or choose free shipping or pickup."))
+
+    def facts(self) -> listing.ItemFacts:
+        ships = self.delivery.data != listing.Delivery.PICKUP
+        return listing.ItemFacts(
+            condition=self.condition.data,
+            delivery=listing.Delivery.SHIP if ships else listing.Delivery.PICKUP,
+            shipping_cost=(self.shipping_cost.cents if self.delivery.data == "ship" else 0) if ships else None,
+            city=self.city.data or "",
+            uf=self.uf.data or "",
+        )
 
     def validate_duration(self, field: IntegerField) -> None:
         if self.duration_unit.data in DURATION_UNITS and field.data and self.run_time() > MAX_DURATION:
@@ -125,6 +181,7 @@ def detail(auction_id: int) -> Any:
     return render_template(
         "auctions/detail.html",
         s=state,
+        condition_label=lambda code: CONDITIONS.get(code, code),
         soft_close_minutes=max(1, round(soft_close / 60)),
         soft_close_seconds=soft_close,
     )
@@ -200,6 +257,7 @@ def _create(form: SellForm, checked: list[tuple[bytes, str, str]]) -> int | None
                 buy_now_price=form.buy_now_price.cents,
                 starts_at=starts_at,
                 ends_at=starts_at + form.run_time(),
+                facts=form.facts(),
             ),
             stored,
         )
