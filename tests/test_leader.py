@@ -8,10 +8,11 @@ import logging
 import time
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from auction.db import Database
 from auction.entrypoints.leader import Leadership, lease_for, lock_name
-from tests.support.faults import kill_connections, wait_for
+from tests.support.faults import TcpProxy, kill_connections, wait_for
 
 
 @pytest.fixture
@@ -64,6 +65,30 @@ def test_the_database_frees_the_lease_of_a_leader_gone_silent_after_the_lease_ti
     wait_for(follower.renew, timeout=10, interval=0.2, what="the follower's lease")
     assert time.monotonic() - started < 1 + 2, "the silent leader's lease outlived JOBS_LEASE_TIMEOUT"
     assert not leader.renew()
+
+
+@pytest.mark.parametrize("backend", ["mariadb"], indirect=True)
+def test_a_leader_cut_off_from_the_database_steps_down_before_a_follower_takes_over(db_url):
+    # A partition: the leader's packets stop, nothing closes its connection (a vanished machine looks the same).
+    proxy = TcpProxy("127.0.0.1", make_url(db_url).port or 3306).start()
+    leader_db, follower_db = Database(proxy.url_for(db_url), pool_size=1), Database(db_url, pool_size=1)
+    leader, follower = (Leadership(lease_for(db, timeout=2)) for db in (leader_db, follower_db))
+    try:
+        assert leader.renew() and not follower.renew()
+        proxy.freeze()
+        frozen = time.monotonic()
+        assert not leader.renew(), "a leader that cannot reach the database must not go on leading"
+        stepped_down = time.monotonic() - frozen
+        wait_for(follower.renew, timeout=10, interval=0.1, what="the follower's lease")
+        took_over = time.monotonic() - frozen
+        # It gives up after half the lease timeout (1 s), before the server frees the silent session's lock (2 s).
+        assert stepped_down < 1.5, f"the cut-off leader led on for {stepped_down:.1f}s"
+        assert took_over < 2 + 2, f"the follower led {took_over:.1f}s after the partition"
+    finally:
+        proxy.cut()
+        for db, leadership in ((leader_db, leader), (follower_db, follower)):
+            leadership.lease.close()
+            db.dispose()
 
 
 def test_lock_names_fit_mariadb_and_differ_per_database():

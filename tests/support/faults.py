@@ -36,7 +36,8 @@ def wait_for(condition: Callable[[], object], timeout: float = 15, interval: flo
 
 @dataclass
 class TcpProxy:
-    """Forwards 127.0.0.1:port to a target; `cut()` drops every connection and refuses new ones.
+    """Forwards 127.0.0.1:port to a target; `cut()` drops every connection and refuses new ones; `freeze()` is a
+    partition: nothing more crosses in either direction and nothing is closed (until `cut()`).
 
     With `delay`, every answer from the target waits that long before it is passed on: each round trip
     of a request/response protocol (MariaDB's, Redis's) takes `delay` longer (slow, not dead)."""
@@ -48,6 +49,7 @@ class TcpProxy:
     _listener: socket.socket | None = None
     _conns: list[socket.socket] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _frozen: threading.Event = field(default_factory=threading.Event)
 
     @property
     def up(self) -> bool:
@@ -79,18 +81,22 @@ class TcpProxy:
             for src, dst, delay in ((client, upstream, 0.0), (upstream, client, self.delay)):
                 threading.Thread(target=self._pump, args=(src, dst, delay), daemon=True).start()
 
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket, delay: float = 0.0) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, delay: float = 0.0) -> None:
         try:
             while data := src.recv(65536):
                 if delay:
                     time.sleep(delay)
+                while self._frozen.is_set() and self._listener is not None:
+                    time.sleep(0.05)
                 dst.sendall(data)
         except OSError:
             pass
         for sock in (src, dst):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+    def freeze(self) -> None:
+        self._frozen.set()
 
     def cut(self) -> None:
         """The database is gone: connections drop mid-query and new ones are refused."""
