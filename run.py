@@ -1,4 +1,5 @@
-"""Entry point: build the app and serve it with Flask-SocketIO on eventlet.
+"""Entry point: choose the runtime (SOCKETIO_ASYNC_MODE: eventlet by default, gevent or threading), build the app
+and serve it with Flask-SocketIO.
 
 python run.py            # serves on HOST:PORT (default http://127.0.0.1:5000)
 python run.py --demo     # also loads demo users and auctions if the database is empty
@@ -6,26 +7,28 @@ python run.py --demo     # also loads demo users and auctions if the database is
 
 from __future__ import annotations
 
-import warnings
+import os
+import sys
 
-# eventlet is in bugfix-only mode and says so on import; it is the server the project chose.
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+from auction import runtime
 
-import eventlet  # noqa: E402
+# Before anything else is imported: a green runtime monkey-patches the standard library (auction/runtime).
+try:
+    runtime.select(os.environ.get("SOCKETIO_ASYNC_MODE"))
+except ValueError as exc:
+    print(f"configuration error: {exc}", file=sys.stderr)
+    sys.exit(2)
 
-eventlet.monkey_patch()
+import argparse
+import logging
 
-import argparse  # noqa: E402
-import logging  # noqa: E402
-import sys  # noqa: E402
-
-from flask import Flask  # noqa: E402
-
-from auction import create_app  # noqa: E402
-from auction.config import ConfigError, load_config  # noqa: E402
-from auction.db import DatabaseUnavailable  # noqa: E402
-from auction.entrypoints.process import fast_websocket_unmasking, share_metrics, tune_gc  # noqa: E402
-from auction.extensions import get_db  # noqa: E402
+from auction import create_app
+from auction.config import ConfigError, load_config
+from auction.db import DatabaseUnavailable
+from auction.entrypoints.process import share_metrics
+from auction.extensions import get_db
+from auction.runtime.gc_policy import tune_gc
+from auction.runtime.serving import serve
 
 log = logging.getLogger("auction.run")
 
@@ -57,61 +60,20 @@ def main(argv: list[str] | None = None) -> int:
     from auction.entrypoints.jobs import start_background_tasks
 
     sys.setswitchinterval(app.config["GIL_SWITCH_INTERVAL"])
-    tune_gc(app.config["GC_THRESHOLD"], spawn=eventlet.spawn if app.config["GC_ON_HUB"] else None)
-    fast_websocket_unmasking()
+    tune_gc(app.config["GC_THRESHOLD"])
     start_background_tasks(app)
     probe.start(app)
     metrics.start()
     host, port = app.config["HOST"], app.config["PORT"]
-    log.info("event=serving url=http://%s:%s env=%s", host, port, app.config["AUCTION_ENV"])
-    serve(app, host, port, app.config["MAX_CONNECTIONS"])
-    return 0
-
-
-def serve(app: Flask, host: str, port: int, max_connections: int) -> None:
-    """What socketio.run() does under eventlet, plus the two settings measured in bench/.
-
-    - eventlet's server handles at most 1,024 connections at once by default; each
-      websocket is one, so a popular auction needs `max_size` raised (and the file limit).
-    - Acks and broadcasts are small frames: with Nagle's algorithm on, each one waited for
-      the peer's delayed ACK (bare server, 100 watchers: ack p50 43.9 ms -> 8.3 ms with
-      TCP_NODELAY). Accepted sockets inherit the option from the listener on Linux.
-    """
-    import socket
-
-    import eventlet.wsgi
-    from eventlet.green import socket as green_socket
-
-    from auction.entrypoints import guard, shutdown
-
-    raise_open_files_limit(max_connections + 256)
-    family, _type, _proto, _name, address = green_socket.getaddrinfo(host, port)[0]
-    listener = eventlet.listen(address, family)
-    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    # guard: per-address caps and a read timeout against slow clients; shutdown: SIGTERM drains, then exits.
-    shutdown.serve_until_terminated(
-        lambda: eventlet.spawn(
-            eventlet.wsgi.server,
-            listener,
-            guard.protect(app),
-            log_output=False,
-            max_size=max_connections,
-            socket_timeout=app.config["HANDSHAKE_TIMEOUT"],
-        ),
-        listener.close,
-        app.config["SHUTDOWN_TIMEOUT"],
+    log.info(
+        "event=serving url=http://%s:%s env=%s runtime=%s",
+        host,
+        port,
+        app.config["AUCTION_ENV"],
+        runtime.current().name,
     )
-
-
-def raise_open_files_limit(wanted: int) -> None:
-    """Every websocket is an open file: lift the soft limit towards `wanted` (never above the hard one)."""
-    import resource
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    if soft != resource.RLIM_INFINITY and soft < target:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        log.info("event=open_files_limit from=%s to=%s", soft, target)
+    serve(app, host, port)
+    return 0
 
 
 if __name__ == "__main__":

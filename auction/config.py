@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .runtime import MODES
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
 DEV_WEBHOOK_TOKEN = "dev-webhook-token-not-for-production"
@@ -126,17 +128,16 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "INSTANCE_PATH": str(instance),
         "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{instance / 'auction.db'}",
         "DB_POOL_SIZE": _int(env, "DB_POOL_SIZE", 20),
-        # auto: run each unit of work through eventlet.tpool when the hub is patched.
-        "DB_OFFLOAD": (env.get("DB_OFFLOAD") or "auto").lower(),
+        # auto: each unit of work runs where the runtime offloads blocking calls (auction/runtime); none: on
+        # the caller's thread (benchmarks: queries on the hub).
+        "DB_OFFLOAD": _choice(env, "DB_OFFLOAD", ("auto", "none")),
         # run.py: how long a thread may hold the GIL while another waits (sys.setswitchinterval). The hub
-        # never blocks in C, so at Python's 5 ms a tpool thread waited up to 5 ms for the GIL after each
+        # never blocks in C, so at Python's 5 ms an offload thread waited up to 5 ms for the GIL after each
         # database round trip whenever the hub was busy (docs/performance.md).
         "GIL_SWITCH_INTERVAL": float(env.get("GIL_SWITCH_INTERVAL") or 0.0005),
         # run.py: allocations between young garbage collections (Python's own is 700; 0 keeps it), after
-        # freezing what start-up built (entrypoints/process.py, docs/performance.md).
+        # freezing what start-up built (runtime/gc_policy.py, docs/performance.md).
         "GC_THRESHOLD": _int(env, "GC_THRESHOLD", 50_000),
-        # run.py: automatic collection off, collections only on the hub from a green thread (experimental).
-        "GC_ON_HUB": _bool(env.get("GC_ON_HUB"), False),
         "ASAAS_API_KEY": asaas_api_key,
         "ASAAS_BASE_URL": asaas_base_url.rstrip("/"),
         "ASAAS_WEBHOOK_TOKEN": webhook_token,
@@ -287,6 +288,7 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "PROBE_INTERVAL": float(env.get("PROBE_INTERVAL") or 0),
         # SQLite only: create the tables on first start (the embedded default needs no admin).
         "AUTO_CREATE_SCHEMA": _bool(env.get("AUTO_CREATE_SCHEMA"), True),
-        # None lets Flask-SocketIO pick (eventlet when run.py patched the process); bench/ uses "threading".
-        "SOCKETIO_ASYNC_MODE": env.get("SOCKETIO_ASYNC_MODE") or None,
+        # The runtime run.py serves with (auction/runtime chooses it before the app is imported); processes
+        # run.py did not start (tests, CLI commands) run on threads whatever this says.
+        "SOCKETIO_ASYNC_MODE": _choice(env, "SOCKETIO_ASYNC_MODE", MODES),
     }

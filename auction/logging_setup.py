@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import re
 import sys
-import threading
 from collections.abc import Iterable
+
+from . import runtime
 
 _SECRET_PATTERNS = [
     re.compile(r"\$aact_[A-Za-z0-9_\-:$]+"),
@@ -35,20 +36,6 @@ class SecretFilter(logging.Filter):
         return True
 
 
-def _os_rlock() -> threading.RLock:
-    """A real OS lock even after eventlet.monkey_patch().
-
-    Units of work log from eventlet.tpool's OS threads; a handler's green lock contended
-    between such a thread and the hub cannot wake its waiter ("Cannot switch to a different
-    thread") and the server stops answering. The lock is held only while a line is written.
-    """
-    if "eventlet" not in sys.modules:  # nothing patched this process (and importing eventlet prints a banner)
-        return threading.RLock()
-    from eventlet import patcher
-
-    return patcher.original("threading").RLock()
-
-
 def configure_logging(level: str, secrets: Iterable[str]) -> None:
     root = logging.getLogger()
     secret_filter = SecretFilter(secrets)
@@ -58,21 +45,11 @@ def configure_logging(level: str, secrets: Iterable[str]) -> None:
         handler._auction = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     for handler in root.handlers:
-        handler.lock = _os_rlock()
+        # Units of work log from the runtime's offload threads; a handler's green lock contended between such a
+        # thread and the hub cannot wake its waiter and the server stops answering (runtime/overrides.py).
+        handler.lock = runtime.current().os_rlock()
         for old in [f for f in handler.filters if isinstance(f, SecretFilter)]:
             handler.removeFilter(old)
         handler.addFilter(secret_filter)
-    _os_module_lock()
     root.setLevel(level)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-
-def _os_module_lock() -> None:
-    """logging's own module lock, as a handler's (`_os_rlock`): eventlet.monkey_patch() turns it green, and a
-    logger looked up or a level cache refilled on a tpool thread (a unit of work logging) takes it."""
-    if "eventlet" not in sys.modules:
-        return
-    from eventlet import patcher
-
-    if patcher.is_monkey_patched("thread"):  # at start-up, before any other thread logs
-        logging._lock = _os_rlock()  # type: ignore[attr-defined]

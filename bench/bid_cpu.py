@@ -29,7 +29,7 @@ from bench.common import audit_and_count, fresh_database, report, seed
 def run(args: Any) -> str:
     with fresh_database() as url:
         st = seed(url, bidders=args.bidders, auctions=1 if args.hot else args.auctions)
-        db = Database(url, pool_size=2, offload="none")
+        db = Database(url, pool_size=2)
         rng = random.Random(7)
         price = dict.fromkeys(st.auction_ids, 100)
         batch = args.batch if args.hot else 1

@@ -117,7 +117,7 @@ def seed(url: str, *, bidders: int, auctions: int, start_price: int = 100, incre
     from auction.models import Auction, User
 
     password_hash = accounts.hash_password("bench password 123")
-    db = Database(url, pool_size=2, offload="none")
+    db = Database(url, pool_size=2)
 
     def users(session: Any, names: list[str]) -> list[int]:
         rows = [
@@ -173,7 +173,7 @@ def audit_and_count(url: str) -> tuple[list[str], dict[int, int], dict[int, int]
     from auction.db import Database
     from auction.models import Auction, Bid
 
-    db = Database(url, pool_size=1, offload="none")
+    db = Database(url, pool_size=1)
     try:
         problems = db.transaction(wallet.audit)
         counts = db.transaction(
@@ -275,7 +275,6 @@ def probe_snapshot(server: ServerProcess) -> dict[str, Any] | None:
         "gc_ms": json.loads(fields.get("gc_ms", "{}")),
         "gc_off_hub": int(fields.get("gc_off_hub", 0)),
         "gc_freed": int(fields.get("gc_freed", 0)),
-        "gc_auto": fields.get("gc_auto", "?"),
     }
 
 
@@ -312,10 +311,9 @@ def probe_rows(
         gc = Counter(after.get("gc_ms", {}))
         gc.subtract(before.get("gc_ms", {}))
         if before.get("gc_ms") is not None and "gc_ms" in after:
-            where = "hub only" if after["gc_auto"] == "False" else "automatic"
             rows["garbage collection during load (ms, generations 0/1/2; collections off the hub)"] = (
                 f"{sum(gc.values())} ({' / '.join(str(gc.get(str(g), 0)) for g in range(3))};"
-                f" {after['gc_off_hub'] - before['gc_off_hub']} off the hub, {where})"
+                f" {after['gc_off_hub'] - before['gc_off_hub']} off the hub)"
             )
             freed = after["gc_freed"] - before["gc_freed"]
             rows["objects the collector freed during load (reference cycles) / per ack"] = (
@@ -626,9 +624,10 @@ class Stack:
         return audit_and_count(self.db_url) if self.db_url else (None, None, None)
 
 
+# The project under run.py on each runtime (SOCKETIO_ASYNC_MODE), and the bare transport ceiling.
+RUNTIMES = ("eventlet", "gevent", "threading")
 SERVER_ARGV = {
-    "eventlet": [sys.executable, str(ROOT / "run.py")],
-    "threading": [sys.executable, "-m", "bench.serve_threading"],
+    **{runtime: [sys.executable, str(ROOT / "run.py")] for runtime in RUNTIMES},
     "bare": [sys.executable, "-m", "bench.bare_server"],
 }
 
@@ -637,7 +636,7 @@ SERVER_ARGV = {
 def stack(
     kind: str = "eventlet", *, bidders: int = 0, auctions: int = 1, servers_count: int = 1, **env: str
 ) -> Iterator[Stack]:
-    """`kind` is eventlet (run.py), threading (bench/serve_threading.py) or bare (the transport ceiling)."""
+    """`kind` is a runtime run.py serves with (eventlet, gevent, threading) or bare (the transport ceiling)."""
     raise_fd_limit()
     if kind == "bare":
         fake = Seed(0, list(range(bidders)), [""] * bidders, list(range(1, auctions + 1)))
@@ -646,6 +645,7 @@ def stack(
         return
     with fresh_database() as url:
         seeded = seed(url, bidders=bidders, auctions=auctions)
+        env = {"SOCKETIO_ASYNC_MODE": kind, **env}
         specs = [ServerProcess(env=server_env(url, **env), argv=SERVER_ARGV[kind]) for _ in range(servers_count)]
         with servers(specs) as procs:
             yield Stack(kind, procs, seeded, url)

@@ -54,7 +54,7 @@ def known_payments(url: str, user_ids: list[int], count: int) -> list[str]:
             session.flush()
             row.external_reference = f"topup-{row.id}"
 
-    db = Database(url, pool_size=1, offload="none")
+    db = Database(url, pool_size=1)
     try:
         db.transaction(create)
     finally:
@@ -82,7 +82,7 @@ def body(asaas_id: str) -> dict[str, Any]:
 
 
 def credits(url: str) -> int:
-    db = Database(url, pool_size=1, offload="none")
+    db = Database(url, pool_size=1)
     try:
         return db.transaction(
             lambda s: s.scalar(

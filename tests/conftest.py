@@ -167,7 +167,7 @@ VALID_CPFS = ["52998224725", "11144477735", "39053344705", "15350946056", "71428
 
 @pytest.fixture
 def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
-    """Start real eventlet servers (run.py) in subprocesses; all are stopped after the test."""
+    """Start real servers (run.py) in subprocesses; all are stopped after the test."""
     servers: list[LiveServer] = []
     numbers = itertools.count()  # next() is atomic: tests may start servers from several threads at once
 

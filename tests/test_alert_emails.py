@@ -170,7 +170,7 @@ def live_smtp() -> Iterator[MailCatcher]:
 def test_a_watcher_in_the_room_gets_no_duplicate_email_and_a_bidder_away_gets_one(
     live_server_factory, db_url, live_smtp
 ):
-    database = Database(db_url, pool_size=2, offload="none")
+    database = Database(db_url, pool_size=2)
     Base.metadata.create_all(database.engine)
     ids = {name: register(database, name) for name in ("sol", "ana", "carl", "bob")}
     for name in ("ana", "carl", "bob"):

@@ -58,7 +58,7 @@ def flask_audit(url: str) -> subprocess.CompletedProcess:
 
 def state(url: str) -> tuple:
     """What must be equal after a restore: bids, the auction's row, every balance, the ledger's size."""
-    db = Database(url, pool_size=1, offload="none")
+    db = Database(url, pool_size=1)
     try:
         return db.transaction(
             lambda s: (

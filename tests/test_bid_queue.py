@@ -62,7 +62,7 @@ def submit_all(queue: BidQueue, auction_ids: list[int]) -> tuple[dict[int, objec
 
 def test_a_bid_after_a_quiet_spell_is_decided_at_once(queue_and_db):
     queue, db = queue_and_db
-    queue.submit(bids.PlaceBid(8, 1, 1_000), token=None)  # warm up (the first start imports eventlet)
+    queue.submit(bids.PlaceBid(8, 1, 1_000), token=None)  # warm up
     started = time.monotonic()
     assert queue.submit(bids.PlaceBid(7, 1, 1_000), token=None) == "decided 7"
     assert time.monotonic() - started < WAIT / 2
@@ -141,7 +141,7 @@ def test_a_refusal_raised_to_the_bidder_is_freed_at_once(queue_and_db):
             return weakref.ref(refusal)
         raise AssertionError("the bid was not refused")
 
-    refused()  # warm up (the first start imports eventlet)
+    refused()  # warm up
     gc.collect()
     gc.disable()
     try:

@@ -129,10 +129,11 @@ def test_a_killed_database_keeps_every_acked_bid_and_the_site_reconnects(
 
 
 def test_only_a_connection_dead_before_its_first_statement_is_retried(private_mariadb, backend):
-    """The retry behind the reconnect above (auction/db.py): a pooled connection found dead at the first statement
-    runs the work again on a fresh one; one lost after a statement ran (it may have committed) is never rerun."""
+    """The retry behind the reconnect above (auction/db/engine.py): a pooled connection found dead at the first
+    statement runs the work again on a fresh one; one lost after a statement ran (it may have committed) is never
+    rerun."""
     proxy = TcpProxy("127.0.0.1", private_mariadb.port).start()
-    db = Database(proxy.url_for(private_mariadb.url), pool_size=2, offload="none")
+    db = Database(proxy.url_for(private_mariadb.url), pool_size=2)
     calls: list[int] = []
 
     def select_one(session) -> int:

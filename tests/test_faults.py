@@ -44,7 +44,7 @@ def select_one(session) -> int:
 @MARIADB
 def test_unit_of_work_fails_fast_as_unavailable_and_recovers_by_itself(db_url):
     proxy = TcpProxy("127.0.0.1", 3306).start()
-    db = Database(proxy.url_for(db_url), pool_size=2, offload="none")
+    db = Database(proxy.url_for(db_url), pool_size=2)
     try:
         assert db.transaction(select_one) == 1
         proxy.cut()
@@ -91,7 +91,7 @@ CAPTURE = LedgerTransaction.kind == "capture"
 @pytest.fixture
 def database(db_url: str):
     """The test's own connection to the live server's database."""
-    database = Database(db_url, pool_size=4, offload="none")
+    database = Database(db_url, pool_size=4)
     yield database
     database.dispose()
 

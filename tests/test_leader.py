@@ -22,7 +22,7 @@ def candidates(db_url: str):
 
     def make(n: int, timeout: int = 10) -> list[Leadership]:
         for _ in range(n):
-            db = Database(db_url, pool_size=1, offload="none")
+            db = Database(db_url, pool_size=1)
             made.append((db, Leadership(lease_for(db, timeout))))
         return [leadership for _db, leadership in made[-n:]]
 

@@ -53,7 +53,7 @@ def test_metrics_answer_404_without_a_token_configured_and_401_without_the_right
 @pytest.fixture
 def people(db_url: str, fast_passwords) -> Iterator[tuple[Database, dict[str, int]]]:
     """The live servers' database with a seller and two funded bidders."""
-    database = Database(db_url, pool_size=2, offload="none")
+    database = Database(db_url, pool_size=2)
     Base.metadata.create_all(database.engine)
     ids = {}
     for name in ("seller", "bidder1", "bidder2"):

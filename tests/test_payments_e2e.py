@@ -72,7 +72,7 @@ def test_a_bidder_adds_money_through_the_simulator_and_sees_it_live(db_url, live
     finally:
         sio.disconnect()
 
-    engine_db = Database(db_url, pool_size=1, offload="none")
+    engine_db = Database(db_url, pool_size=1)
     try:
         assert engine_db.transaction(wallet.audit) == []
         with create_engine(db_url).connect() as conn:

@@ -175,7 +175,7 @@ def test_a_flood_from_one_address_does_not_stop_others_from_bidding(db, db_url, 
 
 # With 200 ms round trips one bid takes ~5.5 s (about 25 round trips), and bids on one auction queue on its row
 # lock: three bidders at once wait up to ~17 s. Each statement is bounded by the connector's read_timeout
-# (auction/db.py MARIADB_TIMEOUTS, 15 s) and each lock wait by InnoDB's; see docs/reliability.md.
+# (auction/db/engine.py MARIADB_TIMEOUTS, 15 s) and each lock wait by InnoDB's; see docs/reliability.md.
 SLOW_BID_BOUND = 30.0
 
 

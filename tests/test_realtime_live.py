@@ -1,4 +1,5 @@
-"""The real eventlet server (run.py in a subprocess) with real python-socketio clients over websockets.
+"""The real server (run.py in a subprocess, on the runtime SOCKETIO_ASYNC_MODE names) with real python-socketio
+clients over websockets.
 
 Auctions here last a few seconds, the scheduler ticks every 0.2 s and the soft-close
 window is 2 s, so every scenario plays out in real time.
@@ -42,7 +43,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def database(db_url: str) -> Iterator[Database]:
     """The test's own connection to the server's database (users, money, checks)."""
-    database = Database(db_url, pool_size=5, offload="none")
+    database = Database(db_url, pool_size=5)
     Base.metadata.create_all(database.engine)
     yield database
     database.dispose()

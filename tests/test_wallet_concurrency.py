@@ -41,12 +41,12 @@ FEE_BPS = 250
 
 @pytest.fixture(params=["sqlite", "mariadb"])
 def race_db(request: pytest.FixtureRequest, tmp_path: Path):
-    """A Database sized for the threads (no eventlet offload: these are plain OS threads)."""
+    """A Database sized for the threads (no offload: these are plain OS threads)."""
     if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'race.db'}", pool_size=THREADS + 2, offload="none")
+        db = Database(f"sqlite:///{tmp_path / 'race.db'}", pool_size=THREADS + 2)
         Base.metadata.create_all(db.engine)
     else:
-        db = Database(request.getfixturevalue("mariadb_schema_url"), pool_size=THREADS + 2, offload="none")
+        db = Database(request.getfixturevalue("mariadb_schema_url"), pool_size=THREADS + 2)
         empty_tables(db)  # no platform accounts either: the first movements race to create them
     yield db
     if not db.is_sqlite:

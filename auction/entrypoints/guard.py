@@ -7,9 +7,10 @@
 - **Handshakes per address** (`HANDSHAKES_PER_SECOND`, off with `RATE_LIMITS_ENABLED`): new sessions (a request
   whose parsed query has no `sid`, as Engine.IO reads it) per second per address; a reconnect storm or a script
   opening sessions is answered 429, the rest of the site is not slowed by it.
-- **Slow clients** (`HANDSHAKE_TIMEOUT`): run.py gives eventlet this as the socket read timeout, so a
-  connection that sends its request (or the next one on a kept-alive connection) slower than that is closed
-  (slowloris). A websocket lifts it once upgraded: Socket.IO's own ping (every 25 s) finds dead ones.
+- **Slow clients** (`HANDSHAKE_TIMEOUT`): the default server has this as the socket read timeout
+  (auction/runtime/serving.py), so a connection that sends its request (or the next one on a kept-alive
+  connection) slower than that is closed (slowloris). A websocket lifts it once upgraded: Socket.IO's own
+  ping (every 25 s) finds dead ones.
 
 The client address is the one ProxyFix gives the app: with `TRUSTED_PROXIES` hops, the hop they added to
 X-Forwarded-For (behind nginx every connection is from 127.0.0.1). nginx applies the same kind of limits
@@ -25,6 +26,7 @@ from collections.abc import Callable, Container, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from .. import runtime
 from .shutdown import DRAIN, ShuttingDown
 
 log = logging.getLogger(__name__)
@@ -87,7 +89,7 @@ class Guard:
         if not environ.get("PATH_INFO", "").startswith(self.socketio_path):
             return self._counted(environ, start_response)
         if environ.get("HTTP_UPGRADE", "").lower() == "websocket":
-            _lift_read_timeout(environ)
+            runtime.current().lift_read_timeout(environ)
         if "sid" in parse_qs(environ.get("QUERY_STRING", "")):
             return self.app(environ, start_response)  # a session that exists (or a bad sid Engine.IO refuses)
         address = client_address(environ, self.trusted_proxies)
@@ -144,13 +146,6 @@ class Guard:
         log.info("event=connection_refused limit=%s address=%s", what, address)
         start_response("429 Too Many Requests", [("Content-Type", "text/plain"), ("Retry-After", "1")])
         return [b"too many connections from your address; wait a moment\n"]
-
-
-def _lift_read_timeout(environ: dict[str, Any]) -> None:
-    source = environ.get("eventlet.input")
-    sock = source.get_socket() if source is not None and hasattr(source, "get_socket") else None
-    if sock is not None:
-        sock.settimeout(None)
 
 
 def monitoring_only(app: WSGIApp) -> WSGIApp:

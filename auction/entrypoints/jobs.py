@@ -1,4 +1,4 @@
-"""Periodic jobs that run inside the server process (green threads under eventlet): the auction
+"""Periodic jobs that run inside the server process (green threads on a green runtime): the auction
 scheduler here, reconciliation (payments) and the watcher-count refresh (sockets/presence.py).
 
 Each job is a function of the app that does one round of work; a failing round is

@@ -12,8 +12,9 @@ Two kinds of numbers:
   the outboxes' queue depths. At most one set of queries per `BACKLOG_CACHE_SECONDS` whatever the scrape rate, each
   an indexed count or one bounded by `BACKLOG_SCAN` rows, never a query per bid.
 
-Every metric is touched only from the hub's green threads, never from a unit of work's OS thread: under eventlet
-prometheus_client's lock is a green lock, and a green lock contended across OS threads can hang (db.py).
+Every metric is touched only from the hub's green threads, never from a unit of work's OS thread: on a green
+runtime prometheus_client's lock is a green lock, and a green lock contended across OS threads can hang
+(auction/runtime/overrides.py).
 
 The endpoint is not public: without `METRICS_TOKEN` it answers 404, and with it it wants
 `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise).

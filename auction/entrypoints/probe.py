@@ -1,5 +1,6 @@
-"""A measuring probe for benchmarks (PROBE_INTERVAL > 0; off by default): how late the eventlet hub wakes a
-green thread, and how much database work joins and bids cost, logged as one cumulative line per interval.
+"""A measuring probe for benchmarks (PROBE_INTERVAL > 0; off by default): how late the hub (under threading,
+the OS) wakes a sleeping thread, and how much database work joins and bids cost, logged as one cumulative
+line per interval.
 
 Why a sleeping green thread: every socket of a process is served by the one hub, so the time a 10 ms sleep
 overruns is the time any socket waited for the hub (a slow query on the hub, a CPU-bound burst). bench/
@@ -15,10 +16,10 @@ import time
 from collections import Counter
 from typing import Any
 
-from eventlet import patcher
 from flask import Flask
 from socketio import packet
 
+from .. import runtime
 from ..extensions import socketio
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ def start(app: Flask) -> None:
     interval = float(app.config["PROBE_INTERVAL"])
     if interval > 0:
         _count_packets()
-        _hub_thread[0] = _os_thread_id()  # run.py starts the probe on the hub's thread
+        _hub_thread[0] = runtime.current().os_thread_id()  # run.py starts the probe on the hub's thread
         gc.callbacks.append(_time_gc)
         socketio.start_background_task(_run, app, interval)
 
@@ -40,8 +41,6 @@ gc_off_hub: list[int] = [0]  # collections that ran on an OS thread other than t
 # (a refused bid's traceback once held its own frame) is what makes collections long and frequent.
 gc_freed: list[int] = [0]
 _gc_started: list[float] = [0.0]
-# The OS thread's id even under eventlet's patching (the patched get_ident names the green thread).
-_os_thread_id = patcher.original("_thread").get_ident
 _hub_thread: list[int] = [0]
 
 
@@ -51,7 +50,7 @@ def _time_gc(phase: str, info: dict[str, Any]) -> None:
     else:
         gc_ms[info["generation"]] += round((time.perf_counter() - _gc_started[0]) * 1000)
         gc_freed[0] += info["collected"]
-        if _os_thread_id() != _hub_thread[0]:
+        if runtime.current().os_thread_id() != _hub_thread[0]:
             gc_off_hub[0] += 1
 
 
@@ -97,8 +96,7 @@ def _run(app: Flask, interval: float) -> None:
         if time.monotonic() >= next_report:
             next_report += interval
             log.info(
-                "event=probe lag_ms=%s statements=%d joins=%d join_loads=%d sent=%s"
-                " gc_ms=%s gc_off_hub=%d gc_freed=%d gc_auto=%s",
+                "event=probe lag_ms=%s statements=%d joins=%d join_loads=%d sent=%s gc_ms=%s gc_off_hub=%d gc_freed=%d",
                 json.dumps(dict(sorted(late.items())), separators=(",", ":")),
                 db.statements,
                 cache.joins,
@@ -107,5 +105,4 @@ def _run(app: Flask, interval: float) -> None:
                 json.dumps({str(k): v for k, v in sorted(gc_ms.items())}, separators=(",", ":")),
                 gc_off_hub[0],
                 gc_freed[0],
-                gc.isenabled(),
             )

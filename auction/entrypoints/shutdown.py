@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .. import runtime
 from ..db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -60,13 +61,12 @@ DRAIN = Drain()
 
 
 def serve_until_terminated(start_server: Callable[[], Any], stop_accepting: Callable[[], None], timeout: float) -> None:
-    """Run the server (a green thread from `start_server()`) until SIGTERM, then drain and exit the process.
+    """Run the server (`start_server()` starts it beside this thread) until SIGTERM, then drain and exit the process.
 
-    `stop_accepting` closes the listening socket; the server's green thread is left alone: killing it runs
-    eventlet's own shutdown, which marks every open connection closing and stops the websockets' answers.
+    `stop_accepting` closes the listening socket; the server's own thread is left alone: killing it runs
+    the server's own shutdown (a green server's marks every open connection closing and stops the websockets' answers).
     """
-    import eventlet
-
+    sleep = runtime.current().sleep
     terminated: list[int] = []
 
     def on_sigterm(signum: int, _frame: Any) -> None:
@@ -78,14 +78,14 @@ def serve_until_terminated(start_server: Callable[[], Any], stop_accepting: Call
     # Polled, not an Event: the handler runs when epoll is interrupted, but a green Event sent from it would
     # wait for the hub's next timer (up to 10 s in a process without the scheduler, measured).
     while not terminated:
-        eventlet.sleep(0.2)
+        sleep(0.2)
     started = time.monotonic()
     log.info("event=shutdown_started in_flight=%d timeout=%ss", DRAIN.in_flight, timeout)
     stop_accepting()
-    left = DRAIN.wait_idle(timeout, eventlet.sleep)
-    eventlet.sleep(FLUSH_SECONDS)
+    left = DRAIN.wait_idle(timeout, sleep)
+    sleep(FLUSH_SECONDS)
     log.info("event=shutdown_done unfinished=%d seconds=%.2f", left, time.monotonic() - started)
-    # Open websockets, the tpool's threads and the Redis listener never end by themselves: leave now.
+    # Open websockets, the offload threads and the Redis listener never end by themselves: leave now.
     # (Not logging.shutdown(): it waits for handler locks another thread may hold, measured as a 10 s hang.)
     for stream in (sys.stdout, sys.stderr):
         stream.flush()

@@ -27,9 +27,9 @@ missed). On SQLite the whole transaction holds the write lock from BEGIN
 IMMEDIATE, so the same code is correct there too.
 
 Functions here take the caller's Session and never commit: they are parts of the
-caller's unit of work, which callers run through `Database.run` so that, under
-eventlet, the blocking C database driver works on a tpool OS thread instead of
-stalling the hub (see auction/db.py).
+caller's unit of work, which callers run through `Database.run` so that, on a
+green runtime, the blocking C database driver works on an offload OS thread instead
+of stalling the hub (see auction/db/runner.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Real Chromium (Debian's /usr/bin/chromium, driven by Playwright) against the real eventlet server.
+"""Real Chromium (Debian's /usr/bin/chromium, driven by Playwright) against the real server (run.py).
 
 Users and auctions are set up through the services on the same SQLite file the
 server uses; everything a person does (register, log in, bid, top up, sell) goes
@@ -148,7 +148,7 @@ class Site:
 def site(chromium: object, live_server_factory: Callable[..., LiveServer], tmp_path: Path) -> Iterator[Site]:
     url = f"sqlite:///{tmp_path / 'browser.db'}"
     server = live_server_factory(url, SOFT_CLOSE_SECONDS="4", LOG_LEVEL="INFO")
-    db = Database(url, pool_size=2, offload="none")
+    db = Database(url, pool_size=2)
     running = Site(server, db, chromium, [], [])
     yield running
     for context in running.contexts:

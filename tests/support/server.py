@@ -1,4 +1,4 @@
-"""Start the real server (run.py under eventlet) as a subprocess on a free port."""
+"""Start the real server (run.py, on the runtime SOCKETIO_ASYNC_MODE names) as a subprocess on a free port."""
 
 from __future__ import annotations
 

@@ -29,12 +29,11 @@ from typing import Any
 import socketio as python_socketio
 from sqlalchemy import select
 
-from ... import clock
+from ... import clock, runtime
 from ...auctions import privacy, queries, rules
 from ...db import Database
 from ...errors import NotFound
 from ...models import Auction
-from ..spawn import spawn
 
 log = logging.getLogger(__name__)
 MAX_ENTRIES = 20_000
@@ -95,7 +94,7 @@ class AuctionCache:
                 start = not self._loading
                 self._loading = True
             if start:
-                spawn(self._load_all)
+                runtime.current().spawn(self._load_all)
             ticket.wait()
             with self._lock:
                 if auction_id in self._missing:

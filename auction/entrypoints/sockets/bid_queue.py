@@ -29,19 +29,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from math import inf
 from typing import Any
 
 from flask import Flask, current_app
 
-from ... import accounts
+from ... import accounts, runtime
 from ...auctions import bids
 from ...errors import ServiceError
 from ...uow import UnitOfWork
 from .. import metrics
-from ..spawn import spawn
 from .acks import NotLoggedIn
 
 log = logging.getLogger(__name__)
@@ -51,21 +49,8 @@ log = logging.getLogger(__name__)
 class _Pending:
     command: bids.PlaceBid
     token: str | None
-    done: Any  # what `submit` waits on (`_finished`)
+    done: runtime.Waitable  # what `submit` waits on
     result: Any = None
-
-
-def _green() -> bool:
-    from eventlet import patcher
-
-    return patcher.is_monkey_patched("thread")
-
-
-def _finished(item: _Pending) -> None:
-    if isinstance(item.done, threading.Event):
-        item.done.set()
-    else:
-        item.done.send()
 
 
 def _decide(uow: UnitOfWork, batch: list[_Pending]) -> list[bids.BidOutcome | ServiceError]:
@@ -94,13 +79,8 @@ class BidQueue:
         self._began: dict[int, float] = {}  # auction id -> when its latest batch began
         self._last = -inf  # when this process's latest batch began
         self._workers = 0
-        # What a queued bid waits on: under eventlet (run.py), eventlet's own Event, since a patched
-        # threading.Event builds a Condition and a lock for every bid (3.5% of the hub on a hot auction).
-        self._event: Callable[[], Any] = threading.Event
-        if _green():
-            from eventlet.event import Event
-
-            self._event = Event
+        # What a queued bid waits on: the runtime's own Event (on a green runtime, one object per bid).
+        self._event = runtime.current().event
 
     def submit(self, command: bids.PlaceBid, token: str | None) -> bids.BidOutcome:
         """Queue the bid, wait for its batch, and return its outcome (or raise its refusal)."""
@@ -115,7 +95,7 @@ class BidQueue:
             if start:
                 self._workers += 1
         if start:
-            spawn(self._drain)
+            runtime.current().spawn(self._drain)
         item.done.wait()
         outcome, item.result = item.result, None
         if isinstance(outcome, BaseException):
@@ -180,7 +160,7 @@ class BidQueue:
                     self._busy.difference_update({item.command.auction_id for item in batch})
                 for item, result in zip(batch, results, strict=True):
                     item.result = result
-                    _finished(item)
+                    item.done.set()
 
     def _run(self, batch: list[_Pending]) -> list[Any]:
         db = self._app.extensions["auction.db"]
