@@ -137,7 +137,7 @@ def opt_in(db_url: str, user_ids: list[int], push: PushSink) -> None:
             preferences.save(session, user_id, {}, while_watching=True)
             push_area.subscribe(session, user_id, push.url(user_id), p256dh.rstrip(b"=").decode(), auth)
 
-    db = Database(db_url, pool_size=1, offload="none")
+    db = Database(db_url, pool_size=1)
     try:
         db.transaction(subscribe)
     finally:
@@ -152,7 +152,7 @@ def first_outbids(db_url: str) -> tuple[dict[int, float], int, dict[str, int]]:
     from auction.db import Database
     from auction.models import AlertDelivery, Notification
 
-    db = Database(db_url, pool_size=1, offload="none")
+    db = Database(db_url, pool_size=1)
     try:
         firsts = db.transaction(
             lambda s: s.execute(
