@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask
 
-from .. import wallet
+from .. import runtime, wallet
 from ..auctions import closing, listing
 from ..db import Database
 from ..extensions import get_asaas, get_db, socketio
@@ -57,7 +57,7 @@ def _loop(app: Flask, name: str, interval_key: str, job: Job, leadership: Leader
     interval = float(app.config[interval_key])
     while True:
         if leadership is not None and not leadership.leading:
-            socketio.sleep(FOLLOWER_STEP)
+            runtime.current().sleep(FOLLOWER_STEP)
             continue
         try:
             with DRAIN.work(), app.app_context():
@@ -75,7 +75,7 @@ def _lead(app: Flask, leadership: Leadership) -> None:
     interval = float(app.config["JOBS_LEASE_INTERVAL"])
     while True:
         metrics.leader_changed(db.offloaded(leadership.renew))
-        socketio.sleep(interval)
+        runtime.current().sleep(interval)
 
 
 def start_background_tasks(app: Flask) -> Leadership | None:

@@ -47,6 +47,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session
 
+from .. import runtime
 from ..alerts import deliveries as alert_deliveries
 from ..db import Database, DatabaseUnavailable
 from ..extensions import socketio
@@ -250,7 +251,7 @@ def start() -> None:
 def _sample() -> None:
     while True:
         asleep = time.monotonic()
-        socketio.sleep(SAMPLE_EVERY)
+        runtime.current().sleep(SAMPLE_EVERY)
         HUB_LAG.observe(max(0.0, time.monotonic() - asleep - SAMPLE_EVERY))
         OPEN_SOCKETS.set(len(socketio.server.eio.sockets))
 
