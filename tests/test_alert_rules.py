@@ -101,3 +101,17 @@ def test_every_notification_kind_belongs_to_one_alert_kind_at_most() -> None:
 def test_backoff_doubles_up_to_an_hour() -> None:
     assert [backoff(n).total_seconds() for n in (1, 2, 3)] == [30, 60, 120]
     assert backoff(20) == timedelta(hours=1)
+
+
+def test_max_reached_only_when_others_bid_the_leader_up_to_their_maximum() -> None:
+    from auction.auctions.batch import max_reached
+    from auction.auctions.rules import AuctionState
+
+    def state(price: int | None, leader: int | None, maximum: int | None) -> AuctionState:
+        return AuctionState(1_000, None, None, current_price=price, leader_id=leader, leader_max=maximum)
+
+    assert max_reached(state(1_000, 1, 2_000), state(2_000, 1, 2_000)) == 1
+    assert max_reached(state(1_000, 1, 2_000), state(1_500, 1, 2_000)) is None  # still room
+    assert max_reached(state(1_000, 1, 2_000), state(2_100, 2, 3_000)) is None  # outbid instead
+    assert max_reached(state(None, None, None), state(1_000, 1, 1_000)) is None  # a plain first bid
+    assert max_reached(state(2_000, 1, 2_000), state(2_000, 1, 2_000)) is None  # told already

@@ -211,3 +211,16 @@ def test_the_jobs_process_sees_who_watches_live_on_another_process_through_redis
         web.left(7, "sid-of-ana", 42)
         assert not jobs.watching(42, 7)
         assert not WatcherCounter(None, "unused", ttl=30).watching(42, 7)
+
+
+@SQLITE_ONLY
+def test_a_leader_whose_maximum_was_reached_is_pushed_before_being_outbid(app, db, war, endpoint):
+    keys = subscribe(db, war["bob"], endpoint, "/push/bob")
+    place(db, war["auction"], war["bob"], 1_500, max_amount=3_000)
+    place(db, war["auction"], war["ana"], 3_000)  # bob's maximum defends him, at its very top
+    round_(app)
+    [received] = endpoint.wait_for(1)
+    assert received.path == "/push/bob"
+    payload = keys.decrypt(received)
+    assert payload["title"] == "Your maximum bid was reached"
+    assert payload["body"] == "Your maximum of R$ 30,00 on “Câmera antiga” was reached: the next bid outbids you."

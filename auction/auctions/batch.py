@@ -111,3 +111,14 @@ def decide_batch(
             leaders_seen.append(result.state.leader_id)
     result.outbid = [user for user in leaders_seen if user != result.state.leader_id]
     return result
+
+
+def max_reached(before: rules.AuctionState, after: rules.AuctionState) -> int | None:
+    """The leader whose proxy maximum the batch's bids by others just reached (they still lead, at their
+    maximum: the next bid outbids them), else None. A plain bid leads at its own amount, which is no news."""
+    leader = after.leader_id
+    if leader is None or leader != before.leader_id or after.leader_max is None:
+        return None
+    if after.current_price == after.leader_max and (before.current_price or 0) < after.leader_max:
+        return leader
+    return None

@@ -190,7 +190,8 @@ def _decide_and_write(
     session.connection().execute(_UPDATE_AUCTION, changed)
     touched = _move_holds(session, plans, locked)
     live = [plan for plan in plans if plan.decided.accepted]
-    messages.outbid_all(uow, [(plan.auction, sorted(plan.decided.outbid)) for plan in live], now)
+    reached = [(plan.auction, user) for plan in live if (user := batch.max_reached(plan.before, plan.decided.state))]
+    messages.outbid_all(uow, [(plan.auction, sorted(plan.decided.outbid)) for plan in live], now, reached)
     for plan in live:
         if plan.public:
             rows = plan.decided.rows

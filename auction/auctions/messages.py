@@ -67,10 +67,25 @@ def new_bid(outbox: Outbox, auction: Auction | AuctionRow, *, extended: bool, ad
     )
 
 
-def outbid_all(uow: UnitOfWork, outbids: Iterable[tuple[Auction | AuctionRow, list[int]]], now: datetime) -> None:
+def outbid_all(
+    uow: UnitOfWork,
+    outbids: Iterable[tuple[Auction | AuctionRow, list[int]]],
+    now: datetime,
+    max_reached: Iterable[tuple[Auction | AuctionRow, int]] = (),
+) -> None:
     """Each user outbid on an auction hears it once (`outbid`, at the auction's price now) and gets one
-    notification; the notifications of every auction are stored with one INSERT."""
-    notes = []
+    notification, and a leader whose maximum others' bids just reached is told before being outbid; the
+    notifications of every auction are stored with one INSERT."""
+    notes = [
+        Note(
+            user_id,
+            "max_reached",
+            f"Your maximum of {format_brl(auction.current_price or 0)} on “{auction.title}” was reached: "
+            "the next bid outbids you.",
+            auction_id=auction.id,
+        )
+        for auction, user_id in max_reached
+    ]
     for auction, user_ids in outbids:
         price = auction.current_price or 0
         payload = {"auction_id": auction.id, "amount": price, "server_time": clock.isoformat(now)}
