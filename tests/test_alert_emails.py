@@ -20,7 +20,7 @@ from auction.db import Database
 from auction.entrypoints import jobs
 from auction.entrypoints.alerts import run_alerts
 from auction.models import AlertDelivery, Base
-from tests.support.auctions import fund, new_auction, place
+from tests.support.auctions import FACTS, fund, new_auction, place
 from tests.support.smtp import MailCatcher, links, parts
 from tests.support.sockets import PASSWORD, SocketUser
 
@@ -183,6 +183,7 @@ def test_a_watcher_in_the_room_gets_no_duplicate_email_and_a_bidder_away_gets_on
         starting_price=1_000,
         min_increment=None,
         reserve_price=None,
+        facts=FACTS,
     )
     first = database.run(lambda uow: listing.create(uow, command).id)
     second = database.run(lambda uow: listing.create(uow, command).id)
