@@ -103,6 +103,8 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
             )
         if len(webhook_token) < 32:
             raise ConfigError("ASAAS_WEBHOOK_TOKEN must be at least 32 characters (Asaas's rule)")
+        if 0 < len(env.get("METRICS_TOKEN") or "") < 32:
+            raise ConfigError("METRICS_TOKEN must be at least 32 characters (or unset: no /metrics)")
     secret_key = secret_key or _dev_secret_key(instance)
     webhook_token = webhook_token or DEV_WEBHOOK_TOKEN
 

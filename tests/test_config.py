@@ -38,6 +38,14 @@ def test_production_refuses_to_start_without_secrets(tmp_path, missing):
         load_config(env, instance_path=tmp_path)
 
 
+def test_production_refuses_a_short_metrics_token_and_takes_none(tmp_path):
+    env = {"AUCTION_ENV": "production", "SECRET_KEY": "s" * 40, "ASAAS_WEBHOOK_TOKEN": "t" * 40}
+    with pytest.raises(ConfigError, match="METRICS_TOKEN"):
+        load_config({**env, "METRICS_TOKEN": "CHANGE-ME"}, instance_path=tmp_path)
+    assert load_config(env, instance_path=tmp_path)["METRICS_TOKEN"] is None
+    assert load_config({**env, "METRICS_TOKEN": "m" * 32}, instance_path=tmp_path)["METRICS_TOKEN"] == "m" * 32
+
+
 def test_production_sets_secure_cookies(tmp_path):
     config = load_config(
         {"AUCTION_ENV": "production", "SECRET_KEY": "s" * 40, "ASAAS_WEBHOOK_TOKEN": "t" * 40}, instance_path=tmp_path
