@@ -204,6 +204,9 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "WITHDRAWAL_MAX_CENTS": _int(env, "WITHDRAWAL_MAX_CENTS", 500_000),
         "WITHDRAWAL_DAILY_CENTS": _int(env, "WITHDRAWAL_DAILY_CENTS", 1_000_000),
         "WITHDRAWAL_APPROVAL_CENTS": _int(env, "WITHDRAWAL_APPROVAL_CENTS", 200_000),
+        # Withdrawals wait this long after a change of password, e-mail or two-factor login (a stolen session
+        # that changes them cannot take the money out at once).
+        "WITHDRAWAL_COOLDOWN_HOURS": _int(env, "WITHDRAWAL_COOLDOWN_HOURS", 24),
         "TRANSFER_RECONCILE_INTERVAL": float(env.get("TRANSFER_RECONCILE_INTERVAL") or 120),
         # The token Asaas sends on the transfer validation webhook (its security mechanism settings).
         "ASAAS_TRANSFER_VALIDATION_TOKEN": env.get("ASAAS_TRANSFER_VALIDATION_TOKEN") or webhook_token,

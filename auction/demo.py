@@ -49,6 +49,7 @@ def _load(session: Session) -> bool:
             password=DEMO_PASSWORD,
             cpf_cnpj=cpf,
             is_admin=is_admin,
+            verified=True,  # demo users can withdraw without a confirmation e-mail
         )
         ids[username] = user.id
         if credit:

@@ -62,6 +62,19 @@ class User(Base):
     asaas_customer_claimed_at: Mapped[datetime | None]
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
     created_at: Mapped[datetime]
+    # Accounts (auction/accounts): the address proven by its link; the language e-mail is written in.
+    email_verified_at: Mapped[datetime | None]
+    locale: Mapped[str | None] = mapped_column(String(5))
+    # The last change of password, e-mail or two-factor login: withdrawals wait WITHDRAWAL_COOLDOWN_HOURS after it.
+    security_changed_at: Mapped[datetime | None]
+    # Failed logins in a row; at LOCK_AFTER the account is locked until locked_until.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    locked_until: Mapped[datetime | None]
+    # TOTP (pyotp) secret, base32; the second factor is on from totp_enabled_at.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    # Anonymised on the owner's request (LGPD); the row stays for the ledger's and orders' references.
+    deleted_at: Mapped[datetime | None]
 
     wallet: Mapped[Wallet | None] = relationship(back_populates="user", uselist=False)
 
@@ -77,6 +90,10 @@ class LoginSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # What the owner sees in the list of their sessions, and how a new device is told from a known one.
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    device_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuctionStatus(StrEnum):
@@ -592,3 +609,40 @@ class OutgoingMail(Base):
     last_error: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class UsedToken(Base):
+    """A signed link (e-mail confirmation, password reset, ...) that was used: each works once."""
+
+    __tablename__ = "used_tokens"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(43), unique=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    used_at: Mapped[datetime]
+
+
+class Consent(Base):
+    """A version of the terms or the privacy notice a user accepted, and when (LGPD, art. 8)."""
+
+    __tablename__ = "consents"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    document: Mapped[str] = mapped_column(String(16))  # terms | privacy
+    version: Mapped[str] = mapped_column(String(16))
+    accepted_at: Mapped[datetime]
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for the authenticator app (only its hash is kept)."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]

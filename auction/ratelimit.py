@@ -33,6 +33,10 @@ LIMITS: dict[str, Limit] = {
     "topup_ip": Limit(30, 60),
     "withdraw_user": Limit(5, 60),
     "withdraw_ip": Limit(20, 60),
+    # Every action that sends e-mail (confirmation, reset, e-mail change): per address, account and client.
+    "mail_address": Limit(3, 3600),
+    "mail_user": Limit(5, 3600),
+    "mail_ip": Limit(20, 3600),
     # Every socket event but bids (which have their own): per connection and per address.
     "socket_event_sid": Limit(40, 1),
     "socket_event_ip": Limit(200, 1),

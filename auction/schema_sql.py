@@ -101,9 +101,10 @@ def demo_password_hash(username: str) -> str:
 def _demo_user_sql(username: str, cpf: str, is_admin: bool) -> str:
     name = _sql_literal(username)
     return (
-        "INSERT INTO users (username, email, password_hash, cpf_cnpj, is_admin, created_at)\n"
+        # Demo addresses are confirmed (email_verified_at), as `demo load` makes them: the demo users can withdraw.
+        "INSERT INTO users (username, email, password_hash, cpf_cnpj, is_admin, created_at, email_verified_at)\n"
         f"SELECT {name}, {_sql_literal(f'{username}@demo.example')}, {_sql_literal(demo_password_hash(username))},\n"
-        f"       {_sql_literal(cpf)}, {int(is_admin)}, @now FROM DUAL\n"
+        f"       {_sql_literal(cpf)}, {int(is_admin)}, @now, @now FROM DUAL\n"
         f"WHERE NOT EXISTS (SELECT 1 FROM users WHERE username = {name});\n"
         "INSERT INTO wallets (user_id, kind, available, held, updated_at)\n"
         f"SELECT u.id, 'user', 0, 0, @now FROM users u WHERE u.username = {name}\n"

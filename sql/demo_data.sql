@@ -16,33 +16,33 @@ INSERT INTO wallets (kind, code, available, held, updated_at)
 SELECT 'settlement', 'settlement', 0, 0, @now FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM wallets WHERE code = 'settlement');
 
-INSERT INTO users (username, email, password_hash, cpf_cnpj, is_admin, created_at)
+INSERT INTO users (username, email, password_hash, cpf_cnpj, is_admin, created_at, email_verified_at)
 SELECT 'alice', 'alice@demo.example', 'scrypt:32768:8:1$demoalicesalt$b7756b55df6c71aa756cc5ef890d203102616701d7af0e365baf1f16171980a2eed1f2862e346c6b2406ed353a4bc0455525fa86ec929a69dd47efd7ad1e05d8',
-       '52998224725', 0, @now FROM DUAL
+       '52998224725', 0, @now, @now FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM users WHERE username = 'alice');
 INSERT INTO wallets (user_id, kind, available, held, updated_at)
 SELECT u.id, 'user', 0, 0, @now FROM users u WHERE u.username = 'alice'
   AND NOT EXISTS (SELECT 1 FROM wallets w WHERE w.user_id = u.id);
 
-INSERT INTO users (username, email, password_hash, cpf_cnpj, is_admin, created_at)
+INSERT INTO users (username, email, password_hash, cpf_cnpj, is_admin, created_at, email_verified_at)
 SELECT 'bob', 'bob@demo.example', 'scrypt:32768:8:1$demobobsalt$3bdab908f5b03cb79ca8b5459d3ff909b1d4f379994af8ac6365bd092aa3dad84231ad464cc012deb4f5d5035fba81cf76fcf3d338f9258c248e94d60e766ac7',
-       '11144477735', 0, @now FROM DUAL
+       '11144477735', 0, @now, @now FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM users WHERE username = 'bob');
 INSERT INTO wallets (user_id, kind, available, held, updated_at)
 SELECT u.id, 'user', 0, 0, @now FROM users u WHERE u.username = 'bob'
   AND NOT EXISTS (SELECT 1 FROM wallets w WHERE w.user_id = u.id);
 
-INSERT INTO users (username, email, password_hash, cpf_cnpj, is_admin, created_at)
+INSERT INTO users (username, email, password_hash, cpf_cnpj, is_admin, created_at, email_verified_at)
 SELECT 'carol', 'carol@demo.example', 'scrypt:32768:8:1$democarolsalt$3aa8fb8c14cabedfb67e23a2e41398319f467f66fc1123099359a58e8a5e124b384b2b6a794b272c96358cfdf4fac384be9219961035e93ce2a0c0665f6b0358',
-       '39053344705', 0, @now FROM DUAL
+       '39053344705', 0, @now, @now FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM users WHERE username = 'carol');
 INSERT INTO wallets (user_id, kind, available, held, updated_at)
 SELECT u.id, 'user', 0, 0, @now FROM users u WHERE u.username = 'carol'
   AND NOT EXISTS (SELECT 1 FROM wallets w WHERE w.user_id = u.id);
 
-INSERT INTO users (username, email, password_hash, cpf_cnpj, is_admin, created_at)
+INSERT INTO users (username, email, password_hash, cpf_cnpj, is_admin, created_at, email_verified_at)
 SELECT 'admin', 'admin@demo.example', 'scrypt:32768:8:1$demoadminsalt$0f1e75736faed9568d0bb0c6cec1a0feb59c831e494aa27ae872793893b16208460169b998635bfac50f2250c00c6bd090261625f73880362835b7e1de969422',
-       '15350946056', 1, @now FROM DUAL
+       '15350946056', 1, @now, @now FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM users WHERE username = 'admin');
 INSERT INTO wallets (user_id, kind, available, held, updated_at)
 SELECT u.id, 'user', 0, 0, @now FROM users u WHERE u.username = 'admin'

@@ -20,6 +20,15 @@ CREATE TABLE IF NOT EXISTS asaas_api_usage (
 	CONSTRAINT pk_asaas_api_usage PRIMARY KEY (window_start)
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
 
+CREATE TABLE IF NOT EXISTS used_tokens (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	nonce VARCHAR(43) NOT NULL,
+	purpose VARCHAR(20) NOT NULL,
+	used_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_used_tokens PRIMARY KEY (id),
+	CONSTRAINT uq_used_tokens_nonce UNIQUE (nonce)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
 CREATE TABLE IF NOT EXISTS users (
 	id INTEGER NOT NULL AUTO_INCREMENT,
 	username VARCHAR(40) NOT NULL,
@@ -30,6 +39,14 @@ CREATE TABLE IF NOT EXISTS users (
 	asaas_customer_claimed_at DATETIME(6),
 	is_admin BOOL NOT NULL DEFAULT 0,
 	created_at DATETIME(6) NOT NULL,
+	email_verified_at DATETIME(6),
+	locale VARCHAR(5),
+	security_changed_at DATETIME(6),
+	failed_logins INTEGER NOT NULL DEFAULT 0,
+	locked_until DATETIME(6),
+	totp_secret VARCHAR(64),
+	totp_enabled_at DATETIME(6),
+	deleted_at DATETIME(6),
 	CONSTRAINT pk_users PRIMARY KEY (id),
 	CONSTRAINT uq_users_username UNIQUE (username),
 	CONSTRAINT uq_users_email UNIQUE (email),
@@ -110,6 +127,18 @@ CREATE INDEX IF NOT EXISTS ix_auctions_seller_id ON auctions (seller_id);
 
 CREATE INDEX IF NOT EXISTS ix_auctions_status_ends_at ON auctions (status, ends_at);
 
+CREATE TABLE IF NOT EXISTS consents (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	user_id INTEGER NOT NULL,
+	document VARCHAR(16) NOT NULL,
+	version VARCHAR(16) NOT NULL,
+	accepted_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_consents PRIMARY KEY (id),
+	CONSTRAINT fk_consents_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_consents_user_id ON consents (user_id);
+
 CREATE TABLE IF NOT EXISTS delivery_addresses (
 	id INTEGER NOT NULL AUTO_INCREMENT,
 	user_id INTEGER NOT NULL,
@@ -131,6 +160,9 @@ CREATE TABLE IF NOT EXISTS login_sessions (
 	user_id INTEGER NOT NULL,
 	created_at DATETIME(6) NOT NULL,
 	revoked_at DATETIME(6),
+	user_agent VARCHAR(255),
+	ip_address VARCHAR(45),
+	device_hash VARCHAR(64),
 	CONSTRAINT pk_login_sessions PRIMARY KEY (id),
 	CONSTRAINT uq_login_sessions_token_hash UNIQUE (token_hash),
 	CONSTRAINT fk_login_sessions_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
@@ -191,6 +223,17 @@ CREATE TABLE IF NOT EXISTS push_subscriptions (
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
 
 CREATE INDEX IF NOT EXISTS ix_push_subscriptions_user_id ON push_subscriptions (user_id);
+
+CREATE TABLE IF NOT EXISTS recovery_codes (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	user_id INTEGER NOT NULL,
+	code_hash VARCHAR(64) NOT NULL,
+	used_at DATETIME(6),
+	CONSTRAINT pk_recovery_codes PRIMARY KEY (id),
+	CONSTRAINT fk_recovery_codes_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_recovery_codes_user_id ON recovery_codes (user_id);
 
 CREATE TABLE IF NOT EXISTS wallets (
 	id INTEGER NOT NULL AUTO_INCREMENT,

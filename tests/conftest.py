@@ -154,7 +154,13 @@ def make_user(db: Database) -> Callable[..., int]:
         return db.transaction(
             lambda s: (
                 accounts.register(
-                    s, username=name, email=f"{name}@example.com", password=password, cpf_cnpj=cpf, is_admin=is_admin
+                    s,
+                    username=name,
+                    email=f"{name}@example.com",
+                    password=password,
+                    cpf_cnpj=cpf,
+                    is_admin=is_admin,
+                    verified=True,
                 ).id
             )
         )

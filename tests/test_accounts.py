@@ -25,6 +25,7 @@ def register(client, **overrides):
         "email": "maria@example.com",
         "password": "a long passphrase",
         "cpf_cnpj": "529.982.247-25",
+        "accept": "y",
         "csrf_token": csrf_token(client, "/register"),
     }
     form.update(overrides)
@@ -99,7 +100,7 @@ def test_login_logout_and_session_is_invalidated(client, db, make_user):
     bad = client.post(
         "/login", data={"username": "joao", "password": "nope", "csrf_token": csrf_token(client, "/login")}
     )
-    assert bad.status_code == 400 and "wrong username, e-mail or password" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "Could not log you in" in bad.get_data(as_text=True)
 
     ok = client.post(
         "/login",

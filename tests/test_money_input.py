@@ -138,7 +138,10 @@ def test_every_money_form_refuses_what_is_not_a_brazilian_amount_and_writes_noth
     (ana, form), (root, admin_form) = signed_in(app, db, user, "/sell"), signed_in(app, db, admin, "/admin/payments")
     cpf = db.transaction(lambda s: s.scalar(select(User.cpf_cnpj).where(User.id == user)))
     for amount in ("1e3", "1_000", "\u0661\u0660\u0660\u0660"):
-        ana.post("/wallet/withdraw", data={**form, "amount": amount, "pix_key": cpf, "pix_key_type": "CPF"})
+        ana.post(
+            "/wallet/withdraw",
+            data={**form, "amount": amount, "pix_key": cpf, "pix_key_type": "CPF", "password": "correct horse battery"},
+        )
         ana.post("/wallet/topup", data={**form, "amount": amount, "billing_type": "PIX"})
         root.post("/admin/payment-links", data={**admin_form, "amount": amount, "name": "Leilão"})
         sell = {
@@ -152,5 +155,8 @@ def test_every_money_form_refuses_what_is_not_a_brazilian_amount_and_writes_noth
         assert sold.status_code == 400 and "enter an amount like 150 or 150,00" in sold.get_data(as_text=True)
     assert [count(db, model) for model in (Withdrawal, Payment, PaymentLink, Auction)] == [0, 0, 0, 0]
     # The same forms take the Brazilian form of the amount.
-    ana.post("/wallet/withdraw", data={**form, "amount": "1.000,00", "pix_key": cpf, "pix_key_type": "CPF"})
+    ana.post(
+        "/wallet/withdraw",
+        data={**form, "amount": "1.000,00", "pix_key": cpf, "pix_key_type": "CPF", "password": "correct horse battery"},
+    )
     assert db.transaction(lambda s: s.scalar(select(Withdrawal.amount))) == 100_000

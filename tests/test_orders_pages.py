@@ -16,6 +16,7 @@ from tests.support.auctions import fund, new_auction, place
 from tests.support.payments import sim_client, sim_deposit
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
+PASSWORD = "correct horse battery"  # make_user's
 ADDRESS = {
     "recipient": "Ana",
     "line1": "Rua A, 1",
@@ -108,7 +109,9 @@ def test_admin_resolves_a_dispute_from_the_disputes_page(app, db, sold):
 def test_withdrawal_from_the_wallet_page_and_admin_approval(app, db, sold):
     buyer, admin = as_user(app, db, sold["buyer"]), as_user(app, db, sold["admin"])
     cpf = db.transaction(lambda s: s.get(User, sold["buyer"]).cpf_cnpj)
-    answer = buyer.post("/wallet/withdraw", data={"amount": "100,00", "pix_key": cpf, "pix_key_type": "CPF"})
+    answer = buyer.post(
+        "/wallet/withdraw", data={"amount": "100,00", "pix_key": cpf, "pix_key_type": "CPF", "password": PASSWORD}
+    )
     assert answer.status_code == 303
     page = buyer.get("/wallet").get_data(as_text=True)
     assert "Withdraw to PIX" in page and 'data-withdrawal-status="pending"' in page
@@ -117,14 +120,21 @@ def test_withdrawal_from_the_wallet_page_and_admin_approval(app, db, sold):
     with app.test_request_context(headers={"Cookie": "lang=en"}):
         shown = i18n.when(made.replace(tzinfo=UTC))
     assert "UTC" not in page and f">{shown}</time></td>" in page and "On its way" in page
-    bad = buyer.post("/wallet/withdraw", data={"amount": "100,00", "pix_key": "52998224724", "pix_key_type": "CPF"})
+    bad = buyer.post(
+        "/wallet/withdraw",
+        data={"amount": "100,00", "pix_key": "52998224724", "pix_key_type": "CPF", "password": PASSWORD},
+    )
     assert bad.status_code == 400
     big = buyer.post(
-        "/wallet/withdraw", data={"amount": "2.500,00", "pix_key": "ana@example.com", "pix_key_type": "EMAIL"}
+        "/wallet/withdraw",
+        data={"amount": "2.500,00", "pix_key": "ana@example.com", "pix_key_type": "EMAIL", "password": PASSWORD},
     )
     assert big.status_code == 409  # over the R$ 300 left after the sale
     fund(db, sold["buyer"], 300_000)
-    buyer.post("/wallet/withdraw", data={"amount": "2.500,00", "pix_key": "ana@example.com", "pix_key_type": "EMAIL"})
+    buyer.post(
+        "/wallet/withdraw",
+        data={"amount": "2.500,00", "pix_key": "ana@example.com", "pix_key_type": "EMAIL", "password": PASSWORD},
+    )
     waiting = db.transaction(lambda s: s.scalars(select(Withdrawal).where(Withdrawal.amount == 250_000)).one())
     assert waiting.status == "awaiting_approval"
     assert "ana@example.com" in admin.get("/admin/withdrawals").get_data(as_text=True)
@@ -136,11 +146,17 @@ def test_the_withdraw_socket_event_answers_and_pushes_the_status(app, db, sold, 
     http = as_user(app, db, sold["seller"])
     fund(db, sold["seller"], 20_000)
     sio = socketio.test_client(app, flask_test_client=http)
-    ack = sio.emit("withdraw", {"amount": 5_000, "pix_key": "sol@example.com", "pix_key_type": "EMAIL"}, callback=True)
+    ack = sio.emit(
+        "withdraw",
+        {"amount": 5_000, "pix_key": "sol@example.com", "pix_key_type": "EMAIL", "password": PASSWORD},
+        callback=True,
+    )
     assert ack["ok"] and ack["status"] == "pending"
     statuses = [m["args"][0]["status"] for m in sio.get_received() if m["name"] == "withdrawal"]
     assert statuses[-1] == "pending"
-    refused = sio.emit("withdraw", {"amount": 5, "pix_key": "x", "pix_key_type": "EMAIL"}, callback=True)
+    refused = sio.emit(
+        "withdraw", {"amount": 5, "pix_key": "x", "pix_key_type": "EMAIL", "password": PASSWORD}, callback=True
+    )
     assert refused["ok"] is False and refused["error"] == "withdrawal_limit"
     anonymous = socketio.test_client(app, flask_test_client=app.test_client())
     assert anonymous.emit("withdraw", {"amount": 5_000}, callback=True)["error"] == "not_logged_in"

@@ -23,6 +23,7 @@ def register(http: requests.Session, base: str, username: str, cpf: str) -> None
         "email": f"{username}@example.com",
         "password": PASSWORD,
         "cpf_cnpj": cpf,
+        "accept": "y",
         "csrf_token": token,
     }
     answer = http.post(f"{base}/register", data=form, allow_redirects=False)

@@ -216,6 +216,7 @@ def test_registrations_are_limited_per_address(limited_app, db):
             "email": f"new{n}@example.com",
             "password": "a long passphrase",
             "cpf_cnpj": VALID_CPFS[0],
+            "accept": "y",
             "csrf_token": csrf_token(client, "/register"),
         }
         return client.post("/register", data=form, environ_base={"REMOTE_ADDR": ip})
@@ -584,7 +585,13 @@ def test_webhook_token_and_api_key_never_reach_logs_pages_or_error_messages(live
     browser = LiveBrowser(server.url)
     registered = browser.form(
         "/register",
-        {"username": "segredo", "email": "s@example.com", "password": "a long passphrase", "cpf_cnpj": VALID_CPFS[1]},
+        {
+            "username": "segredo",
+            "email": "s@example.com",
+            "password": "a long passphrase",
+            "cpf_cnpj": VALID_CPFS[1],
+            "accept": "y",
+        },
     )
     assert registered.status_code == 200 and "segredo" in registered.text  # followed the redirect home
 

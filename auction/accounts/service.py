@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import clock
 from ..errors import Invalid
-from ..models import LoginSession, User
+from ..models import Consent, LoginSession, User
 from .queries import token_hash
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,40}$")
@@ -65,8 +65,24 @@ def validate_registration(username: str, email: str, password: str, cpf_cnpj: st
     problems = registration_problems(username, email, password, cpf_cnpj)
     if problems:
         raise problems[0]
-    validated = validate_email((email or "").strip(), check_deliverability=False).normalized
-    return (username or "").strip(), validated.lower(), normalize_cpf_cnpj(cpf_cnpj)
+    return (username or "").strip(), normalize_email(email), normalize_cpf_cnpj(cpf_cnpj)
+
+
+def password_problem(password: str | None, username: str) -> str | None:
+    """Why a new password is refused, or None."""
+    if len(password or "") < MIN_PASSWORD:
+        return f"password must have at least {MIN_PASSWORD} characters"
+    if (password or "").lower() == username.lower() or len(set(password or "")) < 4:
+        return "password is too easy to guess"
+    return None
+
+
+def normalize_email(address: str) -> str:
+    """The address as stored (normalised, lower case); RegistrationError("email") when it is not one."""
+    try:
+        return validate_email((address or "").strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise RegistrationError("email", f"email: {exc}") from exc
 
 
 def registration_problems(username: str, email: str, password: str, cpf_cnpj: str) -> list[RegistrationError]:
@@ -79,10 +95,9 @@ def registration_problems(username: str, email: str, password: str, cpf_cnpj: st
         validate_email((email or "").strip(), check_deliverability=False)
     except EmailNotValidError as exc:
         problems.append(RegistrationError("email", f"email: {exc}"))
-    if len(password or "") < MIN_PASSWORD:
-        problems.append(RegistrationError("password", f"password must have at least {MIN_PASSWORD} characters"))
-    elif password.lower() == username.lower() or len(set(password)) < 4:
-        problems.append(RegistrationError("password", "password is too easy to guess"))
+    weak = password_problem(password, username)
+    if weak:
+        problems.append(RegistrationError("password", weak))
     try:
         normalize_cpf_cnpj(cpf_cnpj)
     except RegistrationError as exc:
@@ -91,9 +106,20 @@ def registration_problems(username: str, email: str, password: str, cpf_cnpj: st
 
 
 def register(
-    session: Session, *, username: str, email: str, password: str, cpf_cnpj: str, is_admin: bool = False
+    session: Session,
+    *,
+    username: str,
+    email: str,
+    password: str,
+    cpf_cnpj: str,
+    is_admin: bool = False,
+    locale: str | None = None,
+    consents: dict[str, str] | None = None,
+    verified: bool = False,
 ) -> User:
-    """Create a user and their wallet; duplicates raise RegistrationError."""
+    """Create a user and their wallet; duplicates raise RegistrationError. `consents`: document -> the
+    version accepted (terms, privacy), recorded with the time; `verified`: the address needs no link
+    (accounts an admin makes, demo users)."""
     from ..wallet import ensure_wallet  # wallets are created only by the wallet service
 
     username, email, cpf = validate_registration(username, email, password, cpf_cnpj)
@@ -111,6 +137,8 @@ def register(
         cpf_cnpj=cpf,
         is_admin=is_admin,
         created_at=clock.now(),
+        locale=locale,
+        email_verified_at=clock.now() if verified else None,
     )
     session.add(user)
     try:
@@ -118,25 +146,51 @@ def register(
     except IntegrityError as exc:  # a concurrent registration took it first
         raise RegistrationError("username", "this username or email is taken") from exc
     ensure_wallet(session, user.id)
+    for document, version in (consents or {}).items():
+        session.add(Consent(user_id=user.id, document=document, version=version, accepted_at=user.created_at))
     return user
+
+
+def find_login(session: Session, login: str) -> User | None:
+    """The account a login name (username or e-mail, any case) names; deleted accounts log in no more."""
+    login = (login or "").strip().lower()
+    return session.scalars(
+        select(User).where(
+            (func.lower(User.username) == login) | (func.lower(User.email) == login), User.deleted_at.is_(None)
+        )
+    ).first()
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """Compare in the same time whether or not the account exists (the dummy hash)."""
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return False
+    return check_password_hash(user.password_hash, password or "")
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """Log in with the username or the e-mail address (both are unique, case-insensitively)."""
-    login = (username or "").strip().lower()
-    user = session.scalars(
-        select(User).where((func.lower(User.username) == login) | (func.lower(User.email) == login))
-    ).first()
-    if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
-        return None
-    return user if check_password_hash(user.password_hash, password or "") else None
+    user = find_login(session, username)
+    return user if check_password(user, password) else None
 
 
-def start_session(session: Session, user_id: int) -> str:
-    """A fresh random token for a new login (never reuses one: no session fixation)."""
+def start_session(
+    session: Session, user_id: int, *, user_agent: str | None = None, ip: str | None = None, device: str | None = None
+) -> str:
+    """A fresh random token for a new login (never reuses one: no session fixation). `device`: the browser's
+    long-lived device id, to list the sessions and to tell a new device from a known one."""
     token = secrets.token_urlsafe(32)
-    session.add(LoginSession(token_hash=token_hash(token), user_id=user_id, created_at=clock.now()))
+    session.add(
+        LoginSession(
+            token_hash=token_hash(token),
+            user_id=user_id,
+            created_at=clock.now(),
+            user_agent=(user_agent or "")[:255] or None,
+            ip_address=(ip or "")[:45] or None,
+            device_hash=token_hash(f"{user_id}:{device}") if device else None,
+        )
+    )
     return token
 
 

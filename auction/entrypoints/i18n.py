@@ -79,6 +79,25 @@ MESSAGES: tuple[str, ...] = (
     N_("Buy It Now is no longer available: a bid has reached the reserve"),
     N_("this auction has no Buy It Now price"),
     N_("you cannot buy your own item"),
+    # Accounts (auction/accounts)
+    N_("this link has expired"),
+    N_("this link is not valid"),
+    N_("this link was already used"),
+    N_("this link is for an address the account no longer has"),
+    N_("the current password is not right"),
+    N_("that is already your e-mail address"),
+    N_("confirm your e-mail address before withdrawing (we sent you a link)"),
+    N_(
+        "withdrawals are paused for {hours} hours after a change of password, e-mail or two-factor login;"
+        " they open again at {when} UTC"
+    ),
+    N_("the password (or the code of your authenticator app) is not right"),
+    N_("the password is not right"),
+    N_("your wallet still has money: withdraw it first"),
+    N_("money is held for your bids on auctions that have not ended"),
+    N_("you have orders that are not finished"),
+    N_("you are selling in auctions that have not ended"),
+    N_("a withdrawal of yours is still on its way"),
     # Notifications (auction/auctions/messages.py, listing.py)
     N_("You were outbid on “{title}”: the price is now {amount}."),
     N_("You won “{title}” for {amount}."),

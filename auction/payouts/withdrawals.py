@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from .. import clock
 from ..db import Database, lock_existing, lock_row
 from ..errors import Forbidden, Invalid, ServiceError
+from ..mail import queue_mail
 from ..models import User, Withdrawal
 from ..money import Cents, InvalidAmount, cents_to_reais, format_brl, reais_to_cents
 from ..payments.client import AsaasClient, AsaasError, AsaasInvalid
@@ -163,10 +164,28 @@ def request_withdrawal(uow: UnitOfWork, cmd: RequestWithdrawal) -> Withdrawal:
     row.external_reference = reference(row.id)
     ledger.hold_payout(session, user_id=user.id, amount=amount, key=f"withdrawal:{row.id}:hold")
     row.on_hold = amount
+    queue_mail(
+        uow,
+        to=user.email,
+        template="withdrawal_requested",
+        locale=user.locale,
+        context={
+            "username": user.username,
+            "amount": format_brl(amount),
+            "key": _masked(key.key),
+            "withdrawal_id": row.id,
+        },
+        user_id=user.id,
+    )
     note = " It waits for an admin's approval." if needs_approval else ""
     messages.changed(uow, row, f"Withdrawal #{row.id} of {format_brl(amount)} requested.{note}")
     log.info("event=withdrawal_requested withdrawal_id=%s user_id=%s amount=%s", row.id, user.id, amount)
     return row
+
+
+def _masked(key: str) -> str:
+    """Enough of a PIX key for its owner to recognise it in a notice e-mail."""
+    return f"{key[:3]}…{key[-3:]}" if len(key) > 8 else "…"
 
 
 def _lock(session: Session, withdrawal_id: int) -> Withdrawal:

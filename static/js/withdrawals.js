@@ -51,6 +51,8 @@ if (root) {
       amount,
       pix_key: form.querySelector("[data-withdraw-key]").value,
       pix_key_type: form.querySelector("[data-withdraw-key-type]").value,
+      // Asked again before money leaves (the step-up): the password, or the authenticator's code.
+      password: form.querySelector("[data-withdraw-password]").value,
     };
     const submit = form.querySelector("[data-withdraw-submit]");
     submit.disabled = true;
@@ -61,5 +63,6 @@ if (root) {
       return show(errorBox, true);
     }
     form.querySelector("[data-withdraw-amount]").value = "";
+    form.querySelector("[data-withdraw-password]").value = "";
   });
 }

@@ -80,6 +80,7 @@ class Site:
                 password=PASSWORD,
                 cpf_cnpj=cpf,
                 is_admin=is_admin,
+                verified=True,
             )
             if funds:
                 wallet.credit(session, user_id=user.id, amount=funds, key=f"test-funds-{user.id}")

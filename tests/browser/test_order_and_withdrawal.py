@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from auction import wallet
 from auction.auctions import bids
 from auction.outbox import Outbox
-from tests.browser.conftest import Site, screenshot
+from tests.browser.conftest import PASSWORD, Site, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -85,6 +85,7 @@ def test_sale_order_shipped_confirmed_withdrawal_done(site: Site) -> None:
     seller_page.fill("[data-withdraw-amount]", "150,00")
     seller_page.select_option("[data-withdraw-key-type]", "CPF")
     seller_page.fill("[data-withdraw-key]", "153.509.460-56")
+    seller_page.fill("[data-withdraw-password]", PASSWORD)
     seller_page.click("[data-withdraw-submit]")
     status = seller_page.locator("[data-withdrawal-list] tbody tr").first.locator("[data-withdrawal-status]")
     expect(status).to_have_attribute("data-withdrawal-status", "pending")

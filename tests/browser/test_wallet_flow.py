@@ -20,6 +20,7 @@ def register(page: object, site: Site, username: str) -> None:
     page.fill("input[name=email]", f"{username}@example.com")
     page.fill("input[name=password]", PASSWORD)
     page.fill("input[name=cpf_cnpj]", "529.982.247-25")
+    page.check("input[name=accept]")
     page.click("button[type=submit]")
     expect(page.locator(".flash-success")).to_contain_text("Welcome")
 

@@ -161,7 +161,13 @@ def create_admin(username: str, email: str, cpf_cnpj: str, password: str) -> Non
         user_id = get_db().transaction(
             lambda s: (
                 accounts.register(
-                    s, username=username, email=email, password=password, cpf_cnpj=cpf_cnpj, is_admin=True
+                    s,
+                    username=username,
+                    email=email,
+                    password=password,
+                    cpf_cnpj=cpf_cnpj,
+                    is_admin=True,
+                    verified=True,  # the operator gives their own address
                 ).id
             )
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...accounts import StepUpFailed, WithdrawalWaits
 from ...auctions.buy_now import BuyNowUnavailable
 from ...auctions.errors import AuctionNotOpen, NotEnded, OwnAuction
 from ...auctions.rules import TooLow
@@ -49,7 +50,16 @@ EVENT_ERRORS: dict[str, tuple[type[ServiceError] | AdapterCode, ...]] = {
     "unwatch": _ACTING,
     "add_money": (*_ACTING, PaymentGatewayError),
     "buy_now": (*_ACTING, NotFound, AuctionNotOpen, OwnAuction, BuyNowUnavailable, InsufficientFunds, WalletInDebt),
-    "withdraw": (*_ACTING, KeyOwnerMismatch, WithdrawalLimit, WithdrawalState, InsufficientFunds, WalletInDebt),
+    "withdraw": (
+        *_ACTING,
+        WithdrawalWaits,
+        StepUpFailed,
+        KeyOwnerMismatch,
+        WithdrawalLimit,
+        WithdrawalState,
+        InsufficientFunds,
+        WalletInDebt,
+    ),
 }
 
 

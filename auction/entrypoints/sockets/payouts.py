@@ -1,6 +1,7 @@
 """Socket.IO `withdraw`: a withdrawal to a PIX key from the wallet page (docs/socket-protocol.md).
 
-Client sends `withdraw` with `{"amount": <centavos>, "pix_key": "...", "pix_key_type": "CPF|CNPJ|EMAIL|PHONE|EVP"}`;
+Client sends `withdraw` with `{"amount": <centavos>, "pix_key": "...", "pix_key_type": "CPF|CNPJ|EMAIL|PHONE|EVP",
+"password": "..."}` (the password again, or the authenticator's code when two-factor login is on);
 the ack is `{"ok": true, "withdrawal_id": n, "status": "..."}` or an error ack. Its status then changes live
 through `withdrawal` events, and the balance through `wallet`.
 """
@@ -11,6 +12,7 @@ from typing import Any
 
 from flask import current_app
 
+from ... import accounts
 from ...accounts import PublicUser
 from ...errors import RateLimited
 from ...extensions import get_asaas, get_db
@@ -30,6 +32,9 @@ def on_withdraw(_user: PublicUser, data: dict[str, Any]) -> dict[str, Any]:
     user = verified_user()
     if user is None:
         raise NotLoggedIn("log in to withdraw")
+    accounts.authorize_withdrawal(
+        get_db(), user.id, str(data.get("password") or ""), current_app.config["WITHDRAWAL_COOLDOWN_HOURS"]
+    )
     limits = withdrawals.WithdrawalLimits.from_config(current_app.config)
     command = withdrawals.RequestWithdrawal(
         user.id, data.get("amount"), data.get("pix_key"), data.get("pix_key_type"), limits

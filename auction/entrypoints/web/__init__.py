@@ -7,10 +7,12 @@ from datetime import datetime
 from flask import Flask
 
 from ... import clock
+from ...accounts import tokens
 from ...auctions import privacy
 from ...money import format_brl
 from .. import i18n
 from . import (
+    account,
     admin,
     admin_orders,
     admin_payments,  # noqa: F401 - its routes join admin.bp
@@ -64,11 +66,12 @@ def init_app(app: Flask) -> None:
         localize=i18n.localize,
     )
     privacy.set_key(app.config["SECRET_KEY"])
+    tokens.set_key(app.config["SECRET_KEY"])
     auth.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     pages.init_app(app)
     for module in (auth, pages, auctions, photos, wallet_pages, notifications_pages, admin):
         app.register_blueprint(module.bp)
-    for module in (orders_pages, payouts_pages, admin_orders, alerts_pages):
+    for module in (orders_pages, payouts_pages, admin_orders, alerts_pages, account):
         app.register_blueprint(module.bp)

@@ -4,24 +4,51 @@ from __future__ import annotations
 
 import hmac
 import logging
+import secrets
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    after_this_request,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ... import accounts
+from ...accounts.lifecycle import PLACEHOLDER
 from ...extensions import get_db
+from ...uow import UnitOfWork
+from .. import i18n
 from ..i18n import localize
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
 SESSION_KEY = "sid"
+PENDING_2FA = "pending_2fa"  # the user id between the password and the code of a two-factor login
+DEVICE_COOKIE = "device"
+DEVICE_ID_LENGTH = 22  # secrets.token_urlsafe(16)
+DEVICE_MAX_AGE = 2 * 365 * 86400
+# The one answer to a refused login, whatever was wrong (the name, the password, a locked account).
+LOGIN_REFUSED = _l(
+    "Could not log you in: check the username or e-mail and the password. After several failures an account is "
+    "locked for a few minutes and its owner is told by e-mail."
+)
 
 
 def _required() -> DataRequired:
@@ -46,6 +73,10 @@ class RegisterForm(FlaskForm):
         description=_l("Asaas, our payment provider, requires it by Brazilian law to receive your payments by Pix."),
     )
     invitation = StringField(_l("Invitation token"))
+    accept = BooleanField(
+        _l("I accept the terms of use and the privacy notice."),
+        validators=[DataRequired(message=_l("You need to accept them to create an account."))],
+    )
 
 
 class LoginForm(FlaskForm):
@@ -118,14 +149,37 @@ def init_app(app: Flask) -> None:
         return {"current_user": current_user()}
 
 
-def _begin_login(user_id: int) -> None:
-    token = get_db().transaction(accounts.start_session, user_id)
+def _device_id() -> str:
+    """This browser's long-lived random id (a cookie of its own), to tell a new device from a known one."""
+    device = request.cookies.get(DEVICE_COOKIE) or ""
+    if len(device) == DEVICE_ID_LENGTH and device.replace("-", "").replace("_", "").isalnum():
+        return device
+    device = secrets.token_urlsafe(16)
+    secure = current_app.config["SESSION_COOKIE_SECURE"]
+
+    @after_this_request
+    def _remember(response: Response) -> Response:
+        response.set_cookie(DEVICE_COOKIE, device, max_age=DEVICE_MAX_AGE, httponly=True, samesite="Lax", secure=secure)
+        return response
+
+    return device
+
+
+def begin_login(user_id: int) -> None:
+    token = get_db().run(
+        accounts.begin_session,
+        user_id,
+        user_agent=request.user_agent.string,
+        ip=client_ip(),
+        device=_device_id(),
+        when_new=url_for("account.account"),
+    )
     session.clear()  # nothing from before the login survives (no session fixation)
     session[SESSION_KEY] = token
     session.permanent = True
 
 
-def _rate_limited_page(template: str, form: FlaskForm, **context: Any) -> Any:
+def rate_limited_page(template: str, form: FlaskForm, **context: Any) -> Any:
     """429 with the form and its message, so browsers show it and scripts can back off."""
     log.info("event=rate_limited endpoint=%s ip=%s", request.endpoint, client_ip())
     return render_template(template, form=form, **context), 429, {"Retry-After": "60"}
@@ -155,6 +209,21 @@ def _register_checked(form: RegisterForm) -> bool:
     return valid and not problems
 
 
+def _register(uow: UnitOfWork, form: RegisterForm, locale: str, verify_link: str) -> int:
+    """The account, its consents and the mail with its confirmation link, in one transaction."""
+    user = accounts.register(
+        uow.session,
+        username=form.username.data,
+        email=form.email.data,
+        password=form.password.data,
+        cpf_cnpj=form.cpf_cnpj.data,
+        locale=locale,
+        consents=accounts.CURRENT_VERSIONS,
+    )
+    accounts.send_verification(uow, user.id, accounts.Link(verify_link))
+    return user.id
+
+
 @bp.route("/register", methods=["GET", "POST"])
 def register() -> Any:
     form = RegisterForm()
@@ -162,28 +231,20 @@ def register() -> Any:
     if request.method == "POST" and _register_checked(form):
         if rate_limited("register_ip", client_ip()):
             form.username.errors.append(_("too many registrations from this address; try again later"))
-            return _rate_limited_page("auth/register.html", form, needs_token=bool(required_token))
+            return rate_limited_page("auth/register.html", form, needs_token=bool(required_token))
         if required_token and not hmac.compare_digest((form.invitation.data or "").encode(), required_token.encode()):
             form.invitation.errors.append(_("a valid invitation token is required to register"))
         else:
             try:
-                user = get_db().transaction(
-                    lambda s: (
-                        accounts.register(
-                            s,
-                            username=form.username.data,
-                            email=form.email.data,
-                            password=form.password.data,
-                            cpf_cnpj=form.cpf_cnpj.data,
-                        ).id
-                    )
+                user = get_db().run(
+                    _register, form, i18n.language(), url_for("account.verify_email", token=PLACEHOLDER)
                 )
             except accounts.RegistrationError as exc:
                 getattr(form, exc.field).errors.append(localize(exc.message))
             else:
                 log.info("event=user_registered user_id=%s", user)
-                _begin_login(user)
-                flash(_("Welcome! Your account is ready."), "success")
+                begin_login(user)
+                flash(_("Welcome! Your account is ready. We sent you an e-mail to confirm your address."), "success")
                 return redirect(url_for("pages.index"))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/register.html", form=form, needs_token=bool(required_token)), status
@@ -196,15 +257,19 @@ def login() -> Any:
         username = (form.username.data or "").strip().lower()
         if rate_limited("login_ip", client_ip()) or rate_limited("login_user", username):
             form.password.errors.append(_("too many login attempts; wait a minute and try again"))
-            return _rate_limited_page("auth/login.html", form)
+            return rate_limited_page("auth/login.html", form)
         else:
-            user = get_db().transaction(accounts.authenticate, form.username.data, form.password.data)
-            if user is None:
+            attempt = get_db().run(accounts.attempt_login, form.username.data, form.password.data)
+            if attempt.user_id is None:
                 log.info("event=login_failed ip=%s", client_ip())
-                form.password.errors.append(_("wrong username, e-mail or password"))
+                form.password.errors.append(str(LOGIN_REFUSED))
+            elif attempt.needs_second_factor:
+                session.clear()
+                session[PENDING_2FA] = attempt.user_id
+                return redirect(url_for("account.login_code", next=request.args.get("next")))
             else:
-                _begin_login(user.id)
-                log.info("event=login user_id=%s", user.id)
+                begin_login(attempt.user_id)
+                log.info("event=login user_id=%s", attempt.user_id)
                 return redirect(safe_next(request.args.get("next")))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ... import clock, notifications, wallet
+from ... import accounts, clock, notifications, wallet
 from ...auctions import queries
 from ...extensions import get_db
 from ...models import Auction
@@ -87,3 +87,22 @@ def index() -> Any:
 def healthz() -> Any:
     get_db().transaction(lambda s: s.execute(select(1)).scalar())
     return {"ok": True}
+
+
+# The terms of use and the privacy notice (LGPD): one template per language, since a legal text is read
+# whole, versioned as a whole (accounts.TERMS_VERSION, PRIVACY_VERSION), and registration records the
+# version accepted.
+
+
+def _legal(document: str, version: str) -> Any:
+    return render_template(f"legal/{document}.{i18n.language()}.html", version=version)
+
+
+@bp.get("/termos")
+def terms() -> Any:
+    return _legal("terms", accounts.TERMS_VERSION)
+
+
+@bp.get("/privacidade")
+def privacy() -> Any:
+    return _legal("privacy", accounts.PRIVACY_VERSION)

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
+from ... import accounts
 from ...extensions import get_asaas, get_db
 from ...money import parse_brl
 from ...payouts import withdrawals
@@ -29,6 +30,9 @@ def withdraw() -> Any:
     except ValueError as exc:
         flash(_("Could not withdraw: %(reason)s", reason=localize(str(exc))), "error")
         return redirect(url_for("wallet_pages.wallet"))
+    accounts.authorize_withdrawal(
+        get_db(), user.id, request.form.get("password") or "", current_app.config["WITHDRAWAL_COOLDOWN_HOURS"]
+    )
     limits = withdrawals.WithdrawalLimits.from_config(current_app.config)
     command = withdrawals.RequestWithdrawal(
         user.id, amount, request.form.get("pix_key"), request.form.get("pix_key_type"), limits

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ... import wallet as ledger
+from ...accounts.security import NOT_VERIFIED, second_factor_on, withdrawal_wait
 from ...db import DatabaseUnavailable
 from ...errors import NotFound, ServiceError
 from ...extensions import get_asaas, get_db
@@ -55,7 +56,7 @@ def reason_label(reason: str) -> str:
     return str(REASONS.get(reason, reason.replace("_", " ").capitalize()))
 
 
-def _wallet_page(session: Session, user_id: int) -> dict[str, Any]:
+def _wallet_page(session: Session, user_id: int, cooldown_hours: int) -> dict[str, Any]:
     """Everything the page shows of the user's money, from one snapshot (`Database.snapshot`)."""
     balance = ledger.balance(session, user_id)
     items = ledger.history(session, user_id)
@@ -68,6 +69,8 @@ def _wallet_page(session: Session, user_id: int) -> dict[str, Any]:
         "titles": titles,
         "withdrawals": payout_queries.for_user(session, user_id),
         "in_withdrawal": payout_queries.in_flight(session, user_id),
+        "withdrawal_wait": withdrawal_wait(session, user_id, cooldown_hours),
+        "second_factor": second_factor_on(session, user_id),
     }
 
 
@@ -75,12 +78,17 @@ def _wallet_page(session: Session, user_id: int) -> dict[str, Any]:
 @login_required
 def wallet() -> Any:
     user = signed_in_user()
-    page = get_db().snapshot(_wallet_page, user.id)
+    page = get_db().snapshot(_wallet_page, user.id, current_app.config["WITHDRAWAL_COOLDOWN_HOURS"])
     g.nav = page.pop("nav")
     limits = (current_app.config["TOPUP_MIN_CENTS"], current_app.config["TOPUP_MAX_CENTS"])
     withdrawal_limits = WithdrawalLimits.from_config(current_app.config)
     return render_template(
-        "wallet/wallet.html", **page, reason_label=reason_label, limits=limits, withdrawal_limits=withdrawal_limits
+        "wallet/wallet.html",
+        **page,
+        reason_label=reason_label,
+        limits=limits,
+        withdrawal_limits=withdrawal_limits,
+        not_verified=page["withdrawal_wait"] == NOT_VERIFIED,
     )
 
 

@@ -1,0 +1,275 @@
+"""The account's own pages: confirm the e-mail, forgotten password, the account page (password, e-mail,
+sessions, two-factor login) and the second step of a login. Thin: each form calls one accounts use case."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from ...accounts import lifecycle, security
+from ...accounts.lifecycle import PLACEHOLDER, Link
+from ...extensions import get_db
+from ..i18n import localize
+from .auth import (
+    PENDING_2FA,
+    SESSION_KEY,
+    begin_login,
+    client_ip,
+    login_required,
+    rate_limited,
+    rate_limited_page,
+    safe_next,
+    signed_in_user,
+)
+
+bp = Blueprint("account", __name__)
+log = logging.getLogger(__name__)
+
+
+def _required() -> DataRequired:
+    return DataRequired(message=_l("Fill this in."))
+
+
+class ForgotForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[_required(), Length(max=254)])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[_required(), Length(max=200)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[_required(), Length(max=200)])
+    password = PasswordField(_l("New password"), validators=[_required(), Length(max=200)])
+
+
+class ChangeEmailForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[_required(), Length(max=200)])
+    email = EmailField(_l("New e-mail"), validators=[_required(), Length(max=254)])
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[_required(), Length(max=20)])
+
+
+class ConfirmForm(FlaskForm):
+    """A button and its CSRF token."""
+
+
+def link(endpoint: str) -> Link:
+    """The path of `endpoint` with the token left to fill (accounts.lifecycle.Link)."""
+    return Link(url_for(endpoint, token=PLACEHOLDER))
+
+
+def _mail_limited(*keys: tuple[str, object]) -> bool:
+    """Every action that sends e-mail is rate-limited (per address, per account, per client)."""
+    return any(rate_limited(name, key) for name, key in keys)
+
+
+# -- e-mail confirmation ---------------------------------------------------------------------------
+
+
+@bp.get("/verify-email/<token>")
+def verify_email(token: str) -> Any:
+    get_db().run(lifecycle.verify_email, token)
+    flash(_("Your e-mail address is confirmed."), "success")
+    return redirect(url_for("wallet_pages.wallet") if session.get(SESSION_KEY) else url_for("auth.login"))
+
+
+@bp.post("/account/verify-email")
+@login_required
+def resend_verification() -> Any:
+    user = signed_in_user()
+    if _mail_limited(("mail_user", user.id), ("mail_ip", client_ip())):
+        flash(_("We sent a link a moment ago; wait a while before asking again."), "error")
+    elif get_db().run(lifecycle.send_verification, user.id, link("account.verify_email")):
+        flash(_("We sent a new confirmation link to your e-mail address."), "success")
+    return redirect(safe_next(request.form.get("next")), code=303)
+
+
+# -- forgotten password ----------------------------------------------------------------------------
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+def forgot_password() -> Any:
+    form = ForgotForm()
+    if form.validate_on_submit():
+        address = (form.email.data or "").strip().lower()
+        if _mail_limited(("mail_address", address), ("mail_ip", client_ip())):
+            form.email.errors.append(_("too many requests; wait a moment and try again"))
+            return rate_limited_page("account/forgot.html", form)
+        user_id = get_db().run(lifecycle.request_password_reset, address, link("account.reset_password"))
+        # Counted per account too; the answer is the same whether or not the address has one.
+        if user_id is not None and rate_limited("mail_user", user_id):
+            log.info("event=password_reset_over_limit user_id=%s", user_id)
+        return render_template("account/forgot_sent.html")
+    return render_template("account/forgot.html", form=form), 400 if request.method == "POST" else 200
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> Any:
+    get_db().transaction(lifecycle.check_reset_link, token)  # a bad link gets its page before any form
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            get_db().run(lifecycle.reset_password, token, form.password.data, url_for("account.forgot_password"))
+        except lifecycle.RegistrationError as exc:
+            form.password.errors.append(localize(exc.message))
+        else:
+            session.clear()
+            flash(_("Your password is changed. Log in with the new one."), "success")
+            return redirect(url_for("auth.login"), code=303)
+    return render_template("account/reset.html", form=form), 400 if request.method == "POST" else 200
+
+
+# -- the account page ------------------------------------------------------------------------------
+
+
+def _account_page(**forms: Any) -> Any:
+    user = signed_in_user()
+    db = get_db()
+    page = db.transaction(
+        _account_facts, user.id, session.get(SESSION_KEY), current_app.config["WITHDRAWAL_COOLDOWN_HOURS"]
+    )
+    defaults = {"password_form": ChangePasswordForm(), "email_form": ChangeEmailForm(), "end_form": ConfirmForm()}
+    return render_template("account/account.html", **page, **{**defaults, **forms})
+
+
+def _account_facts(db_session: Any, user_id: int, token: str | None, cooldown_hours: int) -> dict[str, Any]:
+    from ...models import User
+
+    user = db_session.get(User, user_id)
+    return {
+        "account": user,
+        "sessions": security.sessions_of(db_session, user_id, token),
+        "wait": security.withdrawal_wait(db_session, user_id, cooldown_hours),
+    }
+
+
+@bp.get("/account")
+@login_required
+def account() -> Any:
+    return _account_page()
+
+
+@bp.post("/account/password")
+@login_required
+def change_password() -> Any:
+    user = signed_in_user()
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if _mail_limited(("mail_user", user.id)):
+            abort(429)
+        try:
+            get_db().run(
+                lifecycle.change_password,
+                user.id,
+                form.current_password.data,
+                form.password.data,
+                _token_hash(),
+                url_for("account.forgot_password"),
+            )
+        except lifecycle.RegistrationError as exc:
+            getattr(form, exc.field).errors.append(localize(exc.message))
+        except lifecycle.WrongPassword as exc:
+            form.current_password.errors.append(localize(exc.message))
+        else:
+            flash(_("Your password is changed; your other sessions were logged out."), "success")
+            return redirect(url_for("account.account"), code=303)
+    return _account_page(password_form=form), 400
+
+
+@bp.post("/account/email")
+@login_required
+def change_email() -> Any:
+    user = signed_in_user()
+    form = ChangeEmailForm()
+    if form.validate_on_submit():
+        if _mail_limited(("mail_user", user.id), ("mail_ip", client_ip())):
+            abort(429)
+        try:
+            new = get_db().run(
+                lifecycle.request_email_change,
+                user.id,
+                form.current_password.data,
+                form.email.data,
+                link("account.confirm_email"),
+            )
+        except lifecycle.RegistrationError as exc:
+            form.email.errors.append(
+                _("enter a valid e-mail address, like name@example.com")
+                if exc.message.startswith("email:")
+                else localize(exc.message)
+            )
+        except lifecycle.WrongPassword as exc:
+            form.current_password.errors.append(localize(exc.message))
+        else:
+            flash(_("We sent a link to %(email)s: open it to confirm the new address.", email=new), "success")
+            return redirect(url_for("account.account"), code=303)
+    return _account_page(email_form=form), 400
+
+
+@bp.get("/account/email/confirm/<token>")
+def confirm_email(token: str) -> Any:
+    get_db().run(lifecycle.confirm_email_change, token, link("account.not_me"))
+    flash(_("Your new e-mail address is confirmed."), "success")
+    return redirect(url_for("account.account") if session.get(SESSION_KEY) else url_for("auth.login"))
+
+
+@bp.route("/account/email/not-me/<token>", methods=["GET", "POST"])
+def not_me(token: str) -> Any:
+    """One button (a GET changes nothing: mail scanners open links)."""
+    from ...accounts import tokens
+
+    tokens.peek("not_me", token, lifecycle.NOT_ME_DAYS * 86400)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        get_db().run(lifecycle.undo_email_change, token)
+        session.clear()
+        flash(_("Your e-mail address is back and everyone was logged out. Choose a new password now."), "success")
+        return redirect(url_for("account.forgot_password"), code=303)
+    return render_template("account/not_me.html", form=form)
+
+
+@bp.post("/account/sessions/end-others")
+@login_required
+def end_other_sessions() -> Any:
+    user = signed_in_user()
+    if ConfirmForm().validate_on_submit():
+        ended = get_db().transaction(security.end_other_sessions, user.id, session[SESSION_KEY])
+        flash(_("%(count)d other sessions were logged out.", count=ended), "success")
+    return redirect(url_for("account.account"), code=303)
+
+
+def _token_hash() -> str:
+    from ...accounts.queries import token_hash
+
+    return token_hash(session[SESSION_KEY])
+
+
+# -- the second step of a two-factor login ---------------------------------------------------------
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code() -> Any:
+    user_id = session.get(PENDING_2FA)
+    if user_id is None:
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        if rate_limited("login_user", f"2fa:{user_id}") or rate_limited("login_ip", client_ip()):
+            form.code.errors.append(_("too many login attempts; wait a minute and try again"))
+            return rate_limited_page("account/login_code.html", form)
+        if get_db().run(security.check_second_factor, user_id, form.code.data):
+            begin_login(user_id)
+            log.info("event=login user_id=%s second_factor=yes", user_id)
+            return redirect(safe_next(request.args.get("next")))
+        form.code.errors.append(_("that code is not right"))
+    return render_template("account/login_code.html", form=form), 400 if request.method == "POST" else 200
