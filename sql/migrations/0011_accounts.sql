@@ -1,10 +1,10 @@
--- Migration 0010: accounts
--- Generated from migrations/versions/0010_accounts.py by
+-- Migration 0011: accounts
+-- Generated from migrations/versions/0011_accounts.py by
 --   flask --app auction db migration-sql
--- Apply to a MariaDB database at revision 0009:
---   mariadb -u USER -p DBNAME < sql/migrations/0010_accounts.sql
+-- Apply to a MariaDB database at revision 0010:
+--   mariadb -u USER -p DBNAME < sql/migrations/0011_accounts.sql
 
--- Running upgrade 0009 -> 0010
+-- Running upgrade 0010 -> 0011
 
 CREATE TABLE used_tokens (
     id INTEGER NOT NULL AUTO_INCREMENT,
@@ -60,4 +60,4 @@ ALTER TABLE users ADD COLUMN totp_enabled_at DATETIME(6);
 
 ALTER TABLE users ADD COLUMN deleted_at DATETIME(6);
 
-UPDATE alembic_version SET version_num='0010' WHERE alembic_version.version_num = '0009';
+UPDATE alembic_version SET version_num='0011' WHERE alembic_version.version_num = '0010';
