@@ -95,6 +95,12 @@ def test_invitation_token_required_when_configured(app_config, db):
     app.extensions["auction.db"].dispose()
 
 
+def test_a_post_refused_by_csrf_elsewhere_gets_the_error_page_in_the_readers_language(client):
+    answer = client.post("/logout", data={"csrf_token": "forged"}, headers={"Accept-Language": "pt-BR"})
+    assert answer.status_code == 400
+    assert "O formulário expirou ou não foi enviado deste site" in answer.get_data(as_text=True)
+
+
 def test_login_logout_and_session_is_invalidated(client, db, make_user):
     make_user("joao", password="joao's passphrase")
     bad = client.post(

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, request
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .auth import refused_form_page
+from .errors import page
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +37,7 @@ def init_app(app: Flask) -> None:
         form_page = refused_form_page(request.endpoint)
         if form_page is not None:
             return form_page, 400
-        message = "The form expired or was not sent from this site; go back, reload the page and try again."
-        return render_template("error.html", title="Request refused", message=message), 400
+        return page(400, _("The form expired or was not sent from this site; please try again."))
 
     @app.after_request
     def _headers(response: Response) -> Response:
