@@ -207,6 +207,9 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         # Withdrawals wait this long after a change of password, e-mail or two-factor login (a stolen session
         # that changes them cannot take the money out at once).
         "WITHDRAWAL_COOLDOWN_HOURS": _int(env, "WITHDRAWAL_COOLDOWN_HOURS", 24),
+        # Money goes only to a PIX key in the holder's own CPF/CNPJ; true also accepts e-mail, phone and random keys
+        # (Asaas's answer naming another person's document still cancels the transfer).
+        "WITHDRAWAL_OTHER_KEYS": _bool(env.get("WITHDRAWAL_OTHER_KEYS"), False),
         "TRANSFER_RECONCILE_INTERVAL": float(env.get("TRANSFER_RECONCILE_INTERVAL") or 120),
         # The token Asaas sends on the transfer validation webhook (its security mechanism settings).
         "ASAAS_TRANSFER_VALIDATION_TOKEN": env.get("ASAAS_TRANSFER_VALIDATION_TOKEN") or webhook_token,

@@ -125,19 +125,27 @@ def test_withdrawal_from_the_wallet_page_and_admin_approval(app, db, sold):
         data={"amount": "100,00", "pix_key": "52998224724", "pix_key_type": "CPF", "password": PASSWORD},
     )
     assert bad.status_code == 400
+    # Money goes only to the holder's own CPF/CNPJ (WITHDRAWAL_OTHER_KEYS off): the form offers no other key type,
+    # and a posted e-mail key is refused saying why, in the reader's language.
+    form = page.split("data-withdraw-key-type", 1)[1].split("</select>", 1)[0]
+    assert 'value="CPF"' in form and 'value="EMAIL"' not in form
+    email = {"amount": "100,00", "pix_key": "ana@example.com", "pix_key_type": "EMAIL", "password": PASSWORD}
+    refused = buyer.post("/wallet/withdraw", data=email)
+    assert refused.status_code == 400 and "your own CPF or CNPJ" in refused.get_data(as_text=True)
+    buyer.set_cookie("lang", "pt_BR")
+    assert "seu próprio CPF ou CNPJ" in buyer.post("/wallet/withdraw", data=email).get_data(as_text=True)
+    buyer.set_cookie("lang", "en")
     big = buyer.post(
-        "/wallet/withdraw",
-        data={"amount": "2.500,00", "pix_key": "ana@example.com", "pix_key_type": "EMAIL", "password": PASSWORD},
+        "/wallet/withdraw", data={"amount": "2.500,00", "pix_key": cpf, "pix_key_type": "CPF", "password": PASSWORD}
     )
     assert big.status_code == 409  # over the R$ 300 left after the sale
     fund(db, sold["buyer"], 300_000)
     buyer.post(
-        "/wallet/withdraw",
-        data={"amount": "2.500,00", "pix_key": "ana@example.com", "pix_key_type": "EMAIL", "password": PASSWORD},
+        "/wallet/withdraw", data={"amount": "2.500,00", "pix_key": cpf, "pix_key_type": "CPF", "password": PASSWORD}
     )
     waiting = db.transaction(lambda s: s.scalars(select(Withdrawal).where(Withdrawal.amount == 250_000)).one())
     assert waiting.status == "awaiting_approval"
-    assert "ana@example.com" in admin.get("/admin/withdrawals").get_data(as_text=True)
+    assert cpf in admin.get("/admin/withdrawals").get_data(as_text=True)
     assert admin.post(f"/admin/withdrawals/{waiting.id}/approve").status_code == 303
     assert db.transaction(lambda s: s.get(Withdrawal, waiting.id).status) == "pending"
 
@@ -146,10 +154,9 @@ def test_the_withdraw_socket_event_answers_and_pushes_the_status(app, db, sold, 
     http = as_user(app, db, sold["seller"])
     fund(db, sold["seller"], 20_000)
     sio = socketio.test_client(app, flask_test_client=http)
+    cpf = db.transaction(lambda s: s.get(User, sold["seller"]).cpf_cnpj)
     ack = sio.emit(
-        "withdraw",
-        {"amount": 5_000, "pix_key": "sol@example.com", "pix_key_type": "EMAIL", "password": PASSWORD},
-        callback=True,
+        "withdraw", {"amount": 5_000, "pix_key": cpf, "pix_key_type": "CPF", "password": PASSWORD}, callback=True
     )
     assert ack["ok"] and ack["status"] == "pending"
     statuses = [m["args"][0]["status"] for m in sio.get_received() if m["name"] == "withdrawal"]

@@ -3,6 +3,7 @@ order with duplicates, the validation webhook, a lost answer, racing withdrawals
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import re
@@ -25,7 +26,7 @@ from auction.models import Notification, User, Withdrawal
 from auction.outbox import Outbox
 from auction.payments.client import AsaasInvalid
 from auction.payouts import withdrawals as w
-from auction.payouts.pix import KeyOwnerMismatch, KeyType, parse_key
+from auction.payouts.pix import KeyOwnerMismatch, KeyType, KeyTypeNotAllowed, parse_key
 from auction.payouts.reconcile import reconcile
 from tests.conftest import VALID_CPFS
 from tests.support.auctions import fund, held, new_auction, place
@@ -33,6 +34,7 @@ from tests.support.payments import TOKEN, WSGIAdapter, sim_client, sim_deposit, 
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 LIMITS = w.WithdrawalLimits(min_cents=1_000, max_cents=50_000, daily_cents=80_000, approval_cents=30_000)
+OTHER_KEYS = dataclasses.replace(LIMITS, other_keys=True)  # WITHDRAWAL_OTHER_KEYS=true
 
 
 @pytest.fixture
@@ -129,7 +131,10 @@ def test_a_cpf_key_must_be_the_account_holders_own(db, seller):
     other = next(c for c in VALID_CPFS if c != cpf_of(db, seller))
     with pytest.raises(KeyOwnerMismatch):
         request(db, seller, 10_000, other, "CPF")
-    request(db, seller, 10_000, "sol@example.com", "EMAIL")  # no document to compare: allowed
+    # An e-mail, phone or random key names no owner we could check: refused unless an admin allows them.
+    with pytest.raises(KeyTypeNotAllowed):
+        request(db, seller, 10_000, "sol@example.com", "EMAIL")
+    request(db, seller, 10_000, "sol@example.com", "EMAIL", limits=OTHER_KEYS)
     assert available(db, seller) == 90_000
 
 
@@ -617,7 +622,7 @@ def test_a_refused_resend_after_a_lost_answer_keeps_the_money_held(app, db, sell
 
 
 def test_validation_compares_phone_keys_in_one_form(db, client, seller):
-    made = request(db, seller, 2_500, "+55 11 91234-5678", "PHONE")
+    made = request(db, seller, 2_500, "+55 11 91234-5678", "PHONE", limits=OTHER_KEYS)
     db.transaction(lambda s: s.get(Withdrawal, made.id).__setattr__("pix_key", "+5511912345678"))  # stored before
     sent_as(db, made.id, {"id": "t-phone", "status": "PENDING"})
     ours = {
@@ -635,3 +640,20 @@ def test_the_validation_webhook_refuses_cash_outs_the_site_never_makes(app, db, 
     sim_settings(app, db, cashoutAuth="validation_webhook")
     assert sim_transfers.ask(app, kind, {"id": "x-1", "value": 10.0}) == "REFUSED"
     assert len(alerts(db)) == 1 and kind in alerts(db)[0]
+
+
+@pytest.mark.parametrize("setup", ["ip_allowlist", "validation_webhook"])
+def test_a_key_leading_to_another_persons_account_gets_nothing(app, db, seller, setup):
+    sim_settings(app, db, cashoutAuth=setup, allowedIps=["127.0.0.1"])
+    with app.app_context():  # the simulated DICT: her e-mail key is hers, the thief's is his
+        db.transaction(sim_transfers.register_key, "sol@example.com", "EMAIL", "Sol", cpf_of(db, seller))
+        db.transaction(sim_transfers.register_key, "thief@example.com", "EMAIL", "Eve", VALID_CPFS[4])
+    client = sim_client(app)
+    own = request(db, seller, 3_000, "sol@example.com", "EMAIL", limits=OTHER_KEYS)
+    assert w.submit(db, client, own.id) == "pending"
+    stolen = request(db, seller, 5_000, "thief@example.com", "EMAIL", limits=OTHER_KEYS)
+    w.submit(db, client, stolen.id)
+    after = row(db, stolen.id)
+    assert (after.status, after.on_hold, after.transfer_status) == ("failed", 0, "CANCELLED")
+    assert available(db, seller) == 100_000 - 3_000
+    assert any("another person" in text for text in alerts(db))

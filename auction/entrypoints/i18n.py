@@ -39,6 +39,10 @@ def N_(text: str) -> str:
 MESSAGES: tuple[str, ...] = (
     N_("the minimum bid is {amount}"),
     N_("Withdrawal #{id} is waiting for authorisation at Asaas; the money stays held."),
+    N_(
+        "money goes only to a PIX key that is your own CPF or CNPJ: an e-mail, phone or random key "
+        "cannot be checked to be yours"
+    ),
     N_("you are already leading; a new maximum must be at least {amount}"),
     N_("must not be below amount"),
     N_("this auction is not open for bids"),

@@ -33,6 +33,13 @@ class KeyOwnerMismatch(Invalid, code="pix_key_owner"):
     """A CPF/CNPJ PIX key that is not the account's own document."""
 
 
+class KeyTypeNotAllowed(Invalid, code="pix_key_type"):
+    """An e-mail, phone or random key while only the holder's own CPF/CNPJ may receive money."""
+
+
+OWN_DOCUMENT_TYPES = ("CPF", "CNPJ")
+
+
 EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 
 
@@ -118,10 +125,34 @@ def same_key(stored: str, key_type: str, sent: object) -> bool:
     return stored.strip().lower() == sent.strip().lower()
 
 
-def check_owner(key: PixKey, account_document: str | None) -> None:
-    """A CPF or CNPJ key must be the account's own CPF/CNPJ."""
-    if key.type in (KeyType.CPF, KeyType.CNPJ) and key.key != _digits(account_document or ""):
+def check_owner(key: PixKey, account_document: str | None, *, other_keys: bool = False) -> None:
+    """Money leaves only to the holder: a CPF or CNPJ key must be the account's own CPF/CNPJ, and the other key
+    types, which name no owner we could compare before sending, only where an admin allowed them
+    (WITHDRAWAL_OTHER_KEYS; Asaas's answer is still checked, `owner_matches`)."""
+    if key.type not in OWN_DOCUMENT_TYPES and not other_keys:
+        raise KeyTypeNotAllowed(
+            "money goes only to a PIX key that is your own CPF or CNPJ: an e-mail, phone or random key "
+            "cannot be checked to be yours",
+            field="pix_key_type",
+        )
+    if key.type in OWN_DOCUMENT_TYPES and key.key != _digits(account_document or ""):
         raise KeyOwnerMismatch("a CPF or CNPJ key must be your own document, the one on your account", field="pix_key")
+
+
+def owner_matches(transfer: dict[str, object], account_document: str | None) -> bool | None:
+    """Whether the account a transfer goes to is the holder's, from `bankAccount.cpfCnpj` in Asaas's answer
+    (creation, reads, webhooks, the validation call). Asaas shows it masked ("***.143.689-**"), so the digits it
+    shows are compared position by position; a document of another length (a CNPJ for a CPF holder) differs.
+    None when the transfer names no document (then only the key rule of `check_owner` stands)."""
+    bank = transfer.get("bankAccount")
+    shown = bank.get("cpfCnpj") if isinstance(bank, dict) else None
+    if not isinstance(shown, str) or not any(c.isdigit() for c in shown):
+        return None
+    masked = [c for c in shown if c.isdigit() or c == "*"]
+    document = _digits(account_document or "")
+    if len(masked) != len(document):
+        return False
+    return all(m == "*" or m == d for m, d in zip(masked, document, strict=True))
 
 
 def masked(key: str) -> str:

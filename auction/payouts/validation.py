@@ -16,7 +16,7 @@ from typing import Any
 from ..uow import UnitOfWork
 from . import messages
 from .events import is_final
-from .pix import same_key
+from .pix import owner_matches, same_key
 from .withdrawals import WithdrawalStatus, lock_for_transfer, same_amount
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ def _check(uow: UnitOfWork, transfer: dict[str, Any]) -> Verdict:
     sent_key = transfer.get("pixAddressKey") or (transfer.get("bankAccount") or {}).get("pixAddressKey")
     if not same_key(row.pix_key, row.pix_key_type, sent_key):
         return Verdict(False, f"PIX key differs from withdrawal #{row.id}")
+    if owner_matches(transfer, row.user.cpf_cnpj) is False:
+        return Verdict(False, f"the key of withdrawal #{row.id} leads to another person's account")
     if row.status not in APPROVABLE or is_final(row.transfer_status):
         return Verdict(False, f"withdrawal #{row.id} is {row.status}")
     if row.asaas_transfer_id is None:  # approved before our POST's answer was stored

@@ -35,7 +35,7 @@ from ..uow import UnitOfWork
 from ..wallet import payouts as ledger
 from . import messages
 from .events import Level, is_final, level_of, merge
-from .pix import asaas_key, check_owner, parse_key
+from .pix import asaas_key, check_owner, owner_matches, parse_key
 
 log = logging.getLogger(__name__)
 REFERENCE_PREFIX = "withdrawal-"
@@ -84,6 +84,7 @@ class WithdrawalLimits:
     max_cents: Cents
     daily_cents: Cents
     approval_cents: Cents  # above this an admin approves first
+    other_keys: bool = False  # WITHDRAWAL_OTHER_KEYS: e-mail, phone and random keys accepted too
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> WithdrawalLimits:
@@ -92,6 +93,7 @@ class WithdrawalLimits:
             config["WITHDRAWAL_MAX_CENTS"],
             config["WITHDRAWAL_DAILY_CENTS"],
             config["WITHDRAWAL_APPROVAL_CENTS"],
+            bool(config.get("WITHDRAWAL_OTHER_KEYS", False)),
         )
 
 
@@ -138,7 +140,7 @@ def request_withdrawal(uow: UnitOfWork, cmd: RequestWithdrawal) -> Withdrawal:
     key = parse_key(cmd.pix_key, cmd.pix_key_type)
     # One user's withdrawals serialize on their user row, so the daily cap holds under concurrency too.
     user = lock_existing(session, User, User.id == cmd.user_id, missing="no such user")
-    check_owner(key, user.cpf_cnpj)
+    check_owner(key, user.cpf_cnpj, other_keys=cmd.limits.other_keys)
     today = _withdrawn_today(session, user.id)
     if today + amount > cmd.limits.daily_cents:
         left = max(cmd.limits.daily_cents - today, 0)
@@ -251,6 +253,7 @@ class Claim:
     pix_key_type: str
     reference: str
     created_on: date
+    holder_document: str
 
 
 SUBMITTABLE = (WithdrawalStatus.QUEUED, WithdrawalStatus.SUBMITTING, WithdrawalStatus.NEEDS_AUTHORIZATION)
@@ -265,8 +268,16 @@ def claim(uow: UnitOfWork, withdrawal_id: int) -> Claim | None:
     row.updated_at = clock.now()
     # Asaas dates transfers in Brasília time, up to a day behind UTC's date: the look-up starts a day earlier.
     since = (row.created_at - timedelta(days=1)).date()
+    holder = uow.session.get(User, row.user_id)
     return Claim(
-        row.id, row.submit_attempts, row.amount, row.pix_key, row.pix_key_type, row.external_reference or "", since
+        row.id,
+        row.submit_attempts,
+        row.amount,
+        row.pix_key,
+        row.pix_key_type,
+        row.external_reference or "",
+        since,
+        holder.cpf_cnpj if holder else "",
     )
 
 
@@ -348,7 +359,30 @@ def submit(db: Database, client: AsaasClient, withdrawal_id: int) -> str:
             "event=transfer_unanswered withdrawal_id=%s attempt=%s error=%s", withdrawal_id, claimed.attempt, exc
         )
         return WithdrawalStatus.SUBMITTING
+    if owner_matches(remote, claimed.holder_document) is False:
+        remote = _cancel_foreign(db, client, withdrawal_id, remote)
     return db.run(attach, withdrawal_id, remote)
+
+
+def _cancel_foreign(db: Database, client: AsaasClient, withdrawal_id: int, remote: dict[str, Any]) -> dict[str, Any]:
+    """Asaas says the key leads to someone else's account: cancel the transfer while it is still pending (its
+    TRANSFER_CANCELLED, or this answer, returns the hold) and tell the admins."""
+    try:
+        remote = client.cancel_transfer(str(remote.get("id") or ""))
+    except AsaasError as exc:
+        log.warning("event=transfer_cancel_failed withdrawal_id=%s error=%s", withdrawal_id, exc)
+    db.run(_foreign_destination, withdrawal_id, str(remote.get("status") or ""))
+    return remote
+
+
+def _foreign_destination(uow: UnitOfWork, withdrawal_id: int, status: str) -> None:
+    row = _lock(uow.session, withdrawal_id)
+    log.warning("event=transfer_foreign_owner withdrawal_id=%s status=%s", row.id, status)
+    messages.alert_admins(
+        uow,
+        f"Withdrawal #{row.id}: Asaas says its PIX key leads to an account in another person's document; "
+        f"the transfer was cancelled (Asaas status now {status or 'unknown'}).",
+    )
 
 
 def attach(uow: UnitOfWork, withdrawal_id: int, remote: dict[str, Any]) -> str:

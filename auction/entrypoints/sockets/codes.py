@@ -18,7 +18,7 @@ from ...auctions.errors import AuctionNotOpen, NotEnded, OwnAuction
 from ...auctions.rules import TooLow
 from ...errors import Forbidden, Invalid, NotFound, RateLimited, ServiceError
 from ...payments.errors import PaymentGatewayError
-from ...payouts.pix import KeyOwnerMismatch
+from ...payouts.pix import KeyOwnerMismatch, KeyTypeNotAllowed
 from ...payouts.withdrawals import WithdrawalLimit, WithdrawalState
 from ...wallet.ledger import InsufficientFunds, WalletInDebt
 from .acks import NotLoggedIn
@@ -55,6 +55,7 @@ EVENT_ERRORS: dict[str, tuple[type[ServiceError] | AdapterCode, ...]] = {
         WithdrawalWaits,
         StepUpFailed,
         KeyOwnerMismatch,
+        KeyTypeNotAllowed,
         WithdrawalLimit,
         WithdrawalState,
         InsufficientFunds,
