@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import logging
 import time
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy.engine import make_url
 
 from auction.db import Database
+from auction.entrypoints import jobs
 from auction.entrypoints.leader import Leadership, lease_for, lock_name
+from auction.entrypoints.shutdown import DRAIN
 from tests.support.faults import TcpProxy, kill_connections, wait_for
 
 
@@ -95,3 +98,15 @@ def test_lock_names_fit_mariadb_and_differ_per_database():
     assert lock_name("auction") == "leilao.jobs.auction"
     long_names = {lock_name("x" * 64), lock_name("x" * 63 + "y")}
     assert len(long_names) == 2 and all(len(name) <= 64 for name in long_names)
+
+
+def test_a_draining_leader_gives_the_lease_up_at_once(candidates, db_url, caplog, monkeypatch):
+    caplog.set_level(logging.INFO, logger="auction")
+    leader, follower = candidates(2)
+    assert leader.renew() and not follower.renew()
+    monkeypatch.setattr(DRAIN, "draining", True)  # SIGTERM: the leader's loop ends and resigns
+    database = Database(db_url, pool_size=1)
+    jobs._lead(SimpleNamespace(config={"JOBS_LEASE_INTERVAL": 1}, extensions={"auction.db": database}), leader)
+    database.dispose()
+    assert not leader.leading and "event=jobs_lease_released" in caplog.text
+    assert follower.renew(), "the follower leads without waiting for the old leader's exit"

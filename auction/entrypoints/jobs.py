@@ -70,12 +70,15 @@ def _loop(app: Flask, name: str, interval_key: str, job: Job, leadership: Leader
 
 
 def _lead(app: Flask, leadership: Leadership) -> None:
-    """Keep or take the lease every JOBS_LEASE_INTERVAL (its query runs off the hub, like a unit of work)."""
+    """Keep or take the lease every JOBS_LEASE_INTERVAL (its query runs off the hub, like a unit of work) until the
+    process drains (SIGTERM): then give it up, so a follower leads while this one finishes its round and exits."""
     db: Database = app.extensions["auction.db"]
     interval = float(app.config["JOBS_LEASE_INTERVAL"])
-    while True:
+    while not DRAIN.draining:
         metrics.leader_changed(db.offloaded(leadership.renew))
         runtime.current().sleep(interval)
+    db.offloaded(leadership.resign)
+    metrics.leader_changed(False)
 
 
 def start_background_tasks(app: Flask) -> Leadership | None:

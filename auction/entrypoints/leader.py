@@ -20,6 +20,7 @@ work right even in the moment two think they lead.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import logging
@@ -28,7 +29,7 @@ from typing import IO, Protocol
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from ..db import Database
@@ -39,6 +40,10 @@ log = logging.getLogger(__name__)
 class Lease(Protocol):
     def hold(self) -> bool:
         """Keep or take the lease; True while this process holds it. Never raises for an unreachable database."""
+        ...
+
+    def close(self) -> None:
+        """Give the lease up (a follower may take it at once)."""
         ...
 
 
@@ -69,16 +74,21 @@ class MariaDBLease:
             return self.connection.execute(text("SELECT GET_LOCK(:name, 0)"), {"name": self.name}).scalar() == 1
         except DBAPIError as exc:
             log.warning("event=jobs_lease_unreachable error=%s", type(getattr(exc, "orig", exc)).__name__)
-            self.close()
+            self._drop()
             return False
 
     def close(self) -> None:
         if self.connection is not None:
-            try:
+            # Released first: the server frees a closed session's locks a moment after the close, not at once.
+            with contextlib.suppress(SQLAlchemyError):
+                self.connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": self.name})
+            self._drop()
+
+    def _drop(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(SQLAlchemyError):
                 self.connection.invalidate()
                 self.connection.close()
-            except DBAPIError:
-                pass
             self.connection = None
 
 
@@ -113,6 +123,9 @@ class Alone:
     def hold(self) -> bool:
         return True
 
+    def close(self) -> None:
+        pass
+
 
 def lock_name(database: str) -> str:
     """The GET_LOCK name for `database` (names are server-wide and at most 64 characters)."""
@@ -142,3 +155,10 @@ class Leadership:
             self.leading = held
             log.info("event=%s pid=%d", "jobs_lease_acquired" if held else "jobs_lease_lost", os.getpid())
         return held
+
+    def resign(self) -> None:
+        """Stop leading and free the lease now (SIGTERM), rather than when the process exits."""
+        self.lease.close()
+        if self.leading:
+            self.leading = False
+            log.info("event=jobs_lease_released pid=%d", os.getpid())
