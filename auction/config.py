@@ -83,6 +83,18 @@ def _dev_vapid_key(instance_path: Path) -> str:
     return key_file.read_text()
 
 
+def _lease_timings(env: Mapping[str, Any]) -> dict[str, Any]:
+    """The jobs lease's renewal interval and timeout (entrypoints/leader.py). The leader's connection gives up
+    after half the timeout and must renew well within it, or its lease would lapse between two renewals."""
+    interval = float(env.get("JOBS_LEASE_INTERVAL") or 1.0)
+    timeout = _int(env, "JOBS_LEASE_TIMEOUT", 10)
+    if not 0 < interval * 2 <= timeout:
+        raise ConfigError(
+            f"JOBS_LEASE_INTERVAL ({interval}) must be above 0 and at most half JOBS_LEASE_TIMEOUT ({timeout})"
+        )
+    return {"JOBS_LEASE_INTERVAL": interval, "JOBS_LEASE_TIMEOUT": timeout}
+
+
 def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from `environ` (default: os.environ)."""
     env = os.environ if environ is None else environ
@@ -283,8 +295,7 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         # Jobs processes (SCHEDULER_ENABLED) compete for one lease; the leader runs the site-wide jobs
         # (entrypoints/leader.py). Seconds between renewals and followers' attempts, and the silence after
         # which the database frees the lease of a leader whose machine vanished.
-        "JOBS_LEASE_INTERVAL": float(env.get("JOBS_LEASE_INTERVAL") or 1.0),
-        "JOBS_LEASE_TIMEOUT": _int(env, "JOBS_LEASE_TIMEOUT", 10),
+        **_lease_timings(env),
         # The leader recomputes every balance from the ledger this often (seconds; 0: never), for the metrics.
         "WALLET_AUDIT_INTERVAL": float(env.get("WALLET_AUDIT_INTERVAL") or 3600),
         # GET /metrics wants `Authorization: Bearer METRICS_TOKEN`; without a token it answers 404.

@@ -46,6 +46,12 @@ def test_production_refuses_a_short_metrics_token_and_takes_none(tmp_path):
     assert load_config({**env, "METRICS_TOKEN": "m" * 32}, instance_path=tmp_path)["METRICS_TOKEN"] == "m" * 32
 
 
+@pytest.mark.parametrize("interval, timeout", [("6", "10"), ("0", "10"), ("1", "1")])
+def test_a_jobs_lease_that_would_lapse_between_renewals_is_refused(tmp_path, interval, timeout):
+    with pytest.raises(ConfigError, match="JOBS_LEASE_INTERVAL"):
+        load_config({"JOBS_LEASE_INTERVAL": interval, "JOBS_LEASE_TIMEOUT": timeout}, instance_path=tmp_path)
+
+
 def test_production_sets_secure_cookies(tmp_path):
     config = load_config(
         {"AUCTION_ENV": "production", "SECRET_KEY": "s" * 40, "ASAAS_WEBHOOK_TOKEN": "t" * 40}, instance_path=tmp_path
