@@ -72,13 +72,25 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["RATE_LIMITS_ENABLED"], app.config["RATE_LIMIT_STORAGE"]
     )
 
-    # Socket handlers must be registered before socketio.init_app: Flask-SocketIO copies its
-    # handler list into each new server, so a handler decorated later reaches only the first
-    # app's server (and a second app, as in tests, would answer no events).
-    from .entrypoints import alerts, jobs, sockets  # noqa: F401 - register socket handlers and the scheduler jobs
+    # The socket handlers, before socketio.init_app (sockets.register says why); the jobs register their rounds.
+    from .entrypoints import alerts, jobs, sockets  # noqa: F401 - jobs: the scheduler's rounds
+    from .entrypoints.sockets.bid_queue import BidQueue
     from .entrypoints.sockets.presence import watching_live
 
+    sockets.register(socketio)
+    app.extensions["auction.bid_queue"] = BidQueue(app)
     alerts.bind(app, watching_live)
+    # Webhook deliveries of another area's kind: payments dispatches them without importing that area.
+    from .payments import deliveries as payment_deliveries
+    from .payouts import deliveries as payout_deliveries
+
+    payment_deliveries.plug(payout_deliveries.PREFIX, payout_deliveries.process_webhook)
+    # Keys derived from SECRET_KEY: a bidder's pseudonym others see (auctions/privacy.py), and the accounts' tokens.
+    from .accounts import tokens
+    from .auctions import privacy
+
+    privacy.set_key(app.config["SECRET_KEY"])
+    tokens.set_key(app.config["SECRET_KEY"])
     from .entrypoints.sockets.auction_cache import AuctionCache, client_manager
 
     manager = client_manager(app.config["SOCKETIO_MESSAGE_QUEUE"], app.config["SOCKETIO_CHANNEL"])

@@ -1,7 +1,7 @@
 """Asaas transfer callbacks: TRANSFER_* webhooks (through /payment/webhook) and the transfer validation webhook.
 
 - TRANSFER_* deliveries arrive at `/payment/webhook` with the same token and are stored and processed like
-  payment deliveries (payments/deliveries.py dispatches them by prefix to `process_transfer`); 200 for
+  payment deliveries (payments/deliveries.py dispatches them by prefix to payouts' `process_webhook`); 200 for
   anything authentic we stored.
 - `POST /payment/transfer-validation`: Asaas's security mechanism asks whether a transfer is ours
   (`asaas-access-token` = ASAAS_TRANSFER_VALIDATION_TOKEN). Answers `{"status": "APPROVED"}` or
@@ -18,31 +18,11 @@ from flask import Blueprint, current_app, request
 
 from ..db import DatabaseUnavailable
 from ..extensions import csrf, get_db
-from ..models import WebhookDelivery
-from ..payments.deliveries import PROCESSORS, ProcessDelivery
-from ..payments.levels import Applied, Outcome
-from ..payouts import deliveries as payout_deliveries
 from ..payouts import validation
-from ..uow import UnitOfWork
 from .webhook import TOKEN_HEADER, token_ok
 
 bp = Blueprint("transfer_callbacks", __name__)
 log = logging.getLogger(__name__)
-
-
-def process_transfer(uow: UnitOfWork, command: ProcessDelivery, event: str, body: dict[str, Any]) -> Applied:
-    """The webhook's processor for TRANSFER_* deliveries (stored and dispatched like payment deliveries)."""
-    transfer = body.get("transfer")
-    if not isinstance(transfer, dict) or not str(transfer.get("id") or ""):
-        return Applied(None, Outcome.STORED, detail="no transfer object")
-    payout_deliveries.process(uow, command.delivery_id, force=command.force)
-    row = uow.session.get(WebhookDelivery, command.delivery_id)  # the one `process` locked and updated: no query
-    assert row is not None
-    return Applied(None, Outcome(row.outcome), detail=row.detail)
-
-
-# One dispatch for every kind of event (payments/deliveries.py); transfers plug in here.
-PROCESSORS[payout_deliveries.PREFIX] = process_transfer
 
 
 @bp.post("/payment/transfer-validation")

@@ -4,8 +4,9 @@ Every authentic JSON object is stored, whatever its event: Asaas pauses the whol
 answers, so a CHECKOUT_*, TRANSFER_*, SUBSCRIPTION_* or unknown event is kept (outcome `stored`) and
 acknowledged. Storing is one upsert on the event id that locks the row, and processing happens in the same
 transaction (one commit per webhook); only if processing fails is the delivery stored on its own, marked
-failed. A delivery is dispatched by its event's prefix to the processor registered in `PROCESSORS` (one
-line per kind: `PROCESSORS["TRANSFER_"] = process_transfer`). Processing never calls Asaas: a link
+failed. A delivery is dispatched by its event's prefix to its processor in `PROCESSORS`: `PAYMENT_` here, and
+another area's kinds plugged in by create_app (`plug("TRANSFER_", payouts.deliveries.process_webhook)`), so
+payments never imports the area that handles them. Processing never calls Asaas: a link
 payment's payer is matched from what we stored (its customer id) and otherwise left for the background job
 (`payments.payers`). Processing can be re-run from the stored delivery (admin page, `flask payments
 replay`). Every webhook comes through here, so its statements are prepared Core statements built once
@@ -83,6 +84,21 @@ class ProcessDelivery:
 # A processor applies one stored delivery of its kind (its event's name and body) as a part of a unit of work.
 Processor = Callable[[UnitOfWork, ProcessDelivery, str, dict[str, Any]], Applied]
 PROCESSORS: dict[str, Processor] = {}
+
+
+# Another area's processor sees only the stored delivery (its id, whether it is processed again, its body) and
+# returns the outcome it recorded on the row, and a detail.
+ForeignProcessor = Callable[[UnitOfWork, int, bool, dict[str, Any]], tuple[str, str | None]]
+
+
+def plug(prefix: str, processor: ForeignProcessor) -> None:
+    """Deliveries whose event starts with `prefix` go to another area's `processor` (create_app wires it)."""
+
+    def run(uow: UnitOfWork, command: ProcessDelivery, _event: str, body: dict[str, Any]) -> Applied:
+        outcome, detail = processor(uow, command.delivery_id, command.force, body)
+        return Applied(None, Outcome(outcome), detail=detail)
+
+    PROCESSORS[prefix] = run
 
 
 def processor_for(event: str) -> Processor | None:

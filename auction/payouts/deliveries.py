@@ -105,6 +105,18 @@ def process(uow: UnitOfWork, delivery_id: int, force: bool = False) -> str:
     return row.outcome
 
 
+def process_webhook(uow: UnitOfWork, delivery_id: int, force: bool, body: dict[str, Any]) -> tuple[str, str | None]:
+    """The webhook's processor for TRANSFER_* deliveries, stored and dispatched like payment deliveries
+    (create_app plugs it into payments/deliveries.py); the outcome and detail it recorded on the row."""
+    transfer = body.get("transfer")
+    if not isinstance(transfer, dict) or not str(transfer.get("id") or ""):
+        return "stored", "no transfer object"
+    process(uow, delivery_id, force=force)
+    row = uow.session.get(WebhookDelivery, delivery_id)  # the one `process` locked and updated: no query
+    assert row is not None
+    return row.outcome, row.detail
+
+
 def mark_failed(session: Session, delivery_id: int, detail: str) -> None:
     row = session.get(WebhookDelivery, delivery_id, with_for_update=True)
     if row is not None:

@@ -18,18 +18,16 @@ from flask import request
 
 from ...db import DatabaseUnavailable
 from ...errors import RateLimited, ServiceError
-from ...extensions import socketio
 from .. import metrics
 from ..i18n import localize
 from ..shutdown import DRAIN
 from . import connection
+from .connection import NotLoggedIn
 
 log = logging.getLogger(__name__)
 Handler = Callable[..., dict[str, Any]]
-
-
-class NotLoggedIn(ServiceError, code="not_logged_in", http_status=401):
-    """The socket has no logged-in user, or its login session ended (logout, revoked)."""
+# The attribute `event` leaves on a handler: (event name, the function Socket.IO calls); sockets.register reads it.
+SOCKET_EVENT = "socket_event"
 
 
 def error_ack(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -62,7 +60,8 @@ def event(
     login: str | None = None,
     limits: Callable[[Any], None] | None = None,
 ) -> Callable[[Handler], Handler]:
-    """Register a handler for `name`. With `login`, an anonymous socket is refused with that message
+    """Make a handler for `name` (registered on Socket.IO by `sockets.register`, from create_app). With `login`,
+    an anonymous socket is refused with that message
     and the handler receives the socket's user; its use case re-checks the login session in its
     own transaction (`connection.perform`). `limits(user)` replaces the generic per-socket flood
     check with the event's own rate limits (bids)."""
@@ -93,7 +92,7 @@ def event(
             except Exception as exc:
                 return ack_for(name, exc)
 
-        socketio.on_event(name, on_event)
+        setattr(handler, SOCKET_EVENT, (name, on_event))
         return handler
 
     return register

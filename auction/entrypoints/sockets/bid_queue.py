@@ -40,7 +40,7 @@ from ...auctions import bids
 from ...errors import ServiceError
 from ...uow import UnitOfWork
 from .. import metrics
-from .acks import NotLoggedIn
+from .connection import NotLoggedIn
 
 log = logging.getLogger(__name__)
 
@@ -181,8 +181,5 @@ class BidQueue:
 
 
 def bid_queue() -> BidQueue:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    queue = app.extensions.get("auction.bid_queue")
-    if queue is None:
-        queue = app.extensions["auction.bid_queue"] = BidQueue(app)
-    return queue
+    """This app's queue (create_app makes it)."""
+    return current_app.extensions["auction.bid_queue"]

@@ -21,7 +21,7 @@ from ...payments.errors import PaymentGatewayError
 from ...payouts.pix import KeyOwnerMismatch, KeyTypeNotAllowed
 from ...payouts.withdrawals import WithdrawalLimit, WithdrawalState
 from ...wallet.ledger import InsufficientFunds, WalletInDebt
-from .acks import NotLoggedIn
+from .connection import NotLoggedIn
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,18 @@ from ... import accounts
 from ...accounts import PublicUser
 from ...auctions import watching
 from ...db import DatabaseUnavailable
+from ...errors import ServiceError
 from ...extensions import get_db
 from ...outbox import user_room
 from ..web.auth import SESSION_KEY
 
 log = logging.getLogger(__name__)
+
+
+class NotLoggedIn(ServiceError, code="not_logged_in", http_status=401):
+    """The socket has no logged-in user, or its login session ended (logout, revoked)."""
+
+
 USER_KEY = "socket_user"
 WATCHING_KEY = "socket_watching"  # the auctions the user follows, read at connect for join_auction's `watching`
 # Set when the connect's login look-up found the database unavailable: the socket has a login cookie but
@@ -96,8 +103,6 @@ def login_precondition() -> Callable[[Session], None]:
     Run by `Database.run(..., precondition=...)` before the use case, so a socket whose
     user logged out cannot act, at no extra transaction.
     """
-    from .acks import NotLoggedIn
-
     token = session.get(SESSION_KEY)
     user = socket_user()
 

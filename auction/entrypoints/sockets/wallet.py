@@ -16,8 +16,8 @@ from ...accounts import PublicUser
 from ...errors import RateLimited
 from ...extensions import get_asaas, get_db
 from ...payments import topups
-from .acks import NotLoggedIn, event
-from .connection import client_ip, rate_limited, verified_user
+from .acks import event
+from .connection import NotLoggedIn, client_ip, rate_limited, verified_user
 
 
 def _topup_limits(user: PublicUser | None) -> None:

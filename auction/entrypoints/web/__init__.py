@@ -7,8 +7,6 @@ from datetime import datetime
 from flask import Flask
 
 from ... import clock
-from ...accounts import tokens
-from ...auctions import privacy
 from ...money import format_brl
 from .. import i18n
 from . import (
@@ -65,8 +63,6 @@ def init_app(app: Flask) -> None:
         outcome_label=admin.outcome_label,
         localize=i18n.localize,
     )
-    privacy.set_key(app.config["SECRET_KEY"])
-    tokens.set_key(app.config["SECRET_KEY"])
     auth.init_app(app)
     errors.init_app(app)
     security.init_app(app)
