@@ -46,6 +46,19 @@ def _int(env: Mapping[str, Any], name: str, default: int) -> int:
 SIM_CASHOUT_AUTH = ("critical", "token", "ip_allowlist", "validation_webhook")
 
 
+def _seconds_list(raw: str | None, name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """A comma-separated list of whole seconds ("3600,600"), largest first."""
+    if not raw or not raw.strip():
+        return default
+    try:
+        values = sorted({int(part) for part in raw.split(",") if part.strip()}, reverse=True)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be whole numbers of seconds separated by commas, got {raw!r}") from exc
+    if not values or values[-1] <= 0:
+        raise ConfigError(f"{name} must list positive numbers of seconds, got {raw!r}")
+    return tuple(values)
+
+
 def _choice(env: Mapping[str, Any], name: str, choices: tuple[str, ...]) -> str:
     value = (env.get(name) or choices[0]).strip().lower()
     if value not in choices:
@@ -260,7 +273,8 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "DEFAULT_LOCALE": "en" if (env.get("DEFAULT_LOCALE") or "").strip() == "en" else "pt_BR",
         # Times are shown in the browser's zone; this one until the browser has said which.
         "DEFAULT_TIMEZONE": (env.get("DEFAULT_TIMEZONE") or "America/Sao_Paulo").strip(),
-        "ENDING_SOON_SECONDS": _int(env, "ENDING_SOON_SECONDS", 600),
+        # Seconds before the end when watchers and bidders hear that an auction ends soon, once each.
+        "ENDING_SOON_SECONDS": _seconds_list(env.get("ENDING_SOON_SECONDS"), "ENDING_SOON_SECONDS", (3600, 600)),
         # Alerts by e-mail and Web Push (auction/alerts): how often the jobs process plans and sends them, the
         # throttle window of outbid alerts per auction, and the attempts before a delivery is dead.
         "ALERTS_INTERVAL": float(env.get("ALERTS_INTERVAL") or 1.0),

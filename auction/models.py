@@ -142,7 +142,8 @@ class Auction(Base):
     winner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     final_price: Mapped[int | None] = money(nullable=True, default=None)
     reserve_met: Mapped[bool | None] = mapped_column(Boolean)
-    ending_soon_sent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
+    # How many of the ending-soon notices (ENDING_SOON_SECONDS, largest first) were sent: each goes once.
+    ending_soon_stage: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     finished_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 

@@ -4,7 +4,7 @@
 -- Load it into an empty database (see docs/database.md):
 --   mariadb -u root -p -e "CREATE DATABASE auction CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 --   mariadb -u root -p auction < sql/schema.sql
--- Running it again does no harm. It records the Alembic revision it equals (0011), so later
+-- Running it again does no harm. It records the Alembic revision it equals (0012), so later
 -- schema changes are applied with `flask --app auction db upgrade` or the files in sql/migrations/.
 
 SET NAMES utf8mb4;
@@ -114,7 +114,7 @@ CREATE TABLE IF NOT EXISTS auctions (
 	winner_id INTEGER,
 	final_price BIGINT,
 	reserve_met BOOL,
-	ending_soon_sent BOOL NOT NULL DEFAULT 0,
+	ending_soon_stage SMALLINT NOT NULL DEFAULT 0,
 	finished_at DATETIME(6),
 	created_at DATETIME(6) NOT NULL,
 	CONSTRAINT pk_auctions PRIMARY KEY (id),
@@ -524,5 +524,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) SELECT '0011' FROM DUAL
+INSERT INTO alembic_version (version_num) SELECT '0012' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

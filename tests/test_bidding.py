@@ -340,9 +340,27 @@ def test_ending_soon_is_sent_once_to_watchers(db, people):
     db.run(watching.watch, people["bia"], auction_id)
     db.run(watching.unwatch, people["bia"], auction_id)
     outbox = Outbox()
-    assert db.run(closing.send_ending_soon, 600, outbox=outbox) == [auction_id]
+    assert db.run(closing.send_ending_soon, (600,), outbox=outbox) == [auction_id]
     assert events(outbox) == [("notification", f"user:{people['ana']}")]
-    assert db.run(closing.send_ending_soon, 600, outbox=Outbox()) == []
+    assert db.run(closing.send_ending_soon, (600,), outbox=Outbox()) == []
+
+
+def test_ending_soon_reaches_watchers_and_bidders_once_per_threshold(db, people):
+    auction_id = new_auction(db, people["seller"], seconds=5_430)
+    db.run(watching.watch, people["ana"], auction_id)
+    place(db, auction_id, people["bia"], 1_000)
+    thresholds = (3_600, 600)
+    assert db.run(closing.send_ending_soon, thresholds, outbox=Outbox()) == []  # 90 minutes left
+    clock.advance(timedelta(minutes=31))
+    outbox = Outbox()
+    assert db.run(closing.send_ending_soon, thresholds, outbox=outbox) == [auction_id]
+    assert sorted(room for _event, room in events(outbox)) == [f"user:{people['ana']}", f"user:{people['bia']}"]
+    assert db.run(closing.send_ending_soon, thresholds, outbox=Outbox()) == []
+    clock.advance(timedelta(minutes=51))
+    outbox = Outbox()
+    assert db.run(closing.send_ending_soon, thresholds, outbox=outbox) == [auction_id]
+    assert {payload["message"] for payload in (m.payload for m in outbox)} == {"“Vintage camera” ends in 8 minutes."}
+    assert db.run(closing.send_ending_soon, thresholds, outbox=Outbox()) == []
 
 
 def test_scheduler_round_finishes_due_auctions(app, db, people):

@@ -7,6 +7,7 @@ auction is finished, and its money settled, exactly once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -124,29 +125,42 @@ def due_auction_ids(session: Session, limit: int = 100) -> list[int]:
     )
 
 
-def send_ending_soon(uow: UnitOfWork, within_seconds: int) -> list[int]:
-    """Tell watchers once that an auction ends within `within_seconds`; the flag makes it once across processes."""
+def ending_soon_stage(remaining: timedelta, thresholds: Sequence[int]) -> int:
+    """How many of the notice `thresholds` (seconds before the end) an auction `remaining` from its end has
+    passed: 0 before the largest, all of them inside the smallest."""
+    return sum(1 for seconds in thresholds if remaining <= timedelta(seconds=seconds))
+
+
+def send_ending_soon(uow: UnitOfWork, thresholds: Sequence[int]) -> list[int]:
+    """Tell the watchers and bidders of each auction once per threshold it passes (1 h and 10 min before the end,
+    say); an auction that passed several since the last round hears once. The stage moves by a conditional
+    UPDATE, so it is once across processes."""
     session = uow.session
     now = clock.now()
-    due = session.scalars(
-        select(Auction.id)
+    ordered = sorted(set(thresholds), reverse=True)
+    if not ordered:
+        return []
+    due = session.execute(
+        select(Auction.id, Auction.title, Auction.ends_at, Auction.ending_soon_stage)
         .where(
             Auction.status == AuctionStatus.OPEN,
-            Auction.ending_soon_sent.is_(False),
-            Auction.ends_at <= now + timedelta(seconds=within_seconds),
+            Auction.ending_soon_stage < len(ordered),
+            Auction.ends_at <= now + timedelta(seconds=ordered[0]),
             Auction.ends_at > now,
         )
         .limit(100)
     ).all()
     sent = []
-    for auction_id in due:
+    for auction_id, title, ends_at, stage in due:
+        reached = ending_soon_stage(ends_at - now, ordered)
+        if reached <= stage:
+            continue
         claimed = session.execute(
             update(Auction)
-            .where(Auction.id == auction_id, Auction.ending_soon_sent.is_(False))
-            .values(ending_soon_sent=True)
+            .where(Auction.id == auction_id, Auction.ending_soon_stage == stage)
+            .values(ending_soon_stage=reached)
         ).rowcount
         if claimed:
             sent.append(auction_id)
-            title = session.scalar(select(Auction.title).where(Auction.id == auction_id))
-            messages.ending_soon(uow, auction_id, title or "")
+            messages.ending_soon(uow, auction_id, title or "", ends_at - now)
     return sent

@@ -150,7 +150,7 @@ def create(uow: UnitOfWork, cmd: NewAuction) -> Auction:
         ends_at=cmd.ends_at,
         status=AuctionStatus.OPEN if start <= now else AuctionStatus.SCHEDULED,
         bid_count=0,
-        ending_soon_sent=False,
+        ending_soon_stage=0,
         created_at=now,
     )
     session.add(auction)

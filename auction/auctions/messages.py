@@ -6,8 +6,10 @@ Queued on the unit of work's outbox; `Database.run` delivers them after the comm
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy import select
 
 from .. import clock
 from ..models import Auction, Bid
@@ -144,6 +146,15 @@ def finished(uow: UnitOfWork, auction: Auction, winner_name: str | None) -> None
             notify(uow, user_id, "auction_result", result, auction_id=auction.id)
 
 
-def ending_soon(uow: UnitOfWork, auction_id: int, title: str) -> None:
-    for user_id in watcher_ids(uow.session, auction_id):
-        notify(uow, user_id, "ending_soon", f"“{title}” ends soon.", auction_id=auction_id)
+def ending_soon(uow: UnitOfWork, auction_id: int, title: str, remaining: timedelta) -> None:
+    """Everyone who watches the auction or bid on it hears how long is left (in whole minutes, at least 1)."""
+    minutes = max(1, int(remaining.total_seconds() // 60))
+    text = f"“{title}” ends in {minutes} minutes."
+    bidders = uow.session.scalars(select(Bid.bidder_id).where(Bid.auction_id == auction_id).distinct())
+    notify_all(
+        uow,
+        [
+            Note(user_id, "ending_soon", text, auction_id=auction_id)
+            for user_id in sorted(set(watcher_ids(uow.session, auction_id)) | set(bidders))
+        ],
+    )

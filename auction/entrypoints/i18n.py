@@ -111,6 +111,7 @@ MESSAGES: tuple[str, ...] = (
     N_("“{title}” ended without bids."),
     N_("“{title}” ended without a sale."),
     N_("“{title}” ends soon."),
+    N_("“{title}” ends in {minutes} minutes."),
     N_("Your maximum of {amount} on “{title}” was reached: the next bid outbids you."),
     N_("Your auction “{title}” was cancelled by an admin."),
     N_("You bought “{title}” for {amount} with Buy It Now."),
