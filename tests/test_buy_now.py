@@ -183,10 +183,10 @@ def test_service_messages_reach_portuguese_readers_translated(app, db, people, b
         assert localize("amount: amount must be positive") == "o valor deve ser positivo"
         assert (
             localize("you are already leading; a new maximum must be at least R$ 10,01")
-            == "você já está liderando; um novo máximo deve ser de pelo menos R$ 10,01"
+            == "você já está liderando; um novo máximo deve ser de pelo menos R$\u00a010,01"
         )
         assert localize("password must have at least 10 characters") == "a senha deve ter pelo menos 10 caracteres"
-        assert localize("You won “Lamp” for R$ 5,00.") == "Você venceu “Lamp” por R$ 5,00."
+        assert localize("You won “Lamp” for R$ 5,00.") == "Você arrematou “Lamp” por R$\u00a05,00."
         assert localize("a message nobody translated") == "a message nobody translated"
     with app.test_request_context(headers={"Accept-Language": "en-US"}):
         assert localize("amount: amount must be positive") == "amount must be positive"
@@ -210,4 +210,4 @@ def test_the_sell_form_sets_a_buy_now_price_and_refuses_one_below_the_reserve(cl
     auction_id = int(listed.headers["Location"].rsplit("/", 1)[1])
     assert load_auction(db, auction_id).buy_now_price == 25_000
     log_in(client, db, people["ana"])
-    assert "Buy It Now for R$ 250,00" in client.get(f"/auctions/{auction_id}").get_data(as_text=True)
+    assert "Buy It Now for R$\u00a0250,00" in client.get(f"/auctions/{auction_id}").get_data(as_text=True)

@@ -65,7 +65,7 @@ def as_user(app, db, user_id: int):
 def test_the_order_walks_from_sale_to_paid_seller_through_its_page(app, db, sold):
     buyer, seller = as_user(app, db, sold["buyer"]), as_user(app, db, sold["seller"])
     page = buyer.get(f"/orders/{sold['order']}").get_data(as_text=True)
-    assert "Leica M3" in page and "R$ 200,00" in page and "data-address-form" in page
+    assert "Leica M3" in page and "R$\u00a0200,00" in page and "data-address-form" in page
     assert f"/orders/{sold['order']}" in buyer.get("/me/bids").get_data(as_text=True)
     assert f"/orders/{sold['order']}" in seller.get("/me/auctions").get_data(as_text=True)
     assert f"/orders/{sold['order']}" in seller.get(f"/auctions/{sold['auction']}").get_data(as_text=True)
@@ -75,7 +75,7 @@ def test_the_order_walks_from_sale_to_paid_seller_through_its_page(app, db, sold
     assert seller.post(f"/orders/{sold['order']}/ship", data=form).status_code == 303
     assert "BR9" in buyer.get(f"/orders/{sold['order']}").get_data(as_text=True)
     asked = buyer.post(f"/orders/{sold['order']}/confirm")  # the button asks first, without JavaScript too
-    assert asked.status_code == 200 and "R$ 190,00" in asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "R$\u00a0190,00" in asked.get_data(as_text=True)
     assert "no longer open a dispute" in asked.get_data(as_text=True)
     assert db.transaction(wallet.balance, sold["seller"]).available == 0
     assert buyer.post(f"/orders/{sold['order']}/confirm", data={"confirmed": "yes"}).status_code == 303

@@ -110,7 +110,7 @@ def test_nav_shows_the_users_balance_and_unread_count(client, db, make_user):
     db.run(lambda uow: notifications.notify(uow, user, "outbid", "You were outbid."))
     log_in(client, db, user)
     html = client.get("/").get_data(as_text=True)
-    assert 'data-wallet-available data-cents="12345">R$ 123,45<' in html
+    assert 'data-wallet-available data-cents="12345">R$\u00a0123,45<' in html
     assert "data-unread-count>1<" in html
 
 
@@ -158,8 +158,8 @@ def test_payments_page_lists_only_the_users_own_payments(client, db, make_user):
         )
     log_in(client, db, alice)
     html = client.get("/wallet/payments").get_data(as_text=True)
-    assert "R$ 111,00" in html and "Waiting for payment" in html
-    assert "R$ 222,00" not in html
+    assert "R$\u00a0111,00" in html and "Waiting for payment" in html
+    assert "R$\u00a0222,00" not in html
 
 
 def test_marking_someone_elses_notification_read_changes_nothing(client, db, make_user):

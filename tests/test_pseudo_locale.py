@@ -35,7 +35,7 @@ from auction.payments import topups
 from auction.payouts import withdrawals as w
 from tests.conftest import VALID_CPFS
 from tests.support.auctions import fund, new_auction, place
-from tests.support.payments import TOKEN, event_body, known_payment, post, sim_client
+from tests.support.payments import TOKEN, event_body, known_payment, post, sim_client, sim_deposit
 
 ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "translations" / "pt_BR" / "LC_MESSAGES" / "messages.po"
@@ -283,8 +283,8 @@ def _withdrawals(world: World) -> None:
     db.run(w.refuse, w.AdminDecision(refused, ids["root"], "Conta divergente"))
     USER_DATA.add("Conta divergente")
     ask(45_000)  # awaiting approval
-    for outcome in ("done", "fail", None):
-        withdrawal_id, _status = w.withdraw(db, client, w.RequestWithdrawal(seller, 2_000, cpf, "CPF", limits))
+    for amount, outcome in ((2_000, "done"), (2_100, "fail"), (2_200, None)):  # Asaas refuses a repeated transfer
+        withdrawal_id, _status = w.withdraw(db, client, w.RequestWithdrawal(seller, amount, cpf, "CPF", limits))
         if outcome:
             transfer_id = db.transaction(lambda s, i=withdrawal_id: s.get(w.Withdrawal, i).asaas_transfer_id)
             with app.test_request_context():
@@ -308,6 +308,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "SCHEDULER_ENABLED": False,
         "ASAAS_SIM_DELIVERY": "inline",
         "PUBLIC_URL": "http://sim.test",
+        "ASAAS_SIM_CASHOUT_AUTH": "validation_webhook",
         "DEFAULT_LOCALE": "pt_BR",
         "BABEL_TRANSLATION_DIRECTORIES": str(pseudo_translations(tmp / "translations")),
     }
@@ -325,6 +326,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         world.user("root", is_admin=True)
         for name in ("ana", "bia", "sol"):
             fund(db, world.ids[name], 200_000)
+        sim_deposit(app, db, "6000.00")  # the simulated Asaas account holds what the wallets hold
         world.ids |= {f"auction_{k}": v for k, v in _auctions(world).items()}
         world.ids |= {f"order_{k}": v for k, v in _orders(world).items()}
         world.payments = _payments(world)
@@ -386,7 +388,7 @@ def test_the_crawl_reaches_every_page_a_get_route_serves(world: World) -> None:
         if "GET" in (rule.methods or ())
         and rule.endpoint not in skipped
         # Development stand-ins (the Asaas simulator, the mail inbox without SMTP) and machine endpoints.
-        and not rule.rule.startswith(("/asaas-sim", "/dev/", "/payment/"))
+        and not rule.rule.startswith(("/asaas-sim", "/dev/", "/payment/", "/metrics"))
     }
     assert routes - crawled == set()
 

@@ -227,6 +227,11 @@ def _literal_start(template: str) -> str:
     return _PLACEHOLDER.split(template, maxsplit=1)[0]
 
 
+def glued(text: str) -> str:
+    """ "R$" held to its number by a no-break space, so a narrow screen never wraps the currency apart from it."""
+    return text.replace("R$ ", "R$\u00a0")
+
+
 def localize(message: str) -> str:
     """A service's English message in the reader's language (without a `field: ` prefix)."""
     # The request's (a socket's) chosen locale straight from the selector, without Flask-Babel parsing it
@@ -248,8 +253,8 @@ def _localized(locale: str, message: str) -> str:
                 if name in values:
                     values[name] = _localized(locale, values[name])
             # Flask-Babel formats with %; these templates use {name}, filled after the lookup.
-            return gettext(template).format(**values)
-    return text
+            return glued(gettext(template).format(**values))
+    return glued(text)
 
 
 def message_catalog() -> list[list[str]]:

@@ -50,6 +50,11 @@ export function bidsText(count) {
   return t(count === 1 ? "bids_one" : "bids_many", { count });
 }
 
+// "R$" held to its number by a no-break space, as the server writes amounts.
+function glued(text) {
+  return text.replace(/R\$ /g, "R$\u00a0");
+}
+
 function pattern(english) {
   const names = [];
   const source = english
@@ -74,17 +79,21 @@ export function localizeMessage(text) {
     const vars = Object.fromEntries(names.map((name, i) => [name, match[i + 1]]));
     // {message} and {name} hold a message of their own (a notice with a sentence added, a pseudonym).
     for (const name of ["message", "name"]) if (name in vars) vars[name] = localizeMessage(vars[name]);
-    return fill(translated, vars);
+    return glued(fill(translated, vars));
   }
-  return plain;
+  return glued(plain);
 }
 
+// The server's pattern (auction/entrypoints/i18n.py `when`: "d MMM y, HH:mm"), built from the browser's own
+// month names, so a page's times read one way whether the server or this script wrote them.
 export function formatTime(iso, seconds = false) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return "";
   const options = { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone };
   if (seconds) options.second = "2-digit";
-  return d.toLocaleString(locale, options);
+  const part = Object.fromEntries(new Intl.DateTimeFormat(locale, options).formatToParts(d).map((p) => [p.type, p.value]));
+  const clock = [part.hour, part.minute, part.second].filter(Boolean).join(":");
+  return `${part.day} ${part.month} ${part.year}, ${clock}`;
 }
 
 export function localizeTimes(root = document) {

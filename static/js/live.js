@@ -13,7 +13,8 @@ export function formatBRL(cents) {
   const sign = cents < 0 ? "-" : "";
   const abs = Math.abs(Math.trunc(cents));
   const whole = Math.floor(abs / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ".");
-  return `${sign}R$ ${whole},${String(abs % 100).padStart(2, "0")}`;
+  // A no-break space: "R$" never wraps apart from its number (the server's brl filter does the same).
+  return `${sign}R$\u00a0${whole},${String(abs % 100).padStart(2, "0")}`;
 }
 
 export function centsToInput(cents) {

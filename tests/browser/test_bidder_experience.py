@@ -128,7 +128,7 @@ def test_buy_it_now_ends_the_auction_for_the_buyer_through_hold_and_capture(site
     expect(caio.locator("[data-confirm]")).to_contain_text("R$ 400,00")
     screenshot(caio, "auction-buy-now-confirm-pt")
     caio.click("[data-confirm-ok]")
-    expect(caio.locator("[data-result]")).to_contain_text("Você venceu este leilão por R$ 400,00")
+    expect(caio.locator("[data-result]")).to_contain_text("Você arrematou este lote por R$ 400,00")
     expect(duda.locator('[data-field="status"]')).to_have_text("Finished")
     expect(duda.locator("[data-bid-form]")).to_be_hidden()
     expect(caio.locator("nav [data-wallet-available]")).to_have_text("R$ 600,00")

@@ -46,6 +46,11 @@ def when(moment: datetime | str | None, seconds: bool = False) -> str:
     return i18n.when(_as_datetime(moment), seconds)
 
 
+def brl(cents: int) -> str:
+    """R$ 1.234,56 on a page, with a no-break space after "R$"."""
+    return i18n.glued(format_brl(cents))
+
+
 def reais(cents: int) -> str:
     """Cents as the plain decimal a money input accepts: 1234 -> '12,34'."""
     return f"{cents // 100},{cents % 100:02d}"
@@ -54,7 +59,7 @@ def reais(cents: int) -> str:
 def init_app(app: Flask) -> None:
     app.session_interface = RememberingCookieSessions()
     i18n.init_app(app)
-    app.jinja_env.filters.update(brl=format_brl, iso=iso, when=when, reais=reais)
+    app.jinja_env.filters.update(brl=brl, iso=iso, when=when, reais=reais)
     app.jinja_env.globals.update(
         status_label=js_strings.status_label,
         withdrawal_status=js_strings.withdrawal_status,

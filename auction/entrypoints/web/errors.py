@@ -54,7 +54,7 @@ def _same_site_referrer() -> str | None:
 
 
 # Machine endpoints (Asaas's webhooks and API, Socket.IO, the health check) keep werkzeug's plain answer.
-MACHINE_PATHS = ("/payment/", "/asaas-sim/v3/", "/socket.io", "/healthz")
+MACHINE_PATHS = ("/payment/", "/asaas-sim/v3/", "/socket.io", "/healthz", "/metrics")
 
 
 def _wants_page() -> bool:
