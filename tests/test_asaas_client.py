@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 
 import pytest
@@ -319,3 +320,47 @@ def test_a_key_echoed_by_the_upstream_is_redacted_from_errors(httpserver: HTTPSe
         asaas.get_payment("pay_1")
     assert_no_key(caught.value)
     assert "aact_" not in str(caught.value) and "A chave [redacted] foi recusada" in str(caught.value)
+
+
+def test_a_429_blocks_only_its_endpoint(httpserver: HTTPServer):
+    """RateLimit-* and 429s are per endpoint at Asaas: one endpoint's block must not stop the others."""
+    client = AsaasClient(base_url=httpserver.url_for("/v3"), api_key=KEY, sleep=lambda _s: None)
+    httpserver.expect_request("/v3/payments/pay_1").respond_with_data(
+        "", status=429, headers={"RateLimit-Limit": "100", "RateLimit-Remaining": "0", "RateLimit-Reset": "30"}
+    )
+    httpserver.expect_request("/v3/customers/cus_1").respond_with_json(
+        {"id": "cus_1"}, headers={"RateLimit-Limit": "100", "RateLimit-Remaining": "99", "RateLimit-Reset": "60"}
+    )
+    with pytest.raises(AsaasRateLimited):
+        client.get_payment("pay_1")
+    with pytest.raises(AsaasRateLimited):
+        client.get_payment("pay_2")  # the same endpoint, another id: still blocked, nothing sent
+    assert client.get_customer("cus_1") == {"id": "cus_1"}
+    assert len(httpserver.log) == 2
+    assert client.limits["GET /customers/{id}"] == (100, 99, 60.0)
+
+
+def test_no_more_gets_in_flight_than_asaas_allows():
+    in_flight, most = [0], [0]
+    lock = threading.Lock()
+
+    class Slow(requests.adapters.BaseAdapter):
+        def send(self, request, **_kwargs):
+            with lock:
+                in_flight[0] += 1
+                most[0] = max(most[0], in_flight[0])
+            time.sleep(0.05)
+            with lock:
+                in_flight[0] -= 1
+            answer = requests.Response()
+            answer.status_code, answer._content, answer.request = 200, b'{"id": "cus_1"}', request
+            return answer
+
+    client = AsaasClient(base_url="http://asaas.test/v3", api_key=KEY, max_concurrent_gets=3)
+    client.session.mount("http://asaas.test/", Slow())
+    threads = [threading.Thread(target=client.get_customer, args=("cus_1",)) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert most[0] == 3

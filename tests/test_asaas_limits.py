@@ -14,7 +14,7 @@ from asaas_sim import gateway, sender
 from asaas_sim.models import AsaasSimEvent
 from auction import clock, wallet
 from auction.extensions import socketio
-from auction.models import Payment, WebhookDelivery
+from auction.models import AsaasApiUsage, Payment, WebhookDelivery
 from auction.payments import deliveries, instructions, quota, reconcile, topups
 from auction.payments.client import AsaasClient, AsaasRateLimited
 from auction.payments.events import CreditPolicy
@@ -229,7 +229,28 @@ def test_the_meter_counts_requests_and_a_429_blocks_the_next_round(app, db, user
     assert (usage.requests, usage.rate_limited, usage.last_remaining, usage.blocked) == (1, 1, 0, True)
     assert db.transaction(quota.round_allowance, 8_000, 60) == 0
     clock.advance(timedelta(minutes=3))
-    assert db.transaction(quota.round_allowance, 8_000, 60) == 0  # Asaas said none are left this window
+    # RateLimit-Remaining: 0 was that endpoint's window, not the 12-hour quota: rounds go on once the reset passed.
+    assert db.transaction(quota.round_allowance, 8_000, 60) > 0
+
+
+def test_reconciliation_stops_only_when_our_own_count_nears_the_quota(db):
+    def used(session, count):
+        session.add(
+            AsaasApiUsage(
+                window_start=quota.window_start(clock.now()),
+                requests=count,
+                rate_limited=0,
+                last_limit=100,
+                last_remaining=3,  # a per-endpoint header: says nothing about the quota
+                updated_at=clock.now(),
+            )
+        )
+
+    db.transaction(used, 1_000)
+    usage = db.transaction(quota.usage, 8_000)
+    assert usage.percent_of_quota == 4 and db.transaction(quota.round_allowance, 8_000, 3_600) > 0
+    db.transaction(lambda s: s.get(AsaasApiUsage, usage.window_start).__setattr__("requests", 22_500))
+    assert db.transaction(quota.round_allowance, 8_000, 3_600) == 0
 
 
 def test_the_admin_page_shows_the_meter_and_the_webhook_queue(app, client, db, asaas, user, make_user):
@@ -242,6 +263,8 @@ def test_the_admin_page_shows_the_meter_and_the_webhook_queue(app, client, db, a
     assert "Asaas API this 12-hour window: 1 requests" in page
     health = client.get("/admin/payments/asaas").get_data(as_text=True)
     assert "No webhook for this site is registered at Asaas." in health
+    # The simulator's per-endpoint RateLimit headers, beside our own count of the quota.
+    assert "<code>GET /customers/{id}</code>" in health and "Counted from our own requests" in health
     assert client.post("/admin/payments/asaas/setup").status_code == 302
     assert "data-queue-running" in client.get("/admin/payments/asaas").get_data(as_text=True)
 

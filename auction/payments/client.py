@@ -5,10 +5,12 @@ About 400 lines: one method per Asaas endpoint the site uses, plus the shared re
 Every call has a timeout. Only safe calls are retried (with exponential backoff):
 GETs, and POSTs that carry our own `externalReference`, because before trying
 again the client looks the object up by that reference and returns it if the
-first attempt did land. A 429 is never retried at once: the client reads
-`RateLimit-Reset`, refuses every call until then (AsaasRateLimited, without a
-request) and tells its `meter` (auction.payments.quota), which also sees every
-response's `RateLimit-Limit`/`-Remaining`. Lists are paged with `offset`/`limit`
+first attempt did land. Asaas's `RateLimit-*` headers and 429s are per endpoint
+(docs.asaas.com, API limits): a 429 is never retried at once; the client reads
+`RateLimit-Reset` and refuses calls to that endpoint until then (AsaasRateLimited,
+without a request), others go on. At most 50 GETs are in flight at once (Asaas's
+limit). Every response is told to the `meter` (auction.payments.quota), which counts
+the 12-hour quota from our own requests. Lists are paged with `offset`/`limit`
 until `hasMore` is false. Errors carry Asaas's codes and descriptions; the API key
 never appears in an exception, a log line or a repr.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -133,8 +136,16 @@ class AsaasClient:
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     monotonic: Callable[[], float] = field(default=time.monotonic, repr=False)
     meter: Meter | None = field(default=None, repr=False)
-    # After a 429: no request leaves before this monotonic time.
-    blocked_until: float = field(default=0.0, repr=False)
+    # After a 429, per endpoint ("GET /payments/{id}"): no request to it leaves before this monotonic time.
+    blocked: dict[str, float] = field(default_factory=dict, repr=False)
+    # The last RateLimit-Limit/-Remaining/-Reset each endpoint answered (this process's view, for the admin page).
+    limits: dict[str, tuple[int | None, int | None, float | None]] = field(default_factory=dict, repr=False)
+    # Asaas allows "up to 50 concurrent GET requests"; more wait here instead of drawing a 429.
+    max_concurrent_gets: int = 50
+    _gets: threading.BoundedSemaphore = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._gets = threading.BoundedSemaphore(self.max_concurrent_gets)
 
     # -- customers ---------------------------------------------------------------
 
@@ -364,21 +375,26 @@ class AsaasClient:
             "Accept": "application/json",
         }
         url = f"{self.base_url}{path}"
-        wait = self.blocked_until - self.monotonic()
+        endpoint = endpoint_of(method, path)
+        wait = self.blocked.get(endpoint, 0.0) - self.monotonic()
         if wait > 0:
             # Asaas said to wait: asking again before the reset would only extend the block.
-            raise AsaasRateLimited(f"Asaas's rate limit: {method} {path} not sent", status=429, retry_after=wait)
+            raise AsaasRateLimited(f"Asaas's rate limit: {endpoint} not sent", status=429, retry_after=wait)
         try:
-            response = self.session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
+            if method == "GET":
+                with self._gets:
+                    response = self.session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
+            else:
+                response = self.session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
         except requests.Timeout:
             raise AsaasUnavailable(f"Asaas did not answer {method} {path} within {self.timeout}s") from None
         except requests.RequestException as exc:
             raise AsaasUnavailable(f"cannot reach Asaas for {method} {path}: {type(exc).__name__}") from None
-        self._observe(response)
+        self._observe(endpoint, response)
         if response.status_code == 429:
             reset = _header_number(response, "RateLimit-Reset")
             wait = reset if reset is not None and reset > 0 else DEFAULT_RATE_LIMIT_WAIT
-            self.blocked_until = self.monotonic() + wait
+            self.blocked[endpoint] = self.monotonic() + wait
             log.warning("event=asaas_rate_limited method=%s path=%s wait_s=%s", method, path, wait)
             raise AsaasRateLimited(f"Asaas refused {method} {path}: rate limited", status=429, retry_after=wait)
         if response.status_code == 200:
@@ -401,18 +417,26 @@ class AsaasClient:
             errors=errors,
         )
 
-    def _observe(self, response: requests.Response) -> None:
+    def _observe(self, endpoint: str, response: requests.Response) -> None:
+        limit = _int_or_none(_header_number(response, "RateLimit-Limit"))
+        remaining = _int_or_none(_header_number(response, "RateLimit-Remaining"))
+        reset = _header_number(response, "RateLimit-Reset")
+        if limit is not None:
+            self.limits[endpoint] = (limit, remaining, reset)
         if self.meter is None:
             return
         try:
-            self.meter.observed(
-                status=response.status_code,
-                limit=_int_or_none(_header_number(response, "RateLimit-Limit")),
-                remaining=_int_or_none(_header_number(response, "RateLimit-Remaining")),
-                reset=_header_number(response, "RateLimit-Reset"),
-            )
+            self.meter.observed(status=response.status_code, limit=limit, remaining=remaining, reset=reset)
         except Exception:  # the meter is bookkeeping: it must never fail a payment
             log.exception("event=asaas_meter_failed")
+
+
+def endpoint_of(method: str, path: str) -> str:
+    """Asaas limits requests per endpoint: the method and the path with its id left out ("GET /payments/{id}")."""
+    parts = path.split("?", 1)[0].strip("/").split("/")
+    if len(parts) > 1:
+        parts[1] = "{id}"
+    return f"{method} /{'/'.join(parts)}"
 
 
 def _header_number(response: requests.Response, name: str) -> float | None:

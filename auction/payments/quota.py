@@ -1,9 +1,12 @@
-"""The Asaas API quota: about 25,000 requests per 12 h per account, which Asaas will not raise for polling.
+"""The Asaas API quota: 25,000 requests per 12 h per account "regardless of the endpoint", reported by no header.
 
-`QuotaMeter` is told about every response (AsaasClient.meter) and counts it in the current 12-hour window
-(`asaas_api_usage`, shared by every server process), with the last `RateLimit-Limit`/`-Remaining` Asaas
-sent and, after a 429, the time it said requests are refused until. Reconciliation spends only its share,
-`ASAAS_RECONCILE_BUDGET` requests per 12 h (`round_allowance`); the admin payments page shows the meter.
+Asaas's `RateLimit-Limit`/`-Remaining`/`-Reset` headers are a different thing: the limit of the endpoint just
+called (e.g. 100 per window), so they say nothing about the 12-hour quota (docs.asaas.com, API limits). The quota
+is therefore counted from our own requests: `QuotaMeter` is told about every response (AsaasClient.meter) and
+counts it in the current 12-hour window (`asaas_api_usage`, shared by every server process through the
+database), keeping the last endpoint headers only for the admin page and, after a 429, the time Asaas said to
+wait. Reconciliation spends only its share, `ASAAS_RECONCILE_BUDGET` requests per 12 h (`round_allowance`), and
+nothing once our own count nears the quota; the client backs off per endpoint (AsaasClient.blocked).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ log = logging.getLogger(__name__)
 
 WINDOW = timedelta(hours=12)
 ASAAS_QUOTA = 25_000  # per WINDOW per account (docs.asaas.com: API limits)
+# Past this share of the quota (our own count) reconciliation stops: what is left is for top-ups and withdrawals.
+QUOTA_RESERVE = 0.9
 
 
 def window_start(now: datetime) -> datetime:
@@ -65,7 +70,7 @@ class Usage:
 
     @property
     def percent_of_quota(self) -> int:
-        return round(100 * self.requests / (self.last_limit or ASAAS_QUOTA))
+        return round(100 * self.requests / ASAAS_QUOTA)
 
     @property
     def blocked(self) -> bool:
@@ -88,8 +93,8 @@ def round_allowance(session: Session, budget: int, interval_seconds: float) -> i
     current = usage(session, budget)
     if current.blocked:
         return 0
-    if current.last_remaining is not None and current.last_remaining < ASAAS_QUOTA // 10:
-        return 0  # the account is nearly out: leave what is left to top-ups and refunds
+    if current.requests >= ASAAS_QUOTA * QUOTA_RESERVE:
+        return 0  # the account is nearly out: leave what is left to top-ups and withdrawals
     per_round = max(1, int(budget * interval_seconds / WINDOW.total_seconds()))
     elapsed = (now - current.window_start).total_seconds() / WINDOW.total_seconds()
     ahead = current.requests - int(budget * elapsed)

@@ -38,7 +38,6 @@ class WebhookStatus:
     url: str | None = None
     enabled: bool = False
     interrupted: bool = False
-    penalized: bool = False
     send_type: str | None = None
     events: int = 0
 
@@ -63,7 +62,6 @@ def _status(hook: dict[str, Any] | None) -> WebhookStatus:
         url=hook.get("url"),
         enabled=bool(hook.get("enabled")),
         interrupted=bool(hook.get("interrupted")),
-        penalized=bool(hook.get("hasPenalty") or hook.get("penalized")),
         send_type=hook.get("sendType"),
         events=len(hook.get("events") or []),
     )

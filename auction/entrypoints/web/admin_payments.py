@@ -60,6 +60,7 @@ def asaas_health() -> Any:
         error=error,
         failed=db.transaction(queries.failed_delivery_count),
         usage=db.transaction(quota.usage, current_app.config["ASAAS_RECONCILE_BUDGET"]),
+        endpoint_limits=dict(get_asaas().limits),
         quota=quota.ASAAS_QUOTA,
     )
 
