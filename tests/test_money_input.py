@@ -154,6 +154,14 @@ def test_every_money_form_refuses_what_is_not_a_brazilian_amount_and_writes_noth
         sold = ana.post("/sell", data={**form, **sell, "starting_price": amount})
         assert sold.status_code == 400 and "enter an amount like 150 or 150,00" in sold.get_data(as_text=True)
     assert [count(db, model) for model in (Withdrawal, Payment, PaymentLink, Auction)] == [0, 0, 0, 0]
+    # The refusal reads in the reader's language.
+    refused = ana.post(
+        "/wallet/withdraw",
+        data={**form, "amount": "1e3", "pix_key": cpf, "pix_key_type": "CPF"},
+        headers={"Accept-Language": "pt-BR"},
+        follow_redirects=True,
+    )
+    assert "digite um valor como 150 ou 150,00" in refused.get_data(as_text=True)
     # The same forms take the Brazilian form of the amount.
     ana.post(
         "/wallet/withdraw",

@@ -63,6 +63,7 @@ MESSAGES: tuple[str, ...] = (
     N_("amount must be a whole number of cents"),
     N_("amount must be positive"),
     N_("amount is too large"),
+    N_("enter an amount like 150 or 150,00"),
     N_("auction_id must be a positive whole number"),
     N_("your wallet is in debt ({amount}); add money before bidding"),
     N_("not enough funds: {needed} needed, {available} available"),
