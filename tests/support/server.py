@@ -45,12 +45,20 @@ class LiveServer:
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
             try:
                 if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
+                    return self._on_its_runtime(env)
             except requests.RequestException:
                 pass
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"server did not answer within {timeout}s:\n{self.log()}")
+
+    def _on_its_runtime(self, env: dict[str, str]) -> LiveServer:
+        """The server runs on the runtime SOCKETIO_ASYNC_MODE names (`./dev runtimes` relies on it)."""
+        wanted = env.get("SOCKETIO_ASYNC_MODE") or "eventlet"
+        if f"runtime={wanted}" not in self.log():
+            self.stop()
+            raise RuntimeError(f"the server is not on the {wanted} runtime:\n{self.log()}")
+        return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process and self.process.poll() is None:
