@@ -251,6 +251,7 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "SMTP_PASSWORD": env.get("SMTP_PASSWORD") or "",
         "SMTP_TIMEOUT": float(env.get("SMTP_TIMEOUT") or 10),
         "MAIL_FROM": env.get("MAIL_FROM") or f"{site_name} <nao-responda@{host_of(public_url)}>",
+        "CONTACT_EMAIL": env.get("CONTACT_EMAIL") or f"ajuda@{host_of(public_url)}",
         "MAIL_DEV_INBOX": not smtp_host and not production,
         "MAIL_SEND_INTERVAL": float(env.get("MAIL_SEND_INTERVAL") or 5),
         # A message is tried this many times (waiting MAIL_RETRY_SECONDS, doubling, at most an hour) before it is dead.

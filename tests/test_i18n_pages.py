@@ -74,3 +74,24 @@ def test_a_method_the_route_does_not_take_is_the_sites_405_page(site_client):
 def test_machine_endpoints_and_json_clients_keep_the_plain_answer(site_client):
     assert "topbar" not in site_client.get("/payment/no-such-hook").get_data(as_text=True)
     assert "topbar" not in site_client.get("/nothing", headers={"Accept": "application/json"}).get_data(as_text=True)
+
+
+def test_the_footer_names_the_time_zone_in_words_and_links_the_sites_promises(site_client):
+    html = site_client.get("/").get_data(as_text=True)
+    footer = html[html.index('<footer class="footer">') :]
+    assert "horário de Brasília" in footer and ">America/Sao_Paulo" not in footer and "Sao_Paulo." not in footer
+    for path in ("/protecao-ao-comprador", "/termos", "/privacidade", "mailto:ajuda@"):
+        assert path in footer
+    site_client.set_cookie("lang", "en")
+    assert "Dates and times in Brasilia Time." in site_client.get("/login").get_data(as_text=True)
+
+
+def test_buyer_protection_states_this_sites_deadlines_and_fee(app_config):
+    app = create_app(app_config | {"ORDER_SHIP_DAYS": 5, "ORDER_RELEASE_DAYS": 10, "PLATFORM_FEE_BPS": 250})
+    Base.metadata.create_all(app.extensions["auction.db"].engine)
+    client = app.test_client()
+    client.set_cookie("lang", "pt_BR")
+    page = client.get("/protecao-ao-comprador").get_data(as_text=True)
+    assert "O vendedor tem 5 dias para enviar" in page and "automaticamente 10 dias depois do envio" in page
+    assert "2,5%" in page and "custódia" in page and "disputa" in page
+    app.extensions["auction.db"].dispose()

@@ -363,8 +363,9 @@ def _pages(world: World) -> dict[str | None, list[str]]:
     admin = ["/admin/", "/admin/users", "/admin/auctions", "/admin/payments", "/admin/deliveries", "/admin/withdrawals"]
     admin += ["/admin/orders", "/admin/disputes", "/admin/payments/asaas", "/admin/deliveries/1", "/admin/mail"]
     admin += ["/admin/alerts"]
+    public = ["/", "/login", "/register", "/forgot-password", "/protecao-ao-comprador", "/no-such-page"]
     return {
-        None: ["/", "/login", "/register", "/forgot-password", "/no-such-page", unsubscribe, *auctions, *expired],
+        None: [*public, unsubscribe, *auctions, *expired],
         "second factor": ["/login/code"],
         "ana": own + auctions + orders_ + payments,
         "sol": own + auctions + orders_,

@@ -19,7 +19,7 @@ from datetime import datetime
 from functools import cache, lru_cache
 
 import pytz
-from babel.dates import format_datetime
+from babel.dates import format_datetime, get_timezone_name
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel, get_locale, get_timezone, gettext
 
@@ -311,6 +311,13 @@ def when(moment: datetime | None, seconds: bool = False) -> str:
         return ""
     pattern = "d MMM y, HH:mm:ss" if seconds else "d MMM y, HH:mm"
     return format_datetime(moment, pattern, tzinfo=get_timezone(), locale=get_locale())
+
+
+def zone_name() -> str:
+    """The reader's time zone in words ("horário de Brasília", "Brasilia Time"), not its tz database name."""
+    name = get_timezone_name(get_timezone(), "long", zone_variant="generic", locale=get_locale())
+    # CLDR capitalizes it as a title; inside a Portuguese sentence it is a common noun ("no horário de Brasília").
+    return name[0].lower() + name[1:] if language().startswith("pt") and name.startswith("Horário") else name
 
 
 def language() -> str:

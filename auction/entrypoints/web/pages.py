@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, g, redirect, render_template, request
+from flask import Blueprint, Flask, current_app, g, redirect, render_template, request
 from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -56,6 +56,7 @@ def init_app(app: Flask) -> None:
             "page_locale": i18n.language(),
             "page_lang": i18n.language().replace("_", "-"),
             "page_timezone": str(i18n.get_timezone()),
+            "page_zone_name": i18n.zone_name(),
             "js_i18n": js_strings.catalog,
         }
 
@@ -96,6 +97,21 @@ def healthz() -> Any:
 
 def _legal(document: str, version: str) -> Any:
     return render_template(f"legal/{document}.{i18n.language()}.html", version=version)
+
+
+@bp.get("/protecao-ao-comprador")
+def buyer_protection() -> Any:
+    """How escrow protects a buyer, with this site's own deadlines and fee (ORDER_SHIP_DAYS, ORDER_RELEASE_DAYS,
+    PLATFORM_FEE_BPS)."""
+    config = current_app.config
+    fee = config["PLATFORM_FEE_BPS"]
+    percent = f"{fee / 100:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+    return render_template(
+        "pages/buyer_protection.html",
+        ship_days=config["ORDER_SHIP_DAYS"],
+        release_days=config["ORDER_RELEASE_DAYS"],
+        fee_percent=percent if fee else None,
+    )
 
 
 @bp.get("/termos")
