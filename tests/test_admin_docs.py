@@ -7,7 +7,9 @@ What the walk changes in the text, and nothing else:
   `/tmp/leilao`) become folders of the test, and `/srv/leilao/app` is this checkout;
 - `127.0.0.1:3306` (where the docs' MariaDB listens) becomes the scratch server's port; the `mariadb` clients find
   it through `~/.my.cnf`, as they would find Debian's server through /etc/mysql;
-- the example dump name of the restore (`auction-20261201T0300Z.sql.gz`) becomes the dump the walk took.
+- the example dump name of the restore (`auction-20261201T0300Z.sql.gz`) becomes the dump the walk took, and the
+  point-in-time example's values (binary log file and position, the logs' folder, the moment to stop at) become
+  what that dump's comment says, the scratch server's datadir and a minute from now, as the page tells.
 Commands that manage the machine (apt-get, adduser, git clone, systemctl, sudoedit, enabling the nginx site,
 curl) are not run: `systemctl` is a stand-in that records what it was asked, `sudo` runs the command as this
 (root) user, and `nginx -t` checks the rendered site inside a wrapper like Debian's nginx.conf. The settings an
@@ -16,6 +18,7 @@ administrator types with sudoedit are written into the copied files here (`edit`
 
 from __future__ import annotations
 
+import gzip
 import os
 import pty
 import re
@@ -215,6 +218,24 @@ def test_database_md_install_upgrade_backup_and_restore_work_as_written(walk):
     walk.paths["auction-20261201T0300Z.sql.gz"] = dump.name
     restored = walk.run(blocks("docs/database.md", "### 3. Restore into a new database and check it")[0])
     assert "ledger OK" in restored
+    # Point in time: a change after the dump reaches the restored database through the binary logs.
+    walk.sql("UPDATE auction.users SET email = 'root-after-dump@example.com' WHERE username = 'root';")
+    file, position = re.search(
+        r"MASTER_LOG_FILE='([^']+)', MASTER_LOG_POS=(\d+)", gzip.decompress(dump.read_bytes()).decode()
+    ).groups()
+    walk.paths.update(
+        {
+            " /var/lib/mysql/binlog.000043": "",  # the example's second file: the scratch server wrote one
+            "/var/lib/mysql": str(walk.server.folder / "data"),
+            "binlog.000042": file,
+            "--start-position=1337": f"--start-position={position}",
+            "2026-12-01 14:05:00": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(time.time() + 60)),
+        }
+    )
+    rolled = walk.run(blocks("docs/database.md", "### 4. Point in time: roll forward with the binary logs")[0])
+    assert "ledger OK" in rolled
+    emails = walk.sql("SELECT email FROM auction_restored.users WHERE username = 'root';")
+    assert "root-after-dump@example.com" in emails
 
 
 def test_readme_in_short_then_deploy_md_settings_certificate_nginx_schema_and_processes_work_as_written(walk):
