@@ -19,7 +19,7 @@ from auction.auctions import listing
 from auction.db import Database
 from auction.entrypoints import jobs
 from auction.entrypoints.alerts import run_alerts
-from auction.models import AlertDelivery, Base
+from auction.models import AlertDelivery, Base, User
 from tests.support.auctions import FACTS, fund, new_auction, place
 from tests.support.smtp import MailCatcher, links, parts
 from tests.support.sockets import PASSWORD, SocketUser
@@ -37,14 +37,19 @@ def smtp_app(app_config, smtp_server):
     clock.reset()
 
 
-def register(db: Database, name: str) -> int:
-    return db.transaction(
-        lambda s: (
-            accounts.register(
-                s, username=name, email=f"{name}@example.com", password=PASSWORD, cpf_cnpj="52998224725"
-            ).id
+def register(db: Database, name: str, *, verified: bool = True, locale: str | None = None) -> int:
+    """An account whose owner opened the verification link (alert e-mails go only to proven addresses)."""
+
+    def create(session) -> int:
+        user = accounts.register(
+            session, username=name, email=f"{name}@example.com", password=PASSWORD, cpf_cnpj="52998224725"
         )
-    )
+        row = session.get(User, user.id)
+        row.email_verified_at = clock.now() if verified else None
+        row.locale = locale
+        return user.id
+
+    return db.transaction(create)
 
 
 @pytest.fixture
@@ -56,8 +61,9 @@ def outbid(smtp_app):
         fund(db, user, 1_000_000)
     auction_id = new_auction(db, seller, title="Câmera antiga", starting_price=1_000)
 
-    def run(locale: str = "pt_BR", price: int = 1_500) -> None:
-        db.transaction(preferences.save, ana, {}, locale=locale)
+    def run(locale: str | None = "pt_BR", price: int = 1_500) -> None:
+        if locale is not None:
+            db.transaction(preferences.save, ana, {}, locale=locale)
         place(db, auction_id, ana, price - 500)
         place(db, auction_id, bob, price)
         with smtp_app.app_context():
@@ -89,11 +95,20 @@ def test_the_outbid_email_arrives_with_one_click_unsubscribe_and_a_link_to_the_a
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-def test_english_readers_get_english_alerts(outbid, smtp_server):
-    outbid["run"](locale="en")
+def test_english_readers_get_english_alerts_in_the_accounts_language_until_they_choose(outbid, smtp_server):
+    outbid["db"].transaction(lambda s: setattr(s.get(User, outbid["ana"]), "locale", "en"))
+    outbid["run"](locale=None)
     [message] = smtp_server.wait_for(1)
     assert message["Subject"] == "You were outbid"
     assert "You were outbid on “Câmera antiga”: the price is now R$ 15,00." in parts(message)[0]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_no_alert_email_goes_to_an_address_its_owner_has_not_proven(outbid, smtp_server):
+    outbid["db"].transaction(lambda s: setattr(s.get(User, outbid["ana"]), "email_verified_at", None))
+    outbid["run"]()
+    assert smtp_server.messages == []
+    assert [(d.status, d.note) for d in _deliveries(outbid, "email")] == [("skipped", "email_not_verified")]
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "mariadb"])

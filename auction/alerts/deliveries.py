@@ -50,6 +50,7 @@ class DueAlert:
     message: str
     path: str
     attempts: int
+    # The account's address once its owner proved it (accounts' verification link), else "": no e-mail then.
     email: str
     locale: str
     while_watching: bool
@@ -99,8 +100,11 @@ def due(session: Session, limit: int = 200) -> list[DueAlert]:
     if not rows:
         return []
     users = {row.user_id for row in rows}
-    emails = {
-        uid: email for uid, email in session.execute(select(User.id, User.email).where(User.id.in_(sorted(users))))
+    accounts = {
+        uid: (email if verified_at is not None else "", locale)
+        for uid, email, verified_at, locale in session.execute(
+            select(User.id, User.email, User.email_verified_at, User.locale).where(User.id.in_(sorted(users)))
+        )
     }
     prefs = preferences.for_users(session, users)
     subscriptions: dict[int, list[Subscription]] = {}
@@ -117,8 +121,8 @@ def due(session: Session, limit: int = 200) -> list[DueAlert]:
             message=row.message,
             path=row.path,
             attempts=row.attempts,
-            email=emails.get(row.user_id, ""),
-            locale=prefs[row.user_id].locale,
+            email=accounts.get(row.user_id, ("", None))[0],
+            locale=prefs[row.user_id].locale or accounts.get(row.user_id, ("", None))[1] or preferences.DEFAULT_LOCALE,
             while_watching=prefs[row.user_id].while_watching,
             stale=_stale(row, auctions.get(row.auction_id) if row.auction_id is not None else None),
             subscriptions=tuple(subscriptions.get(row.user_id, ())),

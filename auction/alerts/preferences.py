@@ -21,7 +21,8 @@ DEFAULT_LOCALE = "pt_BR"
 @dataclass(frozen=True)
 class Preferences:
     choices: dict[tuple[str, str], bool]
-    locale: str
+    # The language chosen on the alerts page or with a push subscription; None: the account's (users.locale).
+    locale: str | None
     while_watching: bool
 
     def on(self, kind: AlertKind, channel: Channel) -> bool:
@@ -44,7 +45,7 @@ def for_users(session: Session, user_ids: Iterable[int]) -> dict[int, Preference
     return {
         user_id: Preferences(
             choices[user_id],
-            settings[user_id].locale if user_id in settings else DEFAULT_LOCALE,
+            settings[user_id].locale if user_id in settings else None,
             bool(settings[user_id].while_watching) if user_id in settings else False,
         )
         for user_id in ids

@@ -177,7 +177,7 @@ def _push(alert: DueAlert, pusher: Pusher | None, payload: dict[str, Any]) -> Ou
 
 def _email(app: Flask, alert: DueAlert, kind_key: str, title: str, body: str) -> Outcome:
     if not alert.email:
-        return Outcome(alert.id, dispatch.SKIPPED, "no_email")
+        return Outcome(alert.id, dispatch.SKIPPED, "email_not_verified")
     unsubscribe = f"/alerts/unsubscribe/{unsubscribe_token(alert.user_id, kind_key, app)}"
     context = {
         "title": title,

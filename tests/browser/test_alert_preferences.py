@@ -23,8 +23,8 @@ def test_the_alerts_page_registers_the_worker_shows_and_saves_preferences_in_bot
     ana = site.user("ana")
     page = site.page(width=390, height=844, locale="pt-BR")
     site.login(page, "ana")
-    page.goto(f"{site.url}/notifications")
-    page.click("[data-alert-preferences-link]")
+    page.goto(f"{site.url}/account")
+    page.click("[data-account-alerts] a")
     assert page.locator("h1").inner_text() == "Avisos"
     assert worker_script(page) == f"{site.url}/sw.js"
     # Loading the page asked nothing: the permission is still the browser's default.
