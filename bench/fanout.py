@@ -1,6 +1,7 @@
 """Scenario 2, fan-out: W watchers in one auction room, bids at a fixed rate (open loop).
 
 python -m bench.fanout                          # 2,000 watchers, 50 bids/s, the project on eventlet
+python -m bench.fanout --server gevent          # the same on gevent (or threading)
 python -m bench.fanout --watchers 500 --rate 20
 python -m bench.fanout --server bare            # the same load on the bare Socket.IO server (ceiling 7b)
 python -m bench.fanout --servers 2 --env SOCKETIO_MESSAGE_QUEUE=redis://127.0.0.1:6379/0   # scenario 6
