@@ -223,6 +223,8 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         "ORDER_SHIP_DAYS": _int(env, "ORDER_SHIP_DAYS", 7),
         "ORDER_RELEASE_DAYS": _int(env, "ORDER_RELEASE_DAYS", 14),
         "ORDER_JOBS_INTERVAL": float(env.get("ORDER_JOBS_INTERVAL") or 60),
+        # The buyer is reminded this many hours before a shipped order's escrow goes to the seller on its own.
+        "ORDER_RELEASE_REMINDER_HOURS": _int(env, "ORDER_RELEASE_REMINDER_HOURS", 48),
         # Withdrawals (auction.payouts), in centavos: per withdrawal, per 24 hours, and the amount above
         # which an admin approves first.
         "WITHDRAWAL_MIN_CENTS": _int(env, "WITHDRAWAL_MIN_CENTS", 1_000),

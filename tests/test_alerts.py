@@ -14,7 +14,7 @@ from auction import clock
 from auction.alerts import preferences, push
 from auction.entrypoints.alerts import run_alerts, vapid_public_key
 from auction.entrypoints.sockets.presence import WatcherCounter
-from auction.models import AlertDelivery, Notification, PushSubscription
+from auction.models import AlertDelivery, Notification, Order, PushSubscription
 from auction.money import format_brl
 from tests.conftest import IN_CI
 from tests.support.auctions import fund, new_auction, place
@@ -224,3 +224,34 @@ def test_a_leader_whose_maximum_was_reached_is_pushed_before_being_outbid(app, d
     payload = keys.decrypt(received)
     assert payload["title"] == "Your maximum bid was reached"
     assert payload["body"] == "Your maximum of R$ 30,00 on “Câmera antiga” was reached: the next bid outbids you."
+
+
+@SQLITE_ONLY
+def test_the_buyer_is_reminded_once_before_the_automatic_release_and_the_push_leads_to_the_order(
+    app, db, war, endpoint
+):
+    from auction.auctions import closing
+    from auction.entrypoints import jobs
+    from auction.orders import service as orders
+    from tests.test_orders import ADDRESS
+
+    keys = subscribe(db, war["ana"], endpoint)
+    clock.advance(timedelta(hours=2))  # the auction (one hour) is over; ana won it at R$ 10,00
+    db.run(closing.finish_if_due, war["auction"], fee_bps=0)
+    order_id = db.transaction(lambda s: s.scalar(select(Order.id).where(Order.auction_id == war["auction"])))
+    db.run(orders.set_address, orders.SetAddress(order_id, war["ana"], ADDRESS))
+    db.run(orders.ship, orders.Ship(order_id, war["seller"], "Correios", "BR123456789BR", release_days=3))
+    round_(app)
+    before = len(endpoint.received)  # won, shipped
+    with app.app_context():
+        jobs.run_order_release(app)  # three days away: not yet
+        clock.advance(timedelta(days=2))
+        jobs.run_order_release(app)
+        jobs.run_order_release(app)
+    round_(app)
+    [reminder] = endpoint.wait_for(before + 1)[before:]
+    payload = keys.decrypt(reminder)
+    assert payload["title"] == "News about your order"
+    assert payload["body"].startswith(f"Order #{order_id}: the payment goes to the seller automatically in 23 hours.")
+    assert payload["url"] == f"{app.config['PUBLIC_URL']}/orders/{order_id}"
+    assert len(endpoint.received) == before + 1

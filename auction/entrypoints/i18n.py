@@ -128,6 +128,10 @@ MESSAGES: tuple[str, ...] = (
     N_("Order #{id} for “{title}”: ship it soon; you are paid when the buyer confirms receipt."),
     N_("Order #{id}: the delivery address is set."),
     N_(
+        "Order #{id}: the payment goes to the seller automatically in {hours} hours. "
+        "Confirm receipt, or open a dispute if something is wrong."
+    ),
+    N_(
         "“{title}” was shipped ({carrier}, {tracking}). Confirm receipt when it arrives; "
         "otherwise the payment is released on {date}."
     ),

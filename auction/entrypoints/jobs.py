@@ -168,6 +168,9 @@ def reconcile_job(app: Flask) -> None:
 
 def run_order_release(app: Flask) -> int:
     db = get_db()
+    within = timedelta(hours=app.config["ORDER_RELEASE_REMINDER_HOURS"])
+    for order_id in db.run(order_service.remind_release, within):
+        log.info("event=order_release_reminded order_id=%s", order_id)
     released = 0
     for order_id in db.transaction(order_service.due_order_ids):
         try:

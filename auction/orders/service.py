@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from .. import clock
 from ..db import lock_existing
 from ..errors import Invalid
-from ..models import Auction, DeliveryAddress, Order, User
+from ..models import Auction, DeliveryAddress, Notification, Order, User
 from ..money import Cents, format_brl
+from ..notifications import notify
 from ..uow import UnitOfWork
 from ..wallet import escrow
 from . import messages
@@ -250,6 +251,41 @@ def due_order_ids(session: Session, limit: int = 100) -> list[int]:
             .limit(limit)
         )
     )
+
+
+def remind_release(uow: UnitOfWork, within: timedelta, limit: int = 100) -> list[int]:
+    """Tell the buyer of each shipped order whose automatic release comes within `within` that it is coming
+    (once: the reminder notification itself is the mark); returns the orders reminded."""
+    session = uow.session
+    now = clock.now()
+    reminded = (
+        select(Notification.id)
+        .where(
+            Notification.user_id == Order.buyer_id,
+            Notification.auction_id == Order.auction_id,
+            Notification.kind == "order_release_soon",
+        )
+        .exists()
+    )
+    due = session.execute(
+        select(Order.id, Order.buyer_id, Order.auction_id, Order.release_at)
+        .where(
+            Order.status == OrderStatus.SHIPPED,
+            Order.release_at > now,
+            Order.release_at <= now + within,
+            ~reminded,
+        )
+        .order_by(Order.release_at)
+        .limit(limit)
+    ).all()
+    for order_id, buyer_id, auction_id, release_at in due:
+        hours = max(1, int((release_at - now).total_seconds() // 3600))
+        text = (
+            f"Order #{order_id}: the payment goes to the seller automatically in {hours} hours. "
+            "Confirm receipt, or open a dispute if something is wrong."
+        )
+        notify(uow, buyer_id, "order_release_soon", text, auction_id=auction_id)
+    return [order_id for order_id, *_ in due]
 
 
 @dataclass(frozen=True)
