@@ -17,6 +17,7 @@ from auction.entrypoints.sockets.presence import WatcherCounter
 from auction.models import AlertDelivery, Notification, Order, PushSubscription
 from auction.money import format_brl
 from tests.conftest import IN_CI
+from tests.test_accounts import csrf_token
 from tests.support.auctions import fund, new_auction, place
 from tests.support.push import BrowserKeys, PushEndpoint, vapid_claims
 
@@ -158,7 +159,9 @@ def test_a_subscription_the_push_service_calls_gone_is_removed(app, db, war, end
 
 
 @SQLITE_ONLY
-def test_a_failing_push_service_is_retried_with_back_off_then_dead(app, db, war, endpoint):
+def test_a_failing_push_service_is_retried_with_back_off_then_dead_and_shown_to_admins(
+    app, db, war, endpoint, client, make_user
+):
     subscribe(db, war["ana"], endpoint)
     endpoint.status = 503
     app.config["ALERT_MAX_ATTEMPTS"] = 3
@@ -175,6 +178,15 @@ def test_a_failing_push_service_is_retried_with_back_off_then_dead(app, db, war,
     [delivery] = deliveries(db, war["ana"])
     assert (delivery.status, delivery.attempts, delivery.note) == ("dead", 3, "push service answered 503")
     assert len(endpoint.received) == 3
+    # Admins see it: the counts per status and channel, and the dead delivery with its last error.
+    make_user("root", is_admin=True)
+    client.post(
+        "/login",
+        data={"username": "root", "password": "correct horse battery", "csrf_token": csrf_token(client, "/login")},
+    )
+    page = client.get("/admin/alerts").get_data(as_text=True)
+    assert f'data-delivery-id="{delivery.id}"' in page and "push service answered 503" in page
+    assert '<tr data-status="dead" data-channel="push">' in page
 
 
 @SQLITE_ONLY
