@@ -17,9 +17,9 @@ from auction.entrypoints.sockets.presence import WatcherCounter
 from auction.models import AlertDelivery, Notification, Order, PushSubscription
 from auction.money import format_brl
 from tests.conftest import IN_CI
-from tests.test_accounts import csrf_token
 from tests.support.auctions import fund, new_auction, place
 from tests.support.push import BrowserKeys, PushEndpoint, vapid_claims
+from tests.test_accounts import csrf_token
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 # The whole path is checked on both backends by the first tests; the rules after them store the same rows.
