@@ -201,7 +201,7 @@ def test_a_refused_card_is_visibly_refused_and_the_charge_stays_payable(db, clie
     assert available(db, user) == 0
     assert payment_row(db, started.payment_id).status == "REFUSED"
     page = client.get(started.payment_url.replace("http://sim.test", "")).get_data(as_text=True)
-    assert "CARD REFUSED" in page and "data-card-refused" in page
+    assert "Card refused" in page and "data-card-refused" in page
     assert press(client, started.payment_url, "pay_card").status_code == 302
     assert payment_row(db, started.payment_id).status == "CONFIRMED"
 
@@ -468,9 +468,10 @@ def test_asaas_dates_are_brasilia_time_the_due_date_sent_and_the_pix_expiry_show
         .get(f"/wallet/payments/{started.payment_id}")
         .get_data(as_text=True)
     )
+    # The code's own expirationDate, as Asaas writes it: "YYYY-MM-DD 23:59:59", Brasília time.
+    expires = datetime.fromisoformat(asaas.pix_qr_code(asaas_id)["expirationDate"])
+    assert (expires.hour, expires.minute) == (23, 59)
     shown = re.search(r"data-pix-expires>Valid until ([^<]+)\.<", page)
-    assert shown is not None and shown.group(1) == f"{due.day} {due:%b %Y}, 23:59"
+    assert shown is not None and shown.group(1) == f"{expires.day} {expires:%b %Y}, 23:59"
     stored = db.transaction(lambda s: s.get(PaymentInstructions, started.payment_id).expires_at)
-    assert stored.replace(tzinfo=UTC) == datetime(due.year, due.month, due.day, 23, 59, 59, tzinfo=UTC) + timedelta(
-        hours=3
-    )
+    assert stored.replace(tzinfo=UTC) == expires.replace(tzinfo=UTC) + timedelta(hours=3)

@@ -30,7 +30,7 @@ from auction.entrypoints import i18n
 from auction.entrypoints.alerts import unsubscribe_token
 from auction.entrypoints.web.auth import PENDING_2FA
 from auction.extensions import get_db
-from auction.models import Base, Notification, Order, User
+from auction.models import Base, Notification, Order, Payment, User
 from auction.orders import service as orders
 from auction.payments import topups
 from auction.payouts import withdrawals as w
@@ -174,6 +174,7 @@ class World:
         self.app, self.db = app, db
         self.ids: dict[str, int] = {}
         self.payments: list[int] = []
+        self.checkouts: list[str] = []
 
     def user(self, name: str, is_admin: bool = False) -> int:
         fields = {"email": f"{name}@example.com", "password": "correct horse battery", "is_admin": is_admin}
@@ -342,6 +343,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         world.ids |= {f"auction_{k}": v for k, v in _auctions(world).items()}
         world.ids |= {f"order_{k}": v for k, v in _orders(world).items()}
         world.payments = _payments(world)
+        world.checkouts = db.transaction(
+            lambda s: [s.get(Payment, p).asaas_payment_id for p in world.payments[:3]]  # PIX, boleto, card
+        )
         _withdrawals(world)
         yield world
         assert db.transaction(wallet.audit) == []
@@ -355,6 +359,8 @@ def _pages(world: World) -> dict[str | None, list[str]]:
     auctions = [f"/auctions/{v}" for k, v in ids.items() if k.startswith("auction_")]
     orders_ = [f"/orders/{v}" for k, v in ids.items() if k.startswith("order_")]
     payments = [f"/wallet/payments/{p}" for p in world.payments[:3]]
+    # The simulator's checkout, as the payer sees it (Asaas's own page in production).
+    payments += [f"/asaas-sim/i/{asaas_id}" for asaas_id in world.checkouts]
     own = ["/", "/sell", "/me/bids", "/me/auctions", "/me/watchlist", "/wallet", "/wallet/payments", "/notifications"]
     own += ["/account/alerts", "/account"]
     # Links from e-mails whose token is not (or no longer) valid: the page says so.
@@ -428,3 +434,34 @@ def test_the_marker_catches_an_unmarked_word() -> None:
     assert unmarked(f"{pseudo('Won by %(name)s')} bob", {"bob"}) == ""
     assert unmarked("Order #1", set()) == "Order"
     assert leaks('<button title="Copy">⟦Çópy⟧</button><p lang="en">English</p>', set()) == ["'Copy'"]
+
+
+# What a page script shows comes from the server's catalog (t(), statusLabel, localizeMessage...): a literal
+# with letters handed to the page instead is a word no catalog translates.
+SHOWN_LITERAL = re.compile(
+    r"(?:textContent|innerText|title|placeholder|ariaLabel|alt)\s*=\s*(['\"`])(?P<a>[^'\"`]*)\1"
+    r"|(?:append|prepend|replaceChildren|alert|confirm)\(\s*(['\"`])(?P<b>[^'\"`]*)\3"
+    r"|setAttribute\(\s*['\"](?:title|placeholder|aria-label|alt)['\"]\s*,\s*(['\"`])(?P<c>[^'\"`]*)\5"
+)
+
+
+def shown_literals(source: str) -> list[str]:
+    found = []
+    for match in SHOWN_LITERAL.finditer(source):
+        text = re.sub(r"\$\{[^}]*\}", " ", match.group("a") or match.group("b") or match.group("c") or "")
+        if LEFTOVER.search(text):
+            found.append(text)
+    return found
+
+
+def test_the_page_scripts_show_no_word_of_their_own() -> None:
+    found = {
+        f"{path.name}: {text!r}"
+        for path in sorted((ROOT / "static" / "js").glob("*.js"))
+        for text in shown_literals(path.read_text())
+    }
+    assert found == set()
+    assert shown_literals('el.textContent = "Copied"; box.append(`Paid ${x}`); el.textContent = `${a} ${b}`;') == [
+        "Copied",
+        "Paid  ",
+    ]

@@ -130,7 +130,7 @@ def _store_link(session: Session, remote: dict[str, Any], name: str, value: Cent
 def create_payment_link(db: Database, client: AsaasClient, command: CreatePaymentLink) -> PaymentLink:
     """Admins: a DETACHED Asaas payment link for a fixed top-up amount; payments through it are matched by payer."""
     cents = validate_topup_amount(command.amount, command.limits)
-    name = (command.name or "").strip()[:120] or f"Wallet top-up {format_brl(cents)}"
+    name = (command.name or "").strip()[:120] or f"Depósito na carteira Leilão {format_brl(cents)}"
     try:
         remote = client.create_payment_link(name=name, value=cents_to_reais(cents), description="Top up your wallet")
     except AsaasError as exc:

@@ -137,7 +137,8 @@ def create_topup(db: Database, client: AsaasClient, command: StartTopUp) -> TopU
             value=cents_to_reais(cents),
             due_date=due,
             external_reference=topup_reference(payment_id),
-            description=f"Wallet top-up #{payment_id}",
+            # Asaas shows it to the payer on its own Portuguese invoice page and in their bank app.
+            description=f"Depósito na carteira Leilão nº {payment_id}",
             billing_type=billing_type,
             success_url=command.return_url.replace("{id}", str(payment_id)) if command.return_url else None,
         )
