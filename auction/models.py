@@ -551,6 +551,23 @@ class Order(Base):
     seller: Mapped[User] = relationship(foreign_keys=[seller_id])
 
 
+class SellerRating(Base):
+    """The buyer's rating of the seller after a completed order (one per order); the seller may answer once."""
+
+    __tablename__ = "seller_ratings"
+    __table_args__ = table_args(Index("ix_seller_ratings_seller_id_created_at", "seller_id", "created_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    stars: Mapped[int] = mapped_column(SmallInteger)  # 1 to 5
+    comment: Mapped[str] = mapped_column(String(1000))
+    reply: Mapped[str | None] = mapped_column(String(1000))
+    replied_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
 class Withdrawal(Base):
     """Money out of a wallet to a PIX key, through an Asaas transfer (auction.payouts)."""
 

@@ -4,7 +4,7 @@
 -- Load it into an empty database (see docs/database.md):
 --   mariadb -u root -p -e "CREATE DATABASE auction CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 --   mariadb -u root -p auction < sql/schema.sql
--- Running it again does no harm. It records the Alembic revision it equals (0012), so later
+-- Running it again does no harm. It records the Alembic revision it equals (0013), so later
 -- schema changes are applied with `flask --app auction db upgrade` or the files in sql/migrations/.
 
 SET NAMES utf8mb4;
@@ -504,6 +504,25 @@ CREATE TABLE IF NOT EXISTS payment_instructions (
 	CONSTRAINT fk_payment_instructions_payment_id_payments FOREIGN KEY(payment_id) REFERENCES payments (id) ON DELETE CASCADE
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
 
+CREATE TABLE IF NOT EXISTS seller_ratings (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	order_id INTEGER NOT NULL,
+	seller_id INTEGER NOT NULL,
+	buyer_id INTEGER NOT NULL,
+	stars SMALLINT NOT NULL,
+	comment VARCHAR(1000) NOT NULL,
+	reply VARCHAR(1000),
+	replied_at DATETIME(6),
+	created_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_seller_ratings PRIMARY KEY (id),
+	CONSTRAINT uq_seller_ratings_order_id UNIQUE (order_id),
+	CONSTRAINT fk_seller_ratings_order_id_orders FOREIGN KEY(order_id) REFERENCES orders (id),
+	CONSTRAINT fk_seller_ratings_seller_id_users FOREIGN KEY(seller_id) REFERENCES users (id),
+	CONSTRAINT fk_seller_ratings_buyer_id_users FOREIGN KEY(buyer_id) REFERENCES users (id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_seller_ratings_seller_id_created_at ON seller_ratings (seller_id, created_at);
+
 CREATE TABLE IF NOT EXISTS ledger_entries (
 	id INTEGER NOT NULL AUTO_INCREMENT,
 	transaction_id INTEGER NOT NULL,
@@ -524,5 +543,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) SELECT '0012' FROM DUAL
+INSERT INTO alembic_version (version_num) SELECT '0013' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

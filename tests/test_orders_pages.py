@@ -7,12 +7,13 @@ from datetime import UTC, timedelta
 import pytest
 from sqlalchemy import select
 
-from auction import accounts, clock, wallet
+from auction import clock, wallet
 from auction.auctions import closing
 from auction.entrypoints import i18n
 from auction.extensions import socketio
 from auction.models import Order, User, WebhookDelivery, Withdrawal
 from tests.support.auctions import fund, new_auction, place
+from tests.support.pages import as_user
 from tests.support.payments import sim_client, sim_deposit
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
@@ -52,14 +53,6 @@ def sold(app, db, make_user):
     ids["order"] = db.transaction(lambda s: s.scalar(select(Order.id).where(Order.auction_id == auction_id)))
     yield ids
     assert db.transaction(wallet.audit) == []
-
-
-def as_user(app, db, user_id: int):
-    client = app.test_client()
-    token = db.transaction(accounts.start_session, user_id)
-    with client.session_transaction() as session:
-        session["sid"] = token
-    return client
 
 
 def test_the_order_walks_from_sale_to_paid_seller_through_its_page(app, db, sold):

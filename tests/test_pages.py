@@ -368,7 +368,7 @@ def test_the_item_facts_are_required_and_shown_on_the_auction_page(app, client, 
 
     listed = {}
     for delivery, cost, shown in [
-        ("ship", "35,00", "Shipping R$ 35,00, paid by the buyer"),
+        ("ship", "35,00", "Shipping R$\u00a035,00, paid by the buyer"),
         ("free_shipping", "", "Free shipping"),
         ("pickup", "99,00", "Pickup in Porto Alegre - RS"),  # a cost typed before choosing pickup is ignored
     ]:

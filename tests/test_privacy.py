@@ -7,10 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from auction import accounts, clock
+from auction import clock
 from auction.auctions import closing, privacy, watching
 from auction.outbox import Outbox, user_room
 from tests.support.auctions import fund, new_auction, place
+from tests.support.pages import as_user
 
 pytestmark = [pytest.mark.usefixtures("fast_passwords"), pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
 NAMES = {"seller": "solvendora", "buyer": "anacompradora", "loser": "biaterceira", "admin": "rootadmin"}
@@ -32,12 +33,7 @@ def sale(app, db, make_user):
 
 
 def page_as(app, db, user_id: int | None, path: str) -> str:
-    client = app.test_client()
-    if user_id is not None:
-        token = db.transaction(accounts.start_session, user_id)
-        with client.session_transaction() as session:
-            session["sid"] = token
-    response = client.get(path)
+    response = as_user(app, db, user_id).get(path)
     assert response.status_code == 200
     return response.get_data(as_text=True)
 
@@ -52,7 +48,7 @@ def test_a_finished_auction_names_nobody_to_the_public_or_a_third_bidder(app, db
     seller = privacy.seller_alias(sale["seller"])
     public = page_as(app, db, None, path)
     assert names_on(public) == set()
-    assert f"Won by {winner} for R$ 120,00" in public and f"Sold by {seller}" in public
+    assert f"Won by {winner} for R$\u00a0120,00" in public and f"Sold by {seller}" in public
     third = page_as(app, db, sale["loser"], path)
     assert names_on(third) == {"loser"}  # their own name, in the header only
     assert f"Won by {winner}" in third
@@ -62,7 +58,7 @@ def test_a_finished_auction_names_nobody_to_the_public_or_a_third_bidder(app, db
 def test_the_parties_know_each_other_and_admins_know_everyone(app, db, sale):
     path = f"/auctions/{sale['auction']}"
     buyer = page_as(app, db, sale["buyer"], path)
-    assert names_on(buyer) == {"buyer", "seller"} and "You won this auction for R$ 120,00" in buyer
+    assert names_on(buyer) == {"buyer", "seller"} and "You won this auction for R$\u00a0120,00" in buyer
     seller = page_as(app, db, sale["seller"], path)
     assert names_on(seller) == {"seller", "buyer"}  # never the losing bidder's name
     assert names_on(page_as(app, db, sale["admin"], path)) == set(NAMES)

@@ -31,6 +31,7 @@ from auction.entrypoints.alerts import unsubscribe_token
 from auction.entrypoints.web.auth import PENDING_2FA
 from auction.extensions import get_db
 from auction.models import Base, Notification, Order, Payment, User
+from auction.orders import ratings
 from auction.orders import service as orders
 from auction.payments import topups
 from auction.payouts import withdrawals as w
@@ -164,6 +165,8 @@ USER_DATA = {
     "SEDEX",
     "BR123456789BR",
     "Chegou quebrada",
+    "Chegou bem embalada",
+    "Obrigada",
     "example.com",
     "sim.test",
 }
@@ -220,6 +223,8 @@ def _orders(world: World) -> dict[str, int]:
         db.run(orders.set_address, orders.SetAddress(order_id, buyer, address))
         db.run(orders.ship, orders.Ship(order_id, seller, "SEDEX", "BR123456789BR", 14))
     db.run(orders.confirm, orders.OrderAction(found["completed"], buyer))
+    db.run(ratings.rate, ratings.RateSeller(found["completed"], buyer, 4, "Chegou bem embalada"))
+    db.run(ratings.reply, ratings.ReplyToRating(found["completed"], seller, "Obrigada"))
     for status in ("disputed", "refunded"):
         db.run(orders.dispute, orders.OpenDispute(found[status], buyer, "Chegou quebrada"))
     db.run(orders.resolve, orders.Resolve(found["refunded"], admin, "refund"))
@@ -370,6 +375,7 @@ def _pages(world: World) -> dict[str | None, list[str]]:
     admin += ["/admin/orders", "/admin/disputes", "/admin/payments/asaas", "/admin/deliveries/1", "/admin/mail"]
     admin += ["/admin/alerts"]
     public = ["/", "/login", "/register", "/forgot-password", "/protecao-ao-comprador", "/no-such-page"]
+    public += [f"/sellers/{ids['sol']}"]
     return {
         None: [*public, unsubscribe, *auctions, *expired],
         "second factor": ["/login/code"],

@@ -157,6 +157,16 @@ MESSAGES: tuple[str, ...] = (
     N_("the state must be a Brazilian UF (SP, RJ, MG ...)"),
     N_("the CEP must be 8 digits (01310-100)"),
     N_("the seller still has time to ship; you can cancel after the ship-by date"),
+    # Seller ratings (auction/orders/ratings.py)
+    N_("choose from 1 to 5 stars"),
+    N_("write a few words"),
+    N_("you already rated this order"),
+    N_("you already answered this rating"),
+    N_("this order has no rating yet"),
+    # Listing facts (auction/auctions/listing.py)
+    N_("choose the item's condition"),
+    N_("choose shipping or pickup"),
+    N_("give the shipping cost (0 for free shipping)"),
     # Withdrawals (auction/payouts/)
     N_("Withdrawal #{id} of {amount} requested."),
     N_("{message} It waits for an admin's approval."),

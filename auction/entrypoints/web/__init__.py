@@ -25,6 +25,7 @@ from . import (
     payouts_pages,
     photos,
     security,
+    sellers,
     wallet_pages,
 )
 from .sessions import RememberingCookieSessions
@@ -74,5 +75,5 @@ def init_app(app: Flask) -> None:
     pages.init_app(app)
     for module in (auth, pages, auctions, photos, wallet_pages, notifications_pages, admin):
         app.register_blueprint(module.bp)
-    for module in (orders_pages, payouts_pages, admin_orders, alerts_pages, account):
+    for module in (orders_pages, payouts_pages, admin_orders, alerts_pages, account, sellers):
         app.register_blueprint(module.bp)

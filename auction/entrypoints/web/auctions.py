@@ -25,9 +25,10 @@ from ...errors import ServiceError
 from ...extensions import get_db
 from ...models import Auction, AuctionPhoto, User
 from ...orders import queries as order_queries
+from ...orders import ratings
 from ...uow import UnitOfWork
 from ..i18n import localize
-from . import photos
+from . import photos, sellers
 from .auth import current_user, login_required, signed_in_user
 from .forms import ReaisField
 
@@ -152,6 +153,7 @@ def _auction_page(session: Session, auction_id: int, viewer_id: int | None, is_a
     price = auction.buy_now_price
     state["buy_now_price"] = price
     state["you_won"] = viewer_id is not None and auction.winner_id == viewer_id
+    state["reputation"] = ratings.seller_stats(session, [auction.seller_id])[auction.seller_id]
     state["buy_now"] = buy_now.available(state["status"], price, state["reserve_met"])
     # People are pseudonyms in public; the viewer knows their own, the parties of the sale and admins know names.
     state["your_alias"] = privacy.pseudonym(auction_id, viewer_id)
@@ -187,16 +189,19 @@ def detail(auction_id: int) -> Any:
     )
 
 
-def _watchlist(session: Session, user_id: int) -> tuple[list[Any], dict[int, str]]:
+def _watchlist(session: Session, user_id: int) -> dict[str, Any]:
     auctions = watchlist.watched_auctions(session, user_id)
-    return auctions, photos.first_photos(session, [a.id for a in auctions])
+    return {
+        "auctions": auctions,
+        "thumbs": photos.first_photos(session, [a.id for a in auctions]),
+        "reputations": sellers.reputations(session, auctions),
+    }
 
 
 @bp.get("/me/watchlist")
 @login_required
 def watchlist_page() -> Any:
-    auctions, thumbs = get_db().transaction(_watchlist, signed_in_user().id)
-    return render_template("auctions/watchlist.html", auctions=auctions, thumbs=thumbs)
+    return render_template("auctions/watchlist.html", **get_db().transaction(_watchlist, signed_in_user().id))
 
 
 @bp.post("/auctions/<int:auction_id>/watch")

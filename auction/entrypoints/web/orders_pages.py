@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ... import clock
 from ...extensions import get_db
-from ...orders import queries
+from ...orders import queries, ratings
 from ...orders import service as orders
 from ...orders.rules import OrderStatus
 from .auth import login_required, signed_in_user
@@ -48,6 +48,7 @@ def _page(session: Session, order_id: int, user_id: int, ship_days: int) -> dict
     order = queries.order_for(session, order_id, user_id)
     return {
         "order": order,
+        "rating": ratings.rating_of_order(session, order_id),
         "saved": queries.saved_address(session, order.buyer_id) if user_id == order.buyer_id else None,
         "ship_by": orders.ship_by(order, ship_days),
     }
@@ -125,3 +126,21 @@ def cancel(order_id: int) -> Any:
     command = orders.CancelOrder(order_id, signed_in_user().id, current_app.config["ORDER_SHIP_DAYS"])
     get_db().run(orders.cancel, command)
     return _done(order_id, _("Order cancelled; the money is back in your wallet."))
+
+
+@bp.post("/orders/<int:order_id>/rating")
+@login_required
+def rate(order_id: int) -> Any:
+    stars = request.form.get("stars", "")
+    command = ratings.RateSeller(
+        order_id, signed_in_user().id, int(stars) if stars.isdigit() else 0, request.form.get("comment", "")
+    )
+    get_db().run(ratings.rate, command)
+    return _done(order_id, _("Thank you: your rating is on the seller's profile."))
+
+
+@bp.post("/orders/<int:order_id>/rating/reply")
+@login_required
+def reply(order_id: int) -> Any:
+    get_db().run(ratings.reply, ratings.ReplyToRating(order_id, signed_in_user().id, request.form.get("reply", "")))
+    return _done(order_id, _("Your answer is on your profile, under the rating."))

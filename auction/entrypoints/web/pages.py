@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 from ... import accounts, clock, notifications, wallet
 from ...auctions import queries
 from ...extensions import get_db
-from ...models import Auction
 from .. import i18n
-from . import js_strings, photos
+from . import js_strings, photos, sellers
 from .auth import current_user, safe_next
 
 bp = Blueprint("pages", __name__)
@@ -29,9 +28,13 @@ FILTERS = {
 ENDING_SOON_SECONDS = 3600
 
 
-def _listing(session: Session, status: str, query: str) -> tuple[list[Auction], dict[int, str]]:
+def _listing(session: Session, status: str, query: str) -> dict[str, Any]:
     auctions = queries.list_auctions(session, status=status, search=query, ending_soon_seconds=ENDING_SOON_SECONDS)
-    return auctions, photos.first_photos(session, [a.id for a in auctions])
+    return {
+        "auctions": auctions,
+        "thumbs": photos.first_photos(session, [a.id for a in auctions]),
+        "reputations": sellers.reputations(session, auctions),
+    }
 
 
 def nav_counts(session: Session, user_id: int, balance: wallet.Balance | None = None) -> dict[str, int]:
@@ -78,10 +81,8 @@ def index() -> Any:
     if status_filter not in FILTERS:
         status_filter = "open"
     query = (request.args.get("q") or "").strip()[:100]
-    auctions, thumbs = get_db().transaction(_listing, FILTERS[status_filter][1], query)
-    return render_template(
-        "index.html", auctions=auctions, thumbs=thumbs, filters=FILTERS, active=status_filter, query=query
-    )
+    listing = get_db().transaction(_listing, FILTERS[status_filter][1], query)
+    return render_template("index.html", **listing, filters=FILTERS, active=status_filter, query=query)
 
 
 @bp.get("/healthz")
