@@ -27,8 +27,8 @@ from auction.config import ConfigError, load_config
 from auction.db import DatabaseUnavailable
 from auction.entrypoints.process import share_metrics
 from auction.extensions import get_db
+from auction.runtime import serving
 from auction.runtime.gc_policy import tune_gc
-from auction.runtime.serving import serve
 
 log = logging.getLogger("auction.run")
 
@@ -72,7 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         app.config["AUCTION_ENV"],
         runtime.current().name,
     )
-    serve(app, host, port)
+    from auction.entrypoints import guard, shutdown
+
+    limits = serving.Limits(app.config["MAX_CONNECTIONS"], app.config["HANDSHAKE_TIMEOUT"])
+    start, stop_accepting = serving.server(guard.protect(app), host, port, limits)
+    shutdown.serve_until_terminated(start, stop_accepting, app.config["SHUTDOWN_TIMEOUT"])
     return 0
 
 

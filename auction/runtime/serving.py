@@ -12,7 +12,8 @@
   the most compatible mode and the slowest (docs/performance.md).
 HANDSHAKE_TIMEOUT holds only under eventlet: the other two servers take no read timeout.
 
-`shutdown.serve_until_terminated` runs each of them until SIGTERM, then drains the work in flight.
+run.py hands `server(...)`'s start and stop to `entrypoints/shutdown.py`, which runs the server until SIGTERM,
+then drains the work in flight.
 """
 
 from __future__ import annotations
@@ -21,25 +22,26 @@ import logging
 import resource
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
-
-from flask import Flask
 
 from . import current
 
 log = logging.getLogger(__name__)
 BACKLOG = 50  # eventlet.listen's
+Starter = tuple[Callable[[], Any], Callable[[], None]]
 
 
-def serve(app: Flask, host: str, port: int) -> None:
-    """Serve `app` on the current runtime until SIGTERM (then drain and exit the process)."""
-    from ..entrypoints import guard, shutdown
+@dataclass(frozen=True)
+class Limits:
+    max_connections: int  # MAX_CONNECTIONS
+    handshake_timeout: float  # HANDSHAKE_TIMEOUT (eventlet only)
 
-    config = app.config
-    raise_open_files_limit(config["MAX_CONNECTIONS"] + 256)
-    listener = _listener(host, port)
-    start, stop_accepting = _SERVERS[current().name](app, guard.protect(app), listener)
-    shutdown.serve_until_terminated(start, stop_accepting, config["SHUTDOWN_TIMEOUT"])
+
+def server(wsgi: Any, host: str, port: int, limits: Limits) -> Starter:
+    """The current runtime's server for `wsgi` on HOST:PORT: (start it beside the caller, stop accepting)."""
+    raise_open_files_limit(limits.max_connections + 256)
+    return _SERVERS[current().name](wsgi, _listener(host, port), limits)
 
 
 def _listener(host: str, port: int) -> socket.socket:
@@ -56,10 +58,7 @@ def _listener(host: str, port: int) -> socket.socket:
     return listener
 
 
-Starter = tuple[Callable[[], Any], Callable[[], None]]
-
-
-def _eventlet(app: Flask, wsgi: Any, listener: socket.socket) -> Starter:
+def _eventlet(wsgi: Any, listener: socket.socket, limits: Limits) -> Starter:
     import eventlet
     import eventlet.wsgi
 
@@ -69,14 +68,14 @@ def _eventlet(app: Flask, wsgi: Any, listener: socket.socket) -> Starter:
             listener,
             wsgi,
             log_output=False,
-            max_size=app.config["MAX_CONNECTIONS"],
-            socket_timeout=app.config["HANDSHAKE_TIMEOUT"],
+            max_size=limits.max_connections,
+            socket_timeout=limits.handshake_timeout,
         )
 
     return start, listener.close
 
 
-def _gevent(app: Flask, wsgi: Any, listener: socket.socket) -> Starter:
+def _gevent(wsgi: Any, listener: socket.socket, limits: Limits) -> Starter:
     from gevent.pool import Pool
     from gevent.pywsgi import WSGIHandler, WSGIServer
 
@@ -86,11 +85,11 @@ def _gevent(app: Flask, wsgi: Any, listener: socket.socket) -> Starter:
             if _websocket(self.environ.get("HTTP_UPGRADE")):
                 self.close_connection = True
 
-    server = WSGIServer(listener, wsgi, log=None, handler_class=Handler, spawn=Pool(app.config["MAX_CONNECTIONS"]))
+    server = WSGIServer(listener, wsgi, log=None, handler_class=Handler, spawn=Pool(limits.max_connections))
     return server.start, server.close
 
 
-def _threading(app: Flask, wsgi: Any, listener: socket.socket) -> Starter:
+def _threading(wsgi: Any, listener: socket.socket, _limits: Limits) -> Starter:
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     class Handler(WSGIRequestHandler):
@@ -111,7 +110,7 @@ def _websocket(upgrade: str | None) -> bool:
     return (upgrade or "").lower() == "websocket"
 
 
-_SERVERS: dict[str, Callable[[Flask, Any, socket.socket], Starter]] = {
+_SERVERS: dict[str, Callable[[Any, socket.socket, Limits], Starter]] = {
     "eventlet": _eventlet,
     "gevent": _gevent,
     "threading": _threading,

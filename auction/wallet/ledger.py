@@ -1,6 +1,6 @@
 """The wallet ledger: the only code that changes balances.
 
-Just over 400 lines on purpose: every primitive that moves money (and the locking and idempotency they share)
+Over 600 lines on purpose: every primitive that moves money (and the locking and idempotency they share)
 is in this one file, which the wallet boundary test holds to be the only writer of balances.
 
 Double entry: every movement is one LedgerTransaction whose LedgerEntries sum to
