@@ -241,7 +241,9 @@ def test_a_leader_whose_maximum_was_reached_is_pushed_before_being_outbid(app, d
     assert received.path == "/push/bob"
     payload = keys.decrypt(received)
     assert payload["title"] == "Your maximum bid was reached"
-    assert plain(payload["body"]) == "Your maximum of R$ 30,00 on “Câmera antiga” was reached: the next bid outbids you."
+    assert (
+        plain(payload["body"]) == "Your maximum of R$ 30,00 on “Câmera antiga” was reached: the next bid outbids you."
+    )
 
 
 @SQLITE_ONLY
