@@ -9,9 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from auction import clock, create_app
-from auction.entrypoints import jobs
-from auction.models import Base, Consent, LoginSession, User, Withdrawal
+from auction import clock
+from auction.models import Consent, LoginSession, User, Withdrawal
 from tests.support.auctions import fund
 from tests.support.smtp import links
 from tests.test_accounts import csrf_token
@@ -21,24 +20,8 @@ pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 
 @pytest.fixture
-def site(app_config, smtp_server):
-    """The app sending its mail to the test's SMTP server; `site.mail()` runs a round and returns what arrived."""
-    app = create_app({**app_config, **smtp_server.settings(), "PUBLIC_URL": "http://leilao.test"})
-    Base.metadata.create_all(app.extensions["auction.db"].engine)
-    seen = 0
-
-    def mail():
-        nonlocal seen
-        with app.app_context():
-            sent = jobs.run_mail_round(app).sent
-        messages = smtp_server.wait_for(seen + sent)[seen:]
-        seen += sent
-        return messages
-
-    app.mail = mail
-    yield app
-    app.extensions["auction.db"].dispose()
-    clock.reset()
+def site(mailing_app):
+    return mailing_app
 
 
 def path_of(message, fragment: str) -> str:

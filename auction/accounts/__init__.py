@@ -12,6 +12,7 @@ from .security import (
     attempt_login,
     authorize_withdrawal,
     begin_session,
+    second_factor_on,
 )
 from .service import (
     MIN_PASSWORD,
@@ -49,6 +50,7 @@ __all__ = [
     "normalize_cpf_cnpj",
     "register",
     "registration_problems",
+    "second_factor_on",
     "send_verification",
     "start_session",
     "user_for_token",

@@ -122,10 +122,9 @@ def request_password_reset(uow: UnitOfWork, address: str, link: Link) -> int | N
 
 def check_reset_link(session: Session, token: str) -> None:
     """Refuse an expired, tampered or used reset link before showing its form (nothing is spent)."""
-    payload = tokens.peek("reset", token, RESET_MINUTES * 60)
-    used = tokens.is_used(session, payload)
+    payload = tokens.check(session, "reset", token, RESET_MINUTES * 60)
     user = session.get(User, payload["u"])
-    if used or user is None or _fingerprint(user.password_hash) != payload["p"]:
+    if user is None or _fingerprint(user.password_hash) != payload["p"]:
         raise tokens.BadToken("this link was already used", reason="used")
 
 
@@ -213,3 +212,8 @@ def undo_email_change(uow: UnitOfWork, token: str) -> int:
     end_every_session(uow.session, user.id)
     log.warning("event=email_change_undone user_id=%s", user.id)
     return user.id
+
+
+def check_undo_link(session: Session, token: str) -> None:
+    """Refuse an expired, tampered or used "it wasn't me" link before showing its button."""
+    tokens.check(session, "not_me", token, NOT_ME_DAYS * 86400)

@@ -179,7 +179,7 @@ def start_totp(session: Session, user_id: int) -> str:
     """A new secret to scan (not active until a code from it is confirmed); the otpauth:// URI."""
     user = lock_row(session, User, User.id == user_id)
     assert user is not None
-    if user.totp_enabled_at is None:
+    if not user.totp_secret:  # kept until turned on (or off), so a reload shows the same code to scan
         user.totp_secret = pyotp.random_base32()
     return pyotp.TOTP(user.totp_secret or "").provisioning_uri(name=user.username, issuer_name=ISSUER)
 

@@ -65,6 +65,14 @@ def is_used(session: Session, payload: dict[str, Any]) -> bool:
     return session.scalar(select(UsedToken.id).where(UsedToken.nonce == payload["n"])) is not None
 
 
+def check(session: Session, purpose: str, token: str, max_age: int) -> dict[str, Any]:
+    """`peek`, refusing a used token too, without using it (a page shown before its form)."""
+    payload = peek(purpose, token, max_age)
+    if is_used(session, payload):
+        raise BadToken("this link was already used", reason="used")
+    return payload
+
+
 def redeem(session: Session, purpose: str, token: str, max_age: int) -> dict[str, Any]:
     """`peek`, then mark it used in the caller's transaction (which rolls back with it if the use fails)."""
     payload = peek(purpose, token, max_age)

@@ -105,3 +105,29 @@ def smtp_server() -> Iterator[MailCatcher]:
     catcher = MailCatcher().start()
     yield catcher
     catcher.stop()
+
+
+@pytest.fixture
+def mailing_app(app_config: dict, smtp_server: MailCatcher) -> Iterator[Any]:
+    """The app sending its mail to the test's SMTP server; `app.mail()` runs one round of the jobs process's
+    sender and returns the messages that round delivered."""
+    from auction import clock, create_app
+    from auction.entrypoints import jobs
+    from auction.models import Base
+
+    app = create_app({**app_config, **smtp_server.settings(), "PUBLIC_URL": "http://leilao.test"})
+    Base.metadata.create_all(app.extensions["auction.db"].engine)
+    seen = 0
+
+    def mail() -> list[EmailMessage]:
+        nonlocal seen
+        with app.app_context():
+            sent = jobs.run_mail_round(app).sent
+        messages = smtp_server.wait_for(seen + sent)[seen:]
+        seen += sent
+        return messages
+
+    app.mail = mail
+    yield app
+    app.extensions["auction.db"].dispose()
+    clock.reset()

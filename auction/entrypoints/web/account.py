@@ -3,6 +3,7 @@ sessions, two-factor login) and the second step of a login. Thin: each form call
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -13,7 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from ...accounts import lifecycle, security
+from ...accounts import lifecycle, personal_data, security
 from ...accounts.lifecycle import PLACEHOLDER, Link
 from ...extensions import get_db
 from ..i18n import localize
@@ -226,9 +227,7 @@ def confirm_email(token: str) -> Any:
 @bp.route("/account/email/not-me/<token>", methods=["GET", "POST"])
 def not_me(token: str) -> Any:
     """One button (a GET changes nothing: mail scanners open links)."""
-    from ...accounts import tokens
-
-    tokens.peek("not_me", token, lifecycle.NOT_ME_DAYS * 86400)
+    get_db().transaction(lifecycle.check_undo_link, token)
     form = ConfirmForm()
     if form.validate_on_submit():
         get_db().run(lifecycle.undo_email_change, token)
@@ -273,3 +272,92 @@ def login_code() -> Any:
             return redirect(safe_next(request.args.get("next")))
         form.code.errors.append(_("that code is not right"))
     return render_template("account/login_code.html", form=form), 400 if request.method == "POST" else 200
+
+
+# -- two-factor login (TOTP) -----------------------------------------------------------------------
+
+
+def _qr(uri: str) -> str:
+    """The otpauth:// URI as an inline SVG image for the authenticator app to scan (segno, no network)."""
+    import segno
+
+    return segno.make(uri, error="m").svg_data_uri(scale=4)
+
+
+@bp.route("/account/2fa", methods=["GET", "POST"])
+@login_required
+def two_factor() -> Any:
+    user = signed_in_user()
+    db = get_db()
+    form = CodeForm()
+    if db.transaction(security.second_factor_on, user.id):
+        return render_template("account/two_factor.html", enabled=True, form=form)
+    if form.validate_on_submit():
+        codes = db.run(security.enable_totp, user.id, form.code.data)
+        if codes is not None:
+            # Shown once: only their hashes are kept.
+            return render_template("account/recovery_codes.html", codes=codes)
+        form.code.errors.append(_("that code is not right"))
+    uri = db.transaction(security.start_totp, user.id)
+    secret = uri.split("secret=", 1)[1].split("&", 1)[0]
+    status = 400 if request.method == "POST" else 200
+    return render_template("account/two_factor.html", enabled=False, form=form, qr=_qr(uri), secret=secret), status
+
+
+@bp.post("/account/2fa/disable")
+@login_required
+def disable_two_factor() -> Any:
+    user = signed_in_user()
+    form = CodeForm()
+    if form.validate_on_submit() and get_db().run(security.disable_totp, user.id, form.code.data):
+        flash(_("Two-factor login is off."), "success")
+        return redirect(url_for("account.account"), code=303)
+    flash(_("that code is not right"), "error")
+    return redirect(url_for("account.two_factor"), code=303)
+
+
+# -- my data (LGPD) --------------------------------------------------------------------------------
+
+
+class DeleteForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[_required(), Length(max=200)])
+
+
+@bp.get("/account/data")
+@login_required
+def my_data() -> Any:
+    user = signed_in_user()
+    blockers = get_db().transaction(personal_data.deletion_blockers, user.id)
+    return render_template("account/my_data.html", blockers=blockers, form=DeleteForm())
+
+
+@bp.get("/account/data.json")
+@login_required
+def my_data_json() -> Any:
+    user = signed_in_user()
+    data = get_db().transaction(personal_data.export, user.id)
+    log.info("event=personal_data_exported user_id=%s", user.id)
+    body = json.dumps(data, ensure_ascii=False, indent=2)
+    return (
+        body,
+        200,
+        {
+            "Content-Type": "application/json; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="meus-dados-{user.username}.json"',
+        },
+    )
+
+
+@bp.post("/account/delete")
+@login_required
+def delete_account() -> Any:
+    user = signed_in_user()
+    form = DeleteForm()
+    if not form.validate_on_submit():
+        return render_template("account/my_data.html", blockers=[], form=form), 400
+    blockers = get_db().run(personal_data.delete_account, user.id, form.password.data)
+    if blockers:
+        return render_template("account/my_data.html", blockers=blockers, form=form, refused=True), 409
+    session.clear()
+    flash(_("Your account was deleted. Thank you for having been with us."), "success")
+    return redirect(url_for("pages.index"), code=303)

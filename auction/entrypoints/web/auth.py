@@ -125,6 +125,10 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
             return redirect(url_for("auth.login", next=_here()))
         if not user.is_admin:
             abort(403)
+        if current_app.config["PRODUCTION"] and not get_db().transaction(accounts.second_factor_on, user.id):
+            # In production an admin account opens no admin page without two-factor login.
+            flash(_("Admin pages need two-factor login: turn it on first."), "error")
+            return redirect(url_for("account.two_factor"))
         return view(*args, **kwargs)
 
     return wrapped
