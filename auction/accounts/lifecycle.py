@@ -107,11 +107,20 @@ def _fingerprint(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
-def request_password_reset(uow: UnitOfWork, address: str, link: Link) -> int | None:
-    """Mail a reset link when the address belongs to an account (the caller answers the same either way)."""
-    user = uow.session.scalars(
+def _by_address(session: Session, address: str) -> User | None:
+    return session.scalars(
         select(User).where(func.lower(User.email) == (address or "").strip().lower(), User.deleted_at.is_(None))
     ).first()
+
+
+def account_for_address(session: Session, address: str) -> int | None:
+    user = _by_address(session, address)
+    return user.id if user else None
+
+
+def request_password_reset(uow: UnitOfWork, address: str, link: Link) -> int | None:
+    """Mail a reset link when the address belongs to an account (the caller answers the same either way)."""
+    user = _by_address(uow.session, address)
     if user is None:
         return None
     token = tokens.issue("reset", u=user.id, p=_fingerprint(user.password_hash))

@@ -106,10 +106,12 @@ def forgot_password() -> Any:
         if _mail_limited(("mail_address", address), ("mail_ip", client_ip())):
             form.email.errors.append(_("too many requests; wait a moment and try again"))
             return rate_limited_page("account/forgot.html", form)
-        user_id = get_db().run(lifecycle.request_password_reset, address, link("account.reset_password"))
-        # Counted per account too; the answer is the same whether or not the address has one.
+        # Per account too (the same answer either way, so the limit reveals nothing).
+        user_id = get_db().transaction(lifecycle.account_for_address, address)
         if user_id is not None and rate_limited("mail_user", user_id):
             log.info("event=password_reset_over_limit user_id=%s", user_id)
+        elif user_id is not None:
+            get_db().run(lifecycle.request_password_reset, address, link("account.reset_password"))
         return render_template("account/forgot_sent.html")
     return render_template("account/forgot.html", form=form), 400 if request.method == "POST" else 200
 
