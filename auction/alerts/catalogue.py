@@ -23,7 +23,7 @@ class AlertKind:
     notification_kinds: frozenset[str]
     email: bool  # the defaults, until the user chooses
     push: bool
-    # Security notices cannot be turned off.
+    # Security notices cannot be turned off (nor on where they are not sent).
     always_on: bool = False
     # Throttled per auction: at most one per THROTTLE window (ALERT_OUTBID_WINDOW), carrying the latest text.
     throttled: bool = False
@@ -56,7 +56,9 @@ KINDS: tuple[AlertKind, ...] = (
     ),
     AlertKind("top_up", frozenset({"payment_approved"}), email=True, push=False),
     AlertKind("withdrawal", frozenset({"withdrawal_done", "withdrawal_failed"}), email=True, push=False),
-    AlertKind("security", frozenset({"security"}), email=True, push=True, always_on=True),
+    # The accounts' own security e-mails (auction/accounts: new device, password or e-mail changed, lock-out),
+    # always sent; listed so the preferences page says so.
+    AlertKind("security", frozenset({"security"}), email=True, push=False, always_on=True),
 )
 BY_KEY: dict[str, AlertKind] = {kind.key: kind for kind in KINDS}
 BY_NOTIFICATION: dict[str, AlertKind] = {n: kind for kind in KINDS for n in kind.notification_kinds}
@@ -70,5 +72,5 @@ def alert_kind(notification_kind: str) -> AlertKind | None:
 def enabled(kind: AlertKind, channel: Channel, choices: dict[tuple[str, str], bool]) -> bool:
     """Whether `kind` goes out on `channel` for a user with these stored choices ((kind, channel) -> on)."""
     if kind.always_on:
-        return True
+        return kind.default(channel)
     return choices.get((kind.key, channel.value), kind.default(channel))
