@@ -111,7 +111,7 @@ def test_no_alert_email_goes_to_an_address_its_owner_has_not_proven(outbid, smtp
     assert [(d.status, d.note) for d in _deliveries(outbid, "email")] == [("skipped", "email_not_verified")]
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "mariadb"])
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_the_one_click_post_turns_that_alert_off_without_a_login(outbid, smtp_server, smtp_app):
     outbid["run"]()
     [message] = smtp_server.wait_for(1)

@@ -46,14 +46,14 @@ offsets = st.lists(st.floats(min_value=0, max_value=7200, allow_nan=False), min_
 
 
 @given(offsets)
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 def test_alerts_are_at_least_a_window_apart(events: list[float]) -> None:
     sent = simulate(events, WINDOW)
     assert all(b[0] - a[0] >= WINDOW for a, b in pairwise(sent))
 
 
 @given(offsets)
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 def test_no_outbid_is_lost_and_the_last_alert_carries_the_latest_price(events: list[float]) -> None:
     sent = simulate(events, WINDOW)
     assert sent[-1][1] == len(events) - 1
@@ -67,7 +67,7 @@ def test_no_outbid_is_lost_and_the_last_alert_carries_the_latest_price(events: l
 
 
 @given(offsets)
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 def test_at_most_one_alert_per_window_plus_one(events: list[float]) -> None:
     sent = simulate(events, WINDOW)
     span = max(events) - min(events)

@@ -96,6 +96,7 @@ def test_outbid_push_arrives_encrypted_with_the_latest_price_and_a_link(app, db,
     assert [(d.channel, d.status) for d in deliveries(db, war["ana"])] == [("push", "sent")]
 
 
+@SQLITE_ONLY
 def test_thirty_outbids_in_a_bidding_war_send_two_pushes_the_second_with_the_final_price(app, db, war, endpoint):
     keys = subscribe(db, war["ana"], endpoint)
     price = 1_000
