@@ -315,6 +315,10 @@ def load_config(environ: Mapping[str, Any] | None = None, instance_path: Path | 
         **_lease_timings(env),
         # The leader recomputes every balance from the ledger this often (seconds; 0: never), for the metrics.
         "WALLET_AUDIT_INTERVAL": float(env.get("WALLET_AUDIT_INTERVAL") or 3600),
+        # The ledger against the Asaas balance and statement (auction/payments/balance.py): how often, and how many
+        # days of statement each check reads.
+        "BALANCE_CHECK_INTERVAL": float(env.get("BALANCE_CHECK_INTERVAL") or 86_400),
+        "BALANCE_CHECK_DAYS": _int(env, "BALANCE_CHECK_DAYS", 3),
         # GET /metrics wants `Authorization: Bearer METRICS_TOKEN`; without a token it answers 404.
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         # Serving processes (run.py) count into this folder, so a scrape of any of them reports every one on the

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import requests
 from sqlalchemy import select
 
+from asaas_sim import account as sim_account
 from asaas_sim import gateway, sender
 from asaas_sim.models import AsaasSimEvent
 from auction import clock, wallet
 from auction.extensions import socketio
-from auction.models import AsaasApiUsage, Payment, WebhookDelivery
+from auction.models import AsaasApiUsage, Notification, Payment, WebhookDelivery
 from auction.payments import deliveries, instructions, quota, reconcile, topups
 from auction.payments.client import AsaasClient, AsaasRateLimited
 from auction.payments.events import CreditPolicy
@@ -427,3 +429,30 @@ def test_an_updated_charge_gets_a_new_qr_code(db, client, asaas, meter, user):
     meter.statuses.clear()
     page = instructions.pay_page(db, asaas, started.payment_id, user)
     assert page.kind == "pix" and meter.statuses == [200]  # fetched anew
+
+
+# -- the ledger against the Asaas balance and statement --------------------------------------------------------
+
+
+def test_the_balance_check_finds_a_planted_difference(app, client, db, asaas, user, make_user):
+    """Money in through a paid top-up and out through a withdrawal match line by line; a deposit nobody
+    credited (planted) is listed, with the balance it puts off, by the command and as an admin alert."""
+    make_user("boss", is_admin=True)
+    started = topup(db, asaas, user, 20_000)
+    press(client, started.payment_url, "pay")
+    assert available(db, user) == 20_000
+    runner = app.test_cli_runner()
+    # Asaas kept its fee (1 % in the simulator): the ledger records it as the platform's expense, so all matches.
+    clean = runner.invoke(args=["payments", "reconcile-balance"])
+    assert clean.exit_code == 0 and "Asaas balance R$ 198,00, ledger expects R$ 198,00" in clean.output, clean.output
+    assert db.transaction(wallet.derived_balance, wallet.ASAAS_FEES) == 200
+    with app.app_context():
+        db.transaction(sim_account.deposit, Decimal("12.34"))  # money at Asaas the ledger never heard of
+    found = runner.invoke(args=["payments", "reconcile-balance"])
+    assert found.exit_code == 1
+    assert "DEPOSIT R$ 12,34" in found.output and "no counterpart in the ledger" in found.output
+    assert "BALANCE" in found.output
+    alerts = db.transaction(
+        lambda s: [n.message for n in s.scalars(select(Notification).where(Notification.kind == "admin_alert"))]
+    )
+    assert any("DEPOSIT" in text for text in alerts)

@@ -657,3 +657,12 @@ def test_a_key_leading_to_another_persons_account_gets_nothing(app, db, seller, 
     assert (after.status, after.on_hold, after.transfer_status) == ("failed", 0, "CANCELLED")
     assert available(db, seller) == 100_000 - 3_000
     assert any("another person" in text for text in alerts(db))
+
+
+def test_asaas_transfer_fee_is_the_platforms_expense_in_the_ledger(app, db, seller):
+    sim_settings(app, db, cashoutAuth="ip_allowlist", allowedIps=["127.0.0.1"], transferFee=2.0)
+    made = request(db, seller, 5_000)
+    w.submit(db, sim_client(app), made.id)
+    sim_finish(app, db, row(db, made.id).asaas_transfer_id, "done")
+    assert row(db, made.id).status == "done" and available(db, seller) == 95_000  # the user pays no fee
+    assert db.transaction(wallet.derived_balance, wallet.ASAAS_FEES) == 200

@@ -14,12 +14,13 @@ from typing import Any
 
 from flask import Flask
 
-from .. import runtime, wallet
+from .. import clock, runtime, wallet
 from ..auctions import closing, listing
 from ..db import Database
 from ..extensions import get_asaas, get_db, socketio
 from ..mail import sender
 from ..orders import service as order_service
+from ..payments import balance
 from ..payments.events import CreditPolicy
 from ..payments.levels import Applied
 from ..payments.links import resolve_payers
@@ -191,6 +192,25 @@ def order_release_job(app: Flask) -> None:
 def transfer_reconcile_job(app: Flask) -> None:
     changed = transfer_reconcile.reconcile(get_db(), get_asaas())
     log.info("event=transfer_reconcile_round changed=%d", changed)
+
+
+# -- the ledger against the Asaas account ------------------------------------------------------------
+# Daily: the balance and the statement of the last BALANCE_CHECK_DAYS compared with the ledger; admins alerted.
+
+
+def run_balance_check(app: Flask) -> balance.BalanceCheck:
+    today = clock.now().date()
+    since = today - timedelta(days=app.config["BALANCE_CHECK_DAYS"])
+    db = get_db()
+    result = balance.check(db, get_asaas(), since, today)
+    if not result.ok:
+        db.run(balance.alert, result)
+    return result
+
+
+@periodic("balance_check", "BALANCE_CHECK_INTERVAL")
+def balance_check_job(app: Flask) -> None:
+    run_balance_check(app)
 
 
 # -- the wallet audit ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from ..notifications import notify
 from ..uow import UnitOfWork
 from .events import (
     EVENTS,
+    RECEIVED,
     REMOVED,
     CreditPolicy,
     Facts,
@@ -182,6 +183,19 @@ def _move_level(uow: UnitOfWork, payment: Payment, delta: Cents, reason: str) ->
     return movement
 
 
+def _record_asaas_fee(uow: UnitOfWork, payment: Payment, before: State, after: State, policy: CreditPolicy) -> None:
+    """When the charge's money reaches the Asaas balance (RECEIVED), what Asaas kept (value - netValue) is the
+    platform's expense in the ledger, whatever ASAAS_CREDIT_VALUE credited the user (wallet/gateway_fees.py)."""
+    if before.paid >= RECEIVED or after.paid < RECEIVED or after.cash or after.net_value is None:
+        return
+    fee = after.value - after.net_value
+    if fee <= 0:
+        return
+    payer = wallet.FEES if policy.credit_value == "gross" else wallet.SETTLEMENT
+    # Not counted among the payment's wallet movements (Payment.movements, checked by the audit): found by its key.
+    wallet.record_gateway_fee(uow.session, amount=fee, key=f"payment:{payment.id}:asaas_fee", payer=payer)
+
+
 def _alert_admins_of_cash(uow: UnitOfWork, payment: Payment) -> None:
     """A charge marked received in cash moved no money: the admins decide whether it becomes a top-up."""
     message = (
@@ -249,6 +263,7 @@ def apply_facts(
         movements += 1
         log.info("event=payment_frozen payment_id=%s amount=%s reason=%s", payment.id, amount, reason)
         notices.append((reason, amount, debt))
+    _record_asaas_fee(uow, payment, before, after, policy)
     if movements == 1 and moved is not None and moved.balance_after is not None:
         # The one movement read the wallet under its lock: its balance after is the balance now.
         uow.outbox.to_user(payment.user_id, "wallet", moved.balance_after.as_dict())

@@ -32,6 +32,7 @@ from ..models import User, Withdrawal
 from ..money import Cents, InvalidAmount, cents_to_reais, format_brl, reais_to_cents
 from ..payments.client import AsaasClient, AsaasError, AsaasInvalid
 from ..uow import UnitOfWork
+from ..wallet import FEES, record_gateway_fee
 from ..wallet import payouts as ledger
 from . import messages
 from .events import Level, is_final, level_of, merge
@@ -451,6 +452,17 @@ def _current_level(row: Withdrawal) -> Level:
     return Level.HELD
 
 
+def _record_transfer_fee(uow: UnitOfWork, row: Withdrawal, transfer: dict[str, Any]) -> None:
+    """Asaas's fee for the transfer (`transferFee`) is the platform's expense (wallet/gateway_fees.py)."""
+    try:
+        fee = reais_to_cents(transfer.get("transferFee") or 0)
+    except InvalidAmount:
+        log.warning("event=transfer_fee_unreadable withdrawal_id=%s", row.id)
+        return
+    if fee > 0:
+        record_gateway_fee(uow.session, amount=fee, key=f"withdrawal:{row.id}:asaas_fee", payer=FEES)
+
+
 def apply_status(uow: UnitOfWork, row: Withdrawal, status: str, transfer: dict[str, Any]) -> bool:
     """Move the payout hold to the level `status` means; True if money moved. The caller holds the row lock."""
     target, conflict = merge(_current_level(row), level_of(status))
@@ -472,6 +484,7 @@ def apply_status(uow: UnitOfWork, row: Withdrawal, status: str, transfer: dict[s
         row.status = WithdrawalStatus.SUBMITTING  # a transfer we had not sent yet: cannot be ours to hold back
     if target == Level.DONE:
         ledger.capture_payout(uow.session, user_id=row.user_id, amount=row.on_hold, key=f"withdrawal:{row.id}:done")
+        _record_transfer_fee(uow, row, transfer)
         row.on_hold = 0
         row.status = WithdrawalStatus.DONE
         row.finished_at = row.updated_at = clock.now()

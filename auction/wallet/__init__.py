@@ -8,7 +8,9 @@ and the clock: bidding and payments call it, never the other way round.
 
 from .audit import audit
 from .freezes import FROZEN, freeze, unfreeze
+from .gateway_fees import record_gateway_fee
 from .ledger import (
+    ASAAS_FEES,
     DERIVED,
     FEES,
     SETTLEMENT,
@@ -35,6 +37,7 @@ from .ledger import (
 from .queries import Balance, HistoryItem, balance, held_for, history, send_balance
 
 __all__ = [
+    "ASAAS_FEES",
     "DERIVED",
     "FEES",
     "FROZEN",
@@ -62,6 +65,7 @@ __all__ = [
     "hold",
     "lock_balances",
     "move_holds",
+    "record_gateway_fee",
     "release",
     "reverse",
     "send_balance",

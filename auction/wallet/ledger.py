@@ -52,10 +52,12 @@ from ..money import Cents, format_brl, require_cents
 # The platform's own accounts (wallets.code).
 SETTLEMENT = "settlement"
 FEES = "fees"
+# Outside the platform too: what Asaas kept as its fees (auction/wallet/gateway_fees.py).
+ASAAS_FEES = "asaas_fees"
 # System accounts whose balance is derived from their entries, never cached on their row: every top-up
 # moves money out of `settlement`, and locking and updating that one row per webhook serialized them all
 # (62 deliveries/s, docs/performance.md). Their rows exist so entries can name them; the audit sums them.
-DERIVED = frozenset({SETTLEMENT})
+DERIVED = frozenset({SETTLEMENT, ASAAS_FEES})
 
 
 class Bucket(StrEnum):

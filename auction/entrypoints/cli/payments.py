@@ -1,4 +1,5 @@
-"""`flask --app auction payments reconcile | replay EVENT_ID | send-test-webhook | webhook setup|status|resume`."""
+"""`flask --app auction payments reconcile | reconcile-balance | replay EVENT_ID | send-test-webhook |
+webhook setup|status|resume`."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from flask.cli import AppGroup
 
 from ...errors import NotFound, ServiceError
 from ...extensions import get_asaas, get_db
+from ...money import format_brl
 from ...payments import deliveries, queries, webhook_setup
 from ...payments.events import CreditPolicy
-from ..jobs import run_reconcile
+from ..jobs import run_balance_check, run_reconcile
 
 payments_cli = AppGroup("payments", help="Asaas payments: reconcile, replay deliveries, test the webhook.")
 webhook_cli = AppGroup("webhook", help="Our webhook at Asaas: register it, check its queue, resume it.")
@@ -31,6 +33,20 @@ def reconcile() -> None:
         if result.corrected:
             click.echo(f"payment {result.payment_id}: {result.outcome}, wallet moved by {result.moved} cents")
     click.echo(f"checked {len(results)} payment(s)")
+
+
+@payments_cli.command("reconcile-balance")
+def reconcile_balance() -> None:
+    """Compare the ledger with the Asaas balance and statement; list every difference (exit 1 if any)."""
+    result = run_balance_check(current_app)
+    click.echo(
+        f"Asaas balance {format_brl(result.asaas_balance)}, ledger expects {format_brl(result.expected_balance)}; "
+        f"{result.lines} statement line(s) checked"
+    )
+    for difference in result.differences:
+        click.echo(f"  {difference.line()}")
+    if not result.ok:
+        raise SystemExit(1)
 
 
 @payments_cli.command("replay")
