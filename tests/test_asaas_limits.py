@@ -456,3 +456,7 @@ def test_the_balance_check_finds_a_planted_difference(app, client, db, asaas, us
         lambda s: [n.message for n in s.scalars(select(Notification).where(Notification.kind == "admin_alert"))]
     )
     assert any("DEPOSIT" in text for text in alerts)
+    login(client, "boss")
+    client.set_cookie("lang", "pt_BR")
+    page = client.post("/admin/payments/asaas/balance-check").get_data(as_text=True)
+    assert "data-balance-differences" in page and "uma movimentação sem contrapartida no livro-razão" in page

@@ -39,6 +39,16 @@ def N_(text: str) -> str:
 MESSAGES: tuple[str, ...] = (
     N_("the minimum bid is {amount}"),
     N_("Withdrawal #{id} is waiting for authorisation at Asaas; the money stays held."),
+    # The balance check's reasons (auction/payments/balance.py), on the admin page.
+    N_("a charge this site did not create"),
+    N_("received at Asaas, not credited in the ledger (payment #{id})"),
+    N_("a transfer no withdrawal made"),
+    N_("transfer of another amount than withdrawal #{id} ({amount})"),
+    N_("transfer returned at Asaas, withdrawal #{id} is {status}"),
+    N_("an anticipation: money advanced against a charge not paid yet"),
+    N_("a movement with no counterpart in the ledger"),
+    N_("a value that is not an amount"),
+    N_("Asaas holds {asaas}, the ledger expects {ledger}"),
     N_(
         "money goes only to a PIX key that is your own CPF or CNPJ: an e-mail, phone or random key "
         "cannot be checked to be yours"

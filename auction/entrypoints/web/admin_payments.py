@@ -1,4 +1,5 @@
-"""Admin pages about Asaas itself: crediting cash receipts, the webhook's queue at Asaas, the API quota meter.
+"""Admin pages about Asaas itself: crediting cash receipts, the webhook's queue at Asaas, the API quota meter, the
+ledger against the Asaas balance and statement.
 
 Routes on the admin blueprint (admins only, its before_request checks); the services are in auction.payments.
 """
@@ -15,9 +16,12 @@ from ...errors import ServiceError
 from ...extensions import get_asaas, get_db
 from ...money import format_brl
 from ...payments import queries, quota, webhook_setup
+from ...payments.balance import BalanceCheck
 from ...payments.cash import CreditCashReceipt, credit_cash_receipt
+from ...payments.client import AsaasError
 from ...payments.events import CreditPolicy
 from ..i18n import localize
+from ..jobs import run_balance_check
 from .admin import bp
 from .auth import signed_in_user
 
@@ -48,6 +52,24 @@ def _webhook_url() -> str:
 @bp.get("/payments/asaas")
 def asaas_health() -> Any:
     """The webhook's queue at Asaas (interrupted or not), our failed deliveries, and the request meter."""
+    return _health_page()
+
+
+@bp.post("/payments/asaas/balance-check")
+def balance_check() -> Any:
+    """The ledger against the Asaas balance and statement, now (the jobs process does it daily)."""
+    admin = signed_in_user()
+    try:
+        result = run_balance_check(current_app)
+    except AsaasError as exc:
+        log.warning("event=admin_balance_check_failed error=%s", exc)
+        flash(_("Asaas could not be asked now; try again later."), "error")
+        return redirect(url_for("admin.asaas_health"))
+    log.info("event=admin_balance_check admin_id=%s differences=%s", admin.id, len(result.differences))
+    return _health_page(result)
+
+
+def _health_page(balance_check: BalanceCheck | None = None) -> Any:
     error = None
     try:
         status = webhook_setup.webhook_status(get_asaas(), _webhook_url())
@@ -62,6 +84,7 @@ def asaas_health() -> Any:
         usage=db.transaction(quota.usage, current_app.config["ASAAS_RECONCILE_BUDGET"]),
         endpoint_limits=dict(get_asaas().limits),
         quota=quota.ASAAS_QUOTA,
+        balance_check=balance_check,
     )
 
 
