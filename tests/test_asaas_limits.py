@@ -460,3 +460,4 @@ def test_the_balance_check_finds_a_planted_difference(app, client, db, asaas, us
     client.set_cookie("lang", "pt_BR")
     page = client.post("/admin/payments/asaas/balance-check").get_data(as_text=True)
     assert "data-balance-differences" in page and "uma movimentação sem contrapartida no livro-razão" in page
+    assert "<title>" in page and "data-balance-check" not in page.split("</title>", 1)[0]
