@@ -105,9 +105,36 @@ class AuctionStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class SaleEvent(Base):
+    """A catalogue of lots (auctions) closing one after another (docs/events.md; auctions/sale_events.py)."""
+
+    __tablename__ = "sale_events"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The seller whose lots these are, or an admin for a house sale (lots of any seller).
+    organizer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text)
+    # The edital: a change of text is a new version, which bidders registered before accept again.
+    terms: Mapped[str] = mapped_column(Text)
+    terms_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    first_close_at: Mapped[datetime]
+    lot_interval_seconds: Mapped[int] = mapped_column(Integer)
+    soft_close_seconds: Mapped[int] = mapped_column(Integer)
+    # Buyer's premium (prêmio do comprador) in basis points of the hammer price; 0: none.
+    premium_bps: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # Deposit (caução) in basis points of the buying power a bidder asks for; NULL: no deposit.
+    deposit_bps: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
 class Auction(Base):
     __tablename__ = "auctions"
-    __table_args__ = table_args(Index("ix_auctions_status_ends_at", "status", "ends_at"))
+    __table_args__ = table_args(
+        Index("ix_auctions_status_ends_at", "status", "ends_at"),
+        UniqueConstraint("event_id", "lot_number", name="uq_auctions_event_lot"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seller_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -146,6 +173,9 @@ class Auction(Base):
     ending_soon_stage: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     finished_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # A lot of a sale event (at most one), numbered from 1 in closing order; NULL for a single auction.
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("sale_events.id"))
+    lot_number: Mapped[int | None] = mapped_column(Integer)
 
     seller: Mapped[User] = relationship(foreign_keys=[seller_id])
     leader: Mapped[User | None] = relationship(foreign_keys=[leader_id])

@@ -4,7 +4,7 @@
 -- Load it into an empty database (see docs/database.md):
 --   mariadb -u root -p -e "CREATE DATABASE auction CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 --   mariadb -u root -p auction < sql/schema.sql
--- Running it again does no harm. It records the Alembic revision it equals (0013), so later
+-- Running it again does no harm. It records the Alembic revision it equals (0014), so later
 -- schema changes are applied with `flask --app auction db upgrade` or the files in sql/migrations/.
 
 SET NAMES utf8mb4;
@@ -88,44 +88,6 @@ CREATE TABLE IF NOT EXISTS alert_settings (
 	CONSTRAINT pk_alert_settings PRIMARY KEY (user_id),
 	CONSTRAINT fk_alert_settings_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
-
-CREATE TABLE IF NOT EXISTS auctions (
-	id INTEGER NOT NULL AUTO_INCREMENT,
-	seller_id INTEGER NOT NULL,
-	title VARCHAR(120) NOT NULL,
-	description TEXT NOT NULL,
-	starting_price BIGINT NOT NULL,
-	min_increment BIGINT,
-	reserve_price BIGINT,
-	buy_now_price BIGINT,
-	item_condition VARCHAR(16),
-	delivery VARCHAR(8),
-	shipping_cost BIGINT,
-	city VARCHAR(80),
-	uf VARCHAR(2),
-	starts_at DATETIME(6) NOT NULL,
-	ends_at DATETIME(6) NOT NULL,
-	status VARCHAR(16) NOT NULL DEFAULT 'scheduled',
-	current_price BIGINT,
-	leader_id INTEGER,
-	leader_max BIGINT,
-	bid_count INTEGER NOT NULL DEFAULT 0,
-	version INTEGER NOT NULL DEFAULT 0,
-	winner_id INTEGER,
-	final_price BIGINT,
-	reserve_met BOOL,
-	ending_soon_stage SMALLINT NOT NULL DEFAULT 0,
-	finished_at DATETIME(6),
-	created_at DATETIME(6) NOT NULL,
-	CONSTRAINT pk_auctions PRIMARY KEY (id),
-	CONSTRAINT fk_auctions_seller_id_users FOREIGN KEY(seller_id) REFERENCES users (id),
-	CONSTRAINT fk_auctions_leader_id_users FOREIGN KEY(leader_id) REFERENCES users (id),
-	CONSTRAINT fk_auctions_winner_id_users FOREIGN KEY(winner_id) REFERENCES users (id)
-)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
-
-CREATE INDEX IF NOT EXISTS ix_auctions_seller_id ON auctions (seller_id);
-
-CREATE INDEX IF NOT EXISTS ix_auctions_status_ends_at ON auctions (status, ends_at);
 
 CREATE TABLE IF NOT EXISTS consents (
 	id INTEGER NOT NULL AUTO_INCREMENT,
@@ -235,6 +197,25 @@ CREATE TABLE IF NOT EXISTS recovery_codes (
 
 CREATE INDEX IF NOT EXISTS ix_recovery_codes_user_id ON recovery_codes (user_id);
 
+CREATE TABLE IF NOT EXISTS sale_events (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	organizer_id INTEGER NOT NULL,
+	title VARCHAR(120) NOT NULL,
+	description TEXT NOT NULL,
+	terms TEXT NOT NULL,
+	terms_version INTEGER NOT NULL DEFAULT 1,
+	first_close_at DATETIME(6) NOT NULL,
+	lot_interval_seconds INTEGER NOT NULL,
+	soft_close_seconds INTEGER NOT NULL,
+	premium_bps INTEGER NOT NULL DEFAULT 0,
+	deposit_bps INTEGER,
+	created_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_sale_events PRIMARY KEY (id),
+	CONSTRAINT fk_sale_events_organizer_id_users FOREIGN KEY(organizer_id) REFERENCES users (id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_sale_events_organizer_id ON sale_events (organizer_id);
+
 CREATE TABLE IF NOT EXISTS wallets (
 	id INTEGER NOT NULL AUTO_INCREMENT,
 	user_id INTEGER,
@@ -277,6 +258,94 @@ CREATE TABLE IF NOT EXISTS withdrawals (
 CREATE INDEX IF NOT EXISTS ix_withdrawals_status_updated_at ON withdrawals (status, updated_at);
 
 CREATE INDEX IF NOT EXISTS ix_withdrawals_user_id ON withdrawals (user_id);
+
+CREATE TABLE IF NOT EXISTS auctions (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	seller_id INTEGER NOT NULL,
+	title VARCHAR(120) NOT NULL,
+	description TEXT NOT NULL,
+	starting_price BIGINT NOT NULL,
+	min_increment BIGINT,
+	reserve_price BIGINT,
+	buy_now_price BIGINT,
+	item_condition VARCHAR(16),
+	delivery VARCHAR(8),
+	shipping_cost BIGINT,
+	city VARCHAR(80),
+	uf VARCHAR(2),
+	starts_at DATETIME(6) NOT NULL,
+	ends_at DATETIME(6) NOT NULL,
+	status VARCHAR(16) NOT NULL DEFAULT 'scheduled',
+	current_price BIGINT,
+	leader_id INTEGER,
+	leader_max BIGINT,
+	bid_count INTEGER NOT NULL DEFAULT 0,
+	version INTEGER NOT NULL DEFAULT 0,
+	winner_id INTEGER,
+	final_price BIGINT,
+	reserve_met BOOL,
+	ending_soon_stage SMALLINT NOT NULL DEFAULT 0,
+	finished_at DATETIME(6),
+	created_at DATETIME(6) NOT NULL,
+	event_id INTEGER,
+	lot_number INTEGER,
+	CONSTRAINT pk_auctions PRIMARY KEY (id),
+	CONSTRAINT uq_auctions_event_lot UNIQUE (event_id, lot_number),
+	CONSTRAINT fk_auctions_seller_id_users FOREIGN KEY(seller_id) REFERENCES users (id),
+	CONSTRAINT fk_auctions_leader_id_users FOREIGN KEY(leader_id) REFERENCES users (id),
+	CONSTRAINT fk_auctions_winner_id_users FOREIGN KEY(winner_id) REFERENCES users (id),
+	CONSTRAINT fk_auctions_event_id_sale_events FOREIGN KEY(event_id) REFERENCES sale_events (id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_auctions_seller_id ON auctions (seller_id);
+
+CREATE INDEX IF NOT EXISTS ix_auctions_status_ends_at ON auctions (status, ends_at);
+
+CREATE TABLE IF NOT EXISTS payments (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	user_id INTEGER,
+	external_reference VARCHAR(100),
+	asaas_payment_id VARCHAR(64),
+	payment_link_id INTEGER,
+	asaas_customer_id VARCHAR(64),
+	value BIGINT NOT NULL,
+	billing_type VARCHAR(20),
+	status VARCHAR(40) NOT NULL DEFAULT 'NEW',
+	deleted BOOL NOT NULL DEFAULT 0,
+	refunded BIGINT NOT NULL DEFAULT 0,
+	credited BIGINT NOT NULL DEFAULT 0,
+	invoice_url VARCHAR(512),
+	matched BOOL NOT NULL DEFAULT 1,
+	paid_stage SMALLINT NOT NULL DEFAULT 0,
+	chargeback_stage SMALLINT NOT NULL DEFAULT 0,
+	removal_stage SMALLINT NOT NULL DEFAULT 0,
+	cash_stage SMALLINT NOT NULL DEFAULT 0,
+	refund_stage SMALLINT NOT NULL DEFAULT 0,
+	refund_requested BIGINT NOT NULL DEFAULT 0,
+	net_value BIGINT,
+	frozen BIGINT NOT NULL DEFAULT 0,
+	movements INTEGER NOT NULL DEFAULT 0,
+	cash_credited_by_id INTEGER,
+	cash_credited_at DATETIME(6),
+	payer_checked_at DATETIME(6),
+	last_event VARCHAR(64),
+	next_check_at DATETIME(6),
+	checks INTEGER NOT NULL DEFAULT 0,
+	created_at DATETIME(6) NOT NULL,
+	updated_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_payments PRIMARY KEY (id),
+	CONSTRAINT fk_payments_user_id_users FOREIGN KEY(user_id) REFERENCES users (id),
+	CONSTRAINT uq_payments_external_reference UNIQUE (external_reference),
+	CONSTRAINT uq_payments_asaas_payment_id UNIQUE (asaas_payment_id),
+	CONSTRAINT fk_payments_payment_link_id_payment_links FOREIGN KEY(payment_link_id) REFERENCES payment_links (id),
+	CONSTRAINT fk_payments_cash_credited_by_id_users FOREIGN KEY(cash_credited_by_id) REFERENCES users (id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_payments_next_check_at ON payments (next_check_at);
+
+CREATE INDEX IF NOT EXISTS ix_payments_payment_link_id ON payments (payment_link_id);
+
+CREATE INDEX IF NOT EXISTS ix_payments_user_id ON payments (user_id);
 
 CREATE TABLE IF NOT EXISTS alert_deliveries (
 	id INTEGER NOT NULL AUTO_INCREMENT,
@@ -347,6 +416,26 @@ CREATE TABLE IF NOT EXISTS holds (
 
 CREATE INDEX IF NOT EXISTS ix_holds_auction_id ON holds (auction_id);
 
+CREATE TABLE IF NOT EXISTS notifications (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	user_id INTEGER NOT NULL,
+	kind VARCHAR(32) NOT NULL,
+	message VARCHAR(500) NOT NULL,
+	auction_id INTEGER,
+	payment_id INTEGER,
+	read_at DATETIME(6),
+	created_at DATETIME(6) NOT NULL,
+	alert_pending BOOL NOT NULL DEFAULT 0,
+	CONSTRAINT pk_notifications PRIMARY KEY (id),
+	CONSTRAINT fk_notifications_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE,
+	CONSTRAINT fk_notifications_auction_id_auctions FOREIGN KEY(auction_id) REFERENCES auctions (id) ON DELETE SET NULL,
+	CONSTRAINT fk_notifications_payment_id_payments FOREIGN KEY(payment_id) REFERENCES payments (id) ON DELETE SET NULL
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_notifications_alert_pending ON notifications (alert_pending);
+
+CREATE INDEX IF NOT EXISTS ix_notifications_user_id_id ON notifications (user_id, id);
+
 CREATE TABLE IF NOT EXISTS orders (
 	id INTEGER NOT NULL AUTO_INCREMENT,
 	auction_id INTEGER NOT NULL,
@@ -388,51 +477,16 @@ CREATE INDEX IF NOT EXISTS ix_orders_seller_id ON orders (seller_id);
 
 CREATE INDEX IF NOT EXISTS ix_orders_status_updated_at ON orders (status, updated_at);
 
-CREATE TABLE IF NOT EXISTS payments (
-	id INTEGER NOT NULL AUTO_INCREMENT,
-	user_id INTEGER,
-	external_reference VARCHAR(100),
-	asaas_payment_id VARCHAR(64),
-	payment_link_id INTEGER,
-	asaas_customer_id VARCHAR(64),
-	value BIGINT NOT NULL,
-	billing_type VARCHAR(20),
-	status VARCHAR(40) NOT NULL DEFAULT 'NEW',
-	deleted BOOL NOT NULL DEFAULT 0,
-	refunded BIGINT NOT NULL DEFAULT 0,
-	credited BIGINT NOT NULL DEFAULT 0,
-	invoice_url VARCHAR(512),
-	matched BOOL NOT NULL DEFAULT 1,
-	paid_stage SMALLINT NOT NULL DEFAULT 0,
-	chargeback_stage SMALLINT NOT NULL DEFAULT 0,
-	removal_stage SMALLINT NOT NULL DEFAULT 0,
-	cash_stage SMALLINT NOT NULL DEFAULT 0,
-	refund_stage SMALLINT NOT NULL DEFAULT 0,
-	refund_requested BIGINT NOT NULL DEFAULT 0,
-	net_value BIGINT,
-	frozen BIGINT NOT NULL DEFAULT 0,
-	movements INTEGER NOT NULL DEFAULT 0,
-	cash_credited_by_id INTEGER,
-	cash_credited_at DATETIME(6),
-	payer_checked_at DATETIME(6),
-	last_event VARCHAR(64),
-	next_check_at DATETIME(6),
-	checks INTEGER NOT NULL DEFAULT 0,
-	created_at DATETIME(6) NOT NULL,
-	updated_at DATETIME(6) NOT NULL,
-	CONSTRAINT pk_payments PRIMARY KEY (id),
-	CONSTRAINT fk_payments_user_id_users FOREIGN KEY(user_id) REFERENCES users (id),
-	CONSTRAINT uq_payments_external_reference UNIQUE (external_reference),
-	CONSTRAINT uq_payments_asaas_payment_id UNIQUE (asaas_payment_id),
-	CONSTRAINT fk_payments_payment_link_id_payment_links FOREIGN KEY(payment_link_id) REFERENCES payment_links (id),
-	CONSTRAINT fk_payments_cash_credited_by_id_users FOREIGN KEY(cash_credited_by_id) REFERENCES users (id)
+CREATE TABLE IF NOT EXISTS payment_instructions (
+	payment_id INTEGER NOT NULL,
+	kind VARCHAR(8) NOT NULL,
+	code TEXT NOT NULL,
+	image MEDIUMTEXT,
+	expires_at DATETIME(6),
+	fetched_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_payment_instructions PRIMARY KEY (payment_id),
+	CONSTRAINT fk_payment_instructions_payment_id_payments FOREIGN KEY(payment_id) REFERENCES payments (id) ON DELETE CASCADE
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
-
-CREATE INDEX IF NOT EXISTS ix_payments_next_check_at ON payments (next_check_at);
-
-CREATE INDEX IF NOT EXISTS ix_payments_payment_link_id ON payments (payment_link_id);
-
-CREATE INDEX IF NOT EXISTS ix_payments_user_id ON payments (user_id);
 
 CREATE TABLE IF NOT EXISTS watches (
 	id INTEGER NOT NULL AUTO_INCREMENT,
@@ -473,37 +527,6 @@ CREATE INDEX IF NOT EXISTS ix_ledger_transactions_payment_id ON ledger_transacti
 
 CREATE INDEX IF NOT EXISTS ix_ledger_transactions_wallet_id ON ledger_transactions (wallet_id);
 
-CREATE TABLE IF NOT EXISTS notifications (
-	id INTEGER NOT NULL AUTO_INCREMENT,
-	user_id INTEGER NOT NULL,
-	kind VARCHAR(32) NOT NULL,
-	message VARCHAR(500) NOT NULL,
-	auction_id INTEGER,
-	payment_id INTEGER,
-	read_at DATETIME(6),
-	created_at DATETIME(6) NOT NULL,
-	alert_pending BOOL NOT NULL DEFAULT 0,
-	CONSTRAINT pk_notifications PRIMARY KEY (id),
-	CONSTRAINT fk_notifications_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE,
-	CONSTRAINT fk_notifications_auction_id_auctions FOREIGN KEY(auction_id) REFERENCES auctions (id) ON DELETE SET NULL,
-	CONSTRAINT fk_notifications_payment_id_payments FOREIGN KEY(payment_id) REFERENCES payments (id) ON DELETE SET NULL
-)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
-
-CREATE INDEX IF NOT EXISTS ix_notifications_alert_pending ON notifications (alert_pending);
-
-CREATE INDEX IF NOT EXISTS ix_notifications_user_id_id ON notifications (user_id, id);
-
-CREATE TABLE IF NOT EXISTS payment_instructions (
-	payment_id INTEGER NOT NULL,
-	kind VARCHAR(8) NOT NULL,
-	code TEXT NOT NULL,
-	image MEDIUMTEXT,
-	expires_at DATETIME(6),
-	fetched_at DATETIME(6) NOT NULL,
-	CONSTRAINT pk_payment_instructions PRIMARY KEY (payment_id),
-	CONSTRAINT fk_payment_instructions_payment_id_payments FOREIGN KEY(payment_id) REFERENCES payments (id) ON DELETE CASCADE
-)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
-
 CREATE TABLE IF NOT EXISTS seller_ratings (
 	id INTEGER NOT NULL AUTO_INCREMENT,
 	order_id INTEGER NOT NULL,
@@ -543,5 +566,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) SELECT '0013' FROM DUAL
+INSERT INTO alembic_version (version_num) SELECT '0014' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

@@ -30,7 +30,7 @@ from ..errors import Invalid, NotFound, ServiceError
 from ..models import Auction, AuctionStatus, Bid
 from ..money import Cents
 from ..uow import UnitOfWork
-from . import batch, messages, rules
+from . import batch, messages, rules, sale_events
 from .errors import AuctionNotOpen, OwnAuction
 from .listing import cents_field
 from .locking import AuctionRow, lock_auction_rows, state_of
@@ -152,6 +152,7 @@ class _Decided:
     ids: list[int] = field(default_factory=list)  # bid row ids, in `decided.rows` order
     public: bool = False  # the room hears of the batch (its version moved)
     extended: bool = False  # some bid of the batch extended the auction (soft close)
+    soft_close: int | None = None  # a sale event's lot: the event's soft-close window, not the command's
 
 
 def _decide_and_write(
@@ -170,6 +171,7 @@ def _decide_and_write(
             users.add(auction.leader_id)
     locked = wallet.lock_balances(session, users)
     cash = {user_id: row.available for user_id, row in locked.items()}
+    events = sale_events.soft_close_of(session, [auction for auction, _ in work])
     plans: list[_Decided] = []
     for auction, offered in work:
         before = state_of(auction)
@@ -177,7 +179,8 @@ def _decide_and_write(
         decided = batch.decide_batch(before, [item.offer for item in offered], cash, held, wallet.check_funds)
         for user_id, final in decided.holds.items():
             cash[user_id] = cash.get(user_id, 0) - (final - held.get(user_id, 0))
-        plans.append(_Decided(auction, offered, before, held, decided))
+        event = events.get(auction.event_id) if auction.event_id is not None else None
+        plans.append(_Decided(auction, offered, before, held, decided, soft_close=event[0] if event else None))
 
     _insert_rows(session, plans, now)
     changed: list[dict[str, Any]] = []
@@ -201,6 +204,10 @@ def _decide_and_write(
                 if i not in plan.decided.raise_rows
             ]
             messages.new_bid(uow.outbox, plan.auction, extended=plan.extended, added=added)
+    # After the lots' own messages: a pushed lot's message carries a newer version than its new_bid.
+    lots = [plan.auction for plan in live if plan.extended and plan.auction.event_id is not None]
+    if lots:
+        sale_events.push_later_lots(session, uow.outbox, lots, {key: value[1] for key, value in events.items()})
     accepted = {
         item.offer.bidder_id
         for plan in live
@@ -234,7 +241,8 @@ def _outcomes(plan: _Decided, results: list[BidOutcome | ServiceError | None], n
         # A private raise that leaves the price alone gives rivals nothing to answer: no extension.
         new_end = None
         if not decision.raised_own_max or decision.state.current_price != price:
-            new_end = rules.extended_end(ends_at, now, item.command.soft_close_seconds)
+            window = plan.soft_close if plan.soft_close is not None else item.command.soft_close_seconds
+            new_end = rules.extended_end(ends_at, now, window)
         price = decision.state.current_price
         if new_end is not None:
             ends_at, extended = new_end, True

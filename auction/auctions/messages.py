@@ -42,6 +42,12 @@ def opened(outbox: Outbox, auction_id: int, ends_at: datetime, version: int) -> 
     outbox.to_auction(auction_id, "auction_opened", payload)
 
 
+def rescheduled(outbox: Outbox, auction_id: int, ends_at: datetime, version: int) -> None:
+    """A lot of a sale event closes at a new time: a late bid on a lot before it pushed it (auctions/staggering.py)."""
+    payload = {"auction_id": auction_id, "version": version, "ends_at": clock.isoformat(ends_at), "server_time": _now()}
+    outbox.to_auction(auction_id, "auction_rescheduled", payload)
+
+
 def cancelled(outbox: Outbox, auction_id: int, version: int) -> None:
     payload = {"auction_id": auction_id, "version": version, "server_time": _now()}
     outbox.to_auction(auction_id, "auction_cancelled", payload)

@@ -323,6 +323,13 @@ if (socket) {
     if (d.auction_id === auctionId && fresh(d)) join();
   });
 
+  // A lot of a sale event pushed later by a late bid on a lot before it (docs/events.md).
+  socket.on("auction_rescheduled", (d) => {
+    if (d.auction_id !== auctionId || !fresh(d)) return;
+    syncClock(d.server_time);
+    setEndsAt(d.ends_at);
+  });
+
   socket.on("watchers", (d) => {
     if (d.auction_id === auctionId) setViewing(d.count);
   });

@@ -6,8 +6,8 @@ served from memory; only the first join of an auction in a process reads the dat
 miss at the same time share that one read (single flight).
 
 The model is kept current by the messages every committed change already produces (`new_bid`,
-`auction_opened`, `auction_finished`, `auction_cancelled`): the Socket.IO client manager hands each
-message to `observe` just before delivering it to this process's sockets, and with a Redis message
+`auction_opened`, `auction_rescheduled`, `auction_finished`, `auction_cancelled`): the Socket.IO client
+manager hands each message to `observe` just before delivering it to this process's sockets, and with a Redis message
 queue every process's manager sees every process's messages. Each message carries the auction's
 `version`; one that is not exactly the next version (a gap, a restart) drops the entry, and the next
 join reads it afresh, so an ack is never older than the last message this process delivered.
@@ -37,7 +37,7 @@ from ...models import Auction
 
 log = logging.getLogger(__name__)
 MAX_ENTRIES = 20_000
-OBSERVED = {"new_bid", "auction_opened", "auction_finished", "auction_cancelled"}
+OBSERVED = {"new_bid", "auction_opened", "auction_rescheduled", "auction_finished", "auction_cancelled"}
 VIEWER_FIELDS = ("you_lead", "your_max", "watching", "is_seller")
 
 
@@ -205,6 +205,10 @@ def _opened(entry: dict[str, Any], data: dict[str, Any], _min: int | None) -> No
     entry.update(status="open", ends_at=data["ends_at"])
 
 
+def _rescheduled(entry: dict[str, Any], data: dict[str, Any], _min: int | None) -> None:
+    entry["ends_at"] = data["ends_at"]
+
+
 def _finished(entry: dict[str, Any], data: dict[str, Any], _min: int | None) -> None:
     entry.update(status="finished", winner=data["winner"], final_price=data["amount"], reserve_met=data["reserve_met"])
     entry["ends_at"] = data["ends_at"]  # an admin who finishes early moves the end to now
@@ -217,6 +221,7 @@ def _cancelled(entry: dict[str, Any], _data: dict[str, Any], _min: int | None) -
 _APPLY: dict[str, Callable[[dict[str, Any], dict[str, Any], int | None], None]] = {
     "new_bid": _new_bid,
     "auction_opened": _opened,
+    "auction_rescheduled": _rescheduled,
     "auction_finished": _finished,
     "auction_cancelled": _cancelled,
 }

@@ -1,0 +1,213 @@
+"""Sale events (leilões): a catalogue of lots, each an auction of the same bid engine, closing one after another.
+
+A seller creates an event for their own lots, an admin for a house sale (lots of any seller). Adding an
+auction makes it lot n, closing on the staggered schedule (`staggering`), with Buy It Now off. A late bid
+on a lot pushes the lots after it in the bid's own transaction (`push_later_lots`), so the scheduler,
+which finishes every auction at its `ends_at`, closes them in order with no rule of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from .. import clock
+from ..db import lock_existing
+from ..errors import Forbidden, Invalid
+from ..models import Auction, AuctionStatus, SaleEvent, User
+from ..outbox import Outbox
+from ..uow import UnitOfWork
+from . import messages, staggering
+from .errors import AuctionNotOpen
+from .listing import DESCRIPTION_MAX, MAX_DURATION, TITLE_MAX, TITLE_MIN
+from .locking import AuctionRow, lock_auction
+
+TERMS_MAX = 20_000
+INTERVAL_MAX = 86_400  # one lot a day at the slowest
+SOFT_CLOSE_MAX = 3_600
+PREMIUM_MAX_BPS = 5_000  # a buyer's premium above 50 % of the hammer price is a mistake, not a rule
+# The lots that may still move: a lot finished or cancelled early keeps its end.
+_MOVABLE = (AuctionStatus.SCHEDULED.value, AuctionStatus.OPEN.value)
+
+
+@dataclass(frozen=True)
+class CreateEvent:
+    organizer_id: int
+    title: str
+    description: str
+    terms: str  # the edital
+    first_close_at: datetime
+    lot_interval_seconds: int
+    soft_close_seconds: int
+    premium_bps: int = 0
+    deposit_bps: int | None = None  # caução as a share of the buying power asked for; None: no deposit
+
+
+def create_event(uow: UnitOfWork, cmd: CreateEvent) -> SaleEvent:
+    """The event, with no lots yet; Invalid names the first field that is wrong (the form's names)."""
+    _check_text(cmd.title.strip(), "title", TITLE_MIN, TITLE_MAX)
+    _check_text(cmd.description, "description", 0, DESCRIPTION_MAX)
+    _check_text(cmd.terms.strip(), "terms", 1, TERMS_MAX)
+    now = clock.now()
+    if not now < cmd.first_close_at <= now + MAX_DURATION:
+        raise Invalid("first_close_at: the first lot closes in the future, within 30 days", field="first_close_at")
+    _check_int(cmd.lot_interval_seconds, "lot_interval_seconds", 1, INTERVAL_MAX)
+    _check_int(cmd.soft_close_seconds, "soft_close_seconds", 0, SOFT_CLOSE_MAX)
+    _check_int(cmd.premium_bps, "premium_bps", 0, PREMIUM_MAX_BPS)
+    if cmd.deposit_bps is not None:
+        _check_int(cmd.deposit_bps, "deposit_bps", 1, 10_000)
+    event = SaleEvent(
+        organizer_id=cmd.organizer_id,
+        title=cmd.title.strip(),
+        description=cmd.description,
+        terms=cmd.terms.strip(),
+        terms_version=1,
+        first_close_at=cmd.first_close_at,
+        lot_interval_seconds=cmd.lot_interval_seconds,
+        soft_close_seconds=cmd.soft_close_seconds,
+        premium_bps=cmd.premium_bps,
+        deposit_bps=cmd.deposit_bps,
+        created_at=now,
+    )
+    uow.session.add(event)
+    uow.session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class UpdateTerms:
+    event_id: int
+    user_id: int
+    terms: str
+
+
+def update_terms(uow: UnitOfWork, cmd: UpdateTerms) -> int:
+    """A new edital text is a new version (bidders registered under an older one accept it again); returns it."""
+    event = _organized_event(uow.session, cmd.event_id, cmd.user_id)
+    terms = cmd.terms.strip()
+    _check_text(terms, "terms", 1, TERMS_MAX)
+    if terms != event.terms:
+        event.terms, event.terms_version = terms, event.terms_version + 1
+    return event.terms_version
+
+
+@dataclass(frozen=True)
+class AddLot:
+    event_id: int
+    auction_id: int
+    user_id: int  # who adds it: the event's organizer
+
+
+def add_lot(uow: UnitOfWork, cmd: AddLot) -> int:
+    """The auction becomes the event's next lot; returns its lot number.
+
+    It must be the organizer's own (any seller's in an admin's house sale), in no event, without bids. It closes
+    on the schedule, or later if the lot before it was extended past it (the gap rule of `staggering`).
+    """
+    session = uow.session
+    event = _organized_event(session, cmd.event_id, cmd.user_id)  # the event row lock numbers lots one at a time
+    auction = lock_auction(session, cmd.auction_id)
+    house = session.get(User, event.organizer_id).is_admin  # type: ignore[union-attr]
+    if auction.seller_id != event.organizer_id and not house:
+        raise Forbidden("only the seller's own auctions can be lots of their event")
+    if auction.event_id is not None:
+        raise Invalid("this auction is already a lot of an event", field="auction_id")
+    if auction.status not in _MOVABLE or auction.bid_count:
+        raise AuctionNotOpen("only an auction without bids, not finished, can become a lot")
+    last = session.execute(
+        select(Auction.lot_number, Auction.ends_at, Auction.status)
+        .where(Auction.event_id == event.id)
+        .order_by(Auction.lot_number.desc())
+        .limit(1)
+    ).first()
+    number = (last.lot_number if last is not None else 0) + 1
+    interval = timedelta(seconds=event.lot_interval_seconds)
+    ends_at = staggering.scheduled_close(event.first_close_at, interval, number)
+    if last is not None and last.status in _MOVABLE:
+        ends_at = max(ends_at, last.ends_at + interval)
+    if ends_at <= clock.now():
+        raise Invalid("this lot's closing time has passed: the event is over", field="event_id")
+    auction.event_id, auction.lot_number = event.id, number
+    auction.ends_at, auction.buy_now_price = ends_at, None
+    if auction.status == AuctionStatus.OPEN:
+        auction.version += 1
+        messages.rescheduled(uow.outbox, auction.id, ends_at, auction.version)
+    return number
+
+
+def soft_close_of(session: Session, auctions: Sequence[AuctionRow]) -> dict[int, tuple[int, int]]:
+    """Event id -> (soft-close seconds, lot interval seconds) of the events these auctions are lots of."""
+    event_ids = {auction.event_id for auction in auctions if auction.event_id is not None}
+    if not event_ids:
+        return {}
+    rows = session.execute(
+        select(SaleEvent.id, SaleEvent.soft_close_seconds, SaleEvent.lot_interval_seconds).where(
+            SaleEvent.id.in_(event_ids)
+        )
+    )
+    return {row.id: (row.soft_close_seconds, row.lot_interval_seconds) for row in rows}
+
+
+def push_later_lots(
+    session: Session, outbox: Outbox, extended: Sequence[AuctionRow], intervals: dict[int, int]
+) -> None:
+    """After late bids moved these lots' ends (already written in this transaction), push the lots after each.
+
+    Lots are taken in lot order, so a push by an earlier lot is seen by a later extended lot of the same batch.
+    The later lots are locked (they may be bid on at this moment); each moved lot's room hears its new end.
+    """
+    for lot in sorted(extended, key=lambda row: (row.event_id, row.lot_number)):
+        rows = session.execute(_LATER_LOTS, {"event": lot.event_id, "number": lot.lot_number}).all()
+        if not rows or rows[0].id != lot.id:
+            continue
+        interval = timedelta(seconds=intervals[lot.event_id])
+        moved = staggering.pushed(rows[0].ends_at, [(row.id, row.ends_at) for row in rows[1:]], interval)
+        if not moved:
+            continue
+        versions = {row.id: row.version + 1 for row in rows if row.id in moved}
+        session.connection().execute(
+            _PUSH,
+            [{"lot": lot_id, "ends_at": ends_at, "version": versions[lot_id]} for lot_id, ends_at in moved.items()],
+        )
+        for lot_id, ends_at in moved.items():
+            messages.rescheduled(outbox, lot_id, ends_at, versions[lot_id])
+
+
+_AUCTIONS = Auction.__table__
+_LATER_LOTS = (
+    select(_AUCTIONS.c.id, _AUCTIONS.c.ends_at, _AUCTIONS.c.version)
+    .where(
+        _AUCTIONS.c.event_id == bindparam("event"),
+        _AUCTIONS.c.lot_number >= bindparam("number"),
+        _AUCTIONS.c.status.in_(_MOVABLE),
+    )
+    .order_by(_AUCTIONS.c.lot_number)
+    .with_for_update()
+)
+_PUSH = (
+    update(_AUCTIONS)
+    .where(_AUCTIONS.c.id == bindparam("lot"))
+    .values(ends_at=bindparam("ends_at"), version=bindparam("version"))
+)
+
+
+def _organized_event(session: Session, event_id: int, user_id: int) -> SaleEvent:
+    event = lock_existing(session, SaleEvent, SaleEvent.id == event_id, missing="no such event")
+    if event.organizer_id != user_id:
+        raise Forbidden("only the event's organizer can change it")
+    return event
+
+
+def _check_text(value: str, field: str, least: int, most: int) -> None:
+    if not isinstance(value, str) or not least <= len(value) <= most:
+        raise Invalid(f"{field}: between {least} and {most} characters", field=field)
+
+
+def _check_int(value: Any, field: str, least: int, most: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
+        raise Invalid(f"{field}: a whole number from {least} to {most}", field=field)
