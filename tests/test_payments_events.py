@@ -99,3 +99,11 @@ def test_merging_facts_in_any_order_with_repeats_gives_the_same_level(items, rnd
     assert 0 <= frozen(final(items), policy) <= level(final(items), policy)
     if final(items).chargeback in (CHARGEBACK_OPEN, CHARGEBACK_WON):
         assert frozen(final(items), policy) == level(final(items), policy)
+
+
+def test_an_anticipated_charge_is_not_a_paid_one():
+    """PAYMENT_ANTICIPATED: Asaas advanced money against the charge; an anticipated boleto is not a paid boleto."""
+    pending = facts_of("PAYMENT_ANTICIPATED", {"status": "PENDING", "value": 100.0, "billingType": "BOLETO"})
+    assert level(State(value=10_000).merge(pending)) == 0
+    received = facts_of("PAYMENT_ANTICIPATED", {"status": "RECEIVED", "value": 100.0})
+    assert level(State(value=10_000).merge(received)) == 10_000

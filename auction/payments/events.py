@@ -162,13 +162,13 @@ RULES: tuple[Rule, ...] = (
         level_after=100,
     ),
     Rule(
+        # Asaas advanced money against the charge; the payer has not necessarily paid (an anticipated boleto is not
+        # a paid boleto). The payload's status decides, as for any event: RECEIVED credits, anything else does not.
         "PAYMENT_ANTICIPATED",
         "lifecycle",
         PaymentStatus.CONFIRMED,
-        "credit (the money was released to us early)",
-        paid=RECEIVED,
+        "record (an advance, not a payment: credit comes with the payload's RECEIVED)",
         before=("PAYMENT_CONFIRMED",),
-        level_after=100,
     ),
     Rule("PAYMENT_OVERDUE", "lifecycle", PaymentStatus.OVERDUE, "record, notify", notify="payment_overdue"),
     Rule(
