@@ -73,6 +73,7 @@ def test_the_confirmation_link_from_the_e_mail_confirms_once(site):
     assert tampered.status_code == 400 and "not valid" in tampered.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_an_expired_confirmation_link_changes_nothing(site):
     client = site.test_client()
     db = site.extensions["auction.db"]
@@ -98,6 +99,7 @@ def withdrawals(db) -> int:
     return db.transaction(lambda s: s.scalar(select(func.count(Withdrawal.id))))
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_an_unconfirmed_account_may_bid_but_not_withdraw_and_the_wallet_page_says_so(site):
     client = site.test_client()
     db = site.extensions["auction.db"]
@@ -124,6 +126,7 @@ def test_withdrawing_asks_the_password_again_and_mails_a_notice(site):
     assert "Withdrawal of R$ 20,00" in notice["Subject"] and "529…725" in parts(notice)[0]
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_forgot_password_answers_the_same_for_any_address_and_mails_only_accounts(site):
     client = site.test_client()
     register(client)
@@ -168,6 +171,7 @@ def test_a_reset_link_sets_a_new_password_once_and_logs_every_session_out(site):
     assert login.status_code == 302
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_a_reset_link_expires_after_30_minutes(site):
     client = site.test_client()
     register(client)

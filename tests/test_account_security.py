@@ -101,6 +101,7 @@ def test_repeated_failures_lock_the_account_with_a_notice_and_the_same_words(sit
     assert user(db).failed_logins == 0
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_two_factor_login_with_the_app_or_a_recovery_code_once_and_step_up_with_the_code(site):
     db = site.extensions["auction.db"]
     client = confirmed(site)

@@ -143,6 +143,7 @@ def test_an_smtp_outage_loses_nothing_and_retries_with_back_off_until_dead(smtp_
     assert "mail_dead" in caplog.text
 
 
+@SQLITE_ONLY
 def test_a_server_that_cannot_be_reached_fails_the_round_and_keeps_every_message(smtp_app, smtp_server):
     db = smtp_app.extensions["auction.db"]
     ids = [_queue(db), _queue(db)]
@@ -197,6 +198,7 @@ def test_smtp_login_works_and_the_password_is_never_logged(app_config, caplog):
         clock.reset()
 
 
+@SQLITE_ONLY
 def test_development_keeps_mail_on_this_machine_and_shows_it_at_dev_mail(app, client):
     """No SMTP_HOST: marked sent, nothing leaves, and /dev/mail shows it with working links."""
     assert app.config["MAIL_DEV_INBOX"]

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..db import Database, lock_row
+from ..db import Database, lock_existing, lock_row
 from ..errors import ServiceError
 from ..mail import queue_mail
 from ..models import LoginSession, RecoveryCode, User
@@ -142,6 +142,15 @@ class SessionRow:
     current: bool
 
 
+def account_page(session: Session, user_id: int, token: str | None, cooldown_hours: int) -> dict[str, object]:
+    """What the account page shows: the account, its open sessions, and why withdrawals wait (or None)."""
+    return {
+        "account": session.get(User, user_id),
+        "sessions": sessions_of(session, user_id, token),
+        "wait": withdrawal_wait(session, user_id, cooldown_hours),
+    }
+
+
 def sessions_of(session: Session, user_id: int, current_token: str | None) -> list[SessionRow]:
     current = token_hash(current_token) if current_token else None
     rows = session.scalars(
@@ -177,8 +186,7 @@ def _code_hash(code: str) -> str:
 
 def start_totp(session: Session, user_id: int) -> str:
     """A new secret to scan (not active until a code from it is confirmed); the otpauth:// URI."""
-    user = lock_row(session, User, User.id == user_id)
-    assert user is not None
+    user = lock_existing(session, User, User.id == user_id, missing="no such user")
     if not user.totp_secret:  # kept until turned on (or off), so a reload shows the same code to scan
         user.totp_secret = pyotp.random_base32()
     return pyotp.TOTP(user.totp_secret or "").provisioning_uri(name=user.username, issuer_name=ISSUER)
@@ -279,8 +287,7 @@ def confirm_withdrawal(uow: UnitOfWork, user_id: int, secret: str, cooldown_hour
     wait = withdrawal_wait(uow.session, user_id, cooldown_hours)
     if wait is not None:
         return wait
-    user = lock_row(uow.session, User, User.id == user_id)
-    assert user is not None
+    user = lock_existing(uow.session, User, User.id == user_id, missing="no such user")
     if confirms(uow.session, user, secret):
         return None
     register_failure(uow, user)

@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Length
 
 from ...accounts import lifecycle, personal_data, security
 from ...accounts.lifecycle import PLACEHOLDER, Link
+from ...accounts.queries import token_hash
 from ...extensions import get_db
 from ..i18n import localize
 from .auth import (
@@ -139,21 +140,10 @@ def _account_page(**forms: Any) -> Any:
     user = signed_in_user()
     db = get_db()
     page = db.transaction(
-        _account_facts, user.id, session.get(SESSION_KEY), current_app.config["WITHDRAWAL_COOLDOWN_HOURS"]
+        security.account_page, user.id, session.get(SESSION_KEY), current_app.config["WITHDRAWAL_COOLDOWN_HOURS"]
     )
     defaults = {"password_form": ChangePasswordForm(), "email_form": ChangeEmailForm(), "end_form": ConfirmForm()}
     return render_template("account/account.html", **page, **{**defaults, **forms})
-
-
-def _account_facts(db_session: Any, user_id: int, token: str | None, cooldown_hours: int) -> dict[str, Any]:
-    from ...models import User
-
-    user = db_session.get(User, user_id)
-    return {
-        "account": user,
-        "sessions": security.sessions_of(db_session, user_id, token),
-        "wait": security.withdrawal_wait(db_session, user_id, cooldown_hours),
-    }
 
 
 @bp.get("/account")
@@ -176,7 +166,7 @@ def change_password() -> Any:
                 user.id,
                 form.current_password.data,
                 form.password.data,
-                _token_hash(),
+                token_hash(session[SESSION_KEY]),
                 url_for("account.forgot_password"),
             )
         except lifecycle.RegistrationError as exc:
@@ -247,12 +237,6 @@ def end_other_sessions() -> Any:
         ended = get_db().transaction(security.end_other_sessions, user.id, session[SESSION_KEY])
         flash(_("%(count)d other sessions were logged out.", count=ended), "success")
     return redirect(url_for("account.account"), code=303)
-
-
-def _token_hash() -> str:
-    from ...accounts.queries import token_hash
-
-    return token_hash(session[SESSION_KEY])
 
 
 # -- the second step of a two-factor login ---------------------------------------------------------
