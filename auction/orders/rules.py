@@ -51,15 +51,27 @@ class Address:
 CEP = re.compile(r"^\d{5}-?\d{3}$")
 
 
+# The address form's fields as its labels name them (the messages name the field a person sees).
+FIELD_LABELS = {
+    "recipient": "recipient",
+    "line1": "street and number",
+    "line2": "complement",
+    "city": "city",
+    "state": "state",
+    "postal_code": "CEP",
+}
+
+
 def _text(fields: dict[str, object], name: str, limit: int, *, required: bool = True) -> str | None:
     value = fields.get(name)
     text = value.strip() if isinstance(value, str) else ""
+    label = FIELD_LABELS[name]
     if not text:
         if required:
-            raise Invalid(f"the {name.replace('_', ' ')} is required", field=name)
+            raise Invalid(f"the {label} is required", field=name)
         return None
     if len(text) > limit:
-        raise Invalid(f"the {name.replace('_', ' ')} is too long (at most {limit} characters)", field=name)
+        raise Invalid(f"the {label} is too long (at most {limit} characters)", field=name)
     return text
 
 
