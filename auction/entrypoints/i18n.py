@@ -275,6 +275,15 @@ MESSAGES: tuple[str, ...] = (
     N_("no such delivery"),
     N_("no delivery with event id {id}"),
     N_("no such seller"),
+    # Sale events (auction/auctions/sale_events.py)
+    N_("the first lot closes in the future, within 30 days"),
+    N_("only the seller's own auctions can be lots of their event"),
+    N_("this auction is already a lot of an event"),
+    N_("only an auction without bids, not finished, can become a lot"),
+    N_("this lot's closing time has passed: the event is over"),
+    N_("only the event's organizer can change it"),
+    N_("between {least} and {most} characters"),
+    N_("a whole number from {least} to {most}"),
     # Alerts (auction/alerts/)
     N_("no such alert: {kind}/{channel}"),
     N_("the push endpoint must be an http(s) URL"),
