@@ -198,12 +198,17 @@ def test_reset_requests_are_rate_limited_per_address(site):
     assert statuses == [200, 200, 200, 429]
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_after_a_password_change_withdrawals_wait_with_the_reason_shown(site):
     client = site.test_client()
     db = site.extensions["auction.db"]
     register(client)
     client.get(path_of(site.mail()[0], "/verify-email/"))
     fund(db, user(db).id, 10_000)
+    wrong = {"current_password": "not it", "password": "a new long passphrase"}
+    refused = client.post("/account/password", data={**wrong, "csrf_token": csrf_token(client, "/account")})
+    assert refused.status_code == 400 and "the current password is not right" in refused.get_data(as_text=True)
+    assert "Withdrawals are paused" not in client.get("/wallet").get_data(as_text=True)
     client.post(
         "/account/password",
         data={

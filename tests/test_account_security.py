@@ -66,6 +66,7 @@ def test_changing_the_e_mail_is_confirmed_at_the_new_address_and_undone_from_the
     assert stranger.get(not_me).status_code == 400  # used
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_the_account_lists_sessions_and_logs_out_everywhere_else_and_a_new_device_gets_a_notice(site):
     db = site.extensions["auction.db"]
     phone = confirmed(site)
