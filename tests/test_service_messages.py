@@ -101,3 +101,9 @@ def test_nested_parts_of_a_message_are_translated_too(app) -> None:
         refused = i18n.localize("cannot confirm receipt: the order is paid")
         assert refused == "não é possível confirmar o recebimento: o pedido está pago"
         assert i18n.localize("the street and number is required") == "rua e número: obrigatório"
+        # A day inside a message takes the pattern of the page's other dates.
+        shipped = i18n.localize(
+            "“Lamp” was shipped (Correios, BR1). Confirm receipt when it arrives; "
+            "otherwise the payment is released on 21/12/2026."
+        )
+        assert shipped.endswith("o pagamento é liberado em 21 dez. 2026.")

@@ -15,11 +15,11 @@ the translation with the same values. An unknown message is shown as it is, neve
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache, lru_cache
 
 import pytz
-from babel.dates import format_datetime, get_timezone_name
+from babel.dates import format_date, format_datetime, get_timezone_name
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel, get_locale, get_timezone, gettext
 
@@ -342,9 +342,23 @@ def _localized(locale: str, message: str) -> str:
             for name in _NESTED:
                 if name in values:
                     values[name] = _localized(locale, values[name])
+            if "date" in values:
+                values["date"] = _day(values["date"], locale)
             # Flask-Babel formats with %; these templates use {name}, filled after the lookup.
             return glued(gettext(template).format(**values))
     return glued(text)
+
+
+_DAY = re.compile(r"(\d\d)/(\d\d)/(\d{4})")
+
+
+def _day(text: str, locale: str) -> str:
+    """A service message's day (dd/mm/yyyy) in the pattern of `when` ("21 dez. 2026"): one date format a page."""
+    found = _DAY.fullmatch(text)
+    if not found:
+        return text
+    day, month, year = (int(part) for part in found.groups())
+    return format_date(date(year, month, day), "d MMM y", locale=locale)
 
 
 def message_catalog() -> list[list[str]]:

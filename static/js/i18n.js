@@ -78,7 +78,10 @@ export function localizeMessage(text) {
     if (!match) continue;
     const vars = Object.fromEntries(names.map((name, i) => [name, match[i + 1]]));
     // {message} and {name} hold a message of their own (a notice with a sentence added, a pseudonym).
-    for (const name of ["message", "name"]) if (name in vars) vars[name] = localizeMessage(vars[name]);
+    for (const name of ["message", "name", "action", "status", "field", "role", "other"]) {
+      if (name in vars) vars[name] = localizeMessage(vars[name]);
+    }
+    if ("date" in vars) vars.date = formatDay(vars.date);
     return glued(fill(translated, vars));
   }
   return glued(plain);
@@ -86,6 +89,16 @@ export function localizeMessage(text) {
 
 // The server's pattern (auction/entrypoints/i18n.py `when`: "d MMM y, HH:mm"), built from the browser's own
 // month names, so a page's times read one way whether the server or this script wrote them.
+// A service message's day (dd/mm/yyyy) in the same pattern, without the time: "21 dez. 2026".
+function formatDay(text) {
+  const found = /^(\d\d)\/(\d\d)\/(\d{4})$/.exec(text);
+  if (!found) return text;
+  const day = new Date(Date.UTC(Number(found[3]), Number(found[2]) - 1, Number(found[1]), 12));
+  const options = { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" };
+  const part = Object.fromEntries(new Intl.DateTimeFormat(locale, options).formatToParts(day).map((p) => [p.type, p.value]));
+  return `${part.day} ${part.month} ${part.year}`;
+}
+
 export function formatTime(iso, seconds = false) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return "";
