@@ -17,7 +17,6 @@ from .security import (
 from .service import (
     MIN_PASSWORD,
     RegistrationError,
-    authenticate,
     end_session,
     hash_password,
     normalize_cpf_cnpj,
@@ -42,7 +41,6 @@ __all__ = [
     "WithdrawalWaits",
     "WrongPassword",
     "attempt_login",
-    "authenticate",
     "authorize_withdrawal",
     "begin_session",
     "end_session",

@@ -169,12 +169,6 @@ def check_password(user: User | None, password: str) -> bool:
     return check_password_hash(user.password_hash, password or "")
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
-    """Log in with the username or the e-mail address (both are unique, case-insensitively)."""
-    user = find_login(session, username)
-    return user if check_password(user, password) else None
-
-
 def start_session(
     session: Session, user_id: int, *, user_agent: str | None = None, ip: str | None = None, device: str | None = None
 ) -> str:
