@@ -110,6 +110,14 @@ def _public_state(auction: Auction, recent: list[Any], now: str | None) -> dict[
     }
 
 
+def has_bid(session: Session, auction_id: int, user_id: int) -> bool:
+    """Whether the user ever bid on the auction (a returning bidder who is not leading was outbid)."""
+    return (
+        session.scalar(select(Bid.id).where(Bid.auction_id == auction_id, Bid.bidder_id == user_id).limit(1))
+        is not None
+    )
+
+
 def visible_names(session: Session, auction_id: int, viewer_id: int | None, is_admin: bool) -> dict[str, str]:
     """Pseudonym -> username of the people this viewer may know by name on this auction's page.
 

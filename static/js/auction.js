@@ -2,7 +2,7 @@
 // the leader's own state, Buy It Now, outbid and result.
 import { bidsText, formatTime, localizeMessage, statusLabel, t } from "./i18n.js";
 import {
-  centsToInput, emitWithAck, flashChange, formatBRL, onConnected, parseReais, setText, show, socket,
+  centsToInput, dismissToasts, emitWithAck, flashChange, formatBRL, onConnected, parseReais, setText, show, socket,
   syncClock, tickCountdowns,
 } from "./live.js";
 
@@ -38,6 +38,7 @@ const state = {
   price: Number(root.dataset.price) || null,
   reserveMet: root.dataset.reserveMet === "true",
   buyNow: root.dataset.buyNowPrice ? Number(root.dataset.buyNowPrice) : null,
+  outbidPrice: null, // the price the last outbid message named (its toast may still be on screen)
 };
 
 const capitalize = (text) => (text ? text.charAt(0).toUpperCase() + text.slice(1) : text);
@@ -120,9 +121,13 @@ function setNextMin(cents) {
   }
 }
 
+// The outbid notification's toast names the price when it came; the page shows the price now.
+const outbidToasts = `outbid:${auctionId}`;
+
 function setLeading(youLead, yourMax) {
   const was = state.youLead;
   state.youLead = Boolean(youLead);
+  if (state.youLead) dismissToasts(outbidToasts);
   if (yourMax !== undefined) state.yourMax = yourMax;
   if (!leaderBox || !form) return;
   show(leaderBox, state.youLead && state.status === "open");
@@ -219,6 +224,7 @@ function showResult({ winner, amount, reserveMet, bidCount }) {
   box.replaceChildren(p);
   show(box, true);
   show(outbidBanner, false);
+  dismissToasts(outbidToasts);
   show(extendedBanner, false);
   setStatus("finished");
   show($("[data-leader-line]"), false);
@@ -292,10 +298,13 @@ if (socket) {
     setReserve(d.reserve_met);
     setPrice(d.amount);
     if (alias && wasLeader && d.leader !== alias) showOutbid(state.price);
+    // A price above the one the outbid toast named makes it stale: the banner (or leader box) says it right.
+    else if (alias && state.outbidPrice !== null && d.amount > state.outbidPrice) dismissToasts(outbidToasts);
   });
 
   socket.on("outbid", (d) => {
     if (d.auction_id !== auctionId) return;
+    state.outbidPrice = d.amount;
     if (state.youLead) setLeading(false, null);
     showOutbid(Math.max(state.price ?? 0, d.amount));
   });
@@ -305,6 +314,18 @@ if (socket) {
     syncClock(d.server_time);
     const count = parseInt($('[data-field="bid-count"]').textContent, 10) || 0;
     showResult({ winner: d.winner, amount: d.amount, reserveMet: d.reserve_met, bidCount: count });
+  });
+
+  // An outbid notification that arrives after this page already shows the viewer leading is old news.
+  socket.on("notification", (d) => {
+    if (d.kind === "outbid" && d.auction_id === auctionId && state.youLead) dismissToasts(outbidToasts);
+  });
+
+  // The sale opened an order (only its buyer and seller hear it): the page offers it at once, no reload.
+  socket.on("order", (d) => {
+    if (d.auction_id !== auctionId) return;
+    $("[data-order-link]").href = `/orders/${d.order_id}`;
+    show($("[data-order-box]"), true);
   });
 
   socket.on("auction_cancelled", (d) => {

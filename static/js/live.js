@@ -101,11 +101,12 @@ export function flashChange(el) {
 }
 
 // Toasts of one `group` (e.g. the outbids of one auction) are one toast showing the latest
-// text and how many arrived; at most MAX_TOASTS are on screen, the oldest goes first.
+// text and, when `counted`, how many arrived (an order's steps replace each other uncounted);
+// at most MAX_TOASTS are on screen, the oldest goes first.
 const MAX_TOASTS = 3;
 const TOAST_MS = 6000;
 
-export function toast(message, href, group = null) {
+export function toast(message, href, group = null, counted = true) {
   const box = document.querySelector("[data-toasts]");
   if (!box) return;
   let item = group ? [...box.children].find((el) => el.dataset.group === group) : null;
@@ -117,12 +118,21 @@ export function toast(message, href, group = null) {
     item.dataset.count = "0";
     box.append(item);
   }
-  const count = Number(item.dataset.count) + 1;
+  if (href && item.href !== undefined) item.href = href;
+  const count = counted ? Number(item.dataset.count) + 1 : 1;
   item.dataset.count = String(count);
   item.textContent = count > 1 ? `${message} (×${count})` : message;
   clearTimeout(Number(item.dataset.timer));
   item.dataset.timer = String(setTimeout(() => item.remove(), TOAST_MS));
   while (box.children.length > MAX_TOASTS) box.firstElementChild.remove();
+}
+
+// A newer state makes a group's toast wrong (an outbid toast while the page says you lead): it goes.
+export function dismissToasts(group) {
+  const box = document.querySelector("[data-toasts]");
+  for (const item of box ? [...box.children] : []) {
+    if (item.dataset.group === group) item.remove();
+  }
 }
 
 // -- the connection ---------------------------------------------------------------------------
@@ -159,11 +169,22 @@ if (socket) {
     }
   });
 
+  // An order's notification (order_opened, order_shipped ...) follows its `order` event: its toast leads to the order.
+  const orders = new Map();
+  socket.on("order", (data) => orders.set(data.auction_id, data.order_id));
+
   socket.on("notification", (data) => {
     if (typeof data.unread === "number") setUnread(data.unread);
-    const href = data.auction_id ? `/auctions/${data.auction_id}` : data.payment_id ? "/wallet/payments" : "/notifications";
-    const group = data.auction_id ? `${data.kind}:${data.auction_id}` : null;
-    toast(localizeMessage(data.message), href, group);
+    const order = String(data.kind || "").startsWith("order_") ? orders.get(data.auction_id) : undefined;
+    const href = order
+      ? `/orders/${order}`
+      : data.auction_id
+        ? `/auctions/${data.auction_id}`
+        : data.payment_id
+          ? "/wallet/payments"
+          : "/notifications";
+    const group = !data.auction_id ? null : order ? `order:${data.auction_id}` : `${data.kind}:${data.auction_id}`;
+    toast(localizeMessage(data.message), href, group, !order);
   });
 }
 

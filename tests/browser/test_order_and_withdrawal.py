@@ -32,7 +32,7 @@ def test_sale_order_shipped_confirmed_withdrawal_done(site: Site) -> None:
     # The buyer finds the order from the auction page once the scheduler has closed the sale.
     page = site.open_as("ana", f"/auctions/{auction_id}")
     for _ in range(40):
-        if page.locator("[data-order-link]").count():
+        if page.locator("[data-order-link]").is_visible():
             break
         time.sleep(0.25)
         page.reload()

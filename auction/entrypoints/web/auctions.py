@@ -23,7 +23,7 @@ from ...auctions import buy_now, listing, privacy, queries, watching, watchlist
 from ...brazil import UFS
 from ...errors import ServiceError
 from ...extensions import get_db
-from ...models import Auction, AuctionPhoto, User
+from ...models import Auction, AuctionPhoto, AuctionStatus, User
 from ...orders import queries as order_queries
 from ...orders import ratings
 from ...uow import UnitOfWork
@@ -153,6 +153,13 @@ def _auction_page(session: Session, auction_id: int, viewer_id: int | None, is_a
     price = auction.buy_now_price
     state["buy_now_price"] = price
     state["you_won"] = viewer_id is not None and auction.winner_id == viewer_id
+    # A bidder back on the page after being outbid is told at once, not only by a live event they missed.
+    state["you_outbid"] = (
+        viewer_id is not None
+        and state["status"] == AuctionStatus.OPEN
+        and not state["you_lead"]
+        and queries.has_bid(session, auction_id, viewer_id)
+    )
     state["reputation"] = ratings.seller_stats(session, [auction.seller_id])[auction.seller_id]
     state["buy_now"] = buy_now.available(state["status"], price, state["reserve_met"])
     # People are pseudonyms in public; the viewer knows their own, the parties of the sale and admins know names.
