@@ -130,6 +130,8 @@ def test_a_missed_message_drops_the_entry_and_an_old_one_changes_nothing(db, peo
     bid = {
         "auction_id": auction_id,
         "amount": 2_000,
+        "current_price": 2_000,
+        "increment": 100,
         "leader": "ana",
         "bid_count": 1,
         "next_min": 2_100,
@@ -140,8 +142,12 @@ def test_a_missed_message_drops_the_entry_and_an_old_one_changes_nothing(db, peo
     }
     cache.observe("new_bid", {**bid, "version": 1})
     assert cache.state(auction_id)["current_price"] == 2_000 and cache.loads == 1
-    cache.observe("new_bid", {**bid, "version": 1, "amount": 9_999})  # a repeat (own and Redis copies)
+    cache.observe(
+        "new_bid", {**bid, "version": 1, "amount": 9_999, "current_price": 9_999}
+    )  # a repeat (own and Redis copies)
     assert cache.state(auction_id)["current_price"] == 2_000
-    cache.observe("new_bid", {**bid, "version": 5, "amount": 7_000})  # versions 2-4 never arrived here
+    cache.observe(
+        "new_bid", {**bid, "version": 5, "amount": 7_000, "current_price": 7_000}
+    )  # versions 2-4 never arrived here
     assert cache.state(auction_id)["current_price"] is None  # read afresh: the database never saw those bids
     assert cache.loads == 2

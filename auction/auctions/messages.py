@@ -18,23 +18,13 @@ from ..notifications import Note, notify, notify_all
 from ..outbox import Outbox
 from ..uow import UnitOfWork
 from . import privacy
-from .locking import AuctionRow, state_of
+from .locking import AuctionRow
+from .public import price_state, public_bid
 from .watching import watcher_ids
 
 
 def _now() -> str | None:
     return clock.isoformat(clock.now())
-
-
-def public_bid(bid: Bid | Any) -> dict[str, Any]:
-    """A bid as every watcher may see it (a Bid, or a row with its id, amount, is_proxy and created_at)."""
-    return {
-        "bid_id": bid.id,
-        "bidder": privacy.pseudonym(bid.auction_id, bid.bidder_id),
-        "amount": bid.amount,
-        "is_proxy": bid.is_proxy,
-        "created_at": clock.isoformat(bid.created_at),
-    }
 
 
 def opened(outbox: Outbox, auction_id: int, ends_at: datetime, version: int) -> None:
@@ -54,21 +44,18 @@ def cancelled(outbox: Outbox, auction_id: int, version: int) -> None:
 
 
 def new_bid(outbox: Outbox, auction: Auction | AuctionRow, *, extended: bool, added: Iterable[Bid | Any]) -> None:
-    """The room hears the new price, leader and minimum, with the rows this decision added (oldest first)."""
-    state = state_of(auction)
+    """The room hears the new price, leader and minimum (the public state's `PRICE_FIELDS`, auctions/public.py),
+    with the rows this decision added (oldest first). `amount` repeats `current_price` for older pages."""
+    price = price_state(auction)
     outbox.to_auction(
         auction.id,
         "new_bid",
         {
             "auction_id": auction.id,
             "version": auction.version,
-            "amount": auction.current_price,
-            "leader": privacy.pseudonym(auction.id, auction.leader_id),
-            "bid_count": auction.bid_count,
-            "next_min": state.next_minimum,
-            "ends_at": clock.isoformat(auction.ends_at),
+            "amount": price["current_price"],
+            **price,
             "extended": extended,
-            "reserve_met": state.reserve_met,
             "bids": [public_bid(bid) for bid in added],
             "server_time": _now(),
         },

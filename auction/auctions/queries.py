@@ -13,8 +13,7 @@ from .. import clock
 from ..errors import Invalid, NotFound
 from ..models import Auction, AuctionStatus, Bid, User
 from . import privacy
-from .locking import state_of
-from .messages import public_bid
+from .public import public_state
 from .watching import is_watching
 
 LAST_BIDS = 10
@@ -72,42 +71,7 @@ def auction_states(session: Session, auction_ids: Iterable[int], *, last_bids: i
     for row in session.execute(select(ranked).where(ranked.c.rank <= last_bids).order_by(ranked.c.id.desc())):
         recent[row.auction_id].append(row)
     now = clock.isoformat(clock.now())
-    return {auction.id: _public_state(auction, recent[auction.id], now) for auction in auctions}
-
-
-def _public_state(auction: Auction, recent: list[Any], now: str | None) -> dict[str, Any]:
-    """Everyone may see this: people are pseudonyms (the seller's the same on all their auctions)."""
-    rules_state = state_of(auction)
-    finished = auction.status == AuctionStatus.FINISHED
-    return {
-        "auction_id": auction.id,
-        "title": auction.title,
-        "description": auction.description,
-        "seller": privacy.seller_alias(auction.seller_id),
-        "seller_id": auction.seller_id,
-        "status": auction.status,
-        "version": auction.version,
-        "starting_price": auction.starting_price,
-        "current_price": auction.current_price,
-        "leader": privacy.pseudonym(auction.id, auction.leader_id),
-        "bid_count": auction.bid_count,
-        "next_min": rules_state.next_minimum,
-        "increment": rules_state.increment_at(auction.current_price or auction.starting_price),
-        "has_reserve": auction.reserve_price is not None,
-        "condition": auction.item_condition,
-        "delivery": auction.delivery,
-        "shipping_cost": auction.shipping_cost,
-        "city": auction.city,
-        "uf": auction.uf,
-        "reserve_met": auction.reserve_met if finished else rules_state.reserve_met,
-        "starts_at": clock.isoformat(auction.starts_at),
-        "ends_at": clock.isoformat(auction.ends_at),
-        "winner": privacy.pseudonym(auction.id, auction.winner_id),
-        "final_price": auction.final_price,
-        "bids": [public_bid(bid) for bid in recent],
-        "watchers": None,
-        "server_time": now,
-    }
+    return {auction.id: public_state(auction, recent[auction.id], now) for auction in auctions}
 
 
 def has_bid(session: Session, auction_id: int, user_id: int) -> bool:

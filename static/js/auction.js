@@ -276,6 +276,7 @@ async function join() {
 onConnected(join);
 
 if (socket) {
+  // A new_bid carries the public state's price fields under the names the join answer uses (auctions/public.py).
   socket.on("new_bid", (d) => {
     if (d.auction_id !== auctionId || !fresh(d)) return;
     syncClock(d.server_time);
@@ -296,7 +297,7 @@ if (socket) {
     }
     setNextMin(d.next_min);
     setReserve(d.reserve_met);
-    setPrice(d.amount);
+    setPrice(d.current_price);
     if (alias && wasLeader && d.leader !== alias) showOutbid(state.price);
     // A price above the one the outbid toast named makes it stale: the banner (or leader box) says it right.
     else if (alias && state.outbidPrice !== null && d.amount > state.outbidPrice) dismissToasts(outbidToasts);

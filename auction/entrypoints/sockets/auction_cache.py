@@ -30,7 +30,7 @@ import socketio as python_socketio
 from sqlalchemy import select
 
 from ... import clock, runtime
-from ...auctions import privacy, queries, rules
+from ...auctions import privacy, public, queries
 from ...db import Database
 from ...errors import NotFound
 from ...models import Auction
@@ -47,7 +47,6 @@ class AuctionCache:
         self.enabled = enabled
         self._lock = threading.Lock()
         self._entries: OrderedDict[int, dict[str, Any]] = OrderedDict()
-        self._increments: dict[int, int | None] = {}
         self._newest: dict[int, int] = {}  # the highest version any message has shown, entry or not
         # Joins that missed wait on the Event of the next load, which reads all of them at once.
         self._waiting: dict[int, threading.Event] = {}
@@ -132,17 +131,15 @@ class AuctionCache:
                         if loaded is not None:
                             self._missing.add(auction_id)
                         continue
-                    state, min_increment = found
+                    state = found
                     if state["version"] >= self._newest.get(auction_id, -1):
                         self._entries[auction_id] = state
-                        self._increments[auction_id] = min_increment
                     else:
                         # A newer message arrived while this was read: answer these joins with what was
                         # read (as new as the database) and keep nothing, so the next join reads again.
                         self._uncached[auction_id] = state
                 while len(self._entries) > MAX_ENTRIES:
-                    dropped, _ = self._entries.popitem(last=False)
-                    self._increments.pop(dropped, None)
+                    self._entries.popitem(last=False)
             ticket.set()
 
     def _leader_max(self, auction_id: int, user_id: int) -> int | None:
@@ -169,7 +166,7 @@ class AuctionCache:
                 self._drop(auction_id)
                 return
             try:
-                _APPLY[event](entry, data, self._increments.get(auction_id))
+                _APPLY[event](entry, data)
             except (KeyError, TypeError):
                 log.warning("event=auction_cache_unexpected_message name=%s auction_id=%s", event, auction_id)
                 self._drop(auction_id)
@@ -178,47 +175,36 @@ class AuctionCache:
 
     def _drop(self, auction_id: int) -> None:
         self._entries.pop(auction_id, None)
-        self._increments.pop(auction_id, None)
 
 
-def _read(session: Any, auction_ids: list[int]) -> dict[int, tuple[dict[str, Any], int | None]]:
-    states = queries.auction_states(session, auction_ids)
-    increments = dict(session.execute(select(Auction.id, Auction.min_increment).where(Auction.id.in_(states))).all())
-    return {auction_id: (state, increments.get(auction_id)) for auction_id, state in states.items()}
+def _read(session: Any, auction_ids: list[int]) -> dict[int, dict[str, Any]]:
+    return queries.auction_states(session, auction_ids)
 
 
-def _new_bid(entry: dict[str, Any], data: dict[str, Any], min_increment: int | None) -> None:
-    price = data["amount"]
-    entry.update(
-        current_price=price,
-        leader=data["leader"],
-        bid_count=data["bid_count"],
-        next_min=data["next_min"],
-        ends_at=data["ends_at"],
-        reserve_met=data["reserve_met"],
-        increment=min_increment or rules.band_increment(price if price is not None else entry["starting_price"]),
-    )
+def _new_bid(entry: dict[str, Any], data: dict[str, Any]) -> None:
+    """The message carries the public state's price fields (auctions/public.py) as they are after the batch."""
+    entry.update({field: data[field] for field in public.PRICE_FIELDS})
     entry["bids"] = [*reversed(data["bids"]), *entry["bids"]][: queries.LAST_BIDS]
 
 
-def _opened(entry: dict[str, Any], data: dict[str, Any], _min: int | None) -> None:
+def _opened(entry: dict[str, Any], data: dict[str, Any]) -> None:
     entry.update(status="open", ends_at=data["ends_at"])
 
 
-def _rescheduled(entry: dict[str, Any], data: dict[str, Any], _min: int | None) -> None:
+def _rescheduled(entry: dict[str, Any], data: dict[str, Any]) -> None:
     entry["ends_at"] = data["ends_at"]
 
 
-def _finished(entry: dict[str, Any], data: dict[str, Any], _min: int | None) -> None:
+def _finished(entry: dict[str, Any], data: dict[str, Any]) -> None:
     entry.update(status="finished", winner=data["winner"], final_price=data["amount"], reserve_met=data["reserve_met"])
     entry["ends_at"] = data["ends_at"]  # an admin who finishes early moves the end to now
 
 
-def _cancelled(entry: dict[str, Any], _data: dict[str, Any], _min: int | None) -> None:
+def _cancelled(entry: dict[str, Any], _data: dict[str, Any]) -> None:
     entry.update(status="cancelled")
 
 
-_APPLY: dict[str, Callable[[dict[str, Any], dict[str, Any], int | None], None]] = {
+_APPLY: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     "new_bid": _new_bid,
     "auction_opened": _opened,
     "auction_rescheduled": _rescheduled,
