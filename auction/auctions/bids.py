@@ -326,7 +326,7 @@ def _move_holds(session: Session, plans: list[_Decided], locked: dict[int, walle
 
 
 def _row_view(auction_id: int, row: rules.RecordedBid, bid_id: int, now: datetime) -> SimpleNamespace:
-    """A new bid row as the message builder reads it (`messages.public_bid`)."""
+    """A new bid row as the message builder reads it (`public.public_bid`)."""
     return SimpleNamespace(
         id=bid_id,
         auction_id=auction_id,
