@@ -110,7 +110,7 @@ def test_two_factor_login_with_the_app_or_a_recovery_code_once_and_step_up_with_
     secret = page.split("data-totp-secret>", 1)[1].split("<", 1)[0]
     token = csrf_token(client, "/account/2fa")
     assert client.post("/account/2fa", data={"code": "000000", "csrf_token": token}).status_code == 400
-    shown = client.post("/account/2fa", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token})
+    shown = client.post("/account/2fa", data={"code": pyotp.TOTP(secret).at(clock.now()), "csrf_token": token})
     codes = [c.split("</code>")[0] for c in shown.get_data(as_text=True).split("<li><code>")[1:]]
     assert len(codes) == 10
     assert "Two-factor login changed" in site.mail()[0]["Subject"]
@@ -119,6 +119,8 @@ def test_two_factor_login_with_the_app_or_a_recovery_code_once_and_step_up_with_
     assert other.get("/wallet").status_code == 302  # the password alone logs nobody in
     code_form = lambda value: {"code": value, "csrf_token": csrf_token(other, "/login/code")}  # noqa: E731
     assert other.post("/login/code", data=code_form("123456")).status_code == 400
+    used = pyotp.TOTP(secret).at(clock.now())  # the code that turned it on: never accepted twice
+    assert other.post("/login/code", data=code_form(used)).status_code == 400
     assert other.post("/login/code", data=code_form(codes[0])).status_code == 302
     assert other.get("/wallet").status_code == 200
     again = site.test_client()
@@ -132,7 +134,7 @@ def test_two_factor_login_with_the_app_or_a_recovery_code_once_and_step_up_with_
     clock.advance(timedelta(hours=25))
     withdraw(client, password=PASSWORD)
     assert withdrawals(db) == 0
-    withdraw(client, password=pyotp.TOTP(secret).now())
+    withdraw(client, password=pyotp.TOTP(secret).at(clock.now()))
     assert withdrawals(db) == 1
 
 
@@ -148,7 +150,8 @@ def test_in_production_an_admin_reaches_no_admin_page_without_two_factor_login(a
     assert answer.status_code == 302 and answer.headers["Location"].endswith("/account/2fa")
     secret = client.get("/account/2fa").get_data(as_text=True).split("data-totp-secret>", 1)[1].split("<", 1)[0]
     client.post(
-        "/account/2fa", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_token(client, "/account/2fa")}
+        "/account/2fa",
+        data={"code": pyotp.TOTP(secret).at(clock.now()), "csrf_token": csrf_token(client, "/account/2fa")},
     )
     assert client.get("/admin/").status_code == 200
     app.extensions["auction.db"].dispose()

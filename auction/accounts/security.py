@@ -16,7 +16,7 @@ from .. import clock
 from ..db import Database, lock_existing, lock_row
 from ..errors import ServiceError
 from ..mail import queue_mail
-from ..models import LoginSession, RecoveryCode, User
+from ..models import LoginSession, RecoveryCode, UsedToken, User
 from ..uow import UnitOfWork
 from .queries import token_hash
 from .service import check_password, find_login, start_session
@@ -197,7 +197,7 @@ def enable_totp(uow: UnitOfWork, user_id: int, code: str) -> list[str] | None:
     user = lock_row(uow.session, User, User.id == user_id)
     if user is None or not user.totp_secret or user.totp_enabled_at is not None:
         return None
-    if not pyotp.TOTP(user.totp_secret).verify((code or "").strip(), valid_window=1):
+    if not _fresh_totp(uow.session, user, code):
         return None
     user.totp_enabled_at = user.security_changed_at = clock.now()
     codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODES)]
@@ -221,12 +221,29 @@ def disable_totp(uow: UnitOfWork, user_id: int, secret: str) -> bool:
     return True
 
 
+def _fresh_totp(session: Session, user: User, code: str) -> bool:
+    """A code the app shows now (or 30 s either side, for clocks that drift), never accepted twice: the time
+    step it matched is recorded like a used link, so a code seen over someone's shoulder is worth nothing."""
+    totp = pyotp.TOTP(user.totp_secret or "")
+    code = (code or "").replace(" ", "").strip()
+    now = clock.now()
+    for drift in (0, -1, 1):
+        moment = now + timedelta(seconds=drift * totp.interval)
+        if secrets.compare_digest(totp.at(moment), code):
+            nonce = f"totp:{user.id}:{totp.timecode(moment)}"
+            if session.scalar(select(UsedToken.id).where(UsedToken.nonce == nonce)) is not None:
+                return False
+            session.add(UsedToken(nonce=nonce, purpose="totp", used_at=now))
+            return True
+    return False
+
+
 def second_factor_ok(session: Session, user: User, code: str) -> bool:
     """A current code from the app, or an unused recovery code (then used up)."""
     code = (code or "").strip()
     if not code or not user.totp_secret:
         return False
-    if pyotp.TOTP(user.totp_secret).verify(code.replace(" ", ""), valid_window=1):
+    if _fresh_totp(session, user, code):
         return True
     recovery = session.scalars(
         select(RecoveryCode).where(
