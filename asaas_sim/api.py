@@ -10,10 +10,10 @@ from typing import Any
 
 from flask import Blueprint, current_app, request
 
-from . import gateway, limits, webhooks
+from . import account, gateway, limits, validation, webhooks
 from .gateway import SimError
-from .host import database, ensure_tables
-from .sender import dispatch, later, pending_event_ids, pending_for
+from .host import database, ensure_tables, socketio
+from .sender import deliver_events, dispatch, later, pending_event_ids, pending_for
 
 api = Blueprint("asaas_sim_api", __name__, url_prefix="/asaas-sim/v3")
 api.after_request(limits.after)
@@ -115,12 +115,38 @@ def identification_field(payment_id: str) -> Any:
 
 @api.post("/payments/<payment_id>/refund")
 def refund(payment_id: str) -> Any:
-    """The refund is PENDING (PAYMENT_REFUND_IN_PROGRESS) and DONE a moment later, as Asaas settles it."""
+    """The refund is PENDING (PAYMENT_REFUND_IN_PROGRESS) and DONE a moment later, as Asaas settles it. With the
+    validation webhook and "Ativar autorização de saque para estornos Pix", a PIX charge's refund is a cash-out
+    the site must approve first (PIX_REFUND); refused, or three failed calls, and it is cancelled."""
     data = request.get_json(silent=True) or {}
-    body, event_ids = database().transaction(gateway.refund, payment_id, data.get("value"))
+    db = database()
+    body, event_ids = db.transaction(gateway.refund, payment_id, data.get("value"))
     dispatch(event_ids)
-    later(1.0, gateway.settle_refunds, payment_id)
+    settings = db.transaction(account.settings, account.defaults())
+    asks = settings["cashoutAuth"] == "validation_webhook" and settings["pixRefundValidation"]
+    if asks and body["billingType"] == "PIX":
+        _validate_refund(body)
+    else:
+        later(1.0, gateway.settle_refunds, payment_id)
     return body
+
+
+def _validate_refund(payment: dict[str, Any]) -> None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    pending = [r for r in payment.get("refunds") or [] if r.get("status") == "PENDING"]
+    pix_refund = {"id": f"ref_{payment['id']}", "payment": payment["id"], "value": pending[-1]["value"]}
+    inline = app.config["ASAAS_SIM_DELIVERY"] == "inline"
+
+    def run() -> None:
+        answer = validation.ask_thrice(app, "PIX_REFUND", pix_refund, (0.0,) if inline else (5.0, 1.0, 2.0))
+        change = gateway.settle_refunds if answer == "APPROVED" else gateway.deny_refunds
+        with app.app_context():
+            deliver_events(app, database(app).transaction(change, payment["id"]))
+
+    if inline:
+        run()
+    else:
+        socketio(app).start_background_task(run)
 
 
 @api.get("/webhooks")

@@ -396,6 +396,19 @@ def settle_refunds(session: Session, payment_id: str) -> list[str]:
     return [_record_event(session, event, dict(body))]
 
 
+def deny_refunds(session: Session, payment_id: str) -> list[str]:
+    """The PIX refund's validation was refused: its PENDING refunds are CANCELLED (PAYMENT_REFUND_DENIED)."""
+    row, body = load(session, "payment", payment_id, lock=True)
+    pending = [r for r in body.get("refunds") or [] if r.get("status") == "PENDING"]
+    if not pending:
+        return []
+    for refund in pending:
+        refund["status"] = "CANCELLED"
+    body["status"] = body.pop("_statusBeforeRefund", None) or "RECEIVED"
+    _save(session, "payment", body, row)
+    return [_record_event(session, "PAYMENT_REFUND_DENIED", dict(body))]
+
+
 def apply_events(session: Session, payment_id: str, events: tuple[str, ...], billing_type: str = "") -> list[str]:
     """Move a simulated payment through `events`, recording one webhook per step."""
     row, body = load(session, "payment", payment_id, lock=True)

@@ -19,7 +19,6 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-import requests
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,12 +31,12 @@ from .gateway import SimError, _reais, _save, _today, load
 from .host import database, ensure_tables, socketio
 from .models import AsaasSimEvent, AsaasSimObject
 from .sender import dispatch, pending_for
+from .validation import VALIDATION_TYPES, ask, ask_thrice
 from .views import merchant_only
 
 log = logging.getLogger(__name__)
 KEY_TYPES = {"CPF", "CNPJ", "EMAIL", "PHONE", "EVP"}
 VALIDATION_DELAY = 5.0
-VALIDATION_ATTEMPTS = 3
 DUPLICATE_WINDOW = timedelta(minutes=15)
 
 api = Blueprint("asaas_sim_transfers_api", __name__, url_prefix="/asaas-sim/v3")
@@ -316,46 +315,6 @@ def cancel(session: Session, transfer_id: str) -> tuple[dict[str, Any], list[str
 
 
 # -- the validation call ------------------------------------------------------------------------------
-
-# The cash-out kinds Asaas's validation mechanism asks about, and the key of the object in its request body
-# (the simulator's reading: the docs name the types; each body carries the object under the type's name).
-VALIDATION_TYPES = {
-    "TRANSFER": "transfer",
-    "PIX_REFUND": "pixRefund",
-    "BILL": "bill",
-    "PIX_QR_CODE": "pixQrCode",
-    "MOBILE_PHONE_RECHARGE": "mobilePhoneRecharge",
-    "PAYMENT_SPLIT": "paymentSplit",
-}
-
-
-def ask(app: Flask, kind: str, obj: dict[str, Any]) -> str:
-    """One validation request: APPROVED, REFUSED, or "" when the site did not answer usably."""
-    headers = {"asaas-access-token": app.config["ASAAS_TRANSFER_VALIDATION_TOKEN"], "Content-Type": "application/json"}
-    body = json.dumps({"type": kind, VALIDATION_TYPES[kind]: obj})
-    if app.config["ASAAS_SIM_DELIVERY"] == "inline":
-        answer = app.test_client().post("/payment/transfer-validation", data=body, headers=headers)
-        status, payload = answer.status_code, answer.get_json(silent=True)
-    else:
-        try:
-            reply = requests.post(app.config["ASAAS_SIM_VALIDATION_URL"], data=body, headers=headers, timeout=10)
-            status, payload = reply.status_code, reply.json()
-        except (requests.RequestException, ValueError):
-            status, payload = 0, None
-    verdict = payload.get("status") if status == 200 and isinstance(payload, dict) else None
-    log.info("event=sim_cashout_validation type=%s id=%s answer=%s", kind, obj.get("id"), verdict)
-    return verdict if verdict in ("APPROVED", "REFUSED") else ""
-
-
-def ask_thrice(app: Flask, kind: str, obj: dict[str, Any], delays: tuple[float, ...]) -> str:
-    """Up to three attempts, as Asaas makes; "" when all three failed."""
-    for attempt in range(VALIDATION_ATTEMPTS):
-        delay = delays[min(attempt, len(delays) - 1)]
-        if delay:
-            socketio(app).sleep(delay)
-        if answer := ask(app, kind, obj):
-            return answer
-    return ""
 
 
 def validate(app: Flask, transfer_id: str, delays: tuple[float, ...]) -> None:

@@ -21,7 +21,7 @@ from auction.payments import deliveries, instructions, quota, reconcile, topups
 from auction.payments.client import AsaasClient, AsaasRateLimited
 from auction.payments.events import CreditPolicy
 from auction.payments.levels import Applied, Outcome
-from tests.support.payments import TOKEN, available, event_body, payment_row, post, sim_client
+from tests.support.payments import TOKEN, available, event_body, payment_row, post, sim_client, sim_settings
 
 pytestmark = pytest.mark.usefixtures("audited")
 LIMITS = topups.TopUpLimits(min_cents=500, max_cents=1_000_000)
@@ -461,3 +461,23 @@ def test_the_balance_check_finds_a_planted_difference(app, client, db, asaas, us
     page = client.post("/admin/payments/asaas/balance-check").get_data(as_text=True)
     assert "data-balance-differences" in page and "uma movimentação sem contrapartida no livro-razão" in page
     assert "<title>" in page and "data-balance-check" not in page.split("</title>", 1)[0]
+
+
+def test_a_pix_refund_the_site_did_not_ask_for_is_refused_by_the_validation_webhook(
+    app, db, client, asaas, user, make_user
+):
+    """With "Ativar autorização de saque para estornos Pix", Asaas asks the validation webhook about a PIX refund;
+    the site asks for none, so one made in the panel is refused and cancelled, and the wallet keeps its money."""
+    make_user("boss", is_admin=True)
+    sim_settings(app, db, cashoutAuth="validation_webhook", pixRefundValidation=True)
+    started = topup(db, asaas, user, 10_000)
+    press(client, started.payment_url, "pay")
+    asaas_id = payment_row(db, started.payment_id).asaas_payment_id
+    asaas.refund_payment(asaas_id, "40.00")
+    refunds = asaas.get_payment(asaas_id)["refunds"]
+    assert [r["status"] for r in refunds] == ["CANCELLED"]
+    assert db.transaction(wallet.balance, user) == wallet.Balance(10_000, 0, 0)
+    alerts = db.transaction(
+        lambda s: [n.message for n in s.scalars(select(Notification).where(Notification.kind == "admin_alert"))]
+    )
+    assert any("PIX_REFUND" in text and "asked for no PIX refund" in text for text in alerts)
