@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from ..models import User, Withdrawal
+from ..money import Cents
 from ..notifications import notify
 from ..uow import UnitOfWork
 from ..wallet import send_balance
@@ -26,8 +28,16 @@ def payload(row: Withdrawal) -> dict[str, object]:
     }
 
 
+def in_flight(session: Session, user_id: int) -> Cents:
+    """What of the user's money is on its way out now: their withdrawals' payout holds (zero once final)."""
+    total = session.scalar(select(func.coalesce(func.sum(Withdrawal.on_hold), 0)).where(Withdrawal.user_id == user_id))
+    return int(total or 0)
+
+
 def changed(uow: UnitOfWork, row: Withdrawal, text: str | None = None, kind: str = "withdrawal") -> None:
-    uow.outbox.to_user(row.user_id, "withdrawal", payload(row))
+    """The owner hears the row and what is on its way out with it (the wallet page's sentence follows it)."""
+    uow.session.flush()
+    uow.outbox.to_user(row.user_id, "withdrawal", payload(row) | {"in_flight": in_flight(uow.session, row.user_id)})
     if text:
         notify(uow, row.user_id, kind, text)
     send_balance(uow, row.user_id)

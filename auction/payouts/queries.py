@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from ..models import Withdrawal
-from ..money import Cents
-from .withdrawals import IN_FLIGHT, WithdrawalStatus
+from .messages import in_flight
+from .withdrawals import WithdrawalStatus
+
+__all__ = ["for_admin", "for_user", "in_flight"]
 
 
 def for_user(session: Session, user_id: int, limit: int = 50) -> list[Withdrawal]:
@@ -16,15 +18,6 @@ def for_user(session: Session, user_id: int, limit: int = 50) -> list[Withdrawal
             select(Withdrawal).where(Withdrawal.user_id == user_id).order_by(Withdrawal.id.desc()).limit(limit)
         )
     )
-
-
-def in_flight(session: Session, user_id: int) -> Cents:
-    total = session.scalar(
-        select(func.coalesce(func.sum(Withdrawal.on_hold), 0)).where(
-            Withdrawal.user_id == user_id, Withdrawal.status.in_(IN_FLIGHT)
-        )
-    )
-    return int(total or 0)
 
 
 def for_admin(session: Session, *, awaiting_only: bool = False, limit: int = 200) -> list[Withdrawal]:

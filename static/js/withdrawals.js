@@ -8,7 +8,16 @@ if (root) {
   const errorBox = root.querySelector("[data-withdraw-error]");
   const list = root.querySelector("[data-withdrawal-list] tbody");
 
+  // The sentence above the form follows what is on its way out (a withdrawal done or failed takes its part away).
+  const inFlight = root.querySelector("[data-in-withdrawal]");
+  function showInFlight(cents) {
+    if (!inFlight || typeof cents !== "number") return;
+    inFlight.textContent = cents > 0 ? t("in_withdrawal", { amount: formatBRL(cents) }) : "";
+    show(inFlight, cents > 0);
+  }
+
   function render(payload) {
+    showInFlight(payload.in_flight);
     let row = list.querySelector(`[data-withdrawal-id="${payload.withdrawal_id}"]`);
     if (!row) {
       row = document.createElement("tr");

@@ -90,6 +90,9 @@ def test_sale_order_shipped_confirmed_withdrawal_done(site: Site) -> None:
     status = seller_page.locator("[data-withdrawal-list] tbody tr").first.locator("[data-withdrawal-status]")
     expect(status).to_have_attribute("data-withdrawal-status", "pending")
     expect(seller_page.locator("main [data-wallet-available]")).to_have_text("R$ 50,00")
+    # Back on the page later, it says what is on its way out, until the transfer is done (then live).
+    seller_page.reload()
+    expect(seller_page.locator("[data-in-withdrawal]")).to_have_text("R$ 150,00 is on its way out now.")
 
     # The Asaas account holder makes it done once the site has approved it through the validation webhook.
     sim.reload()
@@ -101,6 +104,7 @@ def test_sale_order_shipped_confirmed_withdrawal_done(site: Site) -> None:
     screenshot(sim, "simulator-transfers")
     sim.click("[data-transfer-done]")
     expect(status).to_have_attribute("data-withdrawal-status", "done", timeout=15_000)
+    expect(seller_page.locator("[data-in-withdrawal]")).to_be_hidden()
     screenshot(seller_page, "wallet-withdrawal-done")
     assert site.db.transaction(wallet.balance, seller).available == 5_000
     assert site.db.transaction(wallet.audit) == []

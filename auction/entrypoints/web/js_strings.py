@@ -145,6 +145,7 @@ def catalog() -> dict[str, Any]:
             "confirm_buy": _("{amount} will be taken from your wallet and the auction ends with you as the buyer."),
             "bought": _("You bought this lot for {amount}."),
             "now": _("now"),
+            "in_withdrawal": _("{amount} is on its way out now."),
             "withdraw_amount": _("Enter an amount like 50 or 50,00."),
             "withdraw_failed": _("Could not withdraw."),
             "copied": _("Copied"),
