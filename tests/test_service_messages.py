@@ -107,3 +107,15 @@ def test_nested_parts_of_a_message_are_translated_too(app) -> None:
             "otherwise the payment is released on 21/12/2026."
         )
         assert shipped.endswith("o pagamento é liberado em 21 dez. 2026.")
+
+
+def test_a_pseudonym_is_translated_and_a_username_never_is(app) -> None:
+    with app.test_request_context(headers={"Accept-Language": "pt-BR"}):
+        assert i18n.localize_name("Bidder 4821") == "Participante 4821"
+        assert i18n.localize_name("admin") == "admin"  # a user named like a word the catalog knows
+        assert (
+            i18n.localize("“Lamp” was won by admin for R$ 5,00.") == "“Lamp” foi arrematado por admin por R$\u00a05,00."
+        )
+        assert i18n.localize("“Lamp” was won by Bidder 12 for R$ 5,00.").startswith(
+            "“Lamp” foi arrematado por Participante 12"
+        )

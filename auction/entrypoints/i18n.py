@@ -289,9 +289,11 @@ MESSAGES: tuple[str, ...] = (
     N_("the push endpoint must be an http(s) URL"),
     N_("the push subscription's keys are missing"),
 )
-# Placeholders that hold a message of their own, localized in turn: a notice with a sentence added, a pseudonym,
-# the action an order's status refused, the status itself, an address field's name, an order's roles.
-_NESTED = ("message", "name", "action", "status", "field", "role", "other")
+# Placeholders that hold a message of their own, localized in turn: a notice with a sentence added, the action an
+# order's status refused, the status itself, an address field's name, an order's roles. A {name} is localized only
+# when it is a pseudonym: a username stays as its owner wrote it, even one that reads like a word ("admin").
+_NESTED = ("message", "action", "status", "field", "role", "other")
+PSEUDONYMS = ("Bidder {number}", "Seller {number}")
 
 _FIELD_PREFIX = re.compile(r"^[a-z_]+: ")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -342,6 +344,8 @@ def _localized(locale: str, message: str) -> str:
             for name in _NESTED:
                 if name in values:
                     values[name] = _localized(locale, values[name])
+            if "name" in values and is_pseudonym(values["name"]):
+                values["name"] = _localized(locale, values["name"])
             if "date" in values:
                 values["date"] = _day(values["date"], locale)
             # Flask-Babel formats with %; these templates use {name}, filled after the lookup.
@@ -359,6 +363,18 @@ def _day(text: str, locale: str) -> str:
         return text
     day, month, year = (int(part) for part in found.groups())
     return format_date(date(year, month, day), "d MMM y", locale=locale)
+
+
+def is_pseudonym(name: str | None) -> bool:
+    return bool(name) and any(_pattern(template).match(name or "") for template in PSEUDONYMS)
+
+
+def localize_name(name: str | None) -> str:
+    """A person as a page names them: a pseudonym in the reader's language ("Participante 4821"), a username as
+    it is."""
+    if not name:
+        return ""
+    return localize(name) if is_pseudonym(name) else name
 
 
 def message_catalog() -> list[list[str]]:

@@ -1,6 +1,6 @@
 // The auction page: live price, leader, history, countdown, bidding (with a confirmation step),
 // the leader's own state, Buy It Now, outbid and result.
-import { bidsText, formatTime, localizeMessage, statusLabel, t } from "./i18n.js";
+import { bidsText, formatTime, localizeMessage, localizeName, statusLabel, t } from "./i18n.js";
 import {
   centsToInput, dismissToasts, emitWithAck, flashChange, formatBRL, onConnected, parseReais, setText, show, socket,
   syncClock, tickCountdowns,
@@ -65,7 +65,7 @@ const realNames = JSON.parse(root.dataset.realNames || "{}");
 function who(name) {
   if (name && name === alias) return t("you");
   if (!name) return "—";
-  const shown = localizeMessage(name);
+  const shown = localizeName(name);
   return realNames[name] ? `${shown} (${realNames[name]})` : shown;
 }
 

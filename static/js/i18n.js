@@ -70,6 +70,11 @@ function pattern(english) {
   return { regex: new RegExp(`^${source}$`, "s"), names };
 }
 
+// A pseudonym ("Bidder 4821") in the page's language; a username stays as its owner wrote it.
+export function localizeName(name) {
+  return /^(Bidder|Seller) \d+$/.test(name || "") ? localizeMessage(name) : name;
+}
+
 // A service's English message (a live notification, an error ack) in the page's language.
 export function localizeMessage(text) {
   const plain = String(text || "").replace(/^[a-z_]+: /, "");
@@ -78,9 +83,10 @@ export function localizeMessage(text) {
     if (!match) continue;
     const vars = Object.fromEntries(names.map((name, i) => [name, match[i + 1]]));
     // {message} and {name} hold a message of their own (a notice with a sentence added, a pseudonym).
-    for (const name of ["message", "name", "action", "status", "field", "role", "other"]) {
+    for (const name of ["message", "action", "status", "field", "role", "other"]) {
       if (name in vars) vars[name] = localizeMessage(vars[name]);
     }
+    if ("name" in vars) vars.name = localizeName(vars.name);
     if ("date" in vars) vars.date = formatDay(vars.date);
     return glued(fill(translated, vars));
   }

@@ -68,6 +68,7 @@ def init_app(app: Flask) -> None:
         order_status=orders_pages.status_label,
         outcome_label=admin.outcome_label,
         localize=i18n.localize,
+        localize_name=i18n.localize_name,
     )
     auth.init_app(app)
     errors.init_app(app)
