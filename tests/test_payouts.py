@@ -515,6 +515,8 @@ def test_a_transfer_waiting_for_the_token_is_pending_and_a_blocked_one_is_shown(
     sim_finish(app, db, transfer_id, "block")
     blocked = row(db, made.id)
     assert (blocked.status, blocked.transfer_status, blocked.on_hold) == ("pending", "BLOCKED", 5_000)
+    told = db.transaction(lambda s: list(s.scalars(select(Notification.message).where(Notification.user_id == seller))))
+    assert any("blocked at Asaas" in text for text in told) and any("blocked transfer" in t for t in alerts(db))
     sim_finish(app, db, transfer_id, "fail")
     assert row(db, made.id).status == "failed" and available(db, seller) == 100_000
 

@@ -39,6 +39,7 @@ def N_(text: str) -> str:
 MESSAGES: tuple[str, ...] = (
     N_("the minimum bid is {amount}"),
     N_("Withdrawal #{id} is waiting for authorisation at Asaas; the money stays held."),
+    N_("Withdrawal #{id} was blocked at Asaas for review; the money stays held."),
     # The balance check's reasons (auction/payments/balance.py), on the admin page.
     N_("a charge this site did not create"),
     N_("received at Asaas, not credited in the ledger (payment #{id})"),

@@ -452,6 +452,12 @@ def _current_level(row: Withdrawal) -> Level:
     return Level.HELD
 
 
+def _blocked(uow: UnitOfWork, row: Withdrawal) -> None:
+    """TRANSFER_BLOCKED: Asaas holds the transfer (for analysis); the owner and the admins hear it once."""
+    messages.changed(uow, row, f"Withdrawal #{row.id} was blocked at Asaas for review; the money stays held.")
+    messages.alert_admins(uow, f"Withdrawal #{row.id}: Asaas blocked transfer {row.asaas_transfer_id}.")
+
+
 def _record_transfer_fee(uow: UnitOfWork, row: Withdrawal, transfer: dict[str, Any]) -> None:
     """Asaas's fee for the transfer (`transferFee`) is the platform's expense (wallet/gateway_fees.py)."""
     try:
@@ -472,6 +478,8 @@ def apply_status(uow: UnitOfWork, row: Withdrawal, status: str, transfer: dict[s
             f"Withdrawal #{row.id}: Asaas reports transfer {row.asaas_transfer_id} {status} after it was {row.status}.",
         )
         return False
+    if status == "BLOCKED" and row.transfer_status != "BLOCKED" and not is_final(row.transfer_status):
+        _blocked(uow, row)
     if not is_final(row.transfer_status) or level_of(status) != Level.HELD:
         row.transfer_status = status
     if row.asaas_transfer_id and row.status in UNBOUND:
