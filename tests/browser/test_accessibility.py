@@ -50,6 +50,7 @@ def test_main_pages_have_no_serious_accessibility_violations(site: Site, lang: s
         ("/", "home"),
         ("/login", "login"),
         ("/register", "register"),
+        ("/forgot-password", "forgot-password"),
         (f"/auctions/{auction_id}", "auction"),
         ("/auctions/424242", "not-found"),
     ):
@@ -66,6 +67,7 @@ def test_main_pages_have_no_serious_accessibility_violations(site: Site, lang: s
         ("/me/watchlist", "watchlist"),
         ("/notifications", "notifications"),
         ("/wallet", "wallet"),
+        ("/account", "account"),
     )
     for path, label in member_pages:
         problems += check(site, member, path, f"{label}-{lang}-{device}-member")
@@ -73,4 +75,5 @@ def test_main_pages_have_no_serious_accessibility_violations(site: Site, lang: s
     admin = site.page(**options)
     site.login(admin, "admin")
     problems += check(site, admin, "/admin/auctions", f"admin-auctions-{lang}-{device}")
+    problems += check(site, admin, "/admin/mail", f"admin-mail-{lang}-{device}")
     assert problems == []
