@@ -21,6 +21,11 @@ def auction_room(auction_id: int) -> str:
     return f"auction:{auction_id}"
 
 
+def event_room(event_id: int) -> str:
+    """A sale event's one room: its catalogue page hears every lot's changes here (`lot`), not one room per lot."""
+    return f"event:{event_id}"
+
+
 @dataclass(frozen=True)
 class Message:
     event: str
@@ -43,3 +48,6 @@ class Outbox(list[Message]):
 
     def to_auction(self, auction_id: int, event: str, payload: dict[str, Any]) -> None:
         self.append(Message(event, payload, auction_room(auction_id)))
+
+    def to_event(self, event_id: int, event: str, payload: dict[str, Any]) -> None:
+        self.append(Message(event, payload, event_room(event_id)))

@@ -32,10 +32,18 @@ def opened(outbox: Outbox, auction_id: int, ends_at: datetime, version: int) -> 
     outbox.to_auction(auction_id, "auction_opened", payload)
 
 
-def rescheduled(outbox: Outbox, auction_id: int, ends_at: datetime, version: int) -> None:
+def rescheduled(outbox: Outbox, auction_id: int, ends_at: datetime, version: int, event_id: int) -> None:
     """A lot of a sale event closes at a new time: a late bid on a lot before it pushed it (auctions/staggering.py)."""
     payload = {"auction_id": auction_id, "version": version, "ends_at": clock.isoformat(ends_at), "server_time": _now()}
     outbox.to_auction(auction_id, "auction_rescheduled", payload)
+    _lot(outbox, event_id, payload)
+
+
+def _lot(outbox: Outbox, event_id: int | None, payload: dict[str, Any], **changed: Any) -> None:
+    """A lot's change, in short, to its event's one room (the catalogue page); nothing for a single auction."""
+    if event_id is not None:
+        common = {key: payload[key] for key in ("auction_id", "version", "ends_at", "server_time")}
+        outbox.to_event(event_id, "lot", {"event_id": event_id, **common, **changed})
 
 
 def cancelled(outbox: Outbox, auction_id: int, version: int) -> None:
@@ -47,18 +55,18 @@ def new_bid(outbox: Outbox, auction: Auction | AuctionRow, *, extended: bool, ad
     """The room hears the new price, leader and minimum (the public state's `PRICE_FIELDS`, auctions/public.py),
     with the rows this decision added (oldest first). `amount` repeats `current_price` for older pages."""
     price = price_state(auction)
-    outbox.to_auction(
-        auction.id,
-        "new_bid",
-        {
-            "auction_id": auction.id,
-            "version": auction.version,
-            "amount": price["current_price"],
-            **price,
-            "extended": extended,
-            "bids": [public_bid(bid) for bid in added],
-            "server_time": _now(),
-        },
+    payload = {
+        "auction_id": auction.id,
+        "version": auction.version,
+        "amount": price["current_price"],
+        **price,
+        "extended": extended,
+        "bids": [public_bid(bid) for bid in added],
+        "server_time": _now(),
+    }
+    outbox.to_auction(auction.id, "new_bid", payload)
+    _lot(
+        outbox, auction.event_id, payload, amount=payload["amount"], leader=price["leader"], bid_count=auction.bid_count
     )
 
 
@@ -98,19 +106,17 @@ def finished(uow: UnitOfWork, auction: Auction, winner_name: str | None) -> None
     """
     now_text = _now()
     winner_alias = privacy.pseudonym(auction.id, auction.winner_id)
-    uow.outbox.to_auction(
-        auction.id,
-        "auction_finished",
-        {
-            "auction_id": auction.id,
-            "version": auction.version,
-            "ends_at": clock.isoformat(auction.ends_at),
-            "winner": winner_alias,
-            "amount": auction.final_price,
-            "reserve_met": bool(auction.reserve_met),
-            "server_time": now_text,
-        },
-    )
+    payload = {
+        "auction_id": auction.id,
+        "version": auction.version,
+        "ends_at": clock.isoformat(auction.ends_at),
+        "winner": winner_alias,
+        "amount": auction.final_price,
+        "reserve_met": bool(auction.reserve_met),
+        "server_time": now_text,
+    }
+    uow.outbox.to_auction(auction.id, "auction_finished", payload)
+    _lot(uow.outbox, auction.event_id, payload, status="finished", winner=winner_alias, amount=auction.final_price)
     title, price = auction.title, auction.final_price or 0
     if auction.winner_id is not None:
         uow.outbox.to_user(

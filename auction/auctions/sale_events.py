@@ -136,7 +136,7 @@ def add_lot(uow: UnitOfWork, cmd: AddLot) -> int:
     auction.ends_at, auction.buy_now_price = ends_at, None
     if auction.status == AuctionStatus.OPEN:
         auction.version += 1
-        messages.rescheduled(uow.outbox, auction.id, ends_at, auction.version)
+        messages.rescheduled(uow.outbox, auction.id, ends_at, auction.version, event.id)
     return number
 
 
@@ -175,7 +175,7 @@ def push_later_lots(
             [{"lot": lot_id, "ends_at": ends_at, "version": versions[lot_id]} for lot_id, ends_at in moved.items()],
         )
         for lot_id, ends_at in moved.items():
-            messages.rescheduled(outbox, lot_id, ends_at, versions[lot_id])
+            messages.rescheduled(outbox, lot_id, ends_at, versions[lot_id], lot.event_id)
 
 
 _AUCTIONS = Auction.__table__

@@ -37,6 +37,13 @@ def N_(text: str) -> str:
 
 # English templates of service messages; {name} matches one value (an amount, a title, a number).
 MESSAGES: tuple[str, ...] = (
+    # Sale events (auctions/sale_events.py): what adding a lot or changing an event may answer.
+    N_("only the seller's own auctions can be lots of their event"),
+    N_("this auction is already a lot of an event"),
+    N_("only an auction without bids, not finished, can become a lot"),
+    N_("this lot's closing time has passed: the event is over"),
+    N_("only the event's organizer can change it"),
+    N_("no such event"),
     N_("the minimum bid is {amount}"),
     N_("Withdrawal #{id} is waiting for authorisation at Asaas; the money stays held."),
     N_("Withdrawal #{id} was blocked at Asaas for review; the money stays held."),

@@ -7,10 +7,10 @@ from typing import Any
 
 from flask_socketio import SocketIO
 
-from . import acks, auctions, buy_now, connection, payouts, presence, wallet
+from . import acks, auctions, buy_now, connection, events, payouts, presence, wallet
 
 # The modules whose `@acks.event` handlers the site answers.
-HANDLER_MODULES = (auctions, buy_now, payouts, wallet)
+HANDLER_MODULES = (auctions, buy_now, events, payouts, wallet)
 
 
 def on_connect(auth: Any = None) -> bool:

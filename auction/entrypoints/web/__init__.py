@@ -18,6 +18,7 @@ from . import (
     auctions,
     auth,
     errors,
+    events_pages,
     js_strings,
     notifications_pages,
     orders_pages,
@@ -76,5 +77,5 @@ def init_app(app: Flask) -> None:
     pages.init_app(app)
     for module in (auth, pages, auctions, photos, wallet_pages, notifications_pages, admin):
         app.register_blueprint(module.bp)
-    for module in (orders_pages, payouts_pages, admin_orders, alerts_pages, account, sellers):
+    for module in (orders_pages, payouts_pages, admin_orders, alerts_pages, account, sellers, events_pages):
         app.register_blueprint(module.bp)

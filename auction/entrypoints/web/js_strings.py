@@ -17,6 +17,7 @@ STATUS_LABELS = {
     "cancelled": _l("Cancelled"),
     "leading": _l("Leading"),
     "outbid": _l("Outbid"),
+    "watching": _l("Watching"),
     "won": _l("Won"),  # pt_BR: Arrematado (docs/glossary.md), never "Vencido"
     "lost": _l("Lost"),
     "selling": _l("Selling"),
