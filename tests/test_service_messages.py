@@ -16,6 +16,7 @@ import pytest
 import auction
 from auction.entrypoints import i18n
 from auction.errors import ServiceError
+from tests.support.source import string_of
 
 ROOT = Path(auction.__file__).parent
 # Guards of the code's own invariants: a person never causes them, so they are not translated.
@@ -52,11 +53,7 @@ def service_errors() -> set[str]:
 
 def example(node: ast.expr) -> str | None:
     """The message a call's argument makes, with 7 for each value an f-string fills in."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if isinstance(node, ast.JoinedStr):
-        return "".join(part.value if isinstance(part, ast.Constant) else "7" for part in node.values)
-    return None
+    return string_of(node, "7")
 
 
 def refusals() -> dict[str, str]:

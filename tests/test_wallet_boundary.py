@@ -13,6 +13,8 @@ import ast
 import re
 from pathlib import Path
 
+from tests.support.source import string_of
+
 PACKAGE = Path(__file__).resolve().parents[1] / "auction"
 OWNER = PACKAGE / "wallet" / "ledger.py"
 OWNER_NAME = OWNER.relative_to(PACKAGE.parent).as_posix()
@@ -39,11 +41,7 @@ def _is_balance_key(node: ast.expr | None) -> bool:
 
 
 def _text(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if isinstance(node, ast.JoinedStr):
-        return "".join(part.value if isinstance(part, ast.Constant) else "{}" for part in node.values)
-    return None
+    return string_of(node, "{}")
 
 
 def balance_writes(source: str, relative: str) -> list[str]:
