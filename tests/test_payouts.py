@@ -25,6 +25,7 @@ from auction.errors import Forbidden, Invalid
 from auction.models import Notification, User, Withdrawal
 from auction.outbox import Outbox
 from auction.payments.client import AsaasInvalid
+from auction.payouts import queries as payout_queries
 from auction.payouts import withdrawals as w
 from auction.payouts.pix import KeyOwnerMismatch, KeyType, KeyTypeNotAllowed, parse_key
 from auction.payouts.reconcile import reconcile
@@ -472,6 +473,10 @@ def test_the_simulator_is_as_strict_as_asaas_about_transfers(app, db, seller):
     assert client.balance()["balance"] == 990.0
     sim_settings(app, db, rateLimit=1)
     assert client.session.get(f"{client.base_url}/finance/balance", headers=headers).status_code == 429
+    # The 12-hour quota counts every endpoint and says nothing in the headers until it refuses.
+    sim_settings(app, db, rateLimit=100, quota=1)
+    refused = client.session.get(f"{client.base_url}/transfers", headers=headers)
+    assert refused.status_code == 429 and "12 horas" in refused.json()["errors"][0]["description"]
 
 
 def test_charges_have_the_new_id_format_and_qr_codes_last_a_year_after_the_due_date(app, db, seller):
@@ -621,6 +626,17 @@ def test_a_refused_resend_after_a_lost_answer_keeps_the_money_held(app, db, sell
     # The transfer turns up: reconciliation binds it, never resending.
     assert reconcile(db, sim_client(app), older_than_seconds=0) == 1
     assert row(db, made.id).status == "pending" and sim_transfer_count(db) == 1
+
+
+def test_an_admin_may_refuse_a_withdrawal_in_review_and_the_money_comes_back(db, seller):
+    made = request(db, seller, 7_000)
+    db.run(w.claim, made.id)
+    db.run(w._refused_by_asaas, made.id, "Saldo insuficiente.", True)
+    assert row(db, made.id).status == "needs_review"
+    assert made.id in [r.id for r in db.transaction(lambda s: payout_queries.for_admin(s, awaiting_only=True))]
+    admin = db.transaction(lambda s: s.scalar(select(User.id).where(User.is_admin.is_(True))))
+    db.run(w.refuse, w.AdminDecision(made.id, admin, "no transfer at Asaas"))
+    assert row(db, made.id).status == "refused" and available(db, seller) == 100_000
 
 
 def test_validation_compares_phone_keys_in_one_form(db, client, seller):

@@ -20,8 +20,16 @@ def for_user(session: Session, user_id: int, limit: int = 50) -> list[Withdrawal
     )
 
 
+NEEDS_AN_ADMIN = (
+    WithdrawalStatus.AWAITING_APPROVAL,
+    WithdrawalStatus.NEEDS_REVIEW,
+    WithdrawalStatus.NEEDS_AUTHORIZATION,
+)
+
+
 def for_admin(session: Session, *, awaiting_only: bool = False, limit: int = 200) -> list[Withdrawal]:
     statement = select(Withdrawal).options(joinedload(Withdrawal.user))
     if awaiting_only:
-        statement = statement.where(Withdrawal.status == WithdrawalStatus.AWAITING_APPROVAL)
+        # What needs a person: an approval, a resend Asaas refused after a lost answer, the account's set-up.
+        statement = statement.where(Withdrawal.status.in_(NEEDS_AN_ADMIN))
     return list(session.scalars(statement.order_by(Withdrawal.id.desc()).limit(limit)))
