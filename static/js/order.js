@@ -1,7 +1,7 @@
 // The order page: when either side acts (address set, shipped, received, disputed, resolved), the server sends
 // `order` to both; the page fetches itself again and swaps in the new content, without a reload. A form the
 // reader has started to fill in keeps what they typed: then only the parts without such a form are swapped.
-import { socket } from "./live.js";
+import { onConnected, socket } from "./live.js";
 
 const page = () => document.querySelector("[data-order-page]");
 const orderId = Number(document.querySelector("[data-order]")?.dataset.orderId);
@@ -33,4 +33,7 @@ if (orderId && socket) {
   socket.on("order", (payload) => {
     if (payload.order_id === orderId) refresh();
   });
+  // A change made between this page's rendering and its socket's connection (or during a reconnect) sent its
+  // `order` to nobody here: read the page again once connected (one small request per visit).
+  onConnected(refresh);
 }
