@@ -19,6 +19,11 @@ from tests.support.server import ROOT
 NODE = shutil.which("node")
 
 
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"  # nothing is stored
+
+
 def test_the_page_filter_and_localized_messages_glue_the_currency_to_the_number(app):
     assert brl(123_456) == "R$\u00a01.234,56" and brl(-100) == "-R$\u00a01,00"
     assert parse_brl(brl(123_456)) == 123_456

@@ -24,7 +24,7 @@ from babel.messages.pofile import read_po
 from sqlalchemy import select
 
 from auction import accounts, clock, create_app, wallet
-from auction.auctions import buy_now, closing, listing
+from auction.auctions import buy_now, closing, listing, sale_events
 from auction.db import Database
 from auction.entrypoints import i18n
 from auction.entrypoints.alerts import unsubscribe_token
@@ -255,6 +255,24 @@ def _auctions(world: World) -> dict[str, int]:
     return found
 
 
+def _sale_event(world: World) -> int:
+    """A sale event (an organizer's lots closing one after another) with one lot."""
+    db, ids = world.db, world.ids
+    command = sale_events.CreateEvent(
+        organizer_id=ids["sol"],
+        title="Lupa antiga",
+        description="Works well.",
+        terms="Works well.",
+        first_close_at=clock.now() + timedelta(days=2),
+        lot_interval_seconds=60,
+        soft_close_seconds=120,
+    )
+    event_id = db.run(lambda uow: sale_events.create_event(uow, command).id)
+    lot = new_auction(db, ids["sol"], seconds=86_400, title="Lupa antiga")
+    db.run(sale_events.add_lot, sale_events.AddLot(event_id, lot, ids["sol"]))
+    return event_id
+
+
 def _payments(world: World) -> list[int]:
     """Top-ups at the simulator (PIX, boleto, card) and payments moved by webhooks into their other states."""
     app, db, ids = world.app, world.db, world.ids
@@ -349,6 +367,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         sim_deposit(app, db, "6000.00")  # the simulated Asaas account holds what the wallets hold
         world.ids |= {f"auction_{k}": v for k, v in _auctions(world).items()}
         world.ids |= {f"order_{k}": v for k, v in _orders(world).items()}
+        world.ids["event"] = _sale_event(world)
         world.payments = _payments(world)
         world.checkouts = db.transaction(
             lambda s: [s.get(Payment, p).asaas_payment_id for p in world.payments[:3]]  # PIX, boleto, card
@@ -370,7 +389,7 @@ def _pages(world: World) -> dict[str | None, list[str]]:
     # The simulator's checkout, as the payer sees it (Asaas's own page in production).
     payments += [f"/asaas-sim/i/{asaas_id}" for asaas_id in world.checkouts]
     own = ["/", "/sell", "/me/bids", "/me/auctions", "/me/watchlist", "/wallet", "/wallet/payments", "/notifications"]
-    own += ["/account/alerts", "/account", "/account/data", "/account/2fa"]
+    own += ["/account/alerts", "/account", "/account/data", "/account/2fa", "/events/new", f"/events/{ids['event']}"]
     # Links from e-mails whose token is not (or no longer) valid: the page says so.
     expired = ["/verify-email/x", "/account/email/confirm/x", "/account/email/not-me/x", "/reset-password/x"]
     unsubscribe = f"/alerts/unsubscribe/{unsubscribe_token(ids['ana'], 'outbid', world.app)}"
@@ -378,6 +397,7 @@ def _pages(world: World) -> dict[str | None, list[str]]:
     admin += ["/admin/orders", "/admin/disputes", "/admin/payments/asaas", "/admin/deliveries/1", "/admin/mail"]
     admin += ["/admin/alerts"]
     public = ["/", "/login", "/register", "/forgot-password", "/protecao-ao-comprador", "/no-such-page"]
+    public += [f"/events/{ids['event']}"]
     public += [f"/sellers/{ids['sol']}"]
     return {
         None: [*public, unsubscribe, *auctions, *expired],

@@ -108,12 +108,10 @@ def test_a_phone_in_portuguese_on_pages_full_of_data(site: Site, tmp_path: Path)
     site.login(seller, "sol")
     expect(seller.locator("[data-unread-count]")).to_be_visible()  # order and withdrawal alerts, unread
     for path, name in (
-        ("/", "home"),
         ("/me/auctions", "my-auctions"),
         ("/wallet", "wallet-seller"),
         ("/notifications", "notifications"),
         (f"/orders/{ids['paid']}", "order-paid-seller"),
-        ("/sell", "sell"),
     ):
         problems += visit(site, seller, path, name)
     seller.goto(f"{site.url}/wallet")
@@ -132,7 +130,6 @@ def test_a_phone_in_portuguese_on_pages_full_of_data(site: Site, tmp_path: Path)
     site.login(buyer, "ana")
     for path, name in (
         ("/me/bids", "my-bids"),
-        ("/wallet", "wallet-buyer"),
         ("/wallet/payments", "payments"),
         (f"/orders/{ids['paid']}", "order-paid-buyer"),
         (f"/orders/{ids['shipped']}", "order-shipped-buyer"),
