@@ -72,12 +72,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["RATE_LIMITS_ENABLED"], app.config["RATE_LIMIT_STORAGE"]
     )
 
-    # The socket handlers, before socketio.init_app (sockets.register says why); the jobs register their rounds.
-    from .entrypoints import alerts, jobs, sockets  # noqa: F401 - jobs: the scheduler's rounds
+    # The socket handlers, before socketio.init_app (sockets.register says why), and the periodic jobs run.py starts.
+    from .entrypoints import alerts, jobs, sockets
     from .entrypoints.sockets.bid_queue import BidQueue
     from .entrypoints.sockets.presence import watching_live
 
     sockets.register(socketio)
+    app.extensions["auction.jobs"] = jobs.jobs_of(jobs, alerts, sockets.presence)
     app.extensions["auction.bid_queue"] = BidQueue(app)
     alerts.bind(app, watching_live)
     # Webhook deliveries of another area's kind: payments dispatches them without importing that area.

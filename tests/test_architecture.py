@@ -57,3 +57,33 @@ def test_every_file_and_function_named_on_the_architecture_page_exists():
         if not re.search(pattern, text, re.M):
             missing.append(f"{function} in {files}")
     assert missing == []
+
+
+def test_create_app_wires_every_socket_handler_and_every_periodic_job_defined(tmp_path):
+    """Nothing registers itself by being imported: a handler or a job in a module create_app does not list would
+    never run. Every one defined anywhere under auction/ must be among those create_app wired."""
+    import importlib
+    import pkgutil
+    from types import FunctionType
+
+    import auction
+    from auction import create_app
+    from auction.entrypoints import jobs
+    from auction.entrypoints.sockets import acks
+
+    defined_jobs, defined_events = set(), set()
+    for module_info in pkgutil.walk_packages(auction.__path__, "auction."):
+        if module_info.name.startswith("auction.runtime."):
+            continue  # selecting a green runtime would monkey-patch the test process
+        module = importlib.import_module(module_info.name)
+        for value in vars(module).values():
+            if type(value) is FunctionType:
+                if getattr(value, jobs.PERIODIC, None):
+                    defined_jobs.add(getattr(value, jobs.PERIODIC)[0])
+                if getattr(value, acks.SOCKET_EVENT, None):
+                    defined_events.add(getattr(value, acks.SOCKET_EVENT)[0])
+    app = create_app({"DATABASE_URL": "sqlite://", "INSTANCE_PATH": str(tmp_path)})
+    app.extensions["auction.db"].dispose()
+    assert defined_jobs == {name for name, *_ in app.extensions["auction.jobs"]}
+    registered = {message for message, *_ in app.extensions["socketio"].handlers}
+    assert defined_events and defined_events <= registered

@@ -12,7 +12,7 @@ from werkzeug.test import Client
 from auction import create_app
 from auction.config import load_config
 from auction.db import Database
-from auction.entrypoints import guard, jobs, sockets  # noqa: F401 - sockets registers the watcher refresh job
+from auction.entrypoints import guard, jobs
 from tests.support.nginx import NGINX, nginx_available, render, self_signed_certificate
 from tests.support.server import ROOT
 
@@ -54,10 +54,14 @@ def test_a_process_without_the_scheduler_still_refreshes_its_own_watchers(schedu
     monkeypatch.setattr(jobs.socketio, "start_background_task", start)
     config = {**load_config({"INSTANCE_PATH": str(tmp_path)}), "SCHEDULER_ENABLED": scheduler_enabled}
     database = Database("sqlite://", pool_size=1)
-    jobs.start_background_tasks(type("App", (), {"config": config, "extensions": {"auction.db": database}})())
+    app = create_app({"DATABASE_URL": "sqlite://", "INSTANCE_PATH": str(tmp_path)})
+    app.extensions["auction.db"].dispose()
+    wired = app.extensions["auction.jobs"]  # the jobs create_app wires
+    extensions = {"auction.db": database, "auction.jobs": wired}
+    jobs.start_background_tasks(type("App", (), {"config": config, "extensions": extensions})())
     database.dispose()
     # The site-wide jobs (those on by default) and the bid for their lease (entrypoints/leader.py).
-    site_wide = {name for name, key, _job, every in jobs.JOBS if not every and float(config[key]) > 0} | {"_lead"}
+    site_wide = {name for name, key, _job, every in wired if not every and float(config[key]) > 0} | {"_lead"}
     assert {"auction_scheduler", "payments_reconcile", "orders_release", "wallet_audit"} <= site_wide
     assert "watchers_refresh" in started
     assert site_wide <= set(started) if scheduler_enabled else not site_wide & set(started)

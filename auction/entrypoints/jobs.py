@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from types import FunctionType, ModuleType
 from typing import Any
 
 from flask import Flask
@@ -36,22 +37,36 @@ Job = Callable[[Flask], None]
 # Seconds between a follower's looks at whether it leads now (a flag; the lease itself is renewed by _lead).
 FOLLOWER_STEP = 0.1
 # (name, config key of its interval in seconds, job, runs in every serving process)
-JOBS: list[tuple[str, str, Job, bool]] = []
+Periodic = tuple[str, str, Job, bool]
+# The attribute `periodic` leaves on a job; `jobs_of` reads it.
+PERIODIC = "periodic_job"
 
 
 def periodic(name: str, interval_key: str, *, every_process: bool = False) -> Callable[[Job], Job]:
-    """Register `fn(app)` to run every `app.config[interval_key]` seconds.
+    """Mark `fn(app)` to run every `app.config[interval_key]` seconds, once create_app lists its module
+    (`jobs_of`, into app.extensions["auction.jobs"]).
 
     A site-wide job (the scheduler, reconciliation) runs only in the one process leading (leader.py) among
     those with SCHEDULER_ENABLED on (the jobs processes in deploy/); an `every_process` job looks after the
     process's own sockets and runs in all.
     """
 
-    def register(fn: Job) -> Job:
-        JOBS.append((name, interval_key, fn, every_process))
+    def mark(fn: Job) -> Job:
+        setattr(fn, PERIODIC, (name, interval_key, fn, every_process))
         return fn
 
-    return register
+    return mark
+
+
+def jobs_of(*modules: ModuleType) -> list[Periodic]:
+    """Every job marked with `periodic` in `modules`, in the order they are defined."""
+    found: list[Periodic] = []
+    for module in modules:
+        for value in vars(module).values():
+            # type(), not getattr on everything: a module's Flask proxies need a context.
+            if type(value) is FunctionType and getattr(value, PERIODIC, None) is not None:
+                found.append(getattr(value, PERIODIC))
+    return found
 
 
 def _loop(app: Flask, name: str, interval_key: str, job: Job, leadership: Leadership | None) -> None:
@@ -90,7 +105,7 @@ def start_background_tasks(app: Flask) -> Leadership | None:
         leadership = Leadership(lease_for(app.extensions["auction.db"], int(app.config["JOBS_LEASE_TIMEOUT"])))
         app.extensions["auction.leadership"] = leadership
         socketio.start_background_task(_lead, app, leadership)
-    for name, interval_key, job, every_process in JOBS:
+    for name, interval_key, job, every_process in app.extensions["auction.jobs"]:
         if not (every_process or leadership):
             continue
         if float(app.config[interval_key]) > 0:
