@@ -129,6 +129,19 @@ class SaleEvent(Base):
     created_at: Mapped[datetime]
 
 
+class EventRegistration(Base):
+    """A bidder's habilitação for a sale event: the version of its terms they accepted (bids need the current one)."""
+
+    __tablename__ = "event_registrations"
+    __table_args__ = table_args(UniqueConstraint("event_id", "user_id", name="uq_event_registrations_event_user"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("sale_events.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    terms_version: Mapped[int] = mapped_column(Integer)
+    accepted_at: Mapped[datetime]
+
+
 class Auction(Base):
     __tablename__ = "auctions"
     __table_args__ = table_args(

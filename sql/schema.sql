@@ -4,7 +4,7 @@
 -- Load it into an empty database (see docs/database.md):
 --   mariadb -u root -p -e "CREATE DATABASE auction CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 --   mariadb -u root -p auction < sql/schema.sql
--- Running it again does no harm. It records the Alembic revision it equals (0014), so later
+-- Running it again does no harm. It records the Alembic revision it equals (0015), so later
 -- schema changes are applied with `flask --app auction db upgrade` or the files in sql/migrations/.
 
 SET NAMES utf8mb4;
@@ -301,6 +301,20 @@ CREATE INDEX IF NOT EXISTS ix_auctions_seller_id ON auctions (seller_id);
 
 CREATE INDEX IF NOT EXISTS ix_auctions_status_ends_at ON auctions (status, ends_at);
 
+CREATE TABLE IF NOT EXISTS event_registrations (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	event_id INTEGER NOT NULL,
+	user_id INTEGER NOT NULL,
+	terms_version INTEGER NOT NULL,
+	accepted_at DATETIME(6) NOT NULL,
+	CONSTRAINT pk_event_registrations PRIMARY KEY (id),
+	CONSTRAINT uq_event_registrations_event_user UNIQUE (event_id, user_id),
+	CONSTRAINT fk_event_registrations_event_id_sale_events FOREIGN KEY(event_id) REFERENCES sale_events (id),
+	CONSTRAINT fk_event_registrations_user_id_users FOREIGN KEY(user_id) REFERENCES users (id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_event_registrations_user_id ON event_registrations (user_id);
+
 CREATE TABLE IF NOT EXISTS payments (
 	id INTEGER NOT NULL AUTO_INCREMENT,
 	user_id INTEGER,
@@ -566,5 +580,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) SELECT '0014' FROM DUAL
+INSERT INTO alembic_version (version_num) SELECT '0015' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

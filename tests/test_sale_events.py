@@ -8,7 +8,7 @@ import pytest
 
 from auction import clock
 from auction.auctions import closing, sale_events
-from auction.auctions.errors import AuctionNotOpen
+from auction.auctions.errors import AuctionNotOpen, NotRegistered
 from auction.errors import Forbidden, Invalid
 from tests.support.auctions import audit, fund, load_auction, new_auction, place
 
@@ -43,6 +43,10 @@ def new_event(db, organizer_id: int, **fields):
 
 def add(db, event_id: int, auction_id: int, user_id: int) -> int:
     return db.run(sale_events.add_lot, sale_events.AddLot(event_id, auction_id, user_id))
+
+
+def register(db, event_id: int, user_id: int, version: int = 1) -> int:
+    return db.run(sale_events.register, sale_events.Register(event_id, user_id, version))
 
 
 def test_lots_are_numbered_and_close_on_the_schedule_with_buy_now_off(db, people):
@@ -111,6 +115,7 @@ def test_a_late_bid_extends_its_lot_and_pushes_the_later_lots_in_order(db, peopl
         add(db, event_id, auction_id, people["seller"])
     lot1, lot2, lot3 = (load_auction(db, auction_id) for auction_id in lots)
 
+    register(db, event_id, people["ana"])
     clock.advance(timedelta(seconds=600 + INTERVAL - 30))  # 30 s before lot 2 closes
     outcome, outbox = place(db, lot2.id, people["ana"], 1_000, soft_close_seconds=5)
     assert outcome.extended
@@ -141,4 +146,30 @@ def test_a_late_bid_extends_its_lot_and_pushes_the_later_lots_in_order(db, peopl
         db.run(closing.finish_if_due, auction_id)
     assert [load_auction(db, auction_id).status for auction_id in lots] == ["finished"] * 4
     assert load_auction(db, lot2.id).winner_id == people["ana"]
+    assert audit(db) == []
+
+
+def test_a_bid_needs_the_events_current_terms_accepted(db, people):
+    """not_registered before registering and again after the terms change; a registration with a stale version of
+    the terms is refused; nothing is held for a refused bid."""
+    event_id = new_event(db, people["seller"])
+    lot = new_auction(db, people["seller"], seconds=7200)
+    add(db, event_id, lot, people["seller"])
+    with pytest.raises(NotRegistered):
+        place(db, lot, people["ana"], 1_000)
+    assert register(db, event_id, people["ana"]) == 1
+    assert register(db, event_id, people["ana"]) == 1  # accepting again changes nothing
+    place(db, lot, people["ana"], 1_000)
+
+    db.run(sale_events.update_terms, sale_events.UpdateTerms(event_id, people["seller"], "Edital: pagamento em 1 dia."))
+    with pytest.raises(NotRegistered):
+        place(db, lot, people["bia"], 2_000)
+    register(db, event_id, people["bia"], 2)
+    with pytest.raises(NotRegistered):  # ana accepted version 1
+        place(db, lot, people["ana"], 3_000)
+    with pytest.raises(Invalid):
+        register(db, event_id, people["ana"], 1)
+    assert register(db, event_id, people["ana"], 2) == 2
+    outcome, _ = place(db, lot, people["ana"], 3_000)
+    assert outcome.leading
     assert audit(db) == []

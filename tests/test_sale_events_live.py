@@ -56,6 +56,7 @@ def test_the_event_room_hears_a_bid_and_the_push_of_the_later_lot(live_server_fa
         auction_id = database.run(lambda uow, c=command: listing.create(uow, c).id)
         database.run(sale_events.add_lot, sale_events.AddLot(event_id, auction_id, seller))
         lots.append(auction_id)
+    database.run(sale_events.register, sale_events.Register(event_id, ana, 1))
     server = live_server_factory(db_url, LOG_LEVEL="INFO")
     watcher, bidder = SocketUser(server.url), SocketUser(server.url, "ana")
     try:

@@ -48,16 +48,23 @@ def test_a_seller_creates_an_event_adds_lots_and_bidders_see_the_catalogue(clien
         assert added.status_code == 303
     assert db.transaction(lambda s: [s.get(Auction, i).lot_number for i in auctions]) == [1, 2, 3]
 
-    place(db, auctions[1], ana, 1_000)
     log_in(client, db, ana)
-    monkeypatch.setattr(catalogue, "PER_PAGE", 2)
     client.set_cookie("lang", "en")
+    page = client.get(f"/events/{event_id}").get_data(as_text=True)
+    assert "data-register" in page and "data-registered" not in page
+    token = csrf_token(client, f"/events/{event_id}")
+    unticked = client.post(f"/events/{event_id}/register", data={"csrf_token": token, "terms_version": "1"})
+    assert unticked.status_code == 303 and "data-registered" not in client.get(f"/events/{event_id}").get_data(True)
+    accepted = {"csrf_token": token, "terms_version": "1", "accept": "yes"}
+    assert client.post(f"/events/{event_id}/register", data=accepted).status_code == 303
+    place(db, auctions[1], ana, 1_000)
+    monkeypatch.setattr(catalogue, "PER_PAGE", 2)
     english = client.get(f"/events/{event_id}").get_data(as_text=True)
     rows = re.findall(r'<tr data-lot data-auction-id="(\d+)"', english)
     assert rows == [str(auctions[0]), str(auctions[1])]  # two a page: lots 1 and 2
     assert "Buyer's premium: 10% on top" in english and "Add lot" not in english
     assert re.search(rf'data-auction-id="{auctions[0]}"[^>]*data-closing-now', english)
-    assert 'data-state="leading">Leading' in english
+    assert 'data-state="leading">Leading' in english and "data-registered" in english
     assert f'href="/events/{event_id}?page=2"' in english
     second = client.get(f"/events/{event_id}?page=2").get_data(as_text=True)
     assert re.findall(r'<tr data-lot data-auction-id="(\d+)"', second) == [str(auctions[2])]

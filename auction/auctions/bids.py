@@ -111,6 +111,12 @@ def place_batch(uow: UnitOfWork, commands: Sequence[PlaceBid]) -> list[BidOutcom
     now = clock.now()
     results: list[BidOutcome | ServiceError | None] = [None] * len(commands)
     offers: dict[int, list[_Offered]] = {}
+    lots = {
+        (auction.event_id, cmd.bidder_id)
+        for cmd in commands
+        if (auction := auctions.get(cmd.auction_id)) is not None and auction.event_id is not None
+    }
+    registered = sale_events.check_registered(session, lots)
     for index, cmd in enumerate(commands):
         try:
             amount, maximum = amounts(cmd.amount, cmd.max_amount)
@@ -121,6 +127,7 @@ def place_batch(uow: UnitOfWork, commands: Sequence[PlaceBid]) -> list[BidOutcom
                 raise AuctionNotOpen("this auction is not open for bids")
             if auction.seller_id == cmd.bidder_id:
                 raise OwnAuction("you cannot bid on your own auction")
+            sale_events.require_registered(auction.event_id, cmd.bidder_id, registered)
         except ServiceError as refusal:
             # A refusal is kept as a value, without the traceback of its raise: that traceback holds this
             # frame, which holds `results`, which holds the refusal, a reference cycle only the garbage

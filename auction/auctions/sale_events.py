@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 from .. import clock
 from ..db import lock_existing
 from ..errors import Forbidden, Invalid
-from ..models import Auction, AuctionStatus, SaleEvent, User
+from ..models import Auction, AuctionStatus, EventRegistration, SaleEvent, User
 from ..outbox import Outbox
 from ..uow import UnitOfWork
 from . import messages, staggering
-from .errors import AuctionNotOpen
+from .errors import AuctionNotOpen, NotRegistered
 from .listing import DESCRIPTION_MAX, MAX_DURATION, TITLE_MAX, TITLE_MIN
 from .locking import AuctionRow, lock_auction
 
@@ -138,6 +138,67 @@ def add_lot(uow: UnitOfWork, cmd: AddLot) -> int:
         auction.version += 1
         messages.rescheduled(uow.outbox, auction.id, ends_at, auction.version, event.id)
     return number
+
+
+@dataclass(frozen=True)
+class Register:
+    event_id: int
+    user_id: int
+    terms_version: int  # the version of the edital the user read and accepted
+
+
+def register(uow: UnitOfWork, cmd: Register) -> int:
+    """The user's habilitação: they accepted these terms. Terms changed since the page was read are refused (read
+    them again); accepting the current version again renews an older registration. Returns the version."""
+    event = lock_existing(uow.session, SaleEvent, SaleEvent.id == cmd.event_id, missing="no such event")
+    if cmd.terms_version != event.terms_version:
+        raise Invalid("the terms changed: read them again and accept the new version", field="terms_version")
+    now = clock.now()
+    found = uow.session.scalar(
+        select(EventRegistration).where(
+            EventRegistration.event_id == event.id, EventRegistration.user_id == cmd.user_id
+        )
+    )
+    if found is None:
+        uow.session.add(
+            EventRegistration(
+                event_id=event.id, user_id=cmd.user_id, terms_version=event.terms_version, accepted_at=now
+            )
+        )
+    elif found.terms_version != event.terms_version:
+        found.terms_version, found.accepted_at = event.terms_version, now
+    return event.terms_version
+
+
+def registration_of(session: Session, event: SaleEvent, user_id: int) -> int | None:
+    """The terms version the user accepted for the event, or None if they never registered."""
+    return session.scalar(
+        select(EventRegistration.terms_version).where(
+            EventRegistration.event_id == event.id, EventRegistration.user_id == user_id
+        )
+    )
+
+
+def check_registered(session: Session, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Of these (event id, user id) pairs, the ones whose user accepted the event's current terms: one query for a
+    batch of bids. Read in the bid's transaction, so terms changed before it commits refuse the bid."""
+    if not pairs:
+        return set()
+    rows = session.execute(
+        select(EventRegistration.event_id, EventRegistration.user_id)
+        .join(SaleEvent, SaleEvent.id == EventRegistration.event_id)
+        .where(
+            EventRegistration.event_id.in_({event_id for event_id, _ in pairs}),
+            EventRegistration.user_id.in_({user_id for _, user_id in pairs}),
+            EventRegistration.terms_version == SaleEvent.terms_version,
+        )
+    )
+    return {(row.event_id, row.user_id) for row in rows} & pairs
+
+
+def require_registered(event_id: int | None, user_id: int, registered: set[tuple[int, int]]) -> None:
+    if event_id is not None and (event_id, user_id) not in registered:
+        raise NotRegistered("register for this event and accept its current terms to bid")
 
 
 def soft_close_of(session: Session, auctions: Sequence[AuctionRow]) -> dict[int, tuple[int, int]]:

@@ -44,6 +44,8 @@ MESSAGES: tuple[str, ...] = (
     N_("this lot's closing time has passed: the event is over"),
     N_("only the event's organizer can change it"),
     N_("no such event"),
+    N_("register for this event and accept its current terms to bid"),
+    N_("the terms changed: read them again and accept the new version"),
     N_("the minimum bid is {amount}"),
     N_("Withdrawal #{id} is waiting for authorisation at Asaas; the money stays held."),
     N_("Withdrawal #{id} was blocked at Asaas for review; the money stays held."),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ...accounts import StepUpFailed, WithdrawalWaits
 from ...auctions.buy_now import BuyNowUnavailable
-from ...auctions.errors import AuctionNotOpen, NotEnded, OwnAuction
+from ...auctions.errors import AuctionNotOpen, NotEnded, NotRegistered, OwnAuction
 from ...auctions.rules import TooLow
 from ...errors import Forbidden, Invalid, NotFound, RateLimited, ServiceError
 from ...payments.errors import PaymentGatewayError
@@ -44,7 +44,9 @@ _ACTING = (NotLoggedIn, Invalid, *_ALWAYS)
 EVENT_ERRORS: dict[str, tuple[type[ServiceError] | AdapterCode, ...]] = {
     "join_auction": (Invalid, NotFound, *_ALWAYS),
     "leave_auction": (Invalid, *_ALWAYS),
-    "bid": (*_ACTING, NotFound, AuctionNotOpen, OwnAuction, TooLow, InsufficientFunds, WalletInDebt),
+    "join_event": (Invalid, *_ALWAYS),
+    "leave_event": (Invalid, *_ALWAYS),
+    "bid": (*_ACTING, NotFound, AuctionNotOpen, OwnAuction, NotRegistered, TooLow, InsufficientFunds, WalletInDebt),
     "finish_auction": (*_ACTING, NotFound, Forbidden, NotEnded, AuctionNotOpen),
     "watch": (*_ACTING, NotFound),
     "unwatch": _ACTING,

@@ -91,8 +91,10 @@ def new_event() -> Any:
 
 def _page(session: Any, event_id: int, viewer_id: int | None, page: int) -> dict[str, Any] | None:
     found = catalogue.event_page(session, event_id, viewer_id, page)
-    if found is not None and viewer_id == found["event"].organizer_id:
-        found["addable"] = catalogue.lots_to_add(session, found["event"])
+    if found is not None and viewer_id is not None:
+        found["accepted"] = sale_events.registration_of(session, found["event"], viewer_id)
+        if viewer_id == found["event"].organizer_id:
+            found["addable"] = catalogue.lots_to_add(session, found["event"])
     return found
 
 
@@ -120,4 +122,22 @@ def add_lot(event_id: int) -> Any:
         flash(localize(exc.message), "error")
     else:
         flash(_("Added as lot %(number)d.", number=number), "success")
+    return redirect(url_for("events.detail", event_id=event_id)), 303
+
+
+@bp.post("/events/<int:event_id>/register")
+@login_required
+def register(event_id: int) -> Any:
+    """Habilitação: the bidder accepts the version of the terms the page showed them."""
+    version = request.form.get("terms_version", type=int)
+    if request.form.get("accept") != "yes" or version is None:
+        flash(_("Accept the terms of sale to register."), "error")
+        return redirect(url_for("events.detail", event_id=event_id)), 303
+    try:
+        get_db().run(sale_events.register, sale_events.Register(event_id, signed_in_user().id, version))
+    except ServiceError as exc:
+        flash(localize(exc.message), "error")
+    else:
+        log.info("event=sale_event_registered event_id=%s user_id=%s terms=%s", event_id, signed_in_user().id, version)
+        flash(_("You are registered to bid in this event."), "success")
     return redirect(url_for("events.detail", event_id=event_id)), 303
