@@ -103,6 +103,23 @@ def test_repeated_failures_lock_the_account_with_a_notice_and_the_same_words(sit
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
+def test_guessing_the_withdrawal_password_locks_the_account_once_and_then_refuses_the_right_one(site):
+    db = site.extensions["auction.db"]
+    client = confirmed(site)
+    fund(db, user(db).id, 10_000)
+    site.mail()  # the welcome and confirmation mail are not what this test reads
+    for n in range(25):
+        withdraw(client, password=f"guess {n}")
+    [notice] = site.mail()  # one lock, one notice: guesses while locked neither lock again nor mail again
+    assert "locked" in notice["Subject"]
+    withdraw(client)  # the right password, while locked
+    assert withdrawals(db) == 0
+    clock.advance(timedelta(minutes=16))
+    withdraw(client)
+    assert withdrawals(db) == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_two_factor_login_with_the_app_or_a_recovery_code_once_and_step_up_with_the_code(site):
     db = site.extensions["auction.db"]
     client = confirmed(site)

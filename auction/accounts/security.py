@@ -305,6 +305,11 @@ def confirm_withdrawal(uow: UnitOfWork, user_id: int, secret: str, cooldown_hour
     if wait is not None:
         return wait
     user = lock_existing(uow.session, User, User.id == user_id, missing="no such user")
+    if user.locked_until is not None and user.locked_until > clock.now():
+        # Locked by guesses: even the right password is refused, in the same words, and nothing more is
+        # counted (another ten guesses must not lock again and mail the owner again).
+        log.info("event=step_up_refused_locked user_id=%s", user.id)
+        return "step_up"
     if confirms(uow.session, user, secret):
         return None
     register_failure(uow, user)
