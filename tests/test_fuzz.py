@@ -299,10 +299,12 @@ def assert_error_ack(ack: Any) -> None:
 
 
 NOTHING_WRITTEN_EVENTS = ["bid", "finish_auction", "watch", "add_money", "buy_now", "withdraw"]
-CLEAR_ANSWER_EVENTS = ["join_auction", "leave_auction", "unwatch"]
+CLEAR_ANSWER_EVENTS = ["join_auction", "leave_auction", "unwatch", "join_event", "leave_event"]
 
 
-def test_every_socket_event_is_fuzzed():
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_every_socket_event_is_fuzzed(app):
+    # create_app wires the handlers (no registration by import), so the app is built first.
     from auction.extensions import socketio
 
     registered = {event for event, _handler, _namespace in socketio.handlers} - {"connect", "disconnect"}
@@ -330,7 +332,14 @@ def test_fuzzed_socket_events_get_error_acks_and_write_nothing(db, fuzz_world, e
     send()
     assert len(cases) >= SOCKET_EXAMPLES
     assert sock.is_connected()
-    assert fingerprint(db) == before
+    after = fingerprint(db)
+    if event == "withdraw":
+        # Wrong passwords are guesses: the tenth locks the account and queues one notice to its owner (and
+        # guesses while locked are not counted again). That notice is the only row a fuzzed withdrawal writes.
+        mail = [t.name for t in Base.metadata.sorted_tables].index("mail_outbox")
+        assert after[mail] - before[mail] <= 1
+        after, before = after[:mail] + after[mail + 1 :], before[:mail] + before[mail + 1 :]
+    assert after == before
     audit_clean(db)
 
 
@@ -355,7 +364,8 @@ def test_fuzzed_join_leave_and_unwatch_answer_clearly_and_write_nothing(db, fuzz
     cases: list[Any] = []
     send()
     assert len(cases) >= SOCKET_EXAMPLES
-    ack = sock.emit(event, {"auction_id": fuzz_world["auction_id"]}, callback=True)
+    real = {"event_id": 1} if event.endswith("_event") else {"auction_id": fuzz_world["auction_id"]}
+    ack = sock.emit(event, real, callback=True)
     assert ack["ok"] is True
     assert fingerprint(db) == before
     audit_clean(db)
