@@ -84,6 +84,11 @@ def test_the_footer_names_the_time_zone_in_words_and_links_the_sites_promises(si
         assert path in footer
     site_client.set_cookie("lang", "en")
     assert "Dates and times in Brasilia Time." in site_client.get("/login").get_data(as_text=True)
+    # Zones CLDR gives no name (a browser set to UTC, as headless ones are) read as their offset.
+    site_client.set_cookie("tz", "Etc/UTC")
+    assert "Dates and times in UTC." in site_client.get("/login").get_data(as_text=True)
+    site_client.set_cookie("tz", "Etc/GMT+3")
+    assert "Dates and times in UTC-03:00." in site_client.get("/login").get_data(as_text=True)
 
 
 def test_buyer_protection_states_this_sites_deadlines_and_fee(app_config):

@@ -19,6 +19,7 @@ from datetime import date, datetime
 from functools import cache, lru_cache
 
 import pytz
+from babel.core import get_global
 from babel.dates import format_date, format_datetime, get_timezone_name
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel, get_locale, get_timezone, gettext
@@ -444,7 +445,12 @@ def when(moment: datetime | None, seconds: bool = False) -> str:
 
 def zone_name() -> str:
     """The reader's time zone in words ("horário de Brasília", "Brasilia Time"), not its tz database name."""
-    name = get_timezone_name(get_timezone(), "long", zone_variant="generic", locale=get_locale())
+    zone = get_timezone()
+    if get_global("meta_zones").get(str(zone)) is None:
+        # CLDR names only zones of a region: UTC or Etc/GMT+3 would read "Unknown Region (UTC) Time".
+        offset = datetime.now(zone).strftime("%z")
+        return "UTC" if offset == "+0000" else f"UTC{offset[:3]}:{offset[3:]}"
+    name = get_timezone_name(zone, "long", zone_variant="generic", locale=get_locale())
     # CLDR capitalizes it as a title; inside a Portuguese sentence it is a common noun ("no horário de Brasília").
     return name[0].lower() + name[1:] if language().startswith("pt") and name.startswith("Horário") else name
 
