@@ -54,10 +54,6 @@ class EventForm(FlaskForm):
         default=0,
         validators=[Optional(), NumberRange(min=0, max=sale_events.PREMIUM_MAX_BPS // 100)],
     )
-    deposit_percent = IntegerField(
-        _l("Deposit (percent of the buying power, optional)"),
-        validators=[Optional(), NumberRange(min=1, max=100)],
-    )
 
 
 @bp.route("/events/new", methods=["GET", "POST"])
@@ -74,7 +70,8 @@ def new_event() -> Any:
             lot_interval_seconds=form.lot_interval_seconds.data,
             soft_close_seconds=form.soft_close_seconds.data,
             premium_bps=(form.premium_percent.data or 0) * 100,
-            deposit_bps=form.deposit_percent.data * 100 if form.deposit_percent.data else None,
+            # No deposit field until the caução is held and sets a buying power (issue #33): a deposit asked
+            # on the form that no bidder is ever asked to pay would be a promise the site does not keep.
         )
         try:
             event_id = get_db().run(lambda uow: sale_events.create_event(uow, command).id)
