@@ -50,7 +50,10 @@ def test_sale_order_shipped_confirmed_withdrawal_done(site: Site) -> None:
 
     # The seller ships; the buyer's open order page follows live.
     seller_page = site.open_as("sol", "/me/auctions")
-    seller_page.click("[data-order-link]")
+    # The order page reads itself again once its socket connects (static/js/order.js): let that first read
+    # land before typing, as a person who reads the page first would (CI once saw the shipping stay unsent).
+    with seller_page.expect_response(lambda r: "/orders/" in r.url and r.request.resource_type == "fetch"):
+        seller_page.click("[data-order-link]")
     expect(seller_page.locator("[data-order-address]")).to_contain_text("01304-001")
     seller_page.fill("input[name=carrier]", "Correios")
     seller_page.fill("input[name=tracking_code]", "BR123456789BR")
