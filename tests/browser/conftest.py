@@ -14,12 +14,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from auction import accounts, clock, wallet
-from auction.auctions import listing
+from auction.auctions import bids, closing, listing
 from auction.db import Database
-from auction.models import Auction
+from auction.models import Auction, Order
+from auction.outbox import Outbox
 from tests.conftest import ARTIFACTS, IN_CI, VALID_CPFS
 from tests.support.auctions import FACTS
 from tests.support.server import LiveServer
@@ -102,6 +103,15 @@ class Site:
             facts=extra.pop("facts", FACTS),  # type: ignore[arg-type]
         )
         return self.db.run(lambda uow: listing.create(uow, command).id)
+
+    def sold(self, seller_id: int, buyer_id: int, title: str) -> int:
+        """An auction of `seller_id` won by `buyer_id` for R$ 120,00 and closed now: its order's id (paid)."""
+        auction_id = self.auction(seller_id, title, price=10_000)
+        self.db.run(bids.place, bids.PlaceBid(auction_id, buyer_id, 12_000), outbox=Outbox())
+        past = clock.now() - timedelta(seconds=1)
+        self.db.transaction(lambda s: s.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=past)))
+        self.db.run(closing.finish_if_due, auction_id, fee_bps=0, outbox=Outbox())  # or the server's scheduler did
+        return self.db.transaction(lambda s: s.scalar(select(Order.id).where(Order.auction_id == auction_id)))
 
     def end_in(self, auction_id: int, seconds: float) -> None:
         """Move an open auction's end close (the server's scheduler then finishes it on its own)."""

@@ -15,10 +15,12 @@ from playwright.sync_api import expect
 
 from auction import wallet
 from auction.auctions import bids
+from auction.orders import service as orders
 from auction.outbox import Outbox
 from tests.browser.conftest import PASSWORD, Site, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
+ADDRESS = {"recipient": "Ana Souza", "line1": "Rua Augusta, 1500", "line2": "", "city": "São Paulo", "state": "SP"}
 
 
 def test_sale_order_shipped_confirmed_withdrawal_done(site: Site) -> None:
@@ -50,10 +52,7 @@ def test_sale_order_shipped_confirmed_withdrawal_done(site: Site) -> None:
 
     # The seller ships; the buyer's open order page follows live.
     seller_page = site.open_as("sol", "/me/auctions")
-    # The order page reads itself again once its socket connects (static/js/order.js): let that first read
-    # land before typing, as a person who reads the page first would (CI once saw the shipping stay unsent).
-    with seller_page.expect_response(lambda r: "/orders/" in r.url and r.request.resource_type == "fetch"):
-        seller_page.click("[data-order-link]")
+    seller_page.click("[data-order-link]")
     expect(seller_page.locator("[data-order-address]")).to_contain_text("01304-001")
     seller_page.fill("input[name=carrier]", "Correios")
     seller_page.fill("input[name=tracking_code]", "BR123456789BR")
@@ -111,3 +110,54 @@ def test_sale_order_shipped_confirmed_withdrawal_done(site: Site) -> None:
     screenshot(seller_page, "wallet-withdrawal-done")
     assert site.db.transaction(wallet.balance, seller).available == 5_000
     assert site.db.transaction(wallet.audit) == []
+
+
+def test_what_the_seller_types_and_clicks_survives_a_slow_reread(site: Site) -> None:
+    """The order page reads itself again once its socket connects (static/js/order.js); here that read is held
+    back while the seller types the shipping and presses its button, and the buyer's address lands in it. The
+    address appears, every key the seller typed (before and after the read landed) is in the form, the focus and
+    the button press stay where they were, and the shipment is sent."""
+    seller = site.user("sol")
+    buyer = site.user("ana", funds=50_000)
+    order_id = site.sold(seller, buyer, "Rolleiflex 2.8F")
+    page = site.page()
+    site.login(page, "sol")
+    held: list = []
+    page.route(
+        f"**/orders/{order_id}",
+        lambda route: held.append(route) if route.request.resource_type == "fetch" else route.continue_(),
+    )
+
+    def hold_reread() -> None:
+        page.goto(f"{site.url}/orders/{order_id}")
+        deadline = time.monotonic() + 10
+        while not held and time.monotonic() < deadline:
+            page.wait_for_timeout(20)
+        assert held, "the order page did not read itself again once connected"
+
+    def let_it_land(text: str) -> None:
+        held.pop().continue_()
+        expect(page.locator("[data-order-address]")).to_contain_text(text)
+
+    carrier = page.locator("input[name=carrier]")
+    hold_reread()
+    carrier.click()
+    page.keyboard.type("Corr")
+    site.db.run(orders.set_address, orders.SetAddress(order_id, buyer, ADDRESS | {"postal_code": "01304-001"}))
+    let_it_land("01304-001")
+    page.keyboard.type("eios")
+    expect(carrier).to_have_value("Correios")
+    expect(carrier).to_be_focused()
+
+    # Again, with the button pressed (not yet released) when the read lands.
+    hold_reread()
+    carrier.fill("Correios")
+    page.fill("input[name=tracking_code]", "BR123456789BR")
+    site.db.run(orders.set_address, orders.SetAddress(order_id, buyer, ADDRESS | {"postal_code": "01310-100"}))
+    box = page.locator("[data-ship-form] button[type=submit]").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    let_it_land("01310-100")
+    page.mouse.up()
+    expect(page.locator("[data-order-status]")).to_have_text("Shipped")
+    expect(page.locator("[data-tracking]")).to_have_text("BR123456789BR")

@@ -7,18 +7,15 @@ and every time in the server's one pattern."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from auction import clock, create_app
-from auction.auctions import bids, closing
-from auction.models import Auction, Order, User
+from auction import create_app
+from auction.models import User
 from auction.orders import service as orders
-from auction.outbox import Outbox
 from auction.payouts import withdrawals as w
 from tests.browser.conftest import Site, screenshot
 from tests.browser.test_accessibility import SERIOUS
@@ -44,20 +41,11 @@ MEASURE = """() => {
 }"""
 
 
-def _sold(site: Site, seller: int, buyer: int, title: str) -> int:
-    auction_id = site.auction(seller, title, price=10_000)
-    site.db.run(bids.place, bids.PlaceBid(auction_id, buyer, 12_000), outbox=Outbox())
-    past = clock.now() - timedelta(seconds=1)
-    site.db.transaction(lambda s: s.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=past)))
-    site.db.run(closing.finish_if_due, auction_id, fee_bps=0)  # the server's scheduler may have done it already
-    return site.db.transaction(lambda s: s.scalar(select(Order.id).where(Order.auction_id == auction_id)))
-
-
 def _world(site: Site) -> dict[str, int]:
     seller = site.user("sol", funds=300_000)
     buyer = site.user("ana", funds=300_000)
     admin = site.user("root", is_admin=True)
-    ids = {step: _sold(site, seller, buyer, f"Câmera Leica modelo {step}") for step in ("paid", "shipped", "done")}
+    ids = {step: site.sold(seller, buyer, f"Câmera Leica modelo {step}") for step in ("paid", "shipped", "done")}
     db = site.db
     for step in ("shipped", "done"):
         db.run(orders.set_address, orders.SetAddress(ids[step], buyer, ADDRESS | {"postal_code": "50000-000"}))
