@@ -107,8 +107,13 @@ def place_batch(uow: UnitOfWork, commands: Sequence[PlaceBid]) -> list[BidOutcom
     if not commands:
         return []
     session = uow.session
-    auctions = lock_auction_rows(session, {cmd.auction_id for cmd in commands})
+    # The batch's moment is taken before its locks: the lots a bid may push are chosen with the same `now` that
+    # then decides the extension, so no lot enters the soft-close window between the two.
     now = clock.now()
+    wanted = {cmd.auction_id for cmd in commands}
+    # A late bid on a lot pushes the lots after it: they are locked now, with the batch's own auctions, in
+    # ascending id, not after the wallets in lot order (an inversion that deadlocked; docs/events.md).
+    auctions = lock_auction_rows(session, wanted | sale_events.lots_a_bid_may_push(session, wanted, now))
     results: list[BidOutcome | ServiceError | None] = [None] * len(commands)
     offers: dict[int, list[_Offered]] = {}
     lots = {

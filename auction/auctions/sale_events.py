@@ -22,7 +22,7 @@ from ..errors import Forbidden, Invalid
 from ..models import Auction, AuctionStatus, EventRegistration, SaleEvent, User
 from ..outbox import Outbox
 from ..uow import UnitOfWork
-from . import messages, staggering
+from . import messages, rules, staggering
 from .errors import AuctionNotOpen, NotRegistered
 from .listing import DESCRIPTION_MAX, MAX_DURATION, TITLE_MAX, TITLE_MIN
 from .locking import AuctionRow, lock_auction
@@ -214,13 +214,35 @@ def soft_close_of(session: Session, auctions: Sequence[AuctionRow]) -> dict[int,
     return {row.id: (row.soft_close_seconds, row.lot_interval_seconds) for row in rows}
 
 
+def lots_a_bid_may_push(session: Session, auction_ids: set[int], now: datetime) -> set[int]:
+    """The lots that bids on these auctions may push: every movable lot after a lot whose end is inside its
+    event's soft-close window now. The bid path locks them together with the bid's own auctions, in one
+    statement in ascending id (the one lock order of auction rows, docs/events.md "Lock order"), so the push
+    later in the transaction takes no lock of its own after the wallets'.
+
+    Read without a lock: a movable lot's end only ever moves later, so a lot outside the window here is
+    outside it under the lock too, and a lot added meanwhile (`add_lot`) waits on nothing this bid holds.
+    """
+    rows = session.connection().execute(_IN_WINDOW, {"auctions": sorted(auction_ids)}).all()
+    first: dict[int, int] = {}  # event id -> the lowest lot number inside the window
+    for row in rows:
+        if rules.extended_end(row.ends_at, now, row.soft_close_seconds) is not None:
+            first[row.event_id] = min(first.get(row.event_id, row.lot_number), row.lot_number)
+    later: set[int] = set()
+    for event_id, number in first.items():
+        later.update(session.connection().execute(_LATER_IDS, {"event": event_id, "number": number}).scalars())
+    return later
+
+
 def push_later_lots(
     session: Session, outbox: Outbox, extended: Sequence[AuctionRow], intervals: dict[int, int]
 ) -> None:
     """After late bids moved these lots' ends (already written in this transaction), push the lots after each.
 
     Lots are taken in lot order, so a push by an earlier lot is seen by a later extended lot of the same batch.
-    The later lots are locked (they may be bid on at this moment); each moved lot's room hears its new end.
+    The later lots were locked with the batch's auctions (`lots_a_bid_may_push`); FOR UPDATE here takes no new
+    lock then, and keeps the read exact should a lot have been added since. Each moved lot's room hears its new
+    end.
     """
     for lot in sorted(extended, key=lambda row: (row.event_id, row.lot_number)):
         rows = session.execute(_LATER_LOTS, {"event": lot.event_id, "number": lot.lot_number}).all()
@@ -249,6 +271,17 @@ _LATER_LOTS = (
     )
     .order_by(_AUCTIONS.c.lot_number)
     .with_for_update()
+)
+_EVENTS = SaleEvent.__table__
+_IN_WINDOW = (
+    select(_AUCTIONS.c.event_id, _AUCTIONS.c.lot_number, _AUCTIONS.c.ends_at, _EVENTS.c.soft_close_seconds)
+    .join(_EVENTS, _EVENTS.c.id == _AUCTIONS.c.event_id)
+    .where(_AUCTIONS.c.id.in_(bindparam("auctions", expanding=True)), _AUCTIONS.c.status.in_(_MOVABLE))
+)
+_LATER_IDS = select(_AUCTIONS.c.id).where(
+    _AUCTIONS.c.event_id == bindparam("event"),
+    _AUCTIONS.c.lot_number > bindparam("number"),
+    _AUCTIONS.c.status.in_(_MOVABLE),
 )
 _PUSH = (
     update(_AUCTIONS)
