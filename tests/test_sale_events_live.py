@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from auction import accounts, clock
-from auction.auctions import listing, sale_events
+from auction.auctions import listing, public, sale_events
 from auction.db import Database
 from tests.support.auctions import FACTS, audit, fund, load_auction
 from tests.support.sockets import PASSWORD, SocketUser
@@ -28,7 +28,8 @@ def register(db: Database, name: str) -> int:
 
 def test_the_event_room_hears_a_bid_and_the_push_of_the_later_lot(live_server_factory, db_url, database):  # noqa: F811
     """One `join_event`, no join per lot: a bid on lot 2 inside the soft-close window reaches the catalogue as a
-    `lot` with its price and new end, and lot 3's push as a `lot` with only its new end, in version order."""
+    `lot` with its price and new end, and lot 3's push as a `lot` with its new end, in version order: each `lot`
+    the lot's whole public state (`public.lot_state`)."""
     seller, ana = register(database, "seller"), register(database, "ana")
     fund(database, ana, 100_000)
     event = sale_events.CreateEvent(
@@ -67,11 +68,13 @@ def test_the_event_room_hears_a_bid_and_the_push_of_the_later_lot(live_server_fa
         bid = watcher.wait_for("lot", lambda d: d["auction_id"] == lots[1])
         push = watcher.wait_for("lot", lambda d: d["auction_id"] == lots[2])
         after = [load_auction(database, auction_id) for auction_id in lots]
-        assert bid["event_id"] == event_id and bid["amount"] == 1_000 and bid["bid_count"] == 1
+        assert bid["event_id"] == event_id and bid["price"] == 1_000 and bid["bid_count"] == 1
+        assert bid["leader"] and bid["status"] == "open" and bid["lot_number"] == 2
         assert bid["ends_at"] == clock.isoformat(after[1].ends_at) and bid["version"] == after[1].version
         assert push["ends_at"] == clock.isoformat(after[2].ends_at) and push["version"] == after[2].version
         assert after[2].ends_at == after[1].ends_at + timedelta(seconds=1)
-        assert "amount" not in push
+        assert (push["bid_count"], push["leader"], push["lot_number"], push["status"]) == (0, None, 3, "open")
+        assert set(push) == set(bid) == {"event_id", "server_time", *public.lot_state(after[2])}
         assert [d["auction_id"] for d in watcher.received("lot")] == [lots[1], lots[2]]
         assert watcher.received("new_bid") == []  # the catalogue is in no lot's room
     finally:

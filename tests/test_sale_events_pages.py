@@ -4,10 +4,12 @@ and English."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
-from auction.auctions import catalogue
+from auction import clock
+from auction.auctions import catalogue, closing, sale_events
 from auction.models import Auction, SaleEvent
 from tests.support.auctions import fund, new_auction, place
 from tests.test_accounts import csrf_token
@@ -74,3 +76,66 @@ def test_a_seller_creates_an_event_adds_lots_and_bidders_see_the_catalogue(clien
     assert "Prêmio do comprador" in portuguese and "Liderando" in portuguese
     assert "Buyer" not in portuguese and "Time left" not in portuguese
     assert client.get("/events/999").status_code == 404
+
+
+def test_the_catalogue_filters_open_closed_my_lots_and_titles_across_pages(client, db, make_user, monkeypatch):
+    """Filters are the server's: open or closed lots, the viewer's leading and outbid lots, a title search; the
+    pager keeps them; an unknown value shows every lot; the lot closing now is named even off the page."""
+    seller, ana, bia, admin = make_user("seller"), make_user("ana"), make_user("bia"), make_user("adm", is_admin=True)
+    for user in (ana, bia):
+        fund(db, user, 100_000)
+    event_id = db.run(
+        lambda uow: (
+            sale_events.create_event(
+                uow,
+                sale_events.CreateEvent(
+                    seller, "Leilão de discos", "", "Edital.", clock.now() + timedelta(hours=1), 60, 0
+                ),
+            ).id
+        )
+    )
+    titles = ["Disco azul", "Disco verde", "Rádio 100%", "Disco preto", "Vitrola"]
+    lots = [new_auction(db, seller, title=title, seconds=7200) for title in titles]
+    for auction_id in lots:
+        db.run(sale_events.add_lot, sale_events.AddLot(event_id, auction_id, seller))
+    for user in (ana, bia):
+        db.run(sale_events.register, sale_events.Register(event_id, user, 1))
+    place(db, lots[1], ana, 1_000)  # ana leads lot 2
+    place(db, lots[3], ana, 1_000)
+    place(db, lots[3], bia, 2_000)  # ana was outbid on lot 4
+    db.run(closing.finish, closing.FinishAuction(lots[0], admin))  # lot 1 closed early
+
+    def listed(query: str) -> list[int]:
+        page = client.get(f"/events/{event_id}{query}").get_data(as_text=True)
+        return [int(found) for found in re.findall(r'<tr data-lot data-auction-id="(\d+)"', page)]
+
+    log_in(client, db, ana)
+    client.set_cookie("lang", "en")
+    assert listed("") == lots
+    assert listed("?show=open") == lots[1:]
+    assert listed("?show=closed") == lots[:1]
+    assert listed("?mine=leading") == [lots[1]]
+    assert listed("?mine=outbid") == [lots[3]]
+    assert listed("?q=disco") == [lots[0], lots[1], lots[3]]
+    assert listed("?q=100%25") == [lots[2]]  # % is a character, not a wildcard
+    assert listed("?q=_") == []
+    assert listed("?show=open&q=DISCO") == [lots[1], lots[3]]
+    assert listed("?show=everything&mine=mine") == lots
+
+    monkeypatch.setattr(catalogue, "PER_PAGE", 1)
+    page = client.get(f"/events/{event_id}?show=open&q=disco").get_data(as_text=True)
+    assert f'href="/events/{event_id}?page=2&amp;show=open&amp;q=disco"' in page
+    assert "2 lots match" in page
+    # The lot closing now is lot 2 (lot 1 closed); on page 2 it is not listed but named, with the open lots' ends.
+    second = client.get(f"/events/{event_id}?page=2&show=open").get_data(as_text=True)
+    assert re.findall(r'<tr data-lot data-auction-id="(\d+)"', second) == [str(lots[2])]
+    assert f'href="/auctions/{lots[1]}" data-closing-link>Lot 2</a>' in second
+    assert "data-closing-now" not in second
+    assert f"[{lots[4]}, 5, " in second  # every open lot's end, for the page script
+
+    client.set_cookie("lang", "pt_BR")
+    portuguese = client.get(f"/events/{event_id}?mine=outbid").get_data(as_text=True)
+    assert "Meus lotes: Superado" in portuguese and "Encerrando agora" in portuguese
+
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    assert listed("?mine=leading") == []  # no viewer, no lots of theirs

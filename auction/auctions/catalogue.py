@@ -1,48 +1,103 @@
-"""The event page's read: one page of a sale event's lots, each with its price, end and the viewer's state."""
+"""The event page's read: one page of a sale event's lots (filtered), each with its public state and the viewer's."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session
 
+from .. import clock
 from ..models import Auction, AuctionStatus, Bid, SaleEvent, User, Watch
-from . import privacy
+from . import privacy, public, queries
 
-PER_PAGE = 50  # a 500-lot event is ten pages; the live room still carries every lot's changes
+PER_PAGE = 50  # a 500-lot event is ten pages; the live room carries every lot's changes, the page applies its own
+SHOWS = ("all", "open", "closed")
+MINE = ("", "leading", "outbid")
+QUERY_MAX = 100
 
 
-def event_page(session: Session, event_id: int, viewer_id: int | None, page: int) -> dict[str, Any] | None:
-    """The event, its lots `page` (from 1) in lot order, and which open lot closes next; None: no such event."""
+@dataclass(frozen=True)
+class Filters:
+    """Which lots the catalogue lists: open or closed ones, the viewer's own (leading, outbid), a title search."""
+
+    show: str = "all"  # open: not finished yet (scheduled or open); closed: finished or cancelled
+    mine: str = ""  # leading, or outbid (bid on, not leading); needs a viewer
+    query: str = ""
+
+    @classmethod
+    def parse(cls, show: str | None, mine: str | None, query: str | None) -> Filters:
+        """From the page's query string; anything unknown means no filter (a link from an older page still works)."""
+        return cls(
+            show if show in SHOWS else "all",
+            mine if mine in MINE else "",
+            (query or "").strip()[:QUERY_MAX],
+        )
+
+    def args(self) -> dict[str, str]:
+        """The query-string arguments that keep these filters on another page of the catalogue."""
+        values = {"show": self.show if self.show != "all" else "", "mine": self.mine, "q": self.query}
+        return {key: value for key, value in values.items() if value}
+
+
+_OPEN = (AuctionStatus.SCHEDULED, AuctionStatus.OPEN)
+
+
+def _filtered(event_id: int, viewer_id: int | None, filters: Filters) -> Select[Any]:
+    query = select(Auction).where(Auction.event_id == event_id)
+    if filters.show == "open":
+        query = query.where(Auction.status.in_(_OPEN))
+    elif filters.show == "closed":
+        query = query.where(Auction.status.not_in(_OPEN))
+    if filters.query:
+        query = query.where(queries.title_matches(filters.query))
+    if filters.mine:
+        if viewer_id is None:
+            return query.where(false())
+        if filters.mine == "leading":
+            query = query.where(Auction.leader_id == viewer_id)
+        else:
+            bid_on = select(Bid.auction_id).where(Bid.bidder_id == viewer_id)
+            query = query.where(Auction.id.in_(bid_on), Auction.leader_id.is_distinct_from(viewer_id))
+    return query
+
+
+def event_page(
+    session: Session, event_id: int, viewer_id: int | None, page: int, filters: Filters = Filters()
+) -> dict[str, Any] | None:
+    """The event, the lots of `page` (from 1) that pass `filters`, in lot order, and which open lot closes next
+    (of the whole event, whatever the filters); None: no such event."""
     event = session.get(SaleEvent, event_id)
     if event is None:
         return None
-    total = session.scalar(select(func.count()).select_from(Auction).where(Auction.event_id == event_id)) or 0
+    query = _filtered(event_id, viewer_id, filters)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(page, 1), pages)
-    lots = session.scalars(
-        select(Auction)
-        .where(Auction.event_id == event_id)
-        .order_by(Auction.lot_number)
-        .offset((page - 1) * PER_PAGE)
-        .limit(PER_PAGE)
-    ).all()
-    closing_next = session.scalar(
-        select(Auction.id)
+    lots = session.scalars(query.order_by(Auction.lot_number).offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
+    # Every open lot's end (a 500-lot event: a few kilobytes): the page finds the lot closing now among them as
+    # lots close and move, wherever the filters and the page put it.
+    open_lots = session.execute(
+        select(Auction.id, Auction.lot_number, Auction.ends_at)
         .where(Auction.event_id == event_id, Auction.status == AuctionStatus.OPEN)
         .order_by(Auction.ends_at, Auction.lot_number)
-        .limit(1)
-    )
+    ).all()
+    lot_count = total
+    if filters != Filters():
+        lot_count = session.scalar(select(func.count()).select_from(Auction).where(Auction.event_id == event_id)) or 0
     bid_on, watched = _viewer_marks(session, viewer_id, [lot.id for lot in lots])
     return {
         "event": event,
         "organizer_alias": privacy.seller_alias(event.organizer_id),
         "lots": [_lot(lot, viewer_id, bid_on, watched) for lot in lots],
-        "closing_next": closing_next,
+        "closing_next": open_lots[0] if open_lots else None,  # (id, lot number, ends_at)
+        "open_lots": [[row.id, row.lot_number, clock.isoformat(row.ends_at)] for row in open_lots],
         "page": page,
         "pages": pages,
-        "total": total,
+        "total": total,  # the lots that pass the filters
+        "lot_count": lot_count,  # every lot of the event
+        "filters": filters,
     }
 
 
@@ -70,18 +125,13 @@ def viewer_state(leading: bool, bid_on: bool, watching: bool) -> str | None:
 
 
 def _lot(lot: Auction, viewer_id: int | None, bid_on: set[int], watched: set[int]) -> dict[str, Any]:
+    """The lot's public state (`public.lot_state`, what the event room's `lot` messages carry) and, for this
+    page, its title, its end as a moment and the viewer's relation to it."""
     leading = viewer_id is not None and lot.leader_id == viewer_id
-    price = lot.final_price if lot.status == AuctionStatus.FINISHED else lot.current_price
     return {
-        "id": lot.id,
-        "lot_number": lot.lot_number,
+        **public.lot_state(lot),
         "title": lot.title,
-        "price": price if price is not None else lot.starting_price,
-        "bid_count": lot.bid_count,
-        "ends_at": lot.ends_at,
-        "status": lot.status,
-        "version": lot.version,
-        "leader": privacy.pseudonym(lot.id, lot.leader_id),
+        "closes_at": lot.ends_at,
         # The viewer's own pseudonym on this lot: the page tells "leading" from "outbid" as `lot` messages arrive.
         "you": privacy.pseudonym(lot.id, viewer_id) if viewer_id is not None else None,
         "state": viewer_state(leading, lot.id in bid_on, lot.id in watched),

@@ -19,7 +19,7 @@ from ..outbox import Outbox
 from ..uow import UnitOfWork
 from . import privacy
 from .locking import AuctionRow
-from .public import price_state, public_bid
+from .public import lot_state, price_state, public_bid
 from .watching import watcher_ids
 
 
@@ -32,18 +32,24 @@ def opened(outbox: Outbox, auction_id: int, ends_at: datetime, version: int) -> 
     outbox.to_auction(auction_id, "auction_opened", payload)
 
 
-def rescheduled(outbox: Outbox, auction_id: int, ends_at: datetime, version: int, event_id: int) -> None:
-    """A lot of a sale event closes at a new time: a late bid on a lot before it pushed it (auctions/staggering.py)."""
-    payload = {"auction_id": auction_id, "version": version, "ends_at": clock.isoformat(ends_at), "server_time": _now()}
-    outbox.to_auction(auction_id, "auction_rescheduled", payload)
-    _lot(outbox, event_id, payload)
+def rescheduled(outbox: Outbox, lot: Auction | AuctionRow) -> None:
+    """A lot of a sale event closes at a new time (its row already says when): made a lot, or pushed by a late bid
+    on a lot before it (auctions/staggering.py)."""
+    payload = {
+        "auction_id": lot.id,
+        "version": lot.version,
+        "ends_at": clock.isoformat(lot.ends_at),
+        "server_time": _now(),
+    }
+    outbox.to_auction(lot.id, "auction_rescheduled", payload)
+    _lot(outbox, lot)
 
 
-def _lot(outbox: Outbox, event_id: int | None, payload: dict[str, Any], **changed: Any) -> None:
-    """A lot's change, in short, to its event's one room (the catalogue page); nothing for a single auction."""
-    if event_id is not None:
-        common = {key: payload[key] for key in ("auction_id", "version", "ends_at", "server_time")}
-        outbox.to_event(event_id, "lot", {"event_id": event_id, **common, **changed})
+def _lot(outbox: Outbox, lot: Auction | AuctionRow) -> None:
+    """A lot's whole public state (`public.lot_state`) to its event's one room, the catalogue page; nothing for a
+    single auction."""
+    if lot.event_id is not None:
+        outbox.to_event(lot.event_id, "lot", {"event_id": lot.event_id, **lot_state(lot), "server_time": _now()})
 
 
 def cancelled(outbox: Outbox, auction_id: int, version: int) -> None:
@@ -65,9 +71,7 @@ def new_bid(outbox: Outbox, auction: Auction | AuctionRow, *, extended: bool, ad
         "server_time": _now(),
     }
     outbox.to_auction(auction.id, "new_bid", payload)
-    _lot(
-        outbox, auction.event_id, payload, amount=payload["amount"], leader=price["leader"], bid_count=auction.bid_count
-    )
+    _lot(outbox, auction)
 
 
 def outbid_all(
@@ -116,7 +120,7 @@ def finished(uow: UnitOfWork, auction: Auction, winner_name: str | None) -> None
         "server_time": now_text,
     }
     uow.outbox.to_auction(auction.id, "auction_finished", payload)
-    _lot(uow.outbox, auction.event_id, payload, status="finished", winner=winner_alias, amount=auction.final_price)
+    _lot(uow.outbox, auction)
     title, price = auction.title, auction.final_price or 0
     if auction.winner_id is not None:
         uow.outbox.to_user(

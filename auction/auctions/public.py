@@ -1,7 +1,9 @@
 """One shape for an auction's public state. The page and the `join_auction` answer (`public_state`), the room's
 `new_bid` (`price_state`) and the read model of auctions (entrypoints/sockets/auction_cache.py, which applies a
 `new_bid`'s `PRICE_FIELDS` to the state it keeps) all take it from here, and static/js/auction.js reads the
-same names, so a new public field is added in one place. People are pseudonyms (auctions/privacy.py)."""
+same names, so a new public field is added in one place. A sale event's lot, as its catalogue shows it and its
+event room's `lot` message carries it, is `lot_state` (static/js/event.js reads those names). People are
+pseudonyms (auctions/privacy.py)."""
 
 from __future__ import annotations
 
@@ -69,4 +71,22 @@ def public_state(auction: Auction, recent: list[Any], now: str | None) -> dict[s
         "bids": [public_bid(bid) for bid in recent],
         "watchers": None,
         "server_time": now,
+    }
+
+
+def lot_state(auction: Auction | AuctionRow) -> dict[str, Any]:
+    """A lot of a sale event as its catalogue shows it: the price (the hammer price once finished), the end, the
+    status, the leader and the winner. The event room's `lot` message is this, whole, at each change."""
+    finished = auction.status == AuctionStatus.FINISHED
+    price = auction.final_price if finished else auction.current_price
+    return {
+        "auction_id": auction.id,
+        "lot_number": auction.lot_number,
+        "version": auction.version,
+        "status": str(auction.status),
+        "price": price if price is not None else auction.starting_price,
+        "bid_count": auction.bid_count,
+        "leader": privacy.pseudonym(auction.id, auction.leader_id),
+        "winner": privacy.pseudonym(auction.id, auction.winner_id),
+        "ends_at": clock.isoformat(auction.ends_at),
     }

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from .. import clock
@@ -129,8 +129,7 @@ def list_auctions(
             raise Invalid("status: unknown filter", field="status")
         query = query.where(Auction.status == status)
     if search:
-        pattern = "%" + search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(func.lower(Auction.title).like(pattern, escape="\\"))
+        query = query.where(title_matches(search))
     if status in {AuctionStatus.FINISHED, AuctionStatus.CANCELLED}:
         query = query.order_by(Auction.finished_at.desc(), Auction.id.desc())
     else:
@@ -178,3 +177,9 @@ def my_auctions(session: Session, user_id: int, limit: int = 100) -> list[dict[s
             state = auction.status
         items.append({"auction": auction, "state": state})
     return items
+
+
+def title_matches(search: str) -> ColumnElement[bool]:
+    """The auction's title contains `search`, case-insensitive (the search box of the list and the catalogue)."""
+    pattern = "%" + search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return func.lower(Auction.title).like(pattern, escape="\\")

@@ -136,7 +136,7 @@ def add_lot(uow: UnitOfWork, cmd: AddLot) -> int:
     auction.ends_at, auction.buy_now_price = ends_at, None
     if auction.status == AuctionStatus.OPEN:
         auction.version += 1
-        messages.rescheduled(uow.outbox, auction.id, ends_at, auction.version, event.id)
+        messages.rescheduled(uow.outbox, auction)
     return number
 
 
@@ -245,25 +245,27 @@ def push_later_lots(
     end.
     """
     for lot in sorted(extended, key=lambda row: (row.event_id, row.lot_number)):
-        rows = session.execute(_LATER_LOTS, {"event": lot.event_id, "number": lot.lot_number}).all()
+        found = session.connection().execute(_LATER_LOTS, {"event": lot.event_id, "number": lot.lot_number})
+        rows = [AuctionRow(**row._mapping) for row in found]
         if not rows or rows[0].id != lot.id:
             continue
         interval = timedelta(seconds=intervals[lot.event_id])
         moved = staggering.pushed(rows[0].ends_at, [(row.id, row.ends_at) for row in rows[1:]], interval)
         if not moved:
             continue
-        versions = {row.id: row.version + 1 for row in rows if row.id in moved}
+        pushed = [row for row in rows if row.id in moved]
+        for row in pushed:
+            row.ends_at, row.version = moved[row.id], row.version + 1
         session.connection().execute(
-            _PUSH,
-            [{"lot": lot_id, "ends_at": ends_at, "version": versions[lot_id]} for lot_id, ends_at in moved.items()],
+            _PUSH, [{"lot": row.id, "ends_at": row.ends_at, "version": row.version} for row in pushed]
         )
-        for lot_id, ends_at in moved.items():
-            messages.rescheduled(outbox, lot_id, ends_at, versions[lot_id], lot.event_id)
+        for row in pushed:
+            messages.rescheduled(outbox, row)
 
 
 _AUCTIONS = Auction.__table__
-_LATER_LOTS = (
-    select(_AUCTIONS.c.id, _AUCTIONS.c.ends_at, _AUCTIONS.c.version)
+_LATER_LOTS = (  # every column: a pushed lot's `lot` message is its whole public state
+    select(*_AUCTIONS.columns)
     .where(
         _AUCTIONS.c.event_id == bindparam("event"),
         _AUCTIONS.c.lot_number >= bindparam("number"),

@@ -86,8 +86,10 @@ def new_event() -> Any:
     return render_template("events/new.html", form=form), status
 
 
-def _page(session: Any, event_id: int, viewer_id: int | None, page: int) -> dict[str, Any] | None:
-    found = catalogue.event_page(session, event_id, viewer_id, page)
+def _page(
+    session: Any, event_id: int, viewer_id: int | None, page: int, filters: catalogue.Filters
+) -> dict[str, Any] | None:
+    found = catalogue.event_page(session, event_id, viewer_id, page, filters)
     if found is not None and viewer_id is not None:
         found["accepted"] = sale_events.registration_of(session, found["event"], viewer_id)
         if viewer_id == found["event"].organizer_id:
@@ -99,7 +101,8 @@ def _page(session: Any, event_id: int, viewer_id: int | None, page: int) -> dict
 def detail(event_id: int) -> Any:
     user = current_user()
     page = request.args.get("page", 1, type=int) or 1
-    found = get_db().transaction(_page, event_id, user.id if user else None, page)
+    filters = catalogue.Filters.parse(request.args.get("show"), request.args.get("mine"), request.args.get("q"))
+    found = get_db().transaction(_page, event_id, user.id if user else None, page, filters)
     if found is None:
         abort(404)
     premium = format_percent(found["event"].premium_bps / 10_000, "#,##0.##%")
