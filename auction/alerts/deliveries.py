@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..models import AlertDelivery, Auction, AuctionStatus, PushSubscription, User
+from ..models import AlertDelivery, Auction, AuctionStatus, Notification, PushSubscription, User
 from ..uow import UnitOfWork
 from . import preferences
 from .dispatch import DEAD, PENDING, SENT, SKIPPED
@@ -85,6 +85,15 @@ def waiting(session: Session) -> tuple[int, float | None]:
         )
     ).one()
     return int(count), clock.seconds_since(oldest)
+
+
+def work(session: Session) -> tuple[bool, bool]:
+    """Whether a round has anything to do: (notifications waiting to be planned, deliveries due now). One
+    statement on two indexes, so an idle round (alerts on, nobody opted in, no war going on) costs one read."""
+    notes = exists().where(Notification.alert_pending.is_(True))
+    due_now = exists().where(AlertDelivery.status == PENDING, AlertDelivery.due_at <= clock.now())
+    planned, sendable = session.execute(select(notes, due_now)).one()
+    return bool(planned), bool(sendable)
 
 
 def due(session: Session, limit: int = 200) -> list[DueAlert]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -20,15 +21,16 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 from py_vapid import Vapid, b64urlencode
 
+from .. import runtime
 from ..alerts import catalogue, deliveries, dispatch
 from ..alerts.catalogue import Channel
 from ..alerts.deliveries import DueAlert, Outcome
-from ..alerts.push import Pusher
+from ..alerts.push import Pusher, PushRequest
 from ..extensions import get_db
 from ..mail import queue_mail
 from ..uow import UnitOfWork
 from . import i18n
-from .jobs import periodic
+from .jobs import mail_transport, periodic, run_mail_round
 
 log = logging.getLogger(__name__)
 
@@ -110,17 +112,32 @@ def _never_watching(user_id: int, auction_id: int) -> bool:
 
 
 def run_alerts(app: Flask, watching_live: WatchingLive | None = None) -> int:
-    """One round; returns how many deliveries it settled (sent, skipped or failed)."""
+    """One round; returns how many deliveries it settled (sent, skipped or failed).
+
+    A round with nothing to do reads one row (`deliveries.work`). The CPU of the messages (their words,
+    the push encryption) runs through the runtime's offload, off the hub that serves the bids where the
+    round shares a process with them (`./dev serve`); only the pushes' writes (green I/O) stay on it."""
     db = get_db()
-    db.run(dispatch.dispatch, dispatch.DispatchAlerts(window=timedelta(seconds=app.config["ALERT_OUTBID_WINDOW"])))
+    notes, due_now = db.transaction(deliveries.work)
+    if not (notes or due_now):
+        return 0
+    pusher = _pusher(app)
+    if notes:
+        window = timedelta(seconds=app.config["ALERT_OUTBID_WINDOW"])
+        db.run(dispatch.dispatch, dispatch.DispatchAlerts(window=window, push=pusher is not None))
     due = db.transaction(deliveries.due)
     if not due:
         return 0
     watching = watching_live or app.extensions.get("auction.watching_live") or _never_watching
-    key = vapid(app)
-    pusher = Pusher(key, app.config["VAPID_SUBJECT"]) if key is not None else None
-    outcomes = [_send(app, alert, watching, pusher) for alert in due]
+    skipped = {alert.id: outcome for alert in due if (outcome := _skip(alert, watching)) is not None}
+    to_send = [alert for alert in due if alert.id not in skipped]
+    prepared = runtime.current().offload(_prepare_all, app, to_send, pusher) if to_send else []
+    outcomes = list(skipped.values()) + [_post(item, pusher) for item in prepared]
     db.run(deliveries.record, outcomes, app.config["ALERT_MAX_ATTEMPTS"])
+    if any(outcome.mail is not None for outcome in outcomes) and mail_transport(app.config) is not None:
+        # The e-mails this round queued go now, not up to MAIL_SEND_INTERVAL (5 s) later: an outbid alert is
+        # only worth its speed. The outbox's claim lets the mail job's own round run beside this one.
+        run_mail_round(app)
     return len(outcomes)
 
 
@@ -129,20 +146,51 @@ def alerts_job(app: Flask) -> None:
     run_alerts(app)
 
 
-def _send(app: Flask, alert: DueAlert, watching: WatchingLive, pusher: Pusher | None) -> Outcome:
+def _pusher(app: Flask) -> Pusher | None:
+    """The app's one Pusher (it keeps the signed VAPID headers and the push services' connections)."""
+    found = app.extensions.get("auction.pusher")
+    if found is None and (key := vapid(app)) is not None:
+        found = app.extensions["auction.pusher"] = Pusher(key, app.config["VAPID_SUBJECT"])
+    return found
+
+
+def _skip(alert: DueAlert, watching: WatchingLive) -> Outcome | None:
+    """Why the alert is not sent after all, decided before any of its words are written."""
     if alert.stale:
         return Outcome(alert.id, dispatch.SKIPPED, alert.stale)
     if alert.auction_id is not None and not alert.while_watching and watching(alert.user_id, alert.auction_id):
         return Outcome(alert.id, dispatch.SKIPPED, "watching_live")
-    kind = catalogue.alert_kind(alert.kind)
-    if kind is None:
+    if catalogue.alert_kind(alert.kind) is None:
         return Outcome(alert.id, dispatch.SKIPPED, "not_an_alert")
+    return None
+
+
+@dataclass(frozen=True)
+class _Pushes:
+    """A push alert, encrypted for each of its user's subscriptions, waiting to be written."""
+
+    alert: DueAlert
+    requests: tuple[PushRequest, ...]
+
+
+def _prepare_all(app: Flask, alerts: list[DueAlert], pusher: Pusher | None) -> list[Outcome | _Pushes]:
+    """The words of each alert and, for a push, its encryption: the round's CPU (an offloaded thread)."""
+    with app.app_context():
+        return [_prepare(app, alert, pusher) for alert in alerts]
+
+
+def _prepare(app: Flask, alert: DueAlert, pusher: Pusher | None) -> Outcome | _Pushes:
+    kind = catalogue.alert_kind(alert.kind)
+    assert kind is not None  # _skip let only alert kinds through
     title, body = render(alert.locale, kind.key, alert.message)
-    if alert.channel == Channel.PUSH:
-        return _push(
-            alert, pusher, {"title": title, "body": body, "url": absolute(app, alert.path), "tag": _tag(alert)}
-        )
-    return _email(app, alert, kind.key, title, body)
+    if alert.channel != Channel.PUSH:
+        return _email(app, alert, kind.key, title, body)
+    if pusher is None:
+        return Outcome(alert.id, dispatch.SKIPPED, "push_not_configured")
+    if not alert.subscriptions:
+        return Outcome(alert.id, dispatch.SKIPPED, "no_subscription")
+    payload = {"title": title, "body": body, "url": absolute(app, alert.path), "tag": _tag(alert)}
+    return _Pushes(alert, tuple(pusher.prepare(sub, payload) for sub in alert.subscriptions))
 
 
 def render(locale: str, kind_key: str, message: str) -> tuple[str, str]:
@@ -160,15 +208,16 @@ def _tag(alert: DueAlert) -> str:
     return f"{alert.kind}:{alert.auction_id}" if alert.auction_id is not None else f"{alert.kind}:{alert.id}"
 
 
-def _push(alert: DueAlert, pusher: Pusher | None, payload: dict[str, Any]) -> Outcome:
-    if pusher is None:
-        return Outcome(alert.id, dispatch.SKIPPED, "push_not_configured")
-    if not alert.subscriptions:
-        return Outcome(alert.id, dispatch.SKIPPED, "no_subscription")
-    results = [(sub, *pusher.send(sub, payload)) for sub in alert.subscriptions]
-    gone = tuple(sub.id for sub, result, _why in results if result == "gone")
-    failed = [why for _sub, result, why in results if result == "failed"]
-    if any(result == "sent" for _sub, result, _why in results):
+def _post(item: Outcome | _Pushes, pusher: Pusher | None) -> Outcome:
+    """Write a prepared push to its push services (an e-mail alert is already its outcome)."""
+    if isinstance(item, Outcome):
+        return item
+    assert pusher is not None
+    alert = item.alert
+    results = [(request.subscription_id, *pusher.post(request)) for request in item.requests]
+    gone = tuple(sub_id for sub_id, result, _why in results if result == "gone")
+    failed = [why for _sub_id, result, why in results if result == "failed"]
+    if any(result == "sent" for _sub_id, result, _why in results):
         return Outcome(alert.id, dispatch.SENT, "; ".join(w for w in failed if w) or None, gone=gone)
     if failed:
         return Outcome(alert.id, "failed", "; ".join(w for w in failed if w), gone=gone)

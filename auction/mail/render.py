@@ -55,6 +55,8 @@ class MailRenderer:
                 undefined=StrictUndefined,  # a missing variable is a bug, not an empty link
                 extensions=["jinja2.ext.i18n"],
                 keep_trailing_newline=True,
+                # Templates are read once per process, not checked on disk at every message (a deploy restarts).
+                auto_reload=False,
             )
             catalogue = Translations.load(str(TRANSLATIONS), [locale], domain="messages")
             environment.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
