@@ -2,7 +2,13 @@
 without alerts, then 10,000 queued e-mails drained to a local SMTP server.
 
     python -m bench.alerts                                  # 200 bidders, 10 s per run, 10,000 e-mails
+    python -m bench.alerts --topology jobs --mails 0        # the round in a jobs process, as deployed
     python -m bench.alerts --bidders 20 --duration 3 --mails 200   # a quick check that it runs
+
+Topology: `site` (the default) runs the alerts round inside the site process, as `./dev serve` does; `jobs`
+runs the site with SCHEDULER_ENABLED=false and a second run.py with SERVE_SITE=false beside it, which leads
+the jobs (the scheduler, the alerts round, the mail outbox) as deploy/'s units do. Both use the server's
+ALERTS_INTERVAL (pass `--env ALERTS_INTERVAL=...` to change it).
 
 What it reports (issue #32's targets: delivered p99 <= 5 s at the SMTP sink; 10,000 queued e-mails drain at
 >= 100/s; the bid path's ack p99 and decisions/s within 10% of the run without alerts):
@@ -34,7 +40,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from bench.common import (
+    SERVER_ARGV,
     Monitor,
+    ServerProcess,
     base_parser,
     bidding_specs,
     describe,
@@ -45,6 +53,8 @@ from bench.common import (
     percentile,
     report,
     run_loadgens,
+    server_env,
+    servers,
     stack,
 )
 
@@ -201,14 +211,30 @@ def latencies(first_outbid: dict[int, float], arrivals: dict[str, float], key: A
     return f"p50 {p50:.0f} ms, p99 {p99:.0f} ms ({sum(hist.values())} bidders)"
 
 
+@contextlib.contextmanager
+def jobs_process(args: Any, st: Any, env: dict[str, str]) -> Iterator[dict[str, int]]:
+    """With `--topology jobs`, the jobs process deploy/ runs beside the site (SERVE_SITE=false, the scheduler
+    and the alerts round in it, docs/deploy.md); the extra pids to monitor (none in the one-process topology)."""
+    if args.topology != "jobs":
+        yield {}
+        return
+    settings = server_env(st.db_url, **{**env, "SOCKETIO_ASYNC_MODE": args.server})
+    settings |= {"SERVE_SITE": "false", "SCHEDULER_ENABLED": "true"}
+    with servers([ServerProcess(env=settings, argv=SERVER_ARGV[args.server])]) as (jobs,):
+        yield {"jobs": jobs.pid}
+
+
 def hot_auction(args: Any, *, alerts: bool, smtp: SmtpSink, push: PushSink) -> tuple[dict[str, Any], str]:
     """One hot-auction run; returns the load generators' merged result and the printed table."""
-    env = {**env_options(args.env), **smtp.settings(), "MAIL_DEV_INBOX": "false", "MAIL_SEND_INTERVAL": "0.2"}
-    env["ALERTS_INTERVAL"] = "0.2" if alerts else "0"
-    with stack(args.server, bidders=args.bidders, auctions=1, **env) as st:
+    env = {**env_options(args.env), **smtp.settings(), "MAIL_DEV_INBOX": "false"}
+    if not alerts:
+        env["ALERTS_INTERVAL"] = "0"  # the round is off; with alerts, the setting's default (or --env)
+    # One process: the site runs the jobs too (as `./dev serve`); jobs: the site runs none (deploy/'s units).
+    site_env = {**env, "SCHEDULER_ENABLED": "false"} if args.topology == "jobs" else env
+    with stack(args.server, bidders=args.bidders, auctions=1, **site_env) as st, jobs_process(args, st, env) as extra:
         if alerts:
             opt_in(st.db_url, st.seed.bidder_ids, push)
-        monitor = Monitor(st.pids)
+        monitor = Monitor({**st.pids, **extra})
         try:
             ids = st.seed.auction_ids
             specs = bidding_specs(
@@ -226,7 +252,7 @@ def hot_auction(args: Any, *, alerts: bool, smtp: SmtpSink, push: PushSink) -> t
             # The alerts of the run's last outbids are still on their way: give them the latency target's time.
             time.sleep(args.settle)
         name = "hot auction with alerts" if alerts else "hot auction without alerts"
-        config = describe(args, bidders=args.bidders)
+        config = describe(args, bidders=args.bidders, topology=args.topology)
         table = finish_bidding_run(name, config, st, result, monitor, f"closed loop, {args.bidders} bidders")
         if alerts:
             firsts, outbids, statuses = first_outbids(st.db_url)
@@ -302,7 +328,7 @@ def run(args: Any) -> None:
             seconds = result["load_seconds"] or 1
             ratio[f"decisions/s {name}"] = f"{result['acks'] / seconds:.0f}"
             ratio[f"ack p99 {name}"] = f"{percentile(result['ack_hist'], 0.99):.0f} ms"
-        report("bid path with and without alerts", describe(args, bidders=args.bidders), ratio)
+        report("bid path with and without alerts", describe(args, bidders=args.bidders, topology=args.topology), ratio)
         if args.mails:
             drain(args.mails, smtp)
 
@@ -312,6 +338,12 @@ def parser() -> Any:
     p.add_argument("--bidders", type=int, default=200)
     p.add_argument("--mails", type=int, default=10_000, help="e-mails for the outbox drain (0: skip it)")
     p.add_argument("--settle", type=float, default=5.0, help="seconds to wait for the last alerts after the load")
+    p.add_argument(
+        "--topology",
+        choices=["site", "jobs"],
+        default="site",
+        help="site: the alerts round in the site process (./dev serve); jobs: in a jobs process beside it (deploy/)",
+    )
     return p
 
 
