@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every scenario as run for docs/performance.md, in order (ceilings first). Tables land in bench/results/.
-# Usage: bench/run_all.sh [group...]   groups: ceilings fanout hot many idle webhooks scaleout modes
+# Usage: bench/run_all.sh [group...]   groups: ceilings fanout hot many idle webhooks scaleout modes alerts
 # The fixes bench/serve_tuned.py once switched on (TCP_NODELAY, max_size, coalesced watcher counts, the
 # login re-check) are all in run.py and the app now, so every run is the real server.
 set -uo pipefail
@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 REDIS=(--env SOCKETIO_MESSAGE_QUEUE=redis://127.0.0.1:6379/0)
 run() { echo "== $* (load $(cut -d' ' -f1-3 /proc/loadavg))"; "$PY" -m "$@"; }
-groups=${*:-ceilings fanout hot many idle webhooks scaleout modes}
+groups=${*:-ceilings fanout hot many idle webhooks scaleout modes alerts}
 for g in $groups; do
   case $g in
     ceilings)
@@ -40,5 +40,11 @@ for g in $groups; do
     modes)
       run bench.hot_auction --server threading
       run bench.fanout --server threading --watchers 500 --rate 20 ;;
+    alerts)
+      run bench.alerts_cpu
+      run bench.alerts
+      run bench.alerts --topology jobs --mails 0
+      run bench.hot_auction
+      run bench.hot_auction --env ALERTS_INTERVAL=0 ;;
   esac
 done
