@@ -263,9 +263,12 @@ def probe_snapshot(server: ServerProcess) -> dict[str, Any] | None:
         for line in fh:
             if "event=probe " in line:
                 last = line
-    if last is None:
-        return None
-    fields = dict(part.split("=", 1) for part in last.split("event=probe ", 1)[1].split())
+    return None if last is None else parse_probe(last)
+
+
+def parse_probe(line: str) -> dict[str, Any]:
+    """One `event=probe` log line of the server as numbers."""
+    fields = dict(part.split("=", 1) for part in line.split("event=probe ", 1)[1].split())
     return {
         "lag": {int(k): v for k, v in json.loads(fields["lag_ms"]).items()},
         "statements": int(fields["statements"]),
@@ -479,16 +482,26 @@ def dropped(result: dict[str, Any]) -> str:
 def merge(results: list[dict[str, Any]]) -> dict[str, Any]:
     merged: dict[str, Any] = {"processes": len(results)}
     keys = ("connected", "connect_failures", "lost_connections", "sent", "acks", "timeouts", "watcher_events", "raises")
-    for key in keys:
-        merged[key] = sum(r[key] for r in results)
+    for key in (*keys, "event_members"):
+        merged[key] = sum(r.get(key, 0) for r in results)
     merged["connect_seconds"] = max(r["connect_seconds"] for r in results)
     merged["load_seconds"] = max(r["load_seconds"] for r in results)
     merged["delivery_seconds"] = max(r["delivery_seconds"] for r in results)
     merged["drops"] = sorted(drop for r in results for drop in r.get("drops", []))
-    for key in ("accepted", "errors", "received", "members", "ack_hist", "delivery_hist", "join_hist", "join_versions"):
+    histograms = (
+        "accepted",
+        "errors",
+        "received",
+        "members",
+        "ack_hist",
+        "delivery_hist",
+        "join_hist",
+        "join_versions",
+    )
+    for key in (*histograms, "lot_seconds", "ack_seconds"):
         total: Counter[str] = Counter()
         for r in results:
-            total.update(r[key])
+            total.update(r.get(key, {}))
         merged[key] = dict(total)
     return merged
 

@@ -7,6 +7,10 @@ every client, joins the rooms, prints `READY`, waits for `GO` on stdin, runs the
 Spec keys: urls (client i uses urls[i % len]), watchers ([[auction_id, count], ...], anonymous),
 bidders ([{cookie, auctions}] - bidders also watch their auctions), mode (closed | open | idle),
 rate (bids/s, open loop), duration, drain, start_amount, increment, idle (count of bare connections).
+
+A sale event (bench/events.py): `event` {event_id, watchers, lots: [[auction_id, ends_at], ...]}; its watchers and
+every bidder join the event's one room (`join_event`) and count its `lot` messages per second of the load; mode
+`event` sends bids open loop at `rate`, each on the lot closing now as the room last told it.
 """
 
 from __future__ import annotations
@@ -64,6 +68,14 @@ class Run:
         self.last_delivery = 0.0
         self.watcher_events = 0
         self.inflight: set[asyncio.Task] = set()
+        # A sale event: auction id -> [end (epoch s), open]; `lot` messages per second of the load, acks by second.
+        event = spec.get("event") or {}
+        self.lots: dict[int, list[Any]] = {int(a): [parse_server_time(ends), True] for a, ends in event.get("lots", [])}
+        self.lot_versions: dict[int, int] = {}
+        self.lot_seconds: Counter[int] = Counter()
+        self.ack_seconds: Counter[str] = Counter()  # "second:bucket" -> acks sent in that second of the load
+        self.event_members = 0
+        self.bids_on: Counter[int] = Counter()  # auction id -> bids sent on it (event mode)
 
     # -- clients -----------------------------------------------------------------
 
@@ -86,6 +98,20 @@ class Run:
             if data.get("server_time"):
                 self.delivery_hist[bucket_ms(now - parse_server_time(data["server_time"]))] += 1
 
+        @client.on("lot")
+        async def on_lot(data: dict[str, Any]) -> None:
+            now = time.time()
+            auction_id = int(data["auction_id"])
+            self.received[auction_id] += 1
+            self.last_delivery = now
+            if self.load_started:
+                self.lot_seconds[int(time.monotonic() - self.load_started)] += 1
+            if data.get("server_time"):
+                self.delivery_hist[bucket_ms(now - parse_server_time(data["server_time"]))] += 1
+            if int(data["version"]) > self.lot_versions.get(auction_id, -1):  # every member hears it: keep the newest
+                self.lot_versions[auction_id] = int(data["version"])
+                self.lots[auction_id] = [parse_server_time(data["ends_at"]), data["status"] == "open"]
+
         @client.on("watchers")
         async def on_watchers(_data: dict[str, Any]) -> None:
             self.watcher_events += 1
@@ -98,7 +124,9 @@ class Run:
 
         return client
 
-    async def _connect(self, http: aiohttp.ClientSession, index: int, cookie: str | None, rooms: list[int]) -> Any:
+    async def _connect(
+        self, http: aiohttp.ClientSession, index: int, cookie: str | None, rooms: list[int], event_id: int | None = None
+    ) -> Any:
         client = self._new_client(http, cookie)
         urls = self.spec["urls"]
         attempts = int(self.spec.get("connect_attempts", 3))
@@ -115,6 +143,13 @@ class Run:
                     self.connect_failures += 1
                     return None
                 await asyncio.sleep(0.5 + random.random())
+        if event_id is not None:
+            started = time.perf_counter()
+            ack = await client.call("join_event", {"event_id": event_id}, timeout=60)
+            self.join_hist[bucket_ms(time.perf_counter() - started)] += 1
+            if not (isinstance(ack, dict) and ack.get("ok")):
+                raise RuntimeError(f"join_event refused: {ack}")
+            self.event_members += 1
         for auction_id in rooms:
             started = time.perf_counter()
             ack = await client.call("join_auction", {"auction_id": auction_id}, timeout=60)
@@ -128,16 +163,19 @@ class Run:
 
     async def connect_all(self, http: aiohttp.ClientSession) -> None:
         gate = asyncio.Semaphore(int(self.spec.get("connect_concurrency", 100)))
-        jobs: list[tuple[str | None, list[int], bool]] = []
+        event = self.spec.get("event") or {}
+        event_id = event.get("event_id")
+        jobs: list[tuple[str | None, list[int], bool, int | None]] = []
         for bidder in self.spec.get("bidders", []):
-            jobs.append((bidder["cookie"], list(bidder["auctions"]), True))
+            jobs.append((bidder["cookie"], list(bidder["auctions"]), True, event_id))
         for auction_id, count in self.spec.get("watchers", []):
-            jobs.extend((None, [auction_id], False) for _ in range(count))
-        jobs.extend((None, [], False) for _ in range(int(self.spec.get("idle", 0))))
+            jobs.extend((None, [auction_id], False, None) for _ in range(count))
+        jobs.extend((None, [], False, event_id) for _ in range(int(event.get("watchers", 0))))
+        jobs.extend((None, [], False, None) for _ in range(int(self.spec.get("idle", 0))))
 
-        async def one(index: int, cookie: str | None, rooms: list[int], is_bidder: bool) -> None:
+        async def one(index: int, cookie: str | None, rooms: list[int], is_bidder: bool, event: int | None) -> None:
             async with gate:
-                client = await self._connect(http, index, cookie, rooms)
+                client = await self._connect(http, index, cookie, rooms, event)
             if client is not None and is_bidder:
                 self.bidders.append((client, rooms))
 
@@ -160,6 +198,9 @@ class Run:
             return
         self.acks += 1
         self.ack_hist[bucket_ms(time.perf_counter() - started)] += 1
+        if self.load_started:
+            second = int(time.monotonic() - self.load_started - (time.perf_counter() - started))
+            self.ack_seconds[f"{second}:{bucket_ms(time.perf_counter() - started)}"] += 1
         if isinstance(ack, dict) and ack.get("ok"):
             self.accepted[auction_id] += 1
             self.raises += bool(ack.get("raised"))
@@ -192,6 +233,42 @@ class Run:
             self.inflight.add(task)
             task.add_done_callback(self.inflight.discard)
             i += 1
+        if self.inflight:
+            await asyncio.gather(*list(self.inflight))
+
+    def closing_lot(self) -> int | None:
+        """The open lot with the earliest end still ahead, as the event room last told it, once that end is less
+        than `horizon` seconds away and while the lot has had fewer than `bids_per_lot` bids from here."""
+        event = self.spec["event"]
+        now = time.time()
+        ahead = [(ends, a) for a, (ends, is_open) in self.lots.items() if is_open and ends > now]
+        if not ahead:
+            return None
+        ends, auction_id = min(ahead)
+        if ends - now > float(event.get("horizon", 1e9)) or self.bids_on[auction_id] >= int(
+            event.get("bids_per_lot", 1e9)
+        ):
+            return None
+        self.bids_on[auction_id] += 1
+        return auction_id
+
+    async def event_loop(self, stop_at: float) -> None:
+        """Open loop at `rate` bids/s, each bidder in turn on the lot closing now (none: wait for the next)."""
+        rate = float(self.spec["rate"])
+        start = time.monotonic()
+        i = 0
+        while (due := start + i / rate) < stop_at:
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            i += 1
+            auction_id = self.closing_lot()
+            if auction_id is None or not self.bidders:
+                continue
+            client, _ = self.bidders[i % len(self.bidders)]
+            task = asyncio.create_task(self.bid(client, auction_id))
+            self.inflight.add(task)
+            task.add_done_callback(self.inflight.discard)
         if self.inflight:
             await asyncio.gather(*list(self.inflight))
 
@@ -228,6 +305,8 @@ class Run:
                 await self.closed_loop(stop_at)
             elif mode == "open":
                 await self.open_loop(stop_at)
+            elif mode == "event":
+                await self.event_loop(stop_at)
             else:
                 await asyncio.sleep(duration)
             load_seconds = time.monotonic() - started
@@ -257,6 +336,9 @@ class Run:
             "load_seconds": round(load_seconds, 3),
             "watcher_events": self.watcher_events,
             "delivery_seconds": round(max(self.last_delivery - started_wall, 0.0), 3),
+            "event_members": self.event_members,
+            "lot_seconds": {str(k): v for k, v in self.lot_seconds.items()},
+            "ack_seconds": dict(self.ack_seconds),
         }
 
 
