@@ -1,7 +1,7 @@
 """Sale event: one event of N lots closing one every `interval` seconds, W watchers on its page (Socket.IO clients in
 the event's one room, `join_event`) and bidders on the closing lots, against one server process.
 
-    python -m bench.events                        # 300 lots, one per 30 s, 2,000 watchers (about 2.6 hours)
+    python -m bench.events                        # 300 lots, one per 30 s, 2,000 watchers (about 2.5 hours)
     python -m bench.events --lots 40 --interval 5 --watchers 2000 --ceiling    # compressed, with the ceiling
     python -m bench.events --lots 3 --interval 2 --soft-close 1 --watchers 5 --bidders 3 --seconds 8 --lead 3
                                                                                 # a smoke run: does it run?

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every scenario as run for docs/performance.md, in order (ceilings first). Tables land in bench/results/.
-# Usage: bench/run_all.sh [group...]   groups: ceilings fanout hot many idle webhooks scaleout modes alerts
+# Usage: bench/run_all.sh [group...]   groups: ceilings fanout hot many idle webhooks scaleout modes alerts events
+# (events, issue #33's sale event, takes about 2.5 hours: it runs only when named)
 # The fixes bench/serve_tuned.py once switched on (TCP_NODELAY, max_size, coalesced watcher counts, the
 # login re-check) are all in run.py and the app now, so every run is the real server.
 set -uo pipefail
@@ -46,5 +47,8 @@ for g in $groups; do
       run bench.alerts --topology jobs --mails 0
       run bench.hot_auction
       run bench.hot_auction --env ALERTS_INTERVAL=0 ;;
+    events)
+      run bench.events --lots 40 --interval 5 --ceiling
+      run bench.events --ceiling ;;
   esac
 done
