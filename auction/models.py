@@ -189,6 +189,8 @@ class Auction(Base):
     # A lot of a sale event (at most one), numbered from 1 in closing order; NULL for a single auction.
     event_id: Mapped[int | None] = mapped_column(ForeignKey("sale_events.id"))
     lot_number: Mapped[int | None] = mapped_column(Integer)
+    # An unsold lot relisted by its seller: the new auction names the old one, which stays as history (once).
+    relisted_from_id: Mapped[int | None] = mapped_column(ForeignKey("auctions.id"), unique=True)
 
     seller: Mapped[User] = relationship(foreign_keys=[seller_id])
     leader: Mapped[User | None] = relationship(foreign_keys=[leader_id])
@@ -555,13 +557,20 @@ class Order(Base):
     """What a sale leaves behind: the buyer's money in escrow until the goods arrive (auction.orders)."""
 
     __tablename__ = "orders"
-    __table_args__ = table_args(Index("ix_orders_status_updated_at", "status", "updated_at"))
+    __table_args__ = table_args(
+        Index("ix_orders_status_updated_at", "status", "updated_at"),
+        UniqueConstraint("auction_id", "sale_round", name="uq_orders_auction_round"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id"), unique=True)
+    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id"))
+    # 0: the sale at the close; 1, 2, ...: a second-chance offer accepted after the sale before it fell through.
+    sale_round: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     seller_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     price: Mapped[int] = money(default=None)
+    # The buyer's premium of a sale event's lot, paid on top of the price (orders.premium; 0 for a single auction).
+    premium: Mapped[int] = money()
     # The platform fee taken from the price on release (PLATFORM_FEE_BPS when the auction closed).
     fee: Mapped[int] = money()
     # What the escrow account holds for this order now (wallet audit checks the sum).
@@ -592,6 +601,26 @@ class Order(Base):
     auction: Mapped[Auction] = relationship()
     buyer: Mapped[User] = relationship(foreign_keys=[buyer_id])
     seller: Mapped[User] = relationship(foreign_keys=[seller_id])
+
+
+class SecondChanceOffer(Base):
+    """The seller offers an unsold item to an underbidder at that bidder's highest bid (orders/second_chance.py)."""
+
+    __tablename__ = "second_chance_offers"
+    __table_args__ = table_args(Index("ix_second_chance_offers_bidder_status", "bidder_id", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id"), index=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    bidder_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    price: Mapped[int] = money(default=None)  # the bidder's highest bid on the auction
+    premium: Mapped[int] = money()  # the event's buyer's premium on that price
+    # second_chance.OfferStatus: open | accepted | declined | expired
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
 
 
 class SellerRating(Base):

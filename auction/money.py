@@ -24,6 +24,18 @@ def require_cents(value: object, *, allow_zero: bool = False) -> Cents:
     return value
 
 
+def premium_of(hammer: Cents, premium_bps: int) -> Cents:
+    """The buyer's premium (prêmio do comprador) on a hammer price: `premium_bps` basis points of it, rounded
+    to the nearest centavo with half a centavo rounded up (R$ 10,05 at 5 % is R$ 0,5025 → R$ 0,50; R$ 0,10 at
+    5 % is R$ 0,005 → R$ 0,01). Integer arithmetic only; 0 bps is no premium."""
+    return (hammer * premium_bps + 5_000) // 10_000
+
+
+def with_premium(hammer: Cents, premium_bps: int) -> Cents:
+    """What the buyer pays for a lot knocked down at `hammer`: the hammer price plus its premium."""
+    return hammer + premium_of(hammer, premium_bps)
+
+
 def reais_to_cents(value: object) -> Cents:
     """Asaas sends decimal reais (100, 94.51); convert without float arithmetic."""
     try:

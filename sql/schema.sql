@@ -4,7 +4,7 @@
 -- Load it into an empty database (see docs/database.md):
 --   mariadb -u root -p -e "CREATE DATABASE auction CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 --   mariadb -u root -p auction < sql/schema.sql
--- Running it again does no harm. It records the Alembic revision it equals (0015), so later
+-- Running it again does no harm. It records the Alembic revision it equals (0017), so later
 -- schema changes are applied with `flask --app auction db upgrade` or the files in sql/migrations/.
 
 SET NAMES utf8mb4;
@@ -289,12 +289,15 @@ CREATE TABLE IF NOT EXISTS auctions (
 	created_at DATETIME(6) NOT NULL,
 	event_id INTEGER,
 	lot_number INTEGER,
+	relisted_from_id INTEGER,
 	CONSTRAINT pk_auctions PRIMARY KEY (id),
 	CONSTRAINT uq_auctions_event_lot UNIQUE (event_id, lot_number),
 	CONSTRAINT fk_auctions_seller_id_users FOREIGN KEY(seller_id) REFERENCES users (id),
 	CONSTRAINT fk_auctions_leader_id_users FOREIGN KEY(leader_id) REFERENCES users (id),
 	CONSTRAINT fk_auctions_winner_id_users FOREIGN KEY(winner_id) REFERENCES users (id),
-	CONSTRAINT fk_auctions_event_id_sale_events FOREIGN KEY(event_id) REFERENCES sale_events (id)
+	CONSTRAINT fk_auctions_event_id_sale_events FOREIGN KEY(event_id) REFERENCES sale_events (id),
+	CONSTRAINT uq_auctions_relisted_from_id UNIQUE (relisted_from_id),
+	CONSTRAINT fk_auctions_relisted_from_id_auctions FOREIGN KEY(relisted_from_id) REFERENCES auctions (id)
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
 
 CREATE INDEX IF NOT EXISTS ix_auctions_seller_id ON auctions (seller_id);
@@ -453,9 +456,11 @@ CREATE INDEX IF NOT EXISTS ix_notifications_user_id_id ON notifications (user_id
 CREATE TABLE IF NOT EXISTS orders (
 	id INTEGER NOT NULL AUTO_INCREMENT,
 	auction_id INTEGER NOT NULL,
+	sale_round SMALLINT NOT NULL DEFAULT 0,
 	buyer_id INTEGER NOT NULL,
 	seller_id INTEGER NOT NULL,
 	price BIGINT NOT NULL,
+	premium BIGINT NOT NULL DEFAULT 0,
 	fee BIGINT NOT NULL DEFAULT 0,
 	escrowed BIGINT NOT NULL DEFAULT 0,
 	status VARCHAR(16) NOT NULL DEFAULT 'paid',
@@ -478,7 +483,7 @@ CREATE TABLE IF NOT EXISTS orders (
 	created_at DATETIME(6) NOT NULL,
 	updated_at DATETIME(6) NOT NULL,
 	CONSTRAINT pk_orders PRIMARY KEY (id),
-	CONSTRAINT uq_orders_auction_id UNIQUE (auction_id),
+	CONSTRAINT uq_orders_auction_round UNIQUE (auction_id, sale_round),
 	CONSTRAINT fk_orders_auction_id_auctions FOREIGN KEY(auction_id) REFERENCES auctions (id),
 	CONSTRAINT fk_orders_buyer_id_users FOREIGN KEY(buyer_id) REFERENCES users (id),
 	CONSTRAINT fk_orders_seller_id_users FOREIGN KEY(seller_id) REFERENCES users (id),
@@ -541,6 +546,29 @@ CREATE INDEX IF NOT EXISTS ix_ledger_transactions_payment_id ON ledger_transacti
 
 CREATE INDEX IF NOT EXISTS ix_ledger_transactions_wallet_id ON ledger_transactions (wallet_id);
 
+CREATE TABLE IF NOT EXISTS second_chance_offers (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	auction_id INTEGER NOT NULL,
+	seller_id INTEGER NOT NULL,
+	bidder_id INTEGER NOT NULL,
+	price BIGINT NOT NULL,
+	premium BIGINT NOT NULL DEFAULT 0,
+	status VARCHAR(16) NOT NULL DEFAULT 'open',
+	created_at DATETIME(6) NOT NULL,
+	expires_at DATETIME(6) NOT NULL,
+	decided_at DATETIME(6),
+	order_id INTEGER,
+	CONSTRAINT pk_second_chance_offers PRIMARY KEY (id),
+	CONSTRAINT fk_second_chance_offers_auction_id_auctions FOREIGN KEY(auction_id) REFERENCES auctions (id),
+	CONSTRAINT fk_second_chance_offers_seller_id_users FOREIGN KEY(seller_id) REFERENCES users (id),
+	CONSTRAINT fk_second_chance_offers_bidder_id_users FOREIGN KEY(bidder_id) REFERENCES users (id),
+	CONSTRAINT fk_second_chance_offers_order_id_orders FOREIGN KEY(order_id) REFERENCES orders (id)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE INDEX IF NOT EXISTS ix_second_chance_offers_auction_id ON second_chance_offers (auction_id);
+
+CREATE INDEX IF NOT EXISTS ix_second_chance_offers_bidder_status ON second_chance_offers (bidder_id, status);
+
 CREATE TABLE IF NOT EXISTS seller_ratings (
 	id INTEGER NOT NULL AUTO_INCREMENT,
 	order_id INTEGER NOT NULL,
@@ -580,5 +608,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) SELECT '0015' FROM DUAL
+INSERT INTO alembic_version (version_num) SELECT '0017' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

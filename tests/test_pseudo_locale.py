@@ -24,7 +24,7 @@ from babel.messages.pofile import read_po
 from sqlalchemy import select
 
 from auction import accounts, clock, create_app, wallet
-from auction.auctions import buy_now, closing, listing, sale_events
+from auction.auctions import buy_now, closing, listing, relisting, sale_events, second_chance
 from auction.db import Database
 from auction.entrypoints import i18n
 from auction.entrypoints.alerts import unsubscribe_token
@@ -327,6 +327,46 @@ def _withdrawals(world: World) -> None:
                 sender.dispatch(db.transaction(sim_transfers.finish, transfer_id, outcome))
 
 
+def _after_sale(world: World) -> dict[str, int]:
+    """A sale event with a buyer's premium after its close: a lot sold to ana (invoice, shipments, the order with its
+    premium), a lot unsold below its reserve with a second-chance offer open to ana, and one relisted."""
+    db, ids = world.db, world.ids
+    command = sale_events.CreateEvent(
+        organizer_id=ids["sol"],
+        title="Lupa antiga",
+        description="Works well.",
+        terms="Works well.",
+        first_close_at=clock.now() + timedelta(minutes=10),
+        lot_interval_seconds=60,
+        soft_close_seconds=0,
+        premium_bps=1_000,
+    )
+    event_id = db.run(lambda uow: sale_events.create_event(uow, command).id)
+    lots = {
+        "lot_sold": new_auction(db, ids["sol"], seconds=7_200, title="Lupa antiga"),
+        "lot_offered": new_auction(db, ids["sol"], seconds=7_200, title="Lupa antiga", reserve_price=80_000),
+        "lot_relisted": new_auction(db, ids["sol"], seconds=7_200, title="Lupa antiga", reserve_price=80_000),
+    }
+    for lot in lots.values():
+        db.run(sale_events.add_lot, sale_events.AddLot(event_id, lot, ids["sol"]))
+    for name in ("ana", "bia"):
+        db.run(sale_events.register, sale_events.Register(event_id, ids[name], 1))
+    place(db, lots["lot_sold"], ids["ana"], 2_000)
+    place(db, lots["lot_offered"], ids["ana"], 2_000)
+    place(db, lots["lot_offered"], ids["bia"], 3_000)
+    place(db, lots["lot_relisted"], ids["bia"], 2_000)
+    clock.advance(timedelta(hours=1))
+    for lot in lots.values():
+        db.run(closing.finish_if_due, lot, fee_bps=500)
+    db.run(second_chance.make_offer, second_chance.MakeOffer(lots["lot_offered"], ids["sol"], ids["ana"]))
+    lots["relist"] = db.run(relisting.relist, relisting.Relist(lots["lot_relisted"], ids["sol"]))
+    world.ids["after_sale_event"] = event_id
+    world.ids["order_premium"] = db.transaction(
+        lambda s: s.scalar(select(Order.id).where(Order.auction_id == lots["lot_sold"]))
+    )
+    return lots
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from unittest import mock
@@ -368,6 +408,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         world.ids |= {f"auction_{k}": v for k, v in _auctions(world).items()}
         world.ids |= {f"order_{k}": v for k, v in _orders(world).items()}
         world.ids["event"] = _sale_event(world)
+        world.ids |= {f"auction_{k}": v for k, v in _after_sale(world).items()}
         world.payments = _payments(world)
         world.checkouts = db.transaction(
             lambda s: [s.get(Payment, p).asaas_payment_id for p in world.payments[:3]]  # PIX, boleto, card
@@ -402,8 +443,8 @@ def _pages(world: World) -> dict[str | None, list[str]]:
     return {
         None: [*public, unsubscribe, *auctions, *expired],
         "second factor": ["/login/code"],
-        "ana": own + auctions + orders_ + payments,
-        "sol": own + auctions + orders_,
+        "ana": own + auctions + orders_ + payments + [f"/events/{ids['after_sale_event']}/invoice"],
+        "sol": own + auctions + orders_ + [f"/events/{ids['after_sale_event']}/shipments"],
         "bia": own + auctions,
         "root": own + admin + auctions + orders_,
     }

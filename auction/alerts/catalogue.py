@@ -54,6 +54,7 @@ KINDS: tuple[AlertKind, ...] = (
         email=True,
         push=True,
     ),
+    AlertKind("second_chance", frozenset({"second_chance_offer", "second_chance_answered"}), email=True, push=True),
     AlertKind("top_up", frozenset({"payment_approved"}), email=True, push=False),
     AlertKind("withdrawal", frozenset({"withdrawal_done", "withdrawal_failed"}), email=True, push=False),
     # The accounts' own security e-mails (auction/accounts: new device, password or e-mail changed, lock-out),

@@ -159,7 +159,7 @@ class _Decided:
     auction: AuctionRow
     offers: list[_Offered]
     before: rules.AuctionState
-    held: dict[int, Cents]  # the hold on this auction before the batch: its leader's maximum
+    held: dict[int, Cents]  # the hold on this auction before the batch: its leader's maximum (plus premium)
     decided: batch.BatchResult
     ids: list[int] = field(default_factory=list)  # bid row ids, in `decided.rows` order
     public: bool = False  # the room hears of the batch (its version moved)
@@ -183,16 +183,18 @@ def _decide_and_write(
             users.add(auction.leader_id)
     locked = wallet.lock_balances(session, users)
     cash = {user_id: row.available for user_id, row in locked.items()}
-    events = sale_events.soft_close_of(session, [auction for auction, _ in work])
+    events = sale_events.lot_terms_of(session, [auction for auction, _ in work])
     plans: list[_Decided] = []
     for auction, offered in work:
-        before = state_of(auction)
-        held = {before.leader_id: before.leader_max or 0} if before.leader_id is not None else {}
+        event = events.get(auction.event_id) if auction.event_id is not None else None
+        before = state_of(auction, event.premium_bps if event else 0)
+        held = {before.leader_id: before.leader_hold} if before.leader_id is not None else {}
         decided = batch.decide_batch(before, [item.offer for item in offered], cash, held, wallet.check_funds)
         for user_id, final in decided.holds.items():
             cash[user_id] = cash.get(user_id, 0) - (final - held.get(user_id, 0))
-        event = events.get(auction.event_id) if auction.event_id is not None else None
-        plans.append(_Decided(auction, offered, before, held, decided, soft_close=event[0] if event else None))
+        plans.append(
+            _Decided(auction, offered, before, held, decided, soft_close=event.soft_close_seconds if event else None)
+        )
 
     _insert_rows(session, plans, now)
     changed: list[dict[str, Any]] = []
@@ -219,7 +221,9 @@ def _decide_and_write(
     # After the lots' own messages: a pushed lot's message carries a newer version than its new_bid.
     lots = [plan.auction for plan in live if plan.extended and plan.auction.event_id is not None]
     if lots:
-        sale_events.push_later_lots(session, uow.outbox, lots, {key: value[1] for key, value in events.items()})
+        sale_events.push_later_lots(
+            session, uow.outbox, lots, {key: value.lot_interval_seconds for key, value in events.items()}
+        )
     accepted = {
         item.offer.bidder_id
         for plan in live

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from .. import clock, wallet
 from ..errors import Forbidden
 from ..models import Auction, AuctionStatus, Hold, User, Wallet
-from ..money import Cents
+from ..money import Cents, premium_of
 from ..orders import service as order_service
 from ..uow import UnitOfWork
-from . import messages
+from . import messages, sale_events
 from .errors import AuctionNotOpen, NotEnded
 from .locking import lock_auction, state_of
 
@@ -84,8 +84,10 @@ def _settle(uow: UnitOfWork, auction: Auction, fee_bps: int) -> FinishOutcome:
     price = auction.current_price if reserve_met else None
     touched: set[int] = set()
     if winner_id is not None and price is not None:
-        # The winner's money goes to escrow until the goods arrive, and the order is opened (auction.orders).
-        order_service.open_order(uow, auction, winner_id, price, fee_bps=fee_bps)
+        # The winner's money (the hammer price and the event's buyer's premium on it) goes to escrow until the
+        # goods arrive, and the order is opened (auction.orders).
+        premium = premium_of(price, sale_events.premium_bps_of(session, auction))
+        order_service.open_order(uow, auction, winner_id, price, premium=premium, fee_bps=fee_bps)
         touched.update({winner_id, auction.seller_id})
     for user_id in _holders(session, auction.id):
         wallet.release(session, user_id=user_id, auction_id=auction.id, key=f"auction:{auction.id}:release:{user_id}")

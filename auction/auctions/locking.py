@@ -44,8 +44,8 @@ _LOCK = (
 )
 
 
-def state_of(auction: Auction | AuctionRow) -> AuctionState:
-    """The pure rules' view of an auction row."""
+def state_of(auction: Auction | AuctionRow, premium_bps: int = 0) -> AuctionState:
+    """The pure rules' view of an auction row (with its event's buyer's premium, for a lot that has one)."""
     return AuctionState(
         starting_price=auction.starting_price,
         min_increment=auction.min_increment,
@@ -53,4 +53,5 @@ def state_of(auction: Auction | AuctionRow) -> AuctionState:
         current_price=auction.current_price,
         leader_id=auction.leader_id,
         leader_max=auction.leader_max,
+        premium_bps=premium_bps,
     )

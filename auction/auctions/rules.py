@@ -3,7 +3,8 @@
 Proxy bidding works as eBay's: each bidder may give a maximum; the leader is the
 highest maximum (ties go to the earlier one), and the price is the second-highest
 maximum plus one increment, capped at the leader's maximum. The leader's wallet
-hold always equals their maximum, since that is what they may have to pay.
+hold always equals their maximum, since that is what they may have to pay, plus the
+buyer's premium on it for a lot of a sale event that charges one (`AuctionState.hold_for`).
 
 `decide` takes the auction's state and one already-validated bid and returns the
 state after it, together with everything the database side has to do: the bid rows
@@ -22,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from ..errors import ServiceError
-from ..money import Cents, format_brl
+from ..money import Cents, format_brl, with_premium
 
 # (price below, increment): eBay-like bands in cents; the last band covers everything above.
 INCREMENT_TABLE: tuple[tuple[Cents, Cents], ...] = (
@@ -66,6 +67,16 @@ class AuctionState:
     current_price: Cents | None = None
     leader_id: int | None = None
     leader_max: Cents | None = None
+    premium_bps: int = 0  # a sale event's buyer's premium: a hold covers the maximum plus its premium
+
+    def hold_for(self, maximum: Cents) -> Cents:
+        """What a bidder whose maximum is `maximum` must have held: all they may have to pay if it wins."""
+        return with_premium(maximum, self.premium_bps)
+
+    @property
+    def leader_hold(self) -> Cents:
+        """What the leader holds on the auction now (0 without a leader)."""
+        return self.hold_for(self.leader_max or 0) if self.leader_id is not None else 0
 
     def increment_at(self, price: Cents) -> Cents:
         """The auction's fixed increment, or the price band's when it has none."""
@@ -163,7 +174,7 @@ def _raise_own_maximum(state: AuctionState, bidder_id: int, maximum: Cents) -> D
         floor = max(current_max + 1, minimum)
         raise TooLow(f"you are already leading; a new maximum must be at least {format_brl(floor)}", next_min=floor)
     price = _with_reserve(state, state.current_price or state.starting_price, maximum)
-    difference = maximum - current_max
+    difference = state.hold_for(maximum) - state.hold_for(current_max)
     return Decision(
         state=replace(state, current_price=price, leader_max=maximum),
         bids=(RecordedBid(bidder_id, price, maximum, is_proxy=False),),
@@ -190,7 +201,7 @@ def _answered_by_proxy(state: AuctionState, leader_id: int, bidder_id: int, amou
             RecordedBid(leader_id, price, None, is_proxy=True),
         ),
         own_index=0,
-        funds_needed=maximum,
+        funds_needed=state.hold_for(maximum),
         hold=0,
         released=None,
         raised_own_max=False,
@@ -214,8 +225,8 @@ def _take_lead(state: AuctionState, bidder_id: int, amount: Cents, maximum: Cent
         state=replace(state, current_price=price, leader_id=bidder_id, leader_max=maximum),
         bids=(*answers, RecordedBid(bidder_id, price, maximum, is_proxy=False)),
         own_index=len(answers),
-        funds_needed=maximum,
-        hold=maximum,
+        funds_needed=state.hold_for(maximum),
+        hold=state.hold_for(maximum),
         released=previous,
         raised_own_max=False,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -201,17 +201,32 @@ def require_registered(event_id: int | None, user_id: int, registered: set[tuple
         raise NotRegistered("register for this event and accept its current terms to bid")
 
 
-def soft_close_of(session: Session, auctions: Sequence[AuctionRow]) -> dict[int, tuple[int, int]]:
-    """Event id -> (soft-close seconds, lot interval seconds) of the events these auctions are lots of."""
+class LotTerms(NamedTuple):
+    """What the bid path reads of a lot's event."""
+
+    soft_close_seconds: int
+    lot_interval_seconds: int
+    premium_bps: int
+
+
+def lot_terms_of(session: Session, auctions: Sequence[AuctionRow]) -> dict[int, LotTerms]:
+    """Event id -> the LotTerms of the events these auctions are lots of (one query for a batch)."""
     event_ids = {auction.event_id for auction in auctions if auction.event_id is not None}
     if not event_ids:
         return {}
     rows = session.execute(
-        select(SaleEvent.id, SaleEvent.soft_close_seconds, SaleEvent.lot_interval_seconds).where(
+        select(SaleEvent.id, SaleEvent.soft_close_seconds, SaleEvent.lot_interval_seconds, SaleEvent.premium_bps).where(
             SaleEvent.id.in_(event_ids)
         )
     )
-    return {row.id: (row.soft_close_seconds, row.lot_interval_seconds) for row in rows}
+    return {row.id: LotTerms(row.soft_close_seconds, row.lot_interval_seconds, row.premium_bps) for row in rows}
+
+
+def premium_bps_of(session: Session, auction: Auction) -> int:
+    """The buyer's premium of the auction's event in basis points (0 for a single auction)."""
+    if auction.event_id is None:
+        return 0
+    return session.scalar(select(SaleEvent.premium_bps).where(SaleEvent.id == auction.event_id)) or 0
 
 
 def lots_a_bid_may_push(session: Session, auction_ids: set[int], now: datetime) -> set[int]:

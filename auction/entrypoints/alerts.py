@@ -45,6 +45,7 @@ TEXTS: dict[str, tuple[Any, Any]] = {
         _l("Order steps (address, shipping, receipt, disputes, release)"),
         _l("News about your order"),
     ),
+    "second_chance": (_l("Second-chance offers (made to you, or answered)"), _l("A second chance")),
     "top_up": (_l("Top-up credited"), _l("Money added to your wallet")),
     "withdrawal": (_l("Withdrawal done or failed"), _l("News about your withdrawal")),
     "security": (_l("Security notices (always on)"), _l("Security notice")),

@@ -286,6 +286,27 @@ MESSAGES: tuple[str, ...] = (
     N_("no such delivery"),
     N_("no delivery with event id {id}"),
     N_("no such seller"),
+    # After a sale event (auction/orders/invoices.py, service.py)
+    N_("no such invoice"),
+    N_("this invoice is its buyer's"),
+    N_("no lots bought in this event"),
+    N_("nothing of this buyer's waits for shipping in this event"),
+    # Relisting and second-chance offers (auction/auctions/relisting.py, second_chance.py)
+    N_("only its seller can relist an auction"),
+    N_("this lot was already relisted"),
+    N_("only an unsold lot can be relisted: finished without a sale and no offer open"),
+    N_("only the seller can make a second-chance offer"),
+    N_("a second-chance offer needs an unsold lot, not relisted, with no offer open"),
+    N_("this bidder cannot get a second-chance offer on this lot"),
+    N_("no such offer"),
+    N_("this offer is for another bidder"),
+    N_("this offer was already answered"),
+    N_("this offer has expired"),
+    N_(
+        "Second chance: the seller of “{title}” offers it to you for {amount}. Accept within {hours} hours on its page."
+    ),
+    N_("Your second-chance offer on “{title}” was declined."),
+    N_("The second-chance offer on “{title}” expired unanswered."),
     # Sale events (auction/auctions/sale_events.py)
     N_("the first lot closes in the future, within 30 days"),
     N_("only the seller's own auctions can be lots of their event"),

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask
 
 from .. import clock, runtime, wallet
-from ..auctions import closing, listing
+from ..auctions import closing, listing, second_chance
 from ..db import Database
 from ..extensions import get_asaas, get_db, socketio
 from ..mail import sender
@@ -178,7 +178,8 @@ def reconcile_job(app: Flask) -> None:
 
 # -- orders and withdrawals --------------------------------------------------------------------
 # Shipped orders nobody confirmed or disputed are released to the seller when due (each under the
-# order's row lock, so exactly once with several processes); withdrawals never sent, or whose transfer
+# order's row lock, so exactly once with several processes), and second-chance offers past their 48 hours
+# expire (under the auction's row lock, so never after an accept); withdrawals never sent, or whose transfer
 # is not final, are looked up at Asaas (a lost answer is never re-sent blindly).
 
 
@@ -187,6 +188,8 @@ def run_order_release(app: Flask) -> int:
     within = timedelta(hours=app.config["ORDER_RELEASE_REMINDER_HOURS"])
     for order_id in db.run(order_service.remind_release, within):
         log.info("event=order_release_reminded order_id=%s", order_id)
+    for offer_id in db.run(second_chance.expire_due):
+        log.info("event=second_chance_expired offer_id=%s", offer_id)
     released = 0
     for order_id in db.transaction(order_service.due_order_ids):
         try:

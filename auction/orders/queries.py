@@ -31,9 +31,9 @@ def order_ids_by_auction(session: Session, auction_ids: list[int], user_id: int)
     if not auction_ids:
         return {}
     rows = session.execute(
-        select(Order.auction_id, Order.id).where(
-            Order.auction_id.in_(auction_ids), or_(Order.buyer_id == user_id, Order.seller_id == user_id)
-        )
+        select(Order.auction_id, Order.id)
+        .where(Order.auction_id.in_(auction_ids), or_(Order.buyer_id == user_id, Order.seller_id == user_id))
+        .order_by(Order.id)  # a second-chance sale's order after the one that fell through: the newest wins
     ).all()
     return dict(rows)
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import clock
 from ..db import lock_existing
 from ..errors import Invalid
-from ..models import Auction, DeliveryAddress, Notification, Order, User
+from ..models import Auction, DeliveryAddress, Notification, Order, SaleEvent, User
 from ..money import Cents, format_brl
 from ..notifications import notify
 from ..uow import UnitOfWork
@@ -25,20 +25,48 @@ from . import messages
 from .rules import Address, OrderStatus, Role, may_cancel, parse_address, release_due, require_role, require_status
 
 
-def open_order(uow: UnitOfWork, auction: Auction, buyer_id: int, price: Cents, *, fee_bps: int) -> Order:
-    """At the close of a sale (the caller holds the auction's lock): the winner's hold to escrow, and the order."""
-    session = uow.session
+def open_order(
+    uow: UnitOfWork, auction: Auction, buyer_id: int, price: Cents, *, premium: Cents = 0, fee_bps: int
+) -> Order:
+    """At the close of a sale (the caller holds the auction's lock): the winner's hold (the price and the buyer's
+    premium on it) to escrow, and the order."""
     escrow.into_escrow(
-        session, user_id=buyer_id, auction_id=auction.id, amount=price, key=f"auction:{auction.id}:capture"
+        uow.session,
+        user_id=buyer_id,
+        auction_id=auction.id,
+        amount=price + premium,
+        key=f"auction:{auction.id}:capture",
     )
+    return _new_order(uow, auction, buyer_id, price, premium=premium, fee_bps=fee_bps, sale_round=0)
+
+
+def open_second_chance_order(
+    uow: UnitOfWork, auction: Auction, buyer_id: int, price: Cents, *, premium: Cents, fee_bps: int, offer_id: int
+) -> Order:
+    """An accepted second-chance offer (the caller holds the auction's lock): the buyer's available balance to
+    escrow (InsufficientFunds when it lacks it, and nothing is written), and the order, after any order before."""
+    escrow.pay_into_escrow(
+        uow.session, user_id=buyer_id, auction_id=auction.id, amount=price + premium, key=f"offer:{offer_id}:pay"
+    )
+    earlier = uow.session.scalar(select(func.count()).select_from(Order).where(Order.auction_id == auction.id))
+    return _new_order(uow, auction, buyer_id, price, premium=premium, fee_bps=fee_bps, sale_round=earlier or 0)
+
+
+def _new_order(
+    uow: UnitOfWork, auction: Auction, buyer_id: int, price: Cents, *, premium: Cents, fee_bps: int, sale_round: int
+) -> Order:
+    """The order of a sale whose money (price and premium) is already in escrow; both sides are told."""
+    session = uow.session
     now = clock.now()
     order = Order(
         auction_id=auction.id,
+        sale_round=sale_round,
         buyer_id=buyer_id,
         seller_id=auction.seller_id,
         price=price,
+        premium=premium,
         fee=escrow.fee_of(price, fee_bps),
-        escrowed=price,
+        escrowed=price + premium,
         status=OrderStatus.PAID,
         created_at=now,
         updated_at=now,
@@ -55,11 +83,23 @@ def open_order(uow: UnitOfWork, auction: Auction, buyer_id: int, price: Cents, *
         uow,
         order,
         "order_opened",
-        buyer=f"{text}: your {format_brl(price)} is kept safe until you confirm receipt."
+        buyer=f"{text}: your {format_brl(price + premium)} is kept safe until you confirm receipt."
         + ("" if saved else " Add your delivery address so the seller can ship."),
         seller=f"{text}: ship it soon; you are paid when the buyer confirms receipt.",
     )
     return order
+
+
+def premium_payee(session: Session, auction_id: int) -> int | None:
+    """Who a lot's buyer's premium goes to: the event's organizer (the leiloeiro: the seller of their own event),
+    or None, the platform's `fees`, for a house sale (an admin's event)."""
+    organizer = session.execute(
+        select(User.id, User.is_admin)
+        .join(SaleEvent, SaleEvent.organizer_id == User.id)
+        .join(Auction, Auction.event_id == SaleEvent.id)
+        .where(Auction.id == auction_id)
+    ).first()
+    return None if organizer is None or organizer.is_admin else organizer.id
 
 
 def _put_address(order: Order, address: Address) -> None:
@@ -170,15 +210,55 @@ def ship(uow: UnitOfWork, cmd: Ship) -> Order:
     return order
 
 
+@dataclass(frozen=True)
+class ShipAll:
+    event_id: int
+    buyer_id: int
+    user_id: int  # the seller
+    carrier: str
+    tracking_code: str
+    release_days: int
+
+
+def ship_all(uow: UnitOfWork, cmd: ShipAll) -> list[int]:
+    """One shipment per seller per buyer of an event: every order of theirs still waiting is marked shipped with
+    one carrier and tracking code, all or none (one without an address refuses the lot). Returns the orders."""
+    waiting = uow.session.scalars(
+        select(Order.id)
+        .join(Auction, Auction.id == Order.auction_id)
+        .where(
+            Auction.event_id == cmd.event_id,
+            Order.buyer_id == cmd.buyer_id,
+            Order.seller_id == cmd.user_id,
+            Order.status == OrderStatus.PAID,
+        )
+        .order_by(Order.id)
+    ).all()
+    if not waiting:
+        raise Invalid("nothing of this buyer's waits for shipping in this event", field="buyer_id")
+    for order_id in waiting:
+        ship(uow, Ship(order_id, cmd.user_id, cmd.carrier, cmd.tracking_code, cmd.release_days))
+    return list(waiting)
+
+
 def _release(uow: UnitOfWork, order: Order, resolution: str) -> None:
+    """The escrow out: the price to the seller (minus the fee), the buyer's premium to its payee."""
     escrow.release_to_seller(
         uow.session,
         seller_id=order.seller_id,
         auction_id=order.auction_id,
-        amount=order.escrowed,
+        amount=order.escrowed - order.premium,
         fee=order.fee,
         key=f"order:{order.id}:release",
     )
+    if order.premium:
+        escrow.release_premium(
+            uow.session,
+            payee_id=premium_payee(uow.session, order.auction_id),
+            auction_id=order.auction_id,
+            amount=order.premium,
+            key=f"order:{order.id}:premium",
+        )
     order.escrowed = 0
     order.status = OrderStatus.COMPLETED
     order.resolution = resolution
@@ -370,7 +450,7 @@ def cancel(uow: UnitOfWork, cmd: CancelOrder) -> Order:
         uow,
         order,
         "order_cancelled",
-        buyer=f"Order #{order.id} cancelled; {format_brl(order.price)} is back in your wallet.",
+        buyer=f"Order #{order.id} cancelled; {format_brl(order.price + order.premium)} is back in your wallet.",
         seller=f"Order #{order.id} was cancelled by the buyer: it was not shipped in time.",
     )
     return order

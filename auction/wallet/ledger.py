@@ -423,6 +423,11 @@ def _open_amount(row: Hold | None) -> Cents:
     return row.amount if row is not None and row.status == HoldStatus.OPEN else 0
 
 
+def open_hold(session: Session, wallet_id: int, auction_id: int) -> Cents:
+    """What the wallet holds open on the auction now."""
+    return _open_amount(_hold_row(session, wallet_id, auction_id))
+
+
 def check_funds(available: Cents, needed: Cents) -> None:
     """Refuse a hold of `needed` from `available`: WalletInDebt or InsufficientFunds, with a clear message."""
     if available < 0:

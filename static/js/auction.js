@@ -9,6 +9,7 @@ import {
 const root = document.querySelector("[data-auction]");
 const auctionId = Number(root.dataset.auctionId);
 const alias = root.dataset.alias || null;
+const premiumBps = Number(root.dataset.premiumBps || 0);
 const $ = (sel) => root.querySelector(sel);
 
 const form = $("[data-bid-form]");
@@ -435,13 +436,15 @@ if (form) {
     if (raising) payload.max_amount = amount;
     else if (max !== null) payload.max_amount = max;
     const top = payload.max_amount ?? amount;
-    const held = raising ? Math.max(0, top - (state.yourMax ?? 0)) : top;
+    // A lot with a buyer's premium holds it too (money.with_premium: half a centavo rounds up).
+    const gross = (cents) => cents + Math.floor((cents * premiumBps + 5000) / 10000);
+    const held = raising ? Math.max(0, gross(top) - gross(state.yourMax ?? 0)) : gross(top);
     const confirmed = await confirmMoney({
       title: raising ? t("confirm_raise_title") : t("confirm_bid_title"),
       amount: top,
-      holdText: raising
+      holdText: (raising
         ? t("confirm_hold_raise", { amount: formatBRL(held), max: formatBRL(top) })
-        : t("confirm_hold", { amount: formatBRL(held) }),
+        : t("confirm_hold", { amount: formatBRL(held) })) + (premiumBps ? " " + t("confirm_premium") : ""),
     });
     if (!confirmed) return;
     submit.disabled = true;

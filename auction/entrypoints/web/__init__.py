@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask
+from flask_babel import format_percent
 
 from ... import clock
-from ...money import format_brl
+from ...money import format_brl, with_premium
 from .. import i18n
 from . import (
     account,
     admin,
     admin_orders,
     admin_payments,  # noqa: F401 - its routes join admin.bp
+    after_sale,
     alerts_pages,
     auctions,
     auth,
@@ -58,10 +60,15 @@ def reais(cents: int) -> str:
     return f"{cents // 100},{cents % 100:02d}"
 
 
+def bps_percent(bps: int) -> str:
+    """Basis points as a percent in the viewer's language: 1000 -> "10%", 250 -> "2,5%"."""
+    return format_percent(bps / 10_000, "#,##0.##%")
+
+
 def init_app(app: Flask) -> None:
     app.session_interface = RememberingCookieSessions()
     i18n.init_app(app)
-    app.jinja_env.filters.update(brl=brl, iso=iso, when=when, reais=reais)
+    app.jinja_env.filters.update(brl=brl, iso=iso, when=when, reais=reais, bps_percent=bps_percent)
     app.jinja_env.globals.update(
         status_label=js_strings.status_label,
         withdrawal_status=js_strings.withdrawal_status,
@@ -70,6 +77,8 @@ def init_app(app: Flask) -> None:
         outcome_label=admin.outcome_label,
         localize=i18n.localize,
         localize_name=i18n.localize_name,
+        with_premium=with_premium,
+        offer_status=after_sale.offer_status,
     )
     auth.init_app(app)
     errors.init_app(app)
@@ -77,5 +86,5 @@ def init_app(app: Flask) -> None:
     pages.init_app(app)
     for module in (auth, pages, auctions, photos, wallet_pages, notifications_pages, admin):
         app.register_blueprint(module.bp)
-    for module in (orders_pages, payouts_pages, admin_orders, alerts_pages, account, sellers, events_pages):
+    for module in (orders_pages, payouts_pages, admin_orders, alerts_pages, account, sellers, events_pages, after_sale):
         app.register_blueprint(module.bp)

@@ -23,12 +23,12 @@ from ...auctions import buy_now, listing, privacy, queries, watching, watchlist
 from ...brazil import UFS
 from ...errors import ServiceError
 from ...extensions import get_db
-from ...models import Auction, AuctionPhoto, AuctionStatus, User
+from ...models import Auction, AuctionPhoto, AuctionStatus, SaleEvent, User
 from ...orders import queries as order_queries
 from ...orders import ratings
 from ...uow import UnitOfWork
 from ..i18n import localize
-from . import photos, sellers
+from . import after_sale, photos, sellers
 from .auth import current_user, login_required, signed_in_user
 from .forms import ReaisField
 
@@ -168,7 +168,20 @@ def _auction_page(session: Session, auction_id: int, viewer_id: int | None, is_a
     state["order_id"] = (
         order_queries.order_ids_by_auction(session, [auction_id], viewer_id).get(auction_id) if viewer_id else None
     )
+    state.update(_lot_of(session, auction))
+    state.update(after_sale.page_state(session, auction, viewer_id))
     return state
+
+
+def _lot_of(session: Session, auction: Auction) -> dict[str, Any]:
+    """A lot's event (title, number, buyer's premium) for its page; nothing for a single auction."""
+    event = session.get(SaleEvent, auction.event_id) if auction.event_id is not None else None
+    if event is None:
+        return {"event": None, "premium_bps": 0}
+    return {
+        "event": {"id": event.id, "title": event.title, "lot_number": auction.lot_number},
+        "premium_bps": event.premium_bps,
+    }
 
 
 def without_repeated_raises(bids: list[dict[str, Any]]) -> list[dict[str, Any]]:

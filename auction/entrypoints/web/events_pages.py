@@ -18,6 +18,7 @@ from ... import clock
 from ...auctions import catalogue, sale_events
 from ...errors import ServiceError
 from ...extensions import get_db
+from ...orders import invoices
 from ..i18n import localize
 from .auth import current_user, login_required, signed_in_user
 
@@ -94,6 +95,7 @@ def _page(
         found["accepted"] = sale_events.registration_of(session, found["event"], viewer_id)
         if viewer_id == found["event"].organizer_id:
             found["addable"] = catalogue.lots_to_add(session, found["event"])
+        found["bought"], found["sold"] = invoices.roles_in_event(session, event_id, viewer_id)
     return found
 
 

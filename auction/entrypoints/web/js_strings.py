@@ -143,6 +143,7 @@ def catalog() -> dict[str, Any]:
             "confirm_buy_title": _("Buy it now?"),
             "confirm_hold": _("{amount} will be held from your wallet while you lead."),
             "confirm_hold_raise": _("{amount} more will be held from your wallet (your maximum becomes {max})."),
+            "confirm_premium": _("It includes the buyer's premium on your maximum."),
             "confirm_buy": _("{amount} will be taken from your wallet and the auction ends with you as the buyer."),
             "bought": _("You bought this lot for {amount}."),
             "now": _("now"),

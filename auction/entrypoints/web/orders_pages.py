@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ... import clock
 from ...extensions import get_db
-from ...orders import queries, ratings
+from ...orders import invoices, queries, ratings
 from ...orders import service as orders
 from ...orders.rules import OrderStatus
 from .auth import login_required, signed_in_user
@@ -144,3 +144,39 @@ def rate(order_id: int) -> Any:
 def reply(order_id: int) -> Any:
     get_db().run(ratings.reply, ratings.ReplyToRating(order_id, signed_in_user().id, request.form.get("reply", "")))
     return _done(order_id, _("Your answer is on your profile, under the rating."))
+
+
+@bp.get("/events/<int:event_id>/invoice")
+@login_required
+def invoice(event_id: int) -> Any:
+    """The buyer's invoice (nota de arremate) for the event: their own, or `?buyer=` for its sellers and admins."""
+    user = signed_in_user()
+    buyer_id = request.args.get("buyer", user.id, type=int)
+    found = get_db().transaction(invoices.invoice, event_id, buyer_id, user.id)
+    return render_template("orders/invoice.html", invoice=found, me=user, status_label=status_label)
+
+
+@bp.get("/events/<int:event_id>/shipments")
+@login_required
+def shipments(event_id: int) -> Any:
+    """The seller's sales in the event, one shipment per buyer."""
+    found = get_db().transaction(invoices.shipments, event_id, signed_in_user().id)
+    return render_template(
+        "orders/shipments.html", event_id=event_id, shipments=found, status_label=status_label, fields=ADDRESS_FIELDS
+    )
+
+
+@bp.post("/events/<int:event_id>/shipments/<int:buyer_id>")
+@login_required
+def ship_all(event_id: int, buyer_id: int) -> Any:
+    command = orders.ShipAll(
+        event_id,
+        buyer_id,
+        signed_in_user().id,
+        request.form.get("carrier", ""),
+        request.form.get("tracking_code", ""),
+        current_app.config["ORDER_RELEASE_DAYS"],
+    )
+    shipped = get_db().run(orders.ship_all, command)
+    flash(_("%(count)d orders marked shipped; the buyer was told.", count=len(shipped)), "success")
+    return redirect(url_for("orders_pages.shipments", event_id=event_id), code=303)

@@ -104,10 +104,27 @@ def store(checked: list[tuple[bytes, str, str]]) -> list[StoredPhoto]:
     return stored
 
 
-def discard(stored: list[StoredPhoto]) -> None:
+def copy(filenames: list[str]) -> dict[str, str]:
+    """New files with the content of these, original name -> copy's (a relisted lot keeps its photos; a file
+    belongs to one auction). Missing files are skipped; the caller records the copies (or `discard_names`)."""
     folder = upload_dir()
-    for photo in stored:
-        (folder / photo.filename).unlink(missing_ok=True)
+    copies = {}
+    for name in filenames:
+        source = folder / name
+        if FILENAME_RE.match(name) and source.is_file():
+            copies[name] = f"{secrets.token_hex(16)}.{name.rsplit('.', 1)[-1]}"
+            (folder / copies[name]).write_bytes(source.read_bytes())
+    return copies
+
+
+def discard_names(filenames: list[str]) -> None:
+    folder = upload_dir()
+    for filename in filenames:
+        (folder / filename).unlink(missing_ok=True)
+
+
+def discard(stored: list[StoredPhoto]) -> None:
+    discard_names([photo.filename for photo in stored])
 
 
 @bp.get("/photos/<filename>")
