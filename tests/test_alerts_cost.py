@@ -16,6 +16,7 @@ from auction import runtime
 from auction.alerts import dispatch, preferences
 from auction.alerts.deliveries import Subscription
 from auction.alerts.push import Pusher
+from auction.entrypoints import jobs
 from auction.entrypoints.alerts import run_alerts, vapid
 from auction.models import AlertDelivery, Notification, User
 from auction.notifications import Note, notify_all
@@ -153,3 +154,20 @@ def test_an_alert_email_leaves_in_the_round_that_queued_it(smtp_app, smtp_server
         run_alerts(smtp_app)  # no mail round after it
     [message] = smtp_server.wait_for(1)
     assert message["To"] == "ana@example.com"
+
+
+def test_after_a_failed_send_the_alerts_round_leaves_mail_to_the_mail_job_for_a_while(smtp_app, smtp_server):  # noqa: F811
+    db = smtp_app.extensions["auction.db"]
+    seller, ana, bob = register(db, "sol"), register(db, "ana"), register(db, "bob")
+    auction_id = new_auction(db, seller)
+    smtp_server.refuse = True  # a mail server answering errors: the round's e-mail fails and waits its retry
+    outbid(db, [ana], auction_id)
+    with smtp_app.app_context():
+        run_alerts(smtp_app)
+        smtp_server.refuse = False
+        outbid(db, [bob], auction_id)
+        run_alerts(smtp_app)  # bob's e-mail is queued, not sent: the mail job retries first
+    assert smtp_server.messages == []
+    with smtp_app.app_context():
+        assert jobs.run_mail_round(smtp_app).sent == 1  # bob's; ana's waits its back-off
+    assert [m["To"] for m in smtp_server.wait_for(1)] == ["bob@example.com"]

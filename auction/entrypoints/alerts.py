@@ -10,6 +10,7 @@ its notifications.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -52,6 +53,7 @@ TEXTS: dict[str, tuple[Any, Any]] = {
 }
 CHANNEL_LABELS = {Channel.EMAIL: _l("E-mail"), Channel.PUSH: _l("Push")}
 _UNSUBSCRIBE_SALT = "alerts-unsubscribe"
+_MAIL_PAUSED_UNTIL = "auction.alerts_mail_paused_until"
 
 
 def label(kind_key: str) -> str:
@@ -135,11 +137,22 @@ def run_alerts(app: Flask, watching_live: WatchingLive | None = None) -> int:
     prepared = runtime.current().offload(_prepare_all, app, to_send, pusher) if to_send else []
     outcomes = list(skipped.values()) + [_post(item, pusher) for item in prepared]
     db.run(deliveries.record, outcomes, app.config["ALERT_MAX_ATTEMPTS"])
-    if any(outcome.mail is not None for outcome in outcomes) and mail_transport(app.config) is not None:
-        # The e-mails this round queued go now, not up to MAIL_SEND_INTERVAL (5 s) later: an outbid alert is
-        # only worth its speed. The outbox's claim lets the mail job's own round run beside this one.
-        run_mail_round(app)
+    if any(outcome.mail is not None for outcome in outcomes):
+        _send_mail_now(app)
     return len(outcomes)
+
+
+def _send_mail_now(app: Flask) -> None:
+    """The e-mails a round queued go at its end, not up to MAIL_SEND_INTERVAL (5 s) later: an outbid alert is
+    only worth its speed. The outbox's claim lets the mail job's own round run beside this one. After a failed
+    try the mail job alone retries for MAIL_RETRY_SECONDS, so a silent mail server (a timeout per try) does not
+    hold every alerts round, and the pushes behind it, that long."""
+    paused_until = app.extensions.get(_MAIL_PAUSED_UNTIL, 0.0)
+    if mail_transport(app.config) is None or time.monotonic() < paused_until:
+        return
+    outcome = run_mail_round(app)
+    if outcome.failed or outcome.dead:
+        app.extensions[_MAIL_PAUSED_UNTIL] = time.monotonic() + app.config["MAIL_RETRY_SECONDS"]
 
 
 @periodic("alerts", "ALERTS_INTERVAL")
