@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from auction import clock
 from auction.auctions import sale_events
 from tests.browser.conftest import Site, screenshot
+from tests.browser.test_accessibility import SERIOUS
 from tests.support.sockets import SocketUser
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -103,5 +104,8 @@ def test_two_bidders_see_prices_states_the_closing_lot_and_a_push_live_in_portug
         expect(page.locator("tr.closing-now")).to_have_attribute("data-auction-id", str(lots[1]))
         expect(page.locator("[data-closing-link]")).to_have_text("Lote 2")
     assert bia_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    for page in (ana_page, bia_page):  # no serious or critical axe-core violation, on the desktop and the phone
+        page.add_script_tag(url=f"{site.url}/static/vendor/axe.min.js")
+        assert page.evaluate(SERIOUS) == []
     screenshot(bia_page, "event-page-phone-pt")
     screenshot(ana_page, "event-page-pt")
