@@ -94,7 +94,7 @@ def dispatch(uow: UnitOfWork, command: DispatchAlerts) -> int:
     wanted = list(_reachable(session, notes, command.push))
     now = clock.now()
     throttled = {_key(note, channel) for note, kind, channel in wanted if kind.throttled and note.auction_id}
-    waiting, last_sent = _throttle_state(session, throttled)
+    waiting, last_sent = _throttle_state(session, throttled, since=now - command.window)
     paths = _paths(session, [note for note, _kind, _channel in wanted])
     new: list[dict[str, Any]] = []
     for note, _kind, channel in wanted:
@@ -145,9 +145,11 @@ def _subscribed(session: Session, user_ids: set[int]) -> set[int]:
 
 
 def _throttle_state(
-    session: Session, keys: set[ThrottleKey]
+    session: Session, keys: set[ThrottleKey], since: datetime
 ) -> tuple[dict[ThrottleKey, _Waiting], dict[ThrottleKey, datetime]]:
-    """For every key: the delivery waiting (pending) and when the last one was sent, two queries for all."""
+    """For every key: the delivery waiting (pending) and when the last one was sent, two queries for all. A send
+    before `since` (a window ago) throttles nothing, so older ones are not read: the history read stays one window
+    long however long the site has been sending."""
     if not keys:
         return {}, {}
     same = (
@@ -169,7 +171,7 @@ def _throttle_state(
         tuple(key): sent_at
         for *key, sent_at in session.execute(
             select(*columns, func.max(AlertDelivery.sent_at))
-            .where(*same, AlertDelivery.status == SENT)
+            .where(*same, AlertDelivery.status == SENT, AlertDelivery.sent_at >= since)
             .group_by(*columns)
         )
         if tuple(key) in keys
