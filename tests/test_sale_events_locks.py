@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from auction import clock
-from auction.auctions import bids
+from auction.auctions import bids, closing, sale_events
 from auction.outbox import Outbox
 from tests.support.auctions import audit, load_auction, new_auction
-from tests.test_sale_events import INTERVAL, add, new_event, people, register  # noqa: F401
+from tests.test_sale_events import INTERVAL, SOFT_CLOSE, add, new_event, people, register  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 
@@ -110,3 +110,25 @@ def test_a_late_bids_push_and_a_batch_on_the_same_lots_do_not_deadlock(db, peopl
     assert lot2.ends_at >= lot1.ends_at + timedelta(seconds=INTERVAL) > lot2_before.ends_at
     assert lot1.leader_id == people["bia"] and lot2.leader_id == people["bia"]
     assert audit(db) == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_lots_locked_up_front_are_the_later_open_lots_of_a_lot_inside_its_window(db, people, backend):  # noqa: F811
+    """The set the push may touch, and nothing more: later movable lots of a lot whose end is inside the event's
+    soft-close window at the batch's moment; none for a lot outside it, a single auction, or a finished lot."""
+    event_id = new_event(db, people["seller"], first_close_at=clock.now() + timedelta(seconds=600))
+    lots = [new_auction(db, people["seller"], seconds=7200) for _ in range(4)]
+    for auction_id in lots:
+        add(db, event_id, auction_id, people["seller"])
+    single = new_auction(db, people["seller"], seconds=60)
+    db.run(closing.finish, closing.FinishAuction(lots[3], people["admin"]))  # lot 4 ended early: it never moves
+
+    def may_push(ids: set[int], seconds_before_lot1: float) -> set[int]:
+        at = load_auction(db, lots[0]).ends_at - timedelta(seconds=seconds_before_lot1)
+        return db.transaction(lambda s: sale_events.lots_a_bid_may_push(s, ids, at))
+
+    assert may_push({lots[0], single}, SOFT_CLOSE) == set()  # exactly the window away: a bid would not extend
+    assert may_push({lots[0], single}, SOFT_CLOSE - 1) == {lots[1], lots[2]}
+    assert may_push({lots[1]}, SOFT_CLOSE - 1) == set()  # lot 2 is an interval further: outside its window
+    assert may_push({lots[1]}, SOFT_CLOSE - INTERVAL - 1) == {lots[2]}
+    assert may_push({single}, 599) == set()
