@@ -171,3 +171,15 @@ def test_after_a_failed_send_the_alerts_round_leaves_mail_to_the_mail_job_for_a_
     with smtp_app.app_context():
         assert jobs.run_mail_round(smtp_app).sent == 1  # bob's; ana's waits its back-off
     assert [m["To"] for m in smtp_server.wait_for(1)] == ["bob@example.com"]
+
+
+def test_without_a_vapid_key_no_push_is_planned(app, db, make_user, endpoint):
+    seller, ana = make_user("sol"), make_user("ana")
+    unverify(db, ana)
+    subscribe(db, ana, endpoint)
+    app.config["VAPID_PRIVATE_KEY"] = ""  # production without a key: push is off
+    app.extensions.pop("auction.vapid", None)
+    outbid(db, [ana], new_auction(db, seller))
+    with app.app_context():
+        assert run_alerts(app) == 0
+    assert db.transaction(lambda s: s.scalar(select(AlertDelivery.id))) is None
