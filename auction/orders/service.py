@@ -120,6 +120,13 @@ def _lock_order(session: Session, order_id: int) -> Order:
     return lock_existing(session, Order, Order.id == order_id, missing="no such order")
 
 
+def _order_as(session: Session, order_id: int, user_id: int, role: Role) -> Order:
+    """The order, locked, once `user_id` is shown to be its `role` (buyer, seller or admin)."""
+    order = _lock_order(session, order_id)
+    require_role(_role(session, order, user_id), role)
+    return order
+
+
 def _title(session: Session, order: Order) -> str:
     return session.scalar(select(Auction.title).where(Auction.id == order.auction_id)) or f"#{order.auction_id}"
 
@@ -156,8 +163,7 @@ class SetAddress:
 def set_address(uow: UnitOfWork, cmd: SetAddress) -> Order:
     """The buyer gives (or edits) this order's address before it ships; optionally kept on the account too."""
     session = uow.session
-    order = _lock_order(session, cmd.order_id)
-    require_role(_role(session, order, cmd.user_id), Role.BUYER)
+    order = _order_as(session, cmd.order_id, cmd.user_id, Role.BUYER)
     require_status(order.status, OrderStatus.PAID, action="change the address")
     address = (
         save_account_address(session, cmd.user_id, cmd.fields) if cmd.save_on_account else parse_address(cmd.fields)
@@ -182,8 +188,7 @@ class Ship:
 
 def ship(uow: UnitOfWork, cmd: Ship) -> Order:
     session = uow.session
-    order = _lock_order(session, cmd.order_id)
-    require_role(_role(session, order, cmd.user_id), Role.SELLER)
+    order = _order_as(session, cmd.order_id, cmd.user_id, Role.SELLER)
     require_status(order.status, OrderStatus.PAID, action="mark it shipped")
     carrier, tracking = (cmd.carrier or "").strip(), (cmd.tracking_code or "").strip()
     if not carrier or len(carrier) > 60:
@@ -259,11 +264,7 @@ def _release(uow: UnitOfWork, order: Order, resolution: str) -> None:
             amount=order.premium,
             key=f"order:{order.id}:premium",
         )
-    order.escrowed = 0
-    order.status = OrderStatus.COMPLETED
-    order.resolution = resolution
-    order.closed_at = clock.now()
-    _touch(order)
+    _close(order, OrderStatus.COMPLETED, resolution)
 
 
 def _refund(uow: UnitOfWork, order: Order, status: OrderStatus, resolution: str) -> None:
@@ -274,6 +275,11 @@ def _refund(uow: UnitOfWork, order: Order, status: OrderStatus, resolution: str)
         amount=order.escrowed,
         key=f"order:{order.id}:refund",
     )
+    _close(order, status, resolution)
+
+
+def _close(order: Order, status: OrderStatus, resolution: str) -> None:
+    """The escrow is spent (to the seller or back to the buyer): the order ends with `resolution`."""
     order.escrowed = 0
     order.status = status
     order.resolution = resolution
@@ -289,9 +295,7 @@ class OrderAction:
 
 def confirm(uow: UnitOfWork, cmd: OrderAction) -> Order:
     """The buyer got it: the escrow goes to the seller (minus the fee)."""
-    session = uow.session
-    order = _lock_order(session, cmd.order_id)
-    require_role(_role(session, order, cmd.user_id), Role.BUYER)
+    order = _order_as(uow.session, cmd.order_id, cmd.user_id, Role.BUYER)
     require_status(order.status, OrderStatus.SHIPPED, action="confirm receipt")
     order.confirmed_at = clock.now()
     _release(uow, order, "confirmed")
@@ -377,9 +381,7 @@ class OpenDispute:
 
 def dispute(uow: UnitOfWork, cmd: OpenDispute) -> Order:
     """The buyer disputes before the release: the escrow stays until an admin decides."""
-    session = uow.session
-    order = _lock_order(session, cmd.order_id)
-    require_role(_role(session, order, cmd.user_id), Role.BUYER)
+    order = _order_as(uow.session, cmd.order_id, cmd.user_id, Role.BUYER)
     require_status(order.status, OrderStatus.PAID, OrderStatus.SHIPPED, action="open a dispute")
     reason = (cmd.reason or "").strip()
     if not reason or len(reason) > 500:
@@ -407,9 +409,7 @@ class Resolve:
 
 def resolve(uow: UnitOfWork, cmd: Resolve) -> Order:
     """An admin decides a dispute: release to the seller, or refund the buyer's wallet."""
-    session = uow.session
-    order = _lock_order(session, cmd.order_id)
-    require_role(_role(session, order, cmd.user_id), Role.ADMIN)
+    order = _order_as(uow.session, cmd.order_id, cmd.user_id, Role.ADMIN)
     require_status(order.status, OrderStatus.DISPUTED, action="resolve a dispute")
     if cmd.decision == "release":
         _release(uow, order, "release")
@@ -441,9 +441,7 @@ class CancelOrder:
 
 def cancel(uow: UnitOfWork, cmd: CancelOrder) -> Order:
     """The buyer cancels an order the seller did not ship by its ship-by time: the escrow returns."""
-    session = uow.session
-    order = _lock_order(session, cmd.order_id)
-    require_role(_role(session, order, cmd.user_id), Role.BUYER)
+    order = _order_as(uow.session, cmd.order_id, cmd.user_id, Role.BUYER)
     may_cancel(order.status, ship_by(order, cmd.ship_days), clock.now())
     _refund(uow, order, OrderStatus.CANCELLED, "cancelled")
     messages.changed(
