@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ..money import Cents, require_cents
-from .ledger import Bucket, Movement, _check_key, _existing, _lock, _record, _user_wallet_id
+from .ledger import Bucket, Movement, _begin, _record
 
 FROZEN = "frozen"  # the third bucket of a wallet (ledger_entries.bucket, wallets.frozen)
 FREEZE = "freeze"  # ledger_transactions.kind
@@ -24,10 +24,8 @@ def _move(
     session: Session, *, kind: str, user_id: int, amount: Cents, key: str, reason: str, payment_id: int
 ) -> Movement:
     require_cents(amount)
-    _check_key(key)
-    wallet_id = _user_wallet_id(session, user_id)
-    wallet = _lock(session, [wallet_id])[wallet_id]
-    if done := _existing(session, key, kind, wallet_id):  # type: ignore[arg-type]
+    done, wallet, _ = _begin(session, key=key, kind=kind, user_id=user_id)
+    if done:
         return done
     change = amount if kind == FREEZE else -amount
     entries = [(wallet, Bucket.AVAILABLE, -change), (wallet, FROZEN, change)]

@@ -216,6 +216,20 @@ def _existing(session: Session, key: str, kind: Kind, wallet_id: int) -> Movemen
     return Movement(tx.id, tx.kind, tx.reason, tx.amount, tx.created_debt, replayed=True)
 
 
+def _begin(
+    session: Session, *, key: str, kind: str, user_id: int, accounts: Sequence[str] = ()
+) -> tuple[Movement | None, Wallet, list[Wallet]]:
+    """The start of a keyed movement of a user's wallet with system accounts: check the key, lock the user's
+    wallet and the `accounts` (one order, no lock cycles), and find the movement already recorded under `key`
+    (then the caller returns it: a replay). Returns (that movement or None, the wallet, the accounts' rows)."""
+    _check_key(key)
+    wallet_id = _user_wallet_id(session, user_id)
+    account_ids = [system_wallet_id(session, code) for code in accounts]
+    locked = _lock(session, [wallet_id, *account_ids])
+    done = _existing(session, key, kind, wallet_id)  # type: ignore[arg-type]
+    return done, locked[wallet_id], [locked[account_id] for account_id in account_ids]
+
+
 _KEYED = select(
     *(LedgerTransaction.__table__.c[name] for name in ("id", "kind", "wallet_id", "reason", "amount", "created_debt"))
 ).where(LedgerTransaction.__table__.c.idempotency_key == bindparam("key"))

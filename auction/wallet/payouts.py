@@ -23,12 +23,8 @@ from .ledger import (
     InsufficientFunds,
     Movement,
     WalletInDebt,
-    _check_key,
-    _existing,
-    _lock,
+    _begin,
     _record,
-    _user_wallet_id,
-    system_wallet_id,
 )
 
 PAYOUTS = "payouts"
@@ -45,15 +41,11 @@ class PayoutKind(StrEnum):
 def hold_payout(session: Session, *, user_id: int, amount: Cents, key: str) -> Movement:
     """Available -> the payout hold; refused beyond the available balance or while in debt."""
     require_cents(amount)
-    _check_key(key)
     if amount <= 0:
         raise Invalid("a withdrawal must be more than zero")
-    wallet_id = _user_wallet_id(session, user_id)
-    payouts_id = system_wallet_id(session, PAYOUTS)
-    locked = _lock(session, [wallet_id, payouts_id])
-    if done := _existing(session, key, PayoutKind.HOLD, wallet_id):
+    done, wallet, (payouts,) = _begin(session, key=key, kind=PayoutKind.HOLD, user_id=user_id, accounts=[PAYOUTS])
+    if done:
         return done
-    wallet, payouts = locked[wallet_id], locked[payouts_id]
     if wallet.available < 0:
         raise WalletInDebt(
             f"your wallet is in debt ({format_brl(wallet.available)}); nothing can be withdrawn",
@@ -73,15 +65,14 @@ def hold_payout(session: Session, *, user_id: int, amount: Cents, key: str) -> M
 def capture_payout(session: Session, *, user_id: int, amount: Cents, key: str) -> Movement:
     """The payout hold -> settlement: the transfer is done."""
     require_cents(amount)
-    _check_key(key)
-    wallet_id = _user_wallet_id(session, user_id)
-    payouts_id = system_wallet_id(session, PAYOUTS)
-    settlement_id = system_wallet_id(session, SETTLEMENT)
-    locked = _lock(session, [wallet_id, payouts_id, settlement_id])
-    if done := _existing(session, key, PayoutKind.CAPTURE, wallet_id):
+    capture = PayoutKind.CAPTURE
+    done, wallet, (payouts, settlement) = _begin(
+        session, key=key, kind=capture, user_id=user_id, accounts=[PAYOUTS, SETTLEMENT]
+    )
+    if done:
         return done
-    entries = [(locked[payouts_id], Bucket.AVAILABLE, -amount), (locked[settlement_id], Bucket.AVAILABLE, amount)]
-    return _record(session, key, PayoutKind.CAPTURE, "withdrawal_done", amount, locked[wallet_id], entries)
+    entries = [(payouts, Bucket.AVAILABLE, -amount), (settlement, Bucket.AVAILABLE, amount)]
+    return _record(session, key, capture, "withdrawal_done", amount, wallet, entries)
 
 
 def release_payout(
@@ -89,12 +80,8 @@ def release_payout(
 ) -> Movement:
     """The payout hold -> the user's available balance: the transfer failed, was cancelled or refused."""
     require_cents(amount)
-    _check_key(key)
-    wallet_id = _user_wallet_id(session, user_id)
-    payouts_id = system_wallet_id(session, PAYOUTS)
-    locked = _lock(session, [wallet_id, payouts_id])
-    if done := _existing(session, key, PayoutKind.RELEASE, wallet_id):
+    done, wallet, (payouts,) = _begin(session, key=key, kind=PayoutKind.RELEASE, user_id=user_id, accounts=[PAYOUTS])
+    if done:
         return done
-    wallet = locked[wallet_id]
-    entries = [(locked[payouts_id], Bucket.AVAILABLE, -amount), (wallet, Bucket.AVAILABLE, amount)]
+    entries = [(payouts, Bucket.AVAILABLE, -amount), (wallet, Bucket.AVAILABLE, amount)]
     return _record(session, key, PayoutKind.RELEASE, reason, amount, wallet, entries)
