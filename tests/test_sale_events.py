@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 
 from auction import clock
-from auction.auctions import closing, sale_events
+from auction.auctions import closing, listing, public, sale_events
 from auction.auctions.errors import AuctionNotOpen, NotRegistered
 from auction.errors import Forbidden, Invalid
+from auction.outbox import Outbox
 from tests.support.auctions import audit, fund, load_auction, new_auction, place
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
@@ -173,3 +174,27 @@ def test_a_bid_needs_the_events_current_terms_accepted(db, people):
     outcome, _ = place(db, lot, people["ana"], 3_000)
     assert outcome.leading
     assert audit(db) == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_event_room_hears_a_lot_open_and_a_lot_cancelled(db, people, backend):
+    """Every change of a lot's version reaches the catalogue: a scheduled lot opening and a lot cancelled by an
+    admin are `lot` messages with the lot's whole public state, as bids, pushes and ends are."""
+    event_id = new_event(db, people["seller"])
+    scheduled = new_auction(db, people["seller"], starts_in=60, seconds=3600)
+    cancelled = new_auction(db, people["seller"], seconds=7200)
+    for auction_id in (scheduled, cancelled):
+        add(db, event_id, auction_id, people["seller"])
+    clock.advance(timedelta(seconds=61))
+    outbox = Outbox()
+    assert db.run(listing.open_due, outbox=outbox) == [scheduled]
+    db.run(listing.cancel, cancelled, people["admin"], outbox=outbox)
+    lots = [(m.room, m.payload) for m in outbox if m.event == "lot"]
+    assert [room for room, _ in lots] == [f"event:{event_id}"] * 2
+    for (_, payload), auction_id in zip(lots, (scheduled, cancelled), strict=True):
+        assert payload == {
+            "event_id": event_id,
+            **public.lot_state(load_auction(db, auction_id)),
+            "server_time": payload["server_time"],
+        }
+    assert [payload["status"] for _, payload in lots] == ["open", "cancelled"]

@@ -17,7 +17,7 @@ from ..notifications import notify
 from ..uow import UnitOfWork
 from . import messages
 from .errors import AuctionNotOpen
-from .locking import lock_auction
+from .locking import AuctionRow, lock_auction
 
 # Limits shared by the sell form (entrypoints/web/forms.py) and this service.
 TITLE_MIN = 3
@@ -173,10 +173,8 @@ def open_due(uow: UnitOfWork) -> list[int]:
         ).rowcount
         if changed:
             opened.append(auction_id)
-            ends_at, version = session.execute(
-                select(Auction.ends_at, Auction.version).where(Auction.id == auction_id)
-            ).one()
-            messages.opened(uow.outbox, auction_id, ends_at, version)
+            row = session.execute(select(*_AUCTIONS.columns).where(_AUCTIONS.c.id == auction_id)).one()
+            messages.opened(uow.outbox, AuctionRow(**row._mapping))  # a lot's event room hears it too
     return opened
 
 
@@ -194,7 +192,7 @@ def cancel(uow: UnitOfWork, auction_id: int, actor_id: int) -> Auction:
     auction.status = AuctionStatus.CANCELLED
     auction.finished_at = clock.now()
     auction.version += 1
-    messages.cancelled(uow.outbox, auction.id, auction.version)
+    messages.cancelled(uow.outbox, auction)
     notify(
         uow,
         auction.seller_id,
@@ -203,3 +201,6 @@ def cancel(uow: UnitOfWork, auction_id: int, actor_id: int) -> Auction:
         auction_id=auction.id,
     )
     return auction
+
+
+_AUCTIONS = Auction.__table__

@@ -27,9 +27,15 @@ def _now() -> str | None:
     return clock.isoformat(clock.now())
 
 
-def opened(outbox: Outbox, auction_id: int, ends_at: datetime, version: int) -> None:
-    payload = {"auction_id": auction_id, "version": version, "ends_at": clock.isoformat(ends_at), "server_time": _now()}
-    outbox.to_auction(auction_id, "auction_opened", payload)
+def opened(outbox: Outbox, auction: Auction | AuctionRow) -> None:
+    payload = {
+        "auction_id": auction.id,
+        "version": auction.version,
+        "ends_at": clock.isoformat(auction.ends_at),
+        "server_time": _now(),
+    }
+    outbox.to_auction(auction.id, "auction_opened", payload)
+    _lot(outbox, auction)
 
 
 def rescheduled(outbox: Outbox, lot: Auction | AuctionRow) -> None:
@@ -52,9 +58,10 @@ def _lot(outbox: Outbox, lot: Auction | AuctionRow) -> None:
         outbox.to_event(lot.event_id, "lot", {"event_id": lot.event_id, **lot_state(lot), "server_time": _now()})
 
 
-def cancelled(outbox: Outbox, auction_id: int, version: int) -> None:
-    payload = {"auction_id": auction_id, "version": version, "server_time": _now()}
-    outbox.to_auction(auction_id, "auction_cancelled", payload)
+def cancelled(outbox: Outbox, auction: Auction) -> None:
+    payload = {"auction_id": auction.id, "version": auction.version, "server_time": _now()}
+    outbox.to_auction(auction.id, "auction_cancelled", payload)
+    _lot(outbox, auction)
 
 
 def new_bid(outbox: Outbox, auction: Auction | AuctionRow, *, extended: bool, added: Iterable[Bid | Any]) -> None:
