@@ -24,8 +24,10 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
@@ -35,6 +37,16 @@ from auction import clock
 from auction.config import SIM_CASHOUT_AUTH
 
 from .models import AsaasSimObject
+
+# Asaas keeps its calendar in Brasília time: a due date, a payment date or a statement line's date is the day in
+# São Paulo, which from 21:00 to 24:00 there is still the day before UTC's.
+BRASILIA = ZoneInfo("America/Sao_Paulo")
+
+
+def today() -> date:
+    """Asaas's today: the calendar day in Brasília."""
+    return clock.now().astimezone(BRASILIA).date()
+
 
 ACCOUNT_ID = "acc_simulator_000001"
 CASHOUT_AUTH = SIM_CASHOUT_AUTH
@@ -112,7 +124,7 @@ def record(session: Session, kind: str, value: Decimal, description: str, **refs
         "value": float(value),
         "type": kind,
         "description": description,
-        "date": clock.now().date().isoformat(),
+        "date": today().isoformat(),
         "dateCreated": clock.now().strftime("%Y-%m-%d %H:%M:%S"),
         **refs,
     }

@@ -236,7 +236,7 @@ def _reais(value: Any) -> Decimal:
 
 
 def _today() -> str:
-    return clock.now().date().isoformat()
+    return account.today().isoformat()
 
 
 def _record_event(session: Session, event: str, payment: dict[str, Any]) -> str:
@@ -299,7 +299,7 @@ def create_payment(session: Session, data: dict[str, Any], public_url: str) -> d
         due = date.fromisoformat(str(data.get("dueDate")))
     except ValueError:
         raise SimError(400, "invalid_dueDate", "Data de vencimento inválida.") from None
-    if due < clock.now().date():
+    if due < account.today():
         raise SimError(400, "invalid_dueDate", "A data de vencimento não pode ser anterior a hoje.")
     payment_id = new_payment_id()
     body = {
@@ -476,7 +476,7 @@ def pay_link(session: Session, link_id: str, payer: dict[str, str], public_url: 
         raise SimError(400, "invalid_action", "Este link de pagamento não está ativo.")
     found = find(session, "customer", {"cpfCnpj": payer.get("cpfCnpj", "")})
     customer = found[0] if found else create_customer(session, payer)
-    due = (clock.now() + timedelta(days=int(link.get("dueDateLimitDays") or 3))).date().isoformat()
+    due = (account.today() + timedelta(days=int(link.get("dueDateLimitDays") or 3))).isoformat()
     data = {
         "customer": customer["id"],
         "billingType": "UNDEFINED",

@@ -22,7 +22,7 @@ from auction.payments import links, queries, reconcile, topups
 from auction.payments.client import AsaasClient
 from auction.payments.errors import PaymentGatewayError
 from auction.payments.events import CreditPolicy
-from tests.support.payments import TOKEN, available, payment_row, sim_client
+from tests.support.payments import TOKEN, available, payment_row, sim_client, sim_deposit
 
 pytestmark = pytest.mark.usefixtures("audited")
 LIMITS = topups.TopUpLimits(min_cents=500, max_cents=1_000_000)
@@ -446,6 +446,23 @@ def test_asaas_fee_is_shown_to_the_payer_only_when_it_comes_out_of_their_credit(
     shown = ["Asaas fee" in pages[0], "data-asaas-fee" in pages[1]]
     assert shown == ([True, True] if credit_value == "net" else [False, False])
     assert row.credited == (row.net_value if credit_value == "net" else row.value)
+
+
+def test_the_simulator_keeps_asaas_s_calendar_in_brasilia_time(app, db, asaas):
+    """At 01:30 UTC it is still yesterday in São Paulo: Asaas takes a charge due that day (UTC's date would call
+    it past due) and dates the payment, and the statement line, on the Brasília day."""
+    now = clock.now()
+    target = (now + timedelta(days=1)).replace(hour=1, minute=30, second=0, microsecond=0)
+    clock.advance(target - now)
+    brasilia_today = (target - timedelta(hours=3)).date().isoformat()
+    customer = asaas.create_customer(name="Ana Souza", cpf_cnpj="24971563792", external_reference="cal-1")
+    charge = asaas.create_payment(
+        customer=customer["id"], value="10.00", due_date=brasilia_today, external_reference="cal-1", description="x"
+    )
+    assert charge["dueDate"] == charge["dateCreated"] == brasilia_today
+    sim_deposit(app, db, "25.00")
+    day = (target - timedelta(hours=3)).date()
+    assert [line["date"] for line in asaas.financial_transactions(day, day)] == [brasilia_today]
 
 
 def test_asaas_dates_are_brasilia_time_the_due_date_sent_and_the_pix_expiry_shown(db, app, asaas, user):
