@@ -1,12 +1,17 @@
-"""The buyer's premium arithmetic (money.premium_of) and the holds it adds to the bid rules, without a database."""
+"""The buyer's premium arithmetic (money.premium_of) and the holds it adds to the bid rules and to a batch of bids,
+without a database."""
 
 from __future__ import annotations
 
-from hypothesis import given
+from dataclasses import replace
+
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auction.auctions import rules
+from auction import wallet
+from auction.auctions import batch, rules
 from auction.money import MAX_CENTS, premium_of, with_premium
+from tests import test_bid_batches as batches
 
 hammers = st.integers(min_value=0, max_value=MAX_CENTS // 10_000)
 rates = st.integers(min_value=0, max_value=5_000)
@@ -56,3 +61,18 @@ def test_the_leaders_hold_is_always_their_maximum_plus_its_premium(bids, bps):
         assert holds[leader] == with_premium(state.leader_max, bps) == state.leader_hold
         assert holds[leader] >= with_premium(state.current_price, bps)
         assert all(amount == 0 for user, amount in holds.items() if user != leader)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(batches.offers, batches.cash, st.sampled_from([250, 1_000, 1_250, 5_000]))
+def test_a_batch_on_a_lot_with_a_premium_decides_like_one_by_one_and_holds_maximum_plus_premium(plan, cash, bps):
+    """The group commit on a lot with a premium: the same outcomes as bid after bid (bids refused for the money
+    the premium adds included), and at the end only the leader holds, exactly hold_for(their maximum)."""
+    start = replace(batches.START, premium_bps=bps)
+    together = batch.decide_batch(start, [batch.Offer(*offer) for offer in plan], cash, {}, wallet.check_funds)
+    state, outcomes, rows, holds = batches._fold_one_by_one(start, plan, cash)
+    assert (together.state, [type(o).__name__ for o in together.outcomes], together.rows) == (state, outcomes, rows)
+    assert {user: held for user, held in together.holds.items() if held} == holds
+    if state.leader_id is not None:
+        assert holds == {state.leader_id: with_premium(state.leader_max, bps)}
+        assert cash[state.leader_id] >= with_premium(state.leader_max, bps)
