@@ -19,6 +19,7 @@ from auction.models import Auction, LedgerTransaction, Notification, Order, Sale
 from auction.orders import service as orders
 from auction.wallet import InsufficientFunds
 from tests.support.auctions import audit, balance, fund, held, new_auction, place
+from tests.test_sale_events import new_event
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 ADDRESS = {
@@ -44,17 +45,8 @@ def event_with_lots(db, people, organizer: str, lots: int = 1, premium_bps: int 
     """An event of `organizer` closing in 10 minutes with `lots` lots of the seller; ana and bia registered.
     Returns (event id, lot ids)."""
     organizer, seller, bidders = people[organizer], people["seller"], (people["ana"], people["bia"])
-    command = sale_events.CreateEvent(
-        organizer_id=organizer,
-        title="Leilão de câmeras",
-        description="",
-        terms="Edital.",
-        first_close_at=clock.now() + timedelta(minutes=10),
-        lot_interval_seconds=60,
-        soft_close_seconds=0,
-        premium_bps=premium_bps,
-    )
-    event_id = db.run(lambda uow: sale_events.create_event(uow, command).id)
+    first_close_at = clock.now() + timedelta(minutes=10)
+    event_id = new_event(db, organizer, first_close_at=first_close_at, soft_close_seconds=0, premium_bps=premium_bps)
     ids = []
     for _ in range(lots):
         auction_id = new_auction(db, seller, seconds=7200, **auction)

@@ -18,6 +18,7 @@ from auction.models import Auction
 from tests.support.auctions import FACTS, audit, fund
 from tests.support.sockets import SocketUser, login_cookie
 from tests.test_realtime_live import backend, database  # noqa: F401 - fixtures: MariaDB, the test's own connection
+from tests.test_sale_events import new_event
 from tests.test_sale_events_live import register
 
 pytestmark = [pytest.mark.live, pytest.mark.usefixtures("fast_passwords")]
@@ -42,17 +43,7 @@ def test_premium_close_second_chance_and_invoice_through_the_running_site(live_s
     seller, ana, bia = (register(database, name) for name in ("seller", "ana", "bia"))
     for user in (ana, bia):
         fund(database, user, 100_000)
-    event = sale_events.CreateEvent(
-        organizer_id=seller,
-        title="Leilão de relógios",
-        description="",
-        terms="Edital.",
-        first_close_at=clock.now() + timedelta(minutes=5),
-        lot_interval_seconds=1,
-        soft_close_seconds=0,
-        premium_bps=1_000,
-    )
-    event_id = database.run(lambda uow: sale_events.create_event(uow, event).id)
+    event_id = new_event(database, seller, first_close_at=clock.now() + timedelta(minutes=5), soft_close_seconds=0)
     lots = []
     for reserve in (None, 50_000):
         command = listing.NewAuction(

@@ -38,6 +38,7 @@ from auction.payouts import withdrawals as w
 from tests.conftest import VALID_CPFS
 from tests.support.auctions import fund, new_auction, place
 from tests.support.payments import TOKEN, event_body, known_payment, post, sim_client, sim_deposit
+from tests.test_sale_events import new_event
 
 ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "translations" / "pt_BR" / "LC_MESSAGES" / "messages.po"
@@ -331,17 +332,8 @@ def _after_sale(world: World) -> dict[str, int]:
     """A sale event with a buyer's premium after its close: a lot sold to ana (invoice, shipments, the order with its
     premium), a lot unsold below its reserve with a second-chance offer open to ana, and one relisted."""
     db, ids = world.db, world.ids
-    command = sale_events.CreateEvent(
-        organizer_id=ids["sol"],
-        title="Lupa antiga",
-        description="Works well.",
-        terms="Works well.",
-        first_close_at=clock.now() + timedelta(minutes=10),
-        lot_interval_seconds=60,
-        soft_close_seconds=0,
-        premium_bps=1_000,
-    )
-    event_id = db.run(lambda uow: sale_events.create_event(uow, command).id)
+    first_close_at = clock.now() + timedelta(minutes=10)
+    event_id = new_event(db, ids["sol"], first_close_at=first_close_at, soft_close_seconds=0, title="Lupa antiga")
     lots = {
         "lot_sold": new_auction(db, ids["sol"], seconds=7_200, title="Lupa antiga"),
         "lot_offered": new_auction(db, ids["sol"], seconds=7_200, title="Lupa antiga", reserve_price=80_000),
