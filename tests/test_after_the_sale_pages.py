@@ -55,7 +55,9 @@ def test_the_invoice_groups_a_buyers_lots_and_the_seller_ships_them_at_once(app,
     portuguese = buyer.get(f"/events/{event_id}/invoice", headers={"Accept-Language": "pt-BR"}).get_data(True)
     assert "Nota de arremate" in portuguese and "Prêmio do comprador" in portuguese
 
+    assert f"/events/{event_id}/invoice" in buyer.get("/me/bids").get_data(as_text=True)
     sales = as_user(app, db, seller)
+    assert f"/events/{event_id}/shipments" in sales.get("/me/auctions").get_data(as_text=True)
     page = sales.get(f"/events/{event_id}/shipments").get_data(as_text=True)
     assert page.count("data-shipment ") == 2 and page.count("data-shipment-line ") == 3
     assert "Mark all 2 orders shipped" in page
