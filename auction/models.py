@@ -126,6 +126,10 @@ class SaleEvent(Base):
     premium_bps: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     # Deposit (caução) in basis points of the buying power a bidder asks for; NULL: no deposit.
     deposit_bps: Mapped[int | None] = mapped_column(Integer)
+    # The least deposit whatever the buying power (a fixed caução when deposit_bps is NULL); NULL: none.
+    deposit_minimum: Mapped[int | None] = money(nullable=True, default=None)
+    # Registrations wait for an admin's approval (a verified e-mail and a CPF) before their bids count.
+    requires_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
     created_at: Mapped[datetime]
 
 
@@ -140,6 +144,14 @@ class EventRegistration(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     terms_version: Mapped[int] = mapped_column(Integer)
     accepted_at: Mapped[datetime]
+    # sale_events.RegistrationStatus: approved | pending (an admin decides) | rejected
+    status: Mapped[str] = mapped_column(String(16), default="approved", server_default="approved")
+    # The most the bidder may be committed to in the event (winning bids plus premium); NULL: no limit.
+    buying_power: Mapped[int | None] = money(nullable=True, default=None)
+    # The caução held now on the `deposits` account for this registration (0 once released or forfeited).
+    deposit: Mapped[int] = money()
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
 
 
 class Auction(Base):

@@ -4,7 +4,7 @@
 -- Load it into an empty database (see docs/database.md):
 --   mariadb -u root -p -e "CREATE DATABASE auction CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 --   mariadb -u root -p auction < sql/schema.sql
--- Running it again does no harm. It records the Alembic revision it equals (0017), so later
+-- Running it again does no harm. It records the Alembic revision it equals (0018), so later
 -- schema changes are applied with `flask --app auction db upgrade` or the files in sql/migrations/.
 
 SET NAMES utf8mb4;
@@ -209,6 +209,8 @@ CREATE TABLE IF NOT EXISTS sale_events (
 	soft_close_seconds INTEGER NOT NULL,
 	premium_bps INTEGER NOT NULL DEFAULT 0,
 	deposit_bps INTEGER,
+	deposit_minimum BIGINT,
+	requires_approval BOOL NOT NULL DEFAULT 0,
 	created_at DATETIME(6) NOT NULL,
 	CONSTRAINT pk_sale_events PRIMARY KEY (id),
 	CONSTRAINT fk_sale_events_organizer_id_users FOREIGN KEY(organizer_id) REFERENCES users (id)
@@ -310,10 +312,16 @@ CREATE TABLE IF NOT EXISTS event_registrations (
 	user_id INTEGER NOT NULL,
 	terms_version INTEGER NOT NULL,
 	accepted_at DATETIME(6) NOT NULL,
+	status VARCHAR(16) NOT NULL DEFAULT 'approved',
+	buying_power BIGINT,
+	deposit BIGINT NOT NULL DEFAULT 0,
+	decided_by INTEGER,
+	decided_at DATETIME(6),
 	CONSTRAINT pk_event_registrations PRIMARY KEY (id),
 	CONSTRAINT uq_event_registrations_event_user UNIQUE (event_id, user_id),
 	CONSTRAINT fk_event_registrations_event_id_sale_events FOREIGN KEY(event_id) REFERENCES sale_events (id),
-	CONSTRAINT fk_event_registrations_user_id_users FOREIGN KEY(user_id) REFERENCES users (id)
+	CONSTRAINT fk_event_registrations_user_id_users FOREIGN KEY(user_id) REFERENCES users (id),
+	CONSTRAINT fk_event_registrations_decided_by_users FOREIGN KEY(decided_by) REFERENCES users (id)
 )ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci;
 
 CREATE INDEX IF NOT EXISTS ix_event_registrations_user_id ON event_registrations (user_id);
@@ -608,5 +616,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) SELECT '0017' FROM DUAL
+INSERT INTO alembic_version (version_num) SELECT '0018' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

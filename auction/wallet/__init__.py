@@ -7,6 +7,7 @@ and the clock: bidding and payments call it, never the other way round.
 """
 
 from .audit import audit
+from .deposits import DEPOSITS, hold_deposit, release_deposit
 from .freezes import FROZEN, freeze, unfreeze
 from .gateway_fees import record_gateway_fee
 from .ledger import (
@@ -38,6 +39,7 @@ from .queries import Balance, HistoryItem, balance, held_for, history, send_bala
 
 __all__ = [
     "ASAAS_FEES",
+    "DEPOSITS",
     "DERIVED",
     "FEES",
     "FROZEN",
@@ -63,10 +65,12 @@ __all__ = [
     "held_for",
     "history",
     "hold",
+    "hold_deposit",
     "lock_balances",
     "move_holds",
     "record_gateway_fee",
     "release",
+    "release_deposit",
     "reverse",
     "send_balance",
     "system_wallet_id",

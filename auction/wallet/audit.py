@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Hold, LedgerEntry, LedgerTransaction, Order, Payment, Wallet, Withdrawal
+from ..models import EventRegistration, Hold, LedgerEntry, LedgerTransaction, Order, Payment, Wallet, Withdrawal
+from .deposits import DEPOSITS
 from .escrow import ESCROW
 from .freezes import FROZEN
 from .ledger import DERIVED, Bucket, HoldStatus
@@ -95,9 +96,14 @@ def _payment_movements(session: Session) -> list[str]:
 
 
 def _system_accounts(session: Session) -> list[str]:
-    """The escrow and payout-hold accounts hold exactly what their orders and withdrawals say, never less than 0."""
+    """The escrow, payout-hold and deposit accounts hold exactly what their orders, withdrawals and event
+    registrations say, never less than 0."""
     problems: list[str] = []
-    for code, column in ((ESCROW, Order.escrowed), (PAYOUTS, Withdrawal.on_hold)):
+    for code, column in (
+        (ESCROW, Order.escrowed),
+        (PAYOUTS, Withdrawal.on_hold),
+        (DEPOSITS, EventRegistration.deposit),
+    ):
         balance = session.scalar(select(Wallet.available).where(Wallet.code == code)) or 0
         owed = int(session.scalar(select(func.coalesce(func.sum(column), 0))))
         if balance != owed:
@@ -108,4 +114,6 @@ def _system_accounts(session: Session) -> list[str]:
     problems.extend(f"order {order_id}: negative escrow" for order_id in negative)
     negative = session.scalars(select(Withdrawal.id).where(Withdrawal.on_hold < 0)).all()
     problems.extend(f"withdrawal {withdrawal_id}: negative payout hold" for withdrawal_id in negative)
+    negative = session.scalars(select(EventRegistration.id).where(EventRegistration.deposit < 0)).all()
+    problems.extend(f"event registration {registration_id}: negative deposit" for registration_id in negative)
     return problems

@@ -34,7 +34,7 @@ of stalling the hub (see auction/db/runner.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -424,6 +424,73 @@ def reverse(
         payment_id=payment_id,
         fresh_key=fresh_key,
     )
+
+
+# -- money kept aside on a platform account ------------------------------------------
+
+
+def set_aside(
+    session: Session,
+    *,
+    user_id: int,
+    code: str,
+    amount: Cents,
+    key: str,
+    kind: str,
+    reason: str,
+    in_debt: str,
+    short: str,
+) -> Movement:
+    """The user's available balance -> the platform account `code`, which keeps it for them (a withdrawal on its
+    way out, an event's deposit). Refused beyond the available balance (`short`, with {amount} and {available})
+    or while the wallet is in debt (`in_debt`, with {amount}); checked and moved under the wallet's row lock, so
+    two movements racing for one balance cannot both fit."""
+
+    def check(wallet: Wallet) -> None:
+        if wallet.available < 0:
+            raise WalletInDebt(
+                in_debt.format(amount=format_brl(wallet.available)), available=wallet.available, needed=amount
+            )
+        if wallet.available < amount:
+            raise InsufficientFunds(
+                short.format(amount=format_brl(amount), available=format_brl(wallet.available)),
+                available=wallet.available,
+                needed=amount,
+            )
+
+    return _with_account(session, user_id, code, amount, into=True, key=key, kind=kind, reason=reason, check=check)
+
+
+def give_back(
+    session: Session, *, user_id: int, code: str, amount: Cents, key: str, kind: str, reason: str
+) -> Movement:
+    """The platform account `code` -> the user's available balance: what `set_aside` kept goes back."""
+    return _with_account(session, user_id, code, amount, into=False, key=key, kind=kind, reason=reason)
+
+
+def _with_account(
+    session: Session,
+    user_id: int,
+    code: str,
+    amount: Cents,
+    *,
+    into: bool,
+    key: str,
+    kind: str,
+    reason: str,
+    check: Callable[[Wallet], None] | None = None,
+) -> Movement:
+    """Move `amount` between the user's available balance and the account `code` (`into` it, or back out of it),
+    both rows locked; `check` may refuse on the locked wallet first."""
+    require_cents(amount)
+    done, wallet, (account,) = _begin(session, key=key, kind=kind, user_id=user_id, accounts=[code])
+    if done:
+        return done
+    if check is not None:
+        check(wallet)
+    change = -amount if into else amount
+    entries = [(wallet, Bucket.AVAILABLE, change), (account, Bucket.AVAILABLE, -change)]
+    return _record(session, key, kind, reason, amount, wallet, entries)
 
 
 # -- holds -------------------------------------------------------------------------

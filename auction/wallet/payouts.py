@@ -16,15 +16,15 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from ..errors import Invalid
-from ..money import Cents, format_brl, require_cents
+from ..money import Cents, require_cents
 from .ledger import (
     SETTLEMENT,
     Bucket,
-    InsufficientFunds,
     Movement,
-    WalletInDebt,
     _begin,
     _record,
+    give_back,
+    set_aside,
 )
 
 PAYOUTS = "payouts"
@@ -43,23 +43,17 @@ def hold_payout(session: Session, *, user_id: int, amount: Cents, key: str) -> M
     require_cents(amount)
     if amount <= 0:
         raise Invalid("a withdrawal must be more than zero")
-    done, wallet, (payouts,) = _begin(session, key=key, kind=PayoutKind.HOLD, user_id=user_id, accounts=[PAYOUTS])
-    if done:
-        return done
-    if wallet.available < 0:
-        raise WalletInDebt(
-            f"your wallet is in debt ({format_brl(wallet.available)}); nothing can be withdrawn",
-            available=wallet.available,
-            needed=amount,
-        )
-    if wallet.available < amount:
-        raise InsufficientFunds(
-            f"not enough available to withdraw {format_brl(amount)}: {format_brl(wallet.available)} available",
-            available=wallet.available,
-            needed=amount,
-        )
-    entries = [(wallet, Bucket.AVAILABLE, -amount), (payouts, Bucket.AVAILABLE, amount)]
-    return _record(session, key, PayoutKind.HOLD, "withdrawal", amount, wallet, entries)
+    return set_aside(
+        session,
+        user_id=user_id,
+        code=PAYOUTS,
+        amount=amount,
+        key=key,
+        kind=PayoutKind.HOLD,
+        reason="withdrawal",
+        in_debt="your wallet is in debt ({amount}); nothing can be withdrawn",
+        short="not enough available to withdraw {amount}: {available} available",
+    )
 
 
 def capture_payout(session: Session, *, user_id: int, amount: Cents, key: str) -> Movement:
@@ -79,9 +73,6 @@ def release_payout(
     session: Session, *, user_id: int, amount: Cents, key: str, reason: str = "withdrawal_returned"
 ) -> Movement:
     """The payout hold -> the user's available balance: the transfer failed, was cancelled or refused."""
-    require_cents(amount)
-    done, wallet, (payouts,) = _begin(session, key=key, kind=PayoutKind.RELEASE, user_id=user_id, accounts=[PAYOUTS])
-    if done:
-        return done
-    entries = [(payouts, Bucket.AVAILABLE, -amount), (wallet, Bucket.AVAILABLE, amount)]
-    return _record(session, key, PayoutKind.RELEASE, reason, amount, wallet, entries)
+    return give_back(
+        session, user_id=user_id, code=PAYOUTS, amount=amount, key=key, kind=PayoutKind.RELEASE, reason=reason
+    )
