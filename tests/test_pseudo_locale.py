@@ -257,7 +257,8 @@ def _auctions(world: World) -> dict[str, int]:
 
 
 def _sale_event(world: World) -> int:
-    """A sale event (an organizer's lots closing one after another) with one lot."""
+    """A sale event (an organizer's lots closing one after another) with one lot, a deposit and approval: bia's
+    registration (a buying power, its deposit held) waits for an admin."""
     db, ids = world.db, world.ids
     command = sale_events.CreateEvent(
         organizer_id=ids["sol"],
@@ -267,10 +268,14 @@ def _sale_event(world: World) -> int:
         first_close_at=clock.now() + timedelta(days=2),
         lot_interval_seconds=60,
         soft_close_seconds=120,
+        deposit_bps=1_000,
+        deposit_minimum=500,
+        requires_approval=True,
     )
     event_id = db.run(lambda uow: sale_events.create_event(uow, command).id)
     lot = new_auction(db, ids["sol"], seconds=86_400, title="Lupa antiga")
     db.run(sale_events.add_lot, sale_events.AddLot(event_id, lot, ids["sol"]))
+    db.run(sale_events.register, sale_events.Register(event_id, ids["bia"], 1, 10_000))
     return event_id
 
 
@@ -428,7 +433,7 @@ def _pages(world: World) -> dict[str | None, list[str]]:
     unsubscribe = f"/alerts/unsubscribe/{unsubscribe_token(ids['ana'], 'outbid', world.app)}"
     admin = ["/admin/", "/admin/users", "/admin/auctions", "/admin/payments", "/admin/deliveries", "/admin/withdrawals"]
     admin += ["/admin/orders", "/admin/disputes", "/admin/payments/asaas", "/admin/deliveries/1", "/admin/mail"]
-    admin += ["/admin/alerts"]
+    admin += ["/admin/alerts", "/admin/registrations"]
     public = ["/", "/login", "/register", "/forgot-password", "/protecao-ao-comprador", "/no-such-page"]
     public += [f"/events/{ids['event']}"]
     public += [f"/sellers/{ids['sol']}"]

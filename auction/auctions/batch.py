@@ -62,6 +62,8 @@ class BatchResult:
 
 
 FundsCheck = Callable[[Cents, Cents], None]
+# (bidder id, the maximum they would lead with) -> None, or the refusal (a sale event's buying power).
+LeadCheck = Callable[[int, Cents], None]
 
 
 def decide_batch(
@@ -70,13 +72,16 @@ def decide_batch(
     available: Mapping[int, Cents],
     held: Mapping[int, Cents],
     check_funds: FundsCheck,
+    check_lead: LeadCheck | None = None,
 ) -> BatchResult:
     """Decide `offers` in order on `state`.
 
     `available` is each bidder's available balance at the start (their wallet row is
     locked), `held` what each user holds on this auction now (the leader: their maximum).
     `check_funds(available, needed)` raises the wallet's refusal (InsufficientFunds,
-    WalletInDebt) for a bid its bidder cannot pay.
+    WalletInDebt) for a bid its bidder cannot pay. `check_lead(bidder, maximum)`, when given,
+    is asked about every bid that would leave its bidder leading, and raises its refusal
+    (BuyingPowerExceeded) for one that may not.
     """
     result = BatchResult(state=state)
     cash = dict(available)
@@ -85,6 +90,8 @@ def decide_batch(
     for offer in offers:
         try:
             decision = rules.decide(result.state, offer.bidder_id, offer.amount, offer.maximum)
+            if check_lead is not None and decision.leading:
+                check_lead(offer.bidder_id, decision.state.leader_max or 0)
             check_funds(cash.get(offer.bidder_id, 0), decision.funds_needed)
         except ServiceError as refusal:
             result.outcomes.append(refusal.with_traceback(None))  # a value now; see `bids.place_batch`

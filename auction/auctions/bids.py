@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
@@ -31,6 +32,7 @@ from ..models import Auction, AuctionStatus, Bid
 from ..money import Cents
 from ..uow import UnitOfWork
 from . import batch, messages, rules, sale_events
+from .buying_power import Commitments
 from .errors import AuctionNotOpen, OwnAuction
 from .listing import cents_field
 from .locking import AuctionRow, lock_auction_rows, state_of
@@ -122,6 +124,7 @@ def place_batch(uow: UnitOfWork, commands: Sequence[PlaceBid]) -> list[BidOutcom
         if (auction := auctions.get(cmd.auction_id)) is not None and auction.event_id is not None
     }
     registered = sale_events.check_registered(session, lots)
+    limits = sale_events.commitments(session, registered)
     for index, cmd in enumerate(commands):
         try:
             amount, maximum = amounts(cmd.amount, cmd.max_amount)
@@ -143,7 +146,7 @@ def place_batch(uow: UnitOfWork, commands: Sequence[PlaceBid]) -> list[BidOutcom
         offers.setdefault(cmd.auction_id, []).append(_Offered(index, cmd, batch.Offer(cmd.bidder_id, amount, maximum)))
     if offers:
         work = [(auctions[auction_id], offers[auction_id]) for auction_id in sorted(offers)]
-        _decide_and_write(uow, work, results, now)
+        _decide_and_write(uow, work, results, now, limits)
     return [result for result in results if result is not None]
 
 
@@ -172,9 +175,11 @@ def _decide_and_write(
     work: list[tuple[AuctionRow, list[_Offered]]],
     results: list[BidOutcome | ServiceError | None],
     now: datetime,
+    limits: Commitments | None = None,
 ) -> None:
-    """Decide every auction's offers (ascending auction id) against the wallets as the auctions before
-    it left them, then write them all with one statement per table."""
+    """Decide every auction's offers (ascending auction id) against the wallets (and, in sale events, the
+    bidders' buying power) as the auctions before it left them, then write them all with one statement per
+    table."""
     session = uow.session
     users: set[int] = set()
     for auction, offered in work:
@@ -189,7 +194,14 @@ def _decide_and_write(
         event = events.get(auction.event_id) if auction.event_id is not None else None
         before = state_of(auction, event.premium_bps if event else 0)
         held = {before.leader_id: before.leader_hold} if before.leader_id is not None else {}
-        decided = batch.decide_batch(before, [item.offer for item in offered], cash, held, wallet.check_funds)
+        check_lead = None
+        if limits is not None and auction.event_id is not None:
+            check_lead = partial(limits.check, auction.event_id, auction.id)
+        decided = batch.decide_batch(
+            before, [item.offer for item in offered], cash, held, wallet.check_funds, check_lead
+        )
+        if check_lead is not None:
+            limits.record(auction.event_id, auction.id, decided.state.leader_id, decided.state.leader_max)
         for user_id, final in decided.holds.items():
             cash[user_id] = cash.get(user_id, 0) - (final - held.get(user_id, 0))
         plans.append(

@@ -21,7 +21,7 @@ from ..models import Auction, AuctionStatus, Hold, User, Wallet
 from ..money import Cents, premium_of
 from ..orders import service as order_service
 from ..uow import UnitOfWork
-from . import messages, sale_events
+from . import event_deposits, messages, sale_events
 from .errors import AuctionNotOpen, NotEnded
 from .locking import lock_auction, state_of
 
@@ -79,6 +79,8 @@ def finish_if_due(uow: UnitOfWork, auction_id: int, *, fee_bps: int = 0) -> Fini
 def _settle(uow: UnitOfWork, auction: Auction, fee_bps: int) -> FinishOutcome:
     """The winner's hold into escrow with a new order; every other hold released (caller holds the row lock)."""
     session = uow.session
+    if auction.event_id is not None:  # before any wallet: a registration locks the event, then the wallet
+        event_deposits.lock_event(session, auction.event_id)
     reserve_met = state_of(auction).reserve_met
     winner_id = auction.leader_id if reserve_met else None
     price = auction.current_price if reserve_met else None
@@ -98,6 +100,8 @@ def _settle(uow: UnitOfWork, auction: Auction, fee_bps: int) -> FinishOutcome:
     auction.final_price = price
     auction.reserve_met = reserve_met
     auction.version += 1
+    if auction.event_id is not None:  # the event's last lot: its deposits come back
+        touched.update(event_deposits.release_if_over(session, auction.event_id))
     winner_name = session.scalar(select(User.username).where(User.id == winner_id)) if winner_id else None
     messages.finished(uow, auction, winner_name)
     for user_id in sorted(touched):

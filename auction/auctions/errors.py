@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from ..errors import ServiceError
+from .buying_power import BuyingPowerExceeded
 from .rules import TooLow
 
 __all__ = [
     "AuctionNotOpen",
+    "BuyingPowerExceeded",
     "NoSecondChance",
     "NotEnded",
     "NotRegistered",
     "NotRelistable",
     "OfferClosed",
     "OwnAuction",
+    "RegistrationPending",
+    "RegistrationRejected",
     "TooLow",
 ]
 
@@ -46,3 +50,12 @@ class NoSecondChance(ServiceError, code="second_chance_unavailable", http_status
 
 class OfferClosed(ServiceError, code="offer_closed", http_status=409):
     """A second-chance offer answered already (accepted or declined) or past its 48 hours: nothing changed."""
+
+
+class RegistrationPending(ServiceError, code="registration_pending", http_status=403):
+    """A bid on a lot of a sale event that requires approval, by a bidder whose registration an admin has not
+    approved yet."""
+
+
+class RegistrationRejected(ServiceError, code="registration_rejected", http_status=403):
+    """A bid on a lot of a sale event (or a new registration) by a bidder whose registration an admin rejected."""

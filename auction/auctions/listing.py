@@ -8,14 +8,14 @@ from enum import StrEnum
 
 from sqlalchemy import select, update
 
-from .. import clock
+from .. import clock, wallet
 from ..brazil import UFS
 from ..errors import Forbidden, Invalid, NotFound
 from ..models import Auction, AuctionStatus, User
 from ..money import Cents, InvalidAmount, require_cents
 from ..notifications import notify
 from ..uow import UnitOfWork
-from . import messages
+from . import event_deposits, messages
 from .errors import AuctionNotOpen
 from .locking import AuctionRow, lock_auction
 
@@ -189,9 +189,14 @@ def cancel(uow: UnitOfWork, auction_id: int, actor_id: int) -> Auction:
         raise AuctionNotOpen("the auction is already over")
     if auction.bid_count:
         raise Invalid("an auction with bids cannot be cancelled")
+    if auction.event_id is not None:
+        event_deposits.lock_event(session, auction.event_id)
     auction.status = AuctionStatus.CANCELLED
     auction.finished_at = clock.now()
     auction.version += 1
+    if auction.event_id is not None:  # it was the event's last lot: its deposits come back
+        for user_id in event_deposits.release_if_over(session, auction.event_id):
+            wallet.send_balance(uow, user_id)
     messages.cancelled(uow.outbox, auction)
     notify(
         uow,

@@ -11,19 +11,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from .. import clock
+from .. import clock, wallet
 from ..db import lock_existing
-from ..errors import Forbidden, Invalid
+from ..errors import Forbidden, Invalid, NotFound
 from ..models import Auction, AuctionStatus, EventRegistration, SaleEvent, User
+from ..money import Cents
 from ..outbox import Outbox
 from ..uow import UnitOfWork
-from . import messages, rules, staggering
-from .errors import AuctionNotOpen, NotRegistered
+from . import event_deposits, messages, rules, staggering
+from .buying_power import Commitments, deposit_for
+from .errors import AuctionNotOpen, NotRegistered, RegistrationPending, RegistrationRejected
 from .listing import DESCRIPTION_MAX, MAX_DURATION, TITLE_MAX, TITLE_MIN
 from .locking import AuctionRow, lock_auction
 
@@ -31,8 +34,10 @@ TERMS_MAX = 20_000
 INTERVAL_MAX = 86_400  # one lot a day at the slowest
 SOFT_CLOSE_MAX = 3_600
 PREMIUM_MAX_BPS = 5_000  # a buyer's premium above 50 % of the hammer price is a mistake, not a rule
+DEPOSIT_MAX = 100_000_000  # R$ 1,000,000: a fixed deposit above it is a typo
+BUYING_POWER_MAX = 10_000_000_000  # R$ 100 million
 # The lots that may still move: a lot finished or cancelled early keeps its end.
-_MOVABLE = (AuctionStatus.SCHEDULED.value, AuctionStatus.OPEN.value)
+_MOVABLE = event_deposits.MOVABLE
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,8 @@ class CreateEvent:
     soft_close_seconds: int
     premium_bps: int = 0
     deposit_bps: int | None = None  # caução as a share of the buying power asked for; None: no deposit
+    deposit_minimum: Cents | None = None  # the least caução (a fixed one when deposit_bps is None); None: none
+    requires_approval: bool = False  # an admin approves each registration (verified e-mail and CPF)
 
 
 def create_event(uow: UnitOfWork, cmd: CreateEvent) -> SaleEvent:
@@ -61,6 +68,8 @@ def create_event(uow: UnitOfWork, cmd: CreateEvent) -> SaleEvent:
     _check_int(cmd.premium_bps, "premium_bps", 0, PREMIUM_MAX_BPS)
     if cmd.deposit_bps is not None:
         _check_int(cmd.deposit_bps, "deposit_bps", 1, 10_000)
+    if cmd.deposit_minimum is not None:
+        _check_int(cmd.deposit_minimum, "deposit_minimum", 1, DEPOSIT_MAX)
     event = SaleEvent(
         organizer_id=cmd.organizer_id,
         title=cmd.title.strip(),
@@ -72,6 +81,8 @@ def create_event(uow: UnitOfWork, cmd: CreateEvent) -> SaleEvent:
         soft_close_seconds=cmd.soft_close_seconds,
         premium_bps=cmd.premium_bps,
         deposit_bps=cmd.deposit_bps,
+        deposit_minimum=cmd.deposit_minimum,
+        requires_approval=cmd.requires_approval,
         created_at=now,
     )
     uow.session.add(event)
@@ -140,65 +151,270 @@ def add_lot(uow: UnitOfWork, cmd: AddLot) -> int:
     return number
 
 
+class RegistrationStatus(StrEnum):
+    """event_registrations.status"""
+
+    APPROVED = "approved"
+    PENDING = "pending"  # the event requires approval: an admin decides
+    REJECTED = "rejected"
+
+
 @dataclass(frozen=True)
 class Register:
     event_id: int
     user_id: int
     terms_version: int  # the version of the edital the user read and accepted
+    buying_power: Cents | None = None  # asked for when the event takes a deposit
+
+
+def asks_deposit(event: SaleEvent) -> bool:
+    return event.deposit_bps is not None or event.deposit_minimum is not None
 
 
 def register(uow: UnitOfWork, cmd: Register) -> int:
     """The user's habilitação: they accepted these terms. Terms changed since the page was read are refused (read
-    them again); accepting the current version again renews an older registration. Returns the version."""
-    event = lock_existing(uow.session, SaleEvent, SaleEvent.id == cmd.event_id, missing="no such event")
+    them again); accepting the current version again renews an older registration. Returns the version.
+
+    When the event takes a deposit, the user asks for a buying power and its deposit is held (`wallet.deposits`)
+    in this transaction: not enough available balance refuses the registration and writes nothing. Asking again
+    for a larger buying power holds the difference; a smaller one keeps the current. When the event requires
+    approval, a new registration is pending until an admin decides.
+    """
+    session = uow.session
+    # The event's row lock makes one registration of a user at a time, and keeps the end of the event (which
+    # releases the deposits under the same lock) from passing one by.
+    event = event_deposits.lock_event(session, cmd.event_id)
     if cmd.terms_version != event.terms_version:
         raise Invalid("the terms changed: read them again and accept the new version", field="terms_version")
+    if event_deposits.is_over(session, event.id):
+        raise AuctionNotOpen("this event is over")
     now = clock.now()
-    found = uow.session.scalar(
-        select(EventRegistration).where(
-            EventRegistration.event_id == event.id, EventRegistration.user_id == cmd.user_id
-        )
-    )
+    found = registration_of(session, event, cmd.user_id)
+    if found is not None and found.status == RegistrationStatus.REJECTED:
+        raise RegistrationRejected("your registration for this event was rejected")
     if found is None:
-        uow.session.add(
-            EventRegistration(
-                event_id=event.id, user_id=cmd.user_id, terms_version=event.terms_version, accepted_at=now
-            )
+        status = RegistrationStatus.PENDING if event.requires_approval else RegistrationStatus.APPROVED
+        found = EventRegistration(
+            event_id=event.id, user_id=cmd.user_id, terms_version=event.terms_version, accepted_at=now, status=status
         )
+        session.add(found)
     elif found.terms_version != event.terms_version:
         found.terms_version, found.accepted_at = event.terms_version, now
+    if asks_deposit(event):
+        _hold_deposit(session, event, found, cmd.buying_power)
     return event.terms_version
 
 
-def registration_of(session: Session, event: SaleEvent, user_id: int) -> int | None:
-    """The terms version the user accepted for the event, or None if they never registered."""
+def _hold_deposit(session: Session, event: SaleEvent, registration: EventRegistration, asked: Any) -> None:
+    if asked is None and registration.buying_power is not None:
+        return  # accepting new terms again: the buying power and its deposit stay
+    _check_int(asked, "buying_power", 1, BUYING_POWER_MAX)
+    if registration.buying_power is not None and asked <= registration.buying_power:
+        return
+    held = registration.deposit or 0
+    deposit = deposit_for(asked, event.deposit_bps, event.deposit_minimum)
+    if deposit > held:
+        key = f"event:{event.id}:user:{registration.user_id}:deposit:{deposit}"
+        wallet.hold_deposit(session, user_id=registration.user_id, amount=deposit - held, key=key)
+    registration.buying_power, registration.deposit = asked, max(deposit, held)
+
+
+def registration_of(session: Session, event: SaleEvent, user_id: int) -> EventRegistration | None:
+    """The user's registration for the event, or None if they never registered."""
     return session.scalar(
-        select(EventRegistration.terms_version).where(
-            EventRegistration.event_id == event.id, EventRegistration.user_id == user_id
-        )
+        select(EventRegistration).where(EventRegistration.event_id == event.id, EventRegistration.user_id == user_id)
     )
 
 
-def check_registered(session: Session, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
-    """Of these (event id, user id) pairs, the ones whose user accepted the event's current terms: one query for a
-    batch of bids. Read in the bid's transaction, so terms changed before it commits refuse the bid."""
+@dataclass(frozen=True)
+class Standing:
+    """A registration that accepted its event's current terms, as the bid path reads it."""
+
+    status: str
+    buying_power: Cents | None
+
+
+def check_registered(session: Session, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Standing]:
+    """Of these (event id, user id) pairs, the ones whose user accepted the event's current terms, with their status
+    and buying power: two queries for a batch of bids, in the bid's transaction, so terms changed before it commits
+    refuse the bid.
+
+    The registrations are locked (FOR UPDATE, in id order) until the bid commits: a bidder's bids in one event
+    are decided one transaction at a time, so the buying power is checked against commitments (their leading
+    maxima on the other lots, read after the lock, READ COMMITTED) that no other transaction is changing but
+    downwards (another bidder outbidding them, which only frees buying power).
+    """
     if not pairs:
-        return set()
+        return {}
+    versions = dict(
+        session.execute(
+            select(SaleEvent.id, SaleEvent.terms_version).where(SaleEvent.id.in_({event for event, _ in pairs}))
+        ).all()
+    )
     rows = session.execute(
-        select(EventRegistration.event_id, EventRegistration.user_id)
-        .join(SaleEvent, SaleEvent.id == EventRegistration.event_id)
-        .where(
-            EventRegistration.event_id.in_({event_id for event_id, _ in pairs}),
-            EventRegistration.user_id.in_({user_id for _, user_id in pairs}),
-            EventRegistration.terms_version == SaleEvent.terms_version,
+        select(
+            EventRegistration.event_id,
+            EventRegistration.user_id,
+            EventRegistration.terms_version,
+            EventRegistration.status,
+            EventRegistration.buying_power,
+        )
+        .where(tuple_(EventRegistration.event_id, EventRegistration.user_id).in_(sorted(pairs)))
+        .order_by(EventRegistration.id)
+        .with_for_update()
+    )
+    return {
+        (row.event_id, row.user_id): Standing(row.status, row.buying_power)
+        for row in rows
+        if row.terms_version == versions.get(row.event_id)
+    }
+
+
+def require_registered(event_id: int | None, user_id: int, registered: dict[tuple[int, int], Standing]) -> None:
+    if event_id is None:
+        return
+    standing = registered.get((event_id, user_id))
+    if standing is None:
+        raise NotRegistered("register for this event and accept its current terms to bid")
+    if standing.status == RegistrationStatus.PENDING:
+        raise RegistrationPending("your registration for this event is waiting for an admin's approval")
+    if standing.status == RegistrationStatus.REJECTED:
+        raise RegistrationRejected("your registration for this event was rejected")
+
+
+def commitments(session: Session, registered: dict[tuple[int, int], Standing]) -> Commitments | None:
+    """The commitments of the bidders of a batch who have a buying power (None: nobody has one): what they lead
+    (their maximum) or won (the hammer price) in those events, read after `check_registered` locked them."""
+    power = {
+        pair: standing.buying_power
+        for pair, standing in registered.items()
+        if standing.buying_power is not None and standing.status == RegistrationStatus.APPROVED
+    }
+    if not power:
+        return None
+    events = {event for event, _ in power}
+    users = {user for _, user in power}
+    premiums = dict(session.execute(select(SaleEvent.id, SaleEvent.premium_bps).where(SaleEvent.id.in_(events))).all())
+    found = Commitments(power, premiums)
+    rows = session.execute(
+        select(
+            Auction.id,
+            Auction.event_id,
+            Auction.status,
+            Auction.leader_id,
+            Auction.leader_max,
+            Auction.winner_id,
+            Auction.final_price,
+        ).where(
+            Auction.event_id.in_(events),
+            or_(
+                and_(Auction.status == AuctionStatus.OPEN, Auction.leader_id.in_(users)),
+                and_(Auction.status == AuctionStatus.FINISHED, Auction.winner_id.in_(users)),
+            ),
         )
     )
-    return {(row.event_id, row.user_id) for row in rows} & pairs
+    for row in rows:
+        if row.status == AuctionStatus.OPEN:
+            found.record(row.event_id, row.id, row.leader_id, row.leader_max)
+        else:
+            found.record(row.event_id, row.id, row.winner_id, row.final_price)
+    return found
 
 
-def require_registered(event_id: int | None, user_id: int, registered: set[tuple[int, int]]) -> None:
-    if event_id is not None and (event_id, user_id) not in registered:
-        raise NotRegistered("register for this event and accept its current terms to bid")
+@dataclass(frozen=True)
+class DecideRegistration:
+    registration_id: int
+    admin_id: int
+    approve: bool  # False: reject (its deposit goes back)
+
+
+def decide_registration(uow: UnitOfWork, cmd: DecideRegistration) -> EventRegistration:
+    """An admin approves a pending registration (its bidder has confirmed their e-mail address and has a CPF or
+    CNPJ on file) or rejects it, which gives its deposit back. A registration is decided once."""
+    session = uow.session
+    admin = session.get(User, cmd.admin_id)
+    if admin is None or not admin.is_admin:
+        raise Forbidden("only an admin may approve or reject a registration")
+    event_id = session.scalar(select(EventRegistration.event_id).where(EventRegistration.id == cmd.registration_id))
+    if event_id is None:
+        raise NotFound("no such registration")
+    event_deposits.lock_event(session, event_id)  # deposits change under their event's lock
+    registration = session.get(EventRegistration, cmd.registration_id)
+    if registration.status != RegistrationStatus.PENDING:
+        raise Invalid("this registration was already decided")
+    if cmd.approve:
+        bidder = session.get(User, registration.user_id)
+        if bidder is None or bidder.email_verified_at is None:
+            raise Invalid("the bidder has not confirmed their e-mail address")
+        if not bidder.cpf_cnpj:
+            raise Invalid("the bidder has no CPF on file")
+        registration.status = RegistrationStatus.APPROVED
+    else:
+        registration.status = RegistrationStatus.REJECTED
+        if event_deposits.release(session, registration):
+            wallet.send_balance(uow, registration.user_id)
+    registration.decided_by, registration.decided_at = admin.id, clock.now()
+    return registration
+
+
+@dataclass(frozen=True)
+class PendingRegistration:
+    id: int
+    event_id: int
+    event_title: str
+    username: str
+    email_verified: bool
+    has_cpf: bool
+    buying_power: Cents | None
+    deposit: Cents
+    accepted_at: datetime
+
+
+def pending_registrations(session: Session, limit: int = 200) -> list[PendingRegistration]:
+    """Registrations waiting for an admin, oldest first, with what approving them needs."""
+    rows = session.execute(
+        select(
+            EventRegistration.id,
+            EventRegistration.event_id,
+            SaleEvent.title,
+            User.username,
+            User.email_verified_at,
+            User.cpf_cnpj,
+            EventRegistration.buying_power,
+            EventRegistration.deposit,
+            EventRegistration.accepted_at,
+        )
+        .join(SaleEvent, SaleEvent.id == EventRegistration.event_id)
+        .join(User, User.id == EventRegistration.user_id)
+        .where(EventRegistration.status == RegistrationStatus.PENDING)
+        .order_by(EventRegistration.id)
+        .limit(limit)
+    )
+    return [
+        PendingRegistration(
+            row.id,
+            row.event_id,
+            row.title,
+            row.username,
+            row.email_verified_at is not None,
+            bool(row.cpf_cnpj),
+            row.buying_power,
+            row.deposit,
+            row.accepted_at,
+        )
+        for row in rows
+    ]
+
+
+def deposits_of(session: Session, user_id: int) -> list[tuple[int, str, Cents]]:
+    """The deposits the user has held now: (event id, event title, amount), for their wallet page."""
+    rows = session.execute(
+        select(SaleEvent.id, SaleEvent.title, EventRegistration.deposit)
+        .join(SaleEvent, SaleEvent.id == EventRegistration.event_id)
+        .where(EventRegistration.user_id == user_id, EventRegistration.deposit > 0)
+        .order_by(SaleEvent.id)
+    )
+    return [(row.id, row.title, row.deposit) for row in rows]
 
 
 class LotTerms(NamedTuple):

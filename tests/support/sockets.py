@@ -14,9 +14,10 @@ import socketio
 PASSWORD = "correct horse battery"
 
 
-def login_cookie(url: str, username: str, password: str = PASSWORD) -> str:
-    """Log in through the real form (CSRF token included); returns the session cookie value."""
-    http = requests.Session()
+def login_cookie(url: str, username: str, password: str = PASSWORD, http: requests.Session | None = None) -> str:
+    """Log in through the real form (CSRF token included); returns the session cookie value. Pass `http` to keep
+    browsing as that user with it (its cookie jar follows the session cookie as the site renews it)."""
+    http = http or requests.Session()
     page = http.get(f"{url}/login", timeout=10).text
     token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
     assert token, "no CSRF token on the login form"

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 
 from ...accounts import StepUpFailed, WithdrawalWaits
 from ...auctions.buy_now import BuyNowUnavailable
-from ...auctions.errors import AuctionNotOpen, NotEnded, NotRegistered, OwnAuction
+from ...auctions.errors import (
+    AuctionNotOpen,
+    BuyingPowerExceeded,
+    NotEnded,
+    NotRegistered,
+    OwnAuction,
+    RegistrationPending,
+    RegistrationRejected,
+)
 from ...auctions.rules import TooLow
 from ...errors import Forbidden, Invalid, NotFound, RateLimited, ServiceError
 from ...payments.errors import PaymentGatewayError
@@ -46,7 +54,19 @@ EVENT_ERRORS: dict[str, tuple[type[ServiceError] | AdapterCode, ...]] = {
     "leave_auction": (Invalid, *_ALWAYS),
     "join_event": (Invalid, *_ALWAYS),
     "leave_event": (Invalid, *_ALWAYS),
-    "bid": (*_ACTING, NotFound, AuctionNotOpen, OwnAuction, NotRegistered, TooLow, InsufficientFunds, WalletInDebt),
+    "bid": (
+        *_ACTING,
+        NotFound,
+        AuctionNotOpen,
+        OwnAuction,
+        NotRegistered,
+        RegistrationPending,
+        RegistrationRejected,
+        BuyingPowerExceeded,
+        TooLow,
+        InsufficientFunds,
+        WalletInDebt,
+    ),
     "finish_auction": (*_ACTING, NotFound, Forbidden, NotEnded, AuctionNotOpen),
     "watch": (*_ACTING, NotFound),
     "unwatch": _ACTING,

@@ -13,6 +13,7 @@ from .. import i18n
 from . import (
     account,
     admin,
+    admin_events,
     admin_orders,
     admin_payments,  # noqa: F401 - its routes join admin.bp
     after_sale,
@@ -86,5 +87,15 @@ def init_app(app: Flask) -> None:
     pages.init_app(app)
     for module in (auth, pages, auctions, photos, wallet_pages, notifications_pages, admin):
         app.register_blueprint(module.bp)
-    for module in (orders_pages, payouts_pages, admin_orders, alerts_pages, account, sellers, events_pages, after_sale):
+    for module in (
+        orders_pages,
+        payouts_pages,
+        admin_orders,
+        alerts_pages,
+        account,
+        sellers,
+        events_pages,
+        after_sale,
+        admin_events,
+    ):
         app.register_blueprint(module.bp)

@@ -11,13 +11,14 @@ from flask_babel import format_percent
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms import BooleanField, IntegerField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ... import clock
 from ...auctions import catalogue, sale_events
 from ...errors import ServiceError
 from ...extensions import get_db
+from ...money import InvalidAmount, parse_brl
 from ...orders import invoices
 from ..i18n import localize
 from .auth import current_user, login_required, signed_in_user
@@ -55,6 +56,24 @@ class EventForm(FlaskForm):
         default=0,
         validators=[Optional(), NumberRange(min=0, max=sale_events.PREMIUM_MAX_BPS // 100)],
     )
+    deposit_percent = IntegerField(
+        _l("Deposit (percent of the buying power)"),
+        validators=[Optional(), NumberRange(min=1, max=100)],
+        description=_l("Bidders ask for a buying power and this share of it is held in their wallet until the end."),
+    )
+    deposit_minimum = StringField(
+        _l("Least deposit (R$)"),
+        validators=[Optional(), Length(max=20)],
+        description=_l("Held whatever the buying power; alone, it is a fixed deposit."),
+    )
+    requires_approval = BooleanField(_l("An admin approves each registration (verified e-mail and CPF)"))
+
+    def validate_deposit_minimum(self, field: StringField) -> None:
+        if field.data:
+            try:
+                parse_brl(field.data)
+            except InvalidAmount as exc:
+                raise ValidationError(localize(str(exc))) from None
 
 
 @bp.route("/events/new", methods=["GET", "POST"])
@@ -71,8 +90,9 @@ def new_event() -> Any:
             lot_interval_seconds=form.lot_interval_seconds.data,
             soft_close_seconds=form.soft_close_seconds.data,
             premium_bps=(form.premium_percent.data or 0) * 100,
-            # No deposit field until the caução is held and sets a buying power (issue #33): a deposit asked
-            # on the form that no bidder is ever asked to pay would be a promise the site does not keep.
+            deposit_bps=form.deposit_percent.data * 100 if form.deposit_percent.data else None,
+            deposit_minimum=parse_brl(form.deposit_minimum.data) if form.deposit_minimum.data else None,
+            requires_approval=form.requires_approval.data,
         )
         try:
             event_id = get_db().run(lambda uow: sale_events.create_event(uow, command).id)
@@ -92,7 +112,8 @@ def _page(
 ) -> dict[str, Any] | None:
     found = catalogue.event_page(session, event_id, viewer_id, page, filters)
     if found is not None and viewer_id is not None:
-        found["accepted"] = sale_events.registration_of(session, found["event"], viewer_id)
+        found["registration"] = sale_events.registration_of(session, found["event"], viewer_id)
+        found["accepted"] = found["registration"].terms_version if found["registration"] else None
         if viewer_id == found["event"].organizer_id:
             found["addable"] = catalogue.lots_to_add(session, found["event"])
         found["bought"], found["sold"] = invoices.roles_in_event(session, event_id, viewer_id)
@@ -108,7 +129,8 @@ def detail(event_id: int) -> Any:
     if found is None:
         abort(404)
     premium = format_percent(found["event"].premium_bps / 10_000, "#,##0.##%")
-    return render_template("events/detail.html", premium=premium, **found)
+    deposit_percent = format_percent((found["event"].deposit_bps or 0) / 10_000, "#,##0.##%")
+    return render_template("events/detail.html", premium=premium, deposit_percent=deposit_percent, **found)
 
 
 @bp.post("/events/<int:event_id>/lots")
@@ -130,15 +152,29 @@ def add_lot(event_id: int) -> Any:
 @bp.post("/events/<int:event_id>/register")
 @login_required
 def register(event_id: int) -> Any:
-    """Habilitação: the bidder accepts the version of the terms the page showed them."""
+    """Habilitação: the bidder accepts the version of the terms the page showed them and, when the event takes a
+    deposit, asks for a buying power (its deposit is held at once)."""
     version = request.form.get("terms_version", type=int)
     if request.form.get("accept") != "yes" or version is None:
         flash(_("Accept the terms of sale to register."), "error")
         return redirect(url_for("events.detail", event_id=event_id)), 303
+    buying_power = None
+    if typed := (request.form.get("buying_power") or "").strip():
+        try:
+            buying_power = parse_brl(typed)
+        except InvalidAmount as exc:
+            flash(localize(str(exc)), "error")
+            return redirect(url_for("events.detail", event_id=event_id)), 303
     try:
-        get_db().run(sale_events.register, sale_events.Register(event_id, signed_in_user().id, version))
+        command = sale_events.Register(event_id, signed_in_user().id, version, buying_power)
+        get_db().run(sale_events.register, command)
     except ServiceError as exc:
-        flash(localize(exc.message), "error")
+        flash(
+            _("Enter the buying power you ask for.")
+            if exc.details.get("field") == "buying_power"
+            else localize(exc.message),
+            "error",
+        )
     else:
         log.info("event=sale_event_registered event_id=%s user_id=%s terms=%s", event_id, signed_in_user().id, version)
         flash(_("You are registered to bid in this event."), "success")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ... import wallet as ledger
 from ...accounts.security import NOT_VERIFIED, second_factor_on, withdrawal_wait
+from ...auctions import sale_events
 from ...db import DatabaseUnavailable
 from ...errors import NotFound, ServiceError
 from ...extensions import get_asaas, get_db
@@ -52,6 +53,8 @@ REASONS = {
     "withdrawal": _l("Withdrawal"),
     "withdrawal_done": _l("Withdrawal sent"),
     "withdrawal_returned": _l("Withdrawal returned"),
+    "event_deposit": _l("Deposit (caução) held"),
+    "deposit_released": _l("Deposit (caução) released"),
 }
 
 
@@ -74,6 +77,7 @@ def _wallet_page(session: Session, user_id: int, cooldown_hours: int) -> dict[st
         "in_withdrawal": payout_queries.in_flight(session, user_id),
         "withdrawal_wait": withdrawal_wait(session, user_id, cooldown_hours),
         "second_factor": second_factor_on(session, user_id),
+        "deposits": sale_events.deposits_of(session, user_id),
     }
 
 
