@@ -66,7 +66,7 @@ def deposit_event(db: Database, people: dict[str, int], lots: int = 2, **fields)
 
 
 def test_deposit_is_held_at_registration_and_released_when_the_last_lot_finishes(db, people):
-    event_id, (lot1, lot2) = deposit_event(db, people)
+    event_id, (lot1, lot2) = deposit_event(db, people, lot_interval_seconds=3_600)  # lot 2 closes an hour after lot 1
     register(db, event_id, people["ana"], buying_power=50_000)
     found = registration(db, event_id, people["ana"])
     assert (found.buying_power, found.deposit, found.status) == (50_000, 5_000, "approved")
@@ -81,7 +81,7 @@ def test_deposit_is_held_at_registration_and_released_when_the_last_lot_finishes
     clock.advance(timedelta(hours=1, seconds=1))
     db.run(closing.finish_if_due, lot1)
     assert registration(db, event_id, people["ana"]).deposit == 8_000  # lot 2 is still open
-    clock.advance(timedelta(minutes=2))
+    clock.advance(timedelta(hours=1))
     db.run(closing.finish_if_due, lot2)
     assert registration(db, event_id, people["ana"]).deposit == 0
     # The lot's price went to escrow when it finished; the deposit came back whole.
@@ -97,6 +97,8 @@ def test_deposit_is_held_at_registration_and_released_when_the_last_lot_finishes
     assert audit(db) == []
     with pytest.raises(ServiceError):  # the event is over: no registration, no deposit
         register(db, event_id, people["bia"], buying_power=10_000)
+    with pytest.raises(Invalid):  # nor a new lot (its schedule, an hour on, is still ahead): no deposit covers it
+        add(db, event_id, new_auction(db, people["seller"], seconds=7200), people["seller"])
 
 
 def test_a_deposit_beyond_the_available_balance_writes_nothing(db, people):

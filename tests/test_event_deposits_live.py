@@ -41,13 +41,13 @@ def test_register_with_deposit_bid_beyond_buying_power_refused_deposit_released(
     seller, ana = new_user(database, "seller"), new_user(database, "ana")
     fund(database, ana, 100_000)
     server = live_server_factory(db_url, LOG_LEVEL="INFO", SCHEDULER_INTERVAL="0.2")
-    # Made once the server is up: its two lots close 3 s and 4 s from now.
+    # Made once the server is up: its two lots close 4 s and 5 s from now.
     event = sale_events.CreateEvent(
         organizer_id=seller,
         title="Leilão de rádios",
         description="",
         terms="Edital: caução de 10 % do poder de compra.",
-        first_close_at=clock.now() + timedelta(seconds=3),
+        first_close_at=clock.now() + timedelta(seconds=4),
         lot_interval_seconds=1,
         soft_close_seconds=0,
         premium_bps=1_000,

@@ -118,10 +118,13 @@ def add_lot(uow: UnitOfWork, cmd: AddLot) -> int:
     """The auction becomes the event's next lot; returns its lot number.
 
     It must be the organizer's own (any seller's in an admin's house sale), in no event, without bids. It closes
-    on the schedule, or later if the lot before it was extended past it (the gap rule of `staggering`).
+    on the schedule, or later if the lot before it was extended past it (the gap rule of `staggering`). An event
+    whose lots have all ended takes no more: its deposits went back when the last one ended.
     """
     session = uow.session
     event = _organized_event(session, cmd.event_id, cmd.user_id)  # the event row lock numbers lots one at a time
+    if event_deposits.is_over(session, event.id):
+        raise Invalid("this lot's closing time has passed: the event is over", field="event_id")
     auction = lock_auction(session, cmd.auction_id)
     house = session.get(User, event.organizer_id).is_admin  # type: ignore[union-attr]
     if auction.seller_id != event.organizer_id and not house:
