@@ -15,7 +15,7 @@ from auction.auctions import closing, sale_events
 from auction.auctions.errors import BuyingPowerExceeded, RegistrationPending, RegistrationRejected
 from auction.db import Database
 from auction.errors import Invalid, ServiceError
-from auction.models import EventRegistration, SaleEvent, User
+from auction.models import EventRegistration, Notification, SaleEvent, User
 from auction.wallet import InsufficientFunds
 from tests.support.auctions import audit, fund, load_auction, new_auction, place
 from tests.test_accounts import csrf_token
@@ -185,6 +185,13 @@ def test_approval_needs_a_verified_email_and_cpf_and_rejection_gives_the_deposit
     with pytest.raises(Invalid):  # decided once
         db.run(sale_events.decide_registration, sale_events.DecideRegistration(caio, people["admin"], True))
     assert db.transaction(sale_events.pending_registrations) == []
+    told = db.transaction(
+        lambda s: s.scalars(select(Notification.message).where(Notification.kind == "registration")).all()
+    )
+    assert sorted(told) == [
+        "Your registration for “Leilão de câmeras” was approved: bid away.",
+        "Your registration for “Leilão de câmeras” was rejected; any deposit is back in your wallet.",
+    ]
     assert audit(db) == []
 
 

@@ -22,6 +22,7 @@ from ..db import lock_existing
 from ..errors import Forbidden, Invalid, NotFound
 from ..models import Auction, AuctionStatus, EventRegistration, SaleEvent, User
 from ..money import Cents
+from ..notifications import notify
 from ..outbox import Outbox
 from ..uow import UnitOfWork
 from . import event_deposits, messages, rules, staggering
@@ -341,7 +342,7 @@ def decide_registration(uow: UnitOfWork, cmd: DecideRegistration) -> EventRegist
     event_id = session.scalar(select(EventRegistration.event_id).where(EventRegistration.id == cmd.registration_id))
     if event_id is None:
         raise NotFound("no such registration")
-    event_deposits.lock_event(session, event_id)  # deposits change under their event's lock
+    event = event_deposits.lock_event(session, event_id)  # deposits change under their event's lock
     registration = session.get(EventRegistration, cmd.registration_id)
     if registration.status != RegistrationStatus.PENDING:
         raise Invalid("this registration was already decided")
@@ -352,10 +353,19 @@ def decide_registration(uow: UnitOfWork, cmd: DecideRegistration) -> EventRegist
         if not bidder.cpf_cnpj:
             raise Invalid("the bidder has no CPF on file")
         registration.status = RegistrationStatus.APPROVED
+        notify(
+            uow, registration.user_id, "registration", f"Your registration for “{event.title}” was approved: bid away."
+        )
     else:
         registration.status = RegistrationStatus.REJECTED
         if event_deposits.release(session, registration):
             wallet.send_balance(uow, registration.user_id)
+        notify(
+            uow,
+            registration.user_id,
+            "registration",
+            f"Your registration for “{event.title}” was rejected; any deposit is back in your wallet.",
+        )
     registration.decided_by, registration.decided_at = admin.id, clock.now()
     return registration
 

@@ -60,6 +60,8 @@ MESSAGES: tuple[str, ...] = (
     N_("this registration was already decided"),
     N_("the bidder has not confirmed their e-mail address"),
     N_("the bidder has no CPF on file"),
+    N_("Your registration for “{title}” was approved: bid away."),
+    N_("Your registration for “{title}” was rejected; any deposit is back in your wallet."),
     N_("the minimum bid is {amount}"),
     N_("Withdrawal #{id} is waiting for authorisation at Asaas; the money stays held."),
     N_("Withdrawal #{id} was blocked at Asaas for review; the money stays held."),
