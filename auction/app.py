@@ -73,13 +73,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     # The socket handlers, before socketio.init_app (sockets.register says why), and the periodic jobs run.py starts.
-    from .entrypoints import alerts, jobs, sockets
+    from .auctions import bids
+    from .entrypoints import alerts, jobs, sockets, usecases
     from .entrypoints.sockets.bid_queue import BidQueue
     from .entrypoints.sockets.presence import watching_live
 
     sockets.register(socketio)
     app.extensions["auction.jobs"] = jobs.jobs_of(jobs, alerts, sockets.presence)
-    app.extensions["auction.bid_queue"] = BidQueue(app)
+    # `usecases.perform(bids.place, ...)` from a socket event waits for its batch (group commit, bid_queue.py).
+    app.extensions[usecases.BATCHERS] = {bids.place: BidQueue(app)}
     alerts.bind(app, watching_live)
     # Webhook deliveries of another area's kind: payments dispatches them without importing that area.
     from .payments import deliveries as payment_deliveries

@@ -27,11 +27,11 @@ from ..alerts import catalogue, deliveries, dispatch
 from ..alerts.catalogue import Channel
 from ..alerts.deliveries import DueAlert, Outcome
 from ..alerts.push import Pusher, PushRequest
-from ..extensions import get_db
 from ..mail import queue_mail
 from ..uow import UnitOfWork
 from . import i18n
 from .jobs import mail_transport, periodic, run_mail_round
+from .usecases import perform, read
 
 log = logging.getLogger(__name__)
 
@@ -120,15 +120,14 @@ def run_alerts(app: Flask, watching_live: WatchingLive | None = None) -> int:
     A round with nothing to do reads one row (`deliveries.work`). The CPU of the messages (their words,
     the push encryption) runs through the runtime's offload, off the hub that serves the bids where the
     round shares a process with them (`./dev serve`); only the pushes' writes (green I/O) stay on it."""
-    db = get_db()
-    notes, due_now = db.transaction(deliveries.work)
+    notes, due_now = read(deliveries.work)
     if not (notes or due_now):
         return 0
     pusher = _pusher(app)
     if notes:
         window = timedelta(seconds=app.config["ALERT_OUTBID_WINDOW"])
-        db.run(dispatch.dispatch, dispatch.DispatchAlerts(window=window, push=pusher is not None))
-    due = db.transaction(deliveries.due)
+        perform(dispatch.dispatch, dispatch.DispatchAlerts(window=window, push=pusher is not None))
+    due = read(deliveries.due)
     if not due:
         return 0
     watching = watching_live or app.extensions.get("auction.watching_live") or _never_watching
@@ -136,7 +135,7 @@ def run_alerts(app: Flask, watching_live: WatchingLive | None = None) -> int:
     to_send = [alert for alert in due if alert.id not in skipped]
     prepared = runtime.current().offload(_prepare_all, app, to_send, pusher) if to_send else []
     outcomes = list(skipped.values()) + [_post(item, pusher) for item in prepared]
-    db.run(deliveries.record, outcomes, app.config["ALERT_MAX_ATTEMPTS"])
+    perform(deliveries.record, outcomes, app.config["ALERT_MAX_ATTEMPTS"])
     if any(outcome.mail is not None for outcome in outcomes):
         _send_mail_now(app)
     return len(outcomes)

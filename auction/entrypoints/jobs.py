@@ -18,7 +18,7 @@ from flask import Flask
 from .. import clock, runtime, wallet
 from ..auctions import closing, listing, second_chance
 from ..db import Database
-from ..extensions import get_asaas, get_db, socketio
+from ..extensions import get_asaas, socketio
 from ..mail import sender
 from ..orders import service as order_service
 from ..payments import balance
@@ -30,6 +30,7 @@ from ..payouts import reconcile as transfer_reconcile
 from . import metrics
 from .leader import Leadership, lease_for
 from .shutdown import DRAIN, ShuttingDown
+from .usecases import database, perform, read
 
 log = logging.getLogger(__name__)
 
@@ -124,14 +125,13 @@ def start_background_tasks(app: Flask) -> Leadership | None:
 @periodic("auction_scheduler", "SCHEDULER_INTERVAL")
 def run_scheduler(app: Flask) -> None:
     """One round: open due auctions, send ending-soon notices, finish due auctions."""
-    db = get_db()
-    for auction_id in db.run(listing.open_due):
+    for auction_id in perform(listing.open_due):
         log.info("event=auction_opened auction_id=%s", auction_id)
-    for auction_id in db.run(closing.send_ending_soon, app.config["ENDING_SOON_SECONDS"]):
+    for auction_id in perform(closing.send_ending_soon, app.config["ENDING_SOON_SECONDS"]):
         log.info("event=auction_ending_soon auction_id=%s", auction_id)
-    for auction_id in db.transaction(closing.due_auction_ids):
+    for auction_id in read(closing.due_auction_ids):
         try:
-            outcome = db.run(closing.finish_if_due, auction_id, fee_bps=app.config["PLATFORM_FEE_BPS"])
+            outcome = perform(closing.finish_if_due, auction_id, fee_bps=app.config["PLATFORM_FEE_BPS"])
         except Exception:
             # One broken auction must not stop the others from finishing; it is retried next round.
             log.exception("event=auction_finish_failed auction_id=%s", auction_id)
@@ -164,8 +164,8 @@ def reconcile_command(app: Flask) -> Reconcile:
 def run_reconcile(app: Flask) -> list[Applied]:
     """One reconciliation round (each payment's socket updates go out as its unit of work commits)."""
     command = reconcile_command(app)
-    results = reconcile(get_db(), get_asaas(), command)
-    results += resolve_payers(get_db(), get_asaas(), command.policy)
+    results = reconcile(database(), get_asaas(), command)
+    results += resolve_payers(database(), get_asaas(), command.policy)
     corrected = sum(1 for r in results if r.corrected)
     log.info("event=reconcile_round checked=%d corrected=%d", len(results), corrected)
     return results
@@ -184,16 +184,15 @@ def reconcile_job(app: Flask) -> None:
 
 
 def run_order_release(app: Flask) -> int:
-    db = get_db()
     within = timedelta(hours=app.config["ORDER_RELEASE_REMINDER_HOURS"])
-    for order_id in db.run(order_service.remind_release, within):
+    for order_id in perform(order_service.remind_release, within):
         log.info("event=order_release_reminded order_id=%s", order_id)
-    for offer_id in db.run(second_chance.expire_due):
+    for offer_id in perform(second_chance.expire_due):
         log.info("event=second_chance_expired offer_id=%s", offer_id)
     released = 0
-    for order_id in db.transaction(order_service.due_order_ids):
+    for order_id in read(order_service.due_order_ids):
         try:
-            released += db.run(order_service.release_if_due, order_id)
+            released += perform(order_service.release_if_due, order_id)
         except Exception:
             log.exception("event=order_release_failed order_id=%s", order_id)
     if released:
@@ -208,7 +207,7 @@ def order_release_job(app: Flask) -> None:
 
 @periodic("transfers_reconcile", "TRANSFER_RECONCILE_INTERVAL")
 def transfer_reconcile_job(app: Flask) -> None:
-    changed = transfer_reconcile.reconcile(get_db(), get_asaas())
+    changed = transfer_reconcile.reconcile(database(), get_asaas())
     log.info("event=transfer_reconcile_round changed=%d", changed)
 
 
@@ -219,10 +218,9 @@ def transfer_reconcile_job(app: Flask) -> None:
 def run_balance_check(app: Flask) -> balance.BalanceCheck:
     today = clock.now().date()
     since = today - timedelta(days=app.config["BALANCE_CHECK_DAYS"])
-    db = get_db()
-    result = balance.check(db, get_asaas(), since, today)
+    result = balance.check(database(), get_asaas(), since, today)
     if not result.ok:
-        db.run(balance.alert, result)
+        perform(balance.alert, result)
     return result
 
 
@@ -237,7 +235,7 @@ def balance_check_job(app: Flask) -> None:
 
 @periodic("wallet_audit", "WALLET_AUDIT_INTERVAL")
 def wallet_audit_job(app: Flask) -> None:
-    problems = get_db().transaction(wallet.audit)
+    problems = read(wallet.audit)
     metrics.wallet_audited(len(problems))
     if problems:
         log.error("event=wallet_audit problems=%d first=%s", len(problems), problems[0])
@@ -264,7 +262,7 @@ def run_mail_round(app: Flask) -> sender.Round:
     policy = sender.RetryPolicy(
         max_attempts=app.config["MAIL_MAX_ATTEMPTS"], base=timedelta(seconds=app.config["MAIL_RETRY_SECONDS"])
     )
-    outcome = sender.send_due(get_db(), transport, app.config["MAIL_FROM"], policy)
+    outcome = sender.send_due(database(), transport, app.config["MAIL_FROM"], policy)
     if outcome.sent or outcome.failed or outcome.dead:
         log.info("event=mail_round sent=%d failed=%d dead=%d", outcome.sent, outcome.failed, outcome.dead)
     return outcome

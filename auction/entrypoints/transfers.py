@@ -17,8 +17,9 @@ from typing import Any
 from flask import Blueprint, current_app, request
 
 from ..db import DatabaseUnavailable
-from ..extensions import csrf, get_db
+from ..extensions import csrf
 from ..payouts import validation
+from .usecases import perform
 from .webhook import TOKEN_HEADER, token_ok
 
 bp = Blueprint("transfer_callbacks", __name__)
@@ -39,7 +40,7 @@ def validate_transfer() -> Any:
     except (ValueError, RecursionError):
         body = None
     try:
-        verdict = get_db().run(validation.validate, body)
+        verdict = perform(validation.validate, body)
     except DatabaseUnavailable:
         # Not answering 200 lets Asaas try again (it cancels the transfer after three failures).
         return {"error": "could not check the transfer now"}, 503

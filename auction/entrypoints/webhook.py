@@ -19,11 +19,12 @@ from typing import Any
 from flask import Blueprint, current_app, request
 
 from ..db import DatabaseUnavailable
-from ..extensions import csrf, get_db
+from ..extensions import csrf
 from ..payments import deliveries
 from ..payments.deliveries import Delivery, event_id_of
 from ..payments.events import CreditPolicy
 from . import metrics
+from .usecases import database
 
 bp = Blueprint("payment_webhook", __name__)
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ def receive() -> Any:
     try:
         # Stored and processed in one transaction; stored on its own, as failed, only if processing fails.
         policy = CreditPolicy.from_config(current_app.config)
-        delivery_id, first, result = deliveries.receive_delivery(get_db(), delivery, policy)
+        delivery_id, first, result = deliveries.receive_delivery(database(), delivery, policy)
     except DatabaseUnavailable:
         # Nothing is known to be stored: Asaas redelivers, and the event id keeps it idempotent.
         log.warning("event=webhook_not_stored event_id=%s", delivery.event_id)

@@ -7,11 +7,12 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ...errors import NotFound
-from ...extensions import get_asaas, get_db
+from ...extensions import get_asaas
 from ...payments import queries
 from ...payouts import deliveries
 from ...payouts import reconcile as transfer_reconcile
 from ..jobs import run_order_release
+from ..usecases import database, perform, read
 
 orders_cli = AppGroup("orders", help="Orders: release the escrow of shipped orders whose release time passed.")
 payouts_cli = AppGroup("payouts", help="Withdrawals: send unsent ones and read transfers not final from Asaas.")
@@ -27,7 +28,7 @@ def release_due() -> None:
 @click.option("--older-than", default=30, show_default=True, help="only withdrawals untouched for this many seconds")
 def reconcile(older_than: int) -> None:
     """Look up at Asaas every withdrawal not final (never re-sending one blindly) and apply its transfer's status."""
-    changed = transfer_reconcile.reconcile(get_db(), get_asaas(), older_than_seconds=older_than)
+    changed = transfer_reconcile.reconcile(database(), get_asaas(), older_than_seconds=older_than)
     click.echo(f"{changed} withdrawal(s) changed")
 
 
@@ -35,9 +36,8 @@ def reconcile(older_than: int) -> None:
 @click.argument("event_id")
 def replay(event_id: str) -> None:
     """Re-process a stored TRANSFER_* delivery by its Asaas event id (idempotent: the level decides)."""
-    db = get_db()
     try:
-        delivery_id = db.transaction(queries.delivery_id_for_event, event_id)
+        delivery_id = read(queries.delivery_id_for_event, event_id)
     except NotFound as exc:
         raise click.ClickException(exc.message) from exc
-    click.echo(f"delivery {delivery_id}: {db.run(deliveries.process, delivery_id, True)}")
+    click.echo(f"delivery {delivery_id}: {perform(deliveries.process, delivery_id, True)}")

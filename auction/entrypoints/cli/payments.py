@@ -13,11 +13,12 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ...errors import NotFound, ServiceError
-from ...extensions import get_asaas, get_db
+from ...extensions import get_asaas
 from ...money import format_brl
 from ...payments import deliveries, queries, webhook_setup
 from ...payments.events import CreditPolicy
 from ..jobs import run_balance_check, run_reconcile
+from ..usecases import database, read
 
 payments_cli = AppGroup("payments", help="Asaas payments: reconcile, replay deliveries, test the webhook.")
 webhook_cli = AppGroup("webhook", help="Our webhook at Asaas: register it, check its queue, resume it.")
@@ -53,9 +54,9 @@ def reconcile_balance() -> None:
 @click.argument("event_id")
 def replay(event_id: str) -> None:
     """Re-process a stored delivery by its Asaas event id (idempotent)."""
-    db = get_db()
+    db = database()
     try:
-        delivery_id = db.transaction(queries.delivery_id_for_event, event_id)
+        delivery_id = read(queries.delivery_id_for_event, event_id)
     except NotFound as exc:
         raise click.ClickException(exc.message) from exc
     result = deliveries.reprocess_delivery(db, delivery_id, policy=CreditPolicy.from_config(current_app.config))
@@ -129,7 +130,7 @@ def webhook_status_command() -> None:
     """Whether Asaas's queue for our webhook is running, and how many of our deliveries failed."""
     status = _gateway(webhook_setup.webhook_status, webhook_url())
     _show(status)
-    failed = get_db().transaction(queries.failed_delivery_count)
+    failed = read(queries.failed_delivery_count)
     click.echo(f"{failed} stored deliveries failed to process here")
     if status.found and not status.healthy:
         raise SystemExit(1)

@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 
 from ... import accounts, wallet
 from ...db import DatabaseUnavailable
-from ...extensions import get_db
+from ..usecases import database, read
 
 db_cli = AppGroup("db", help="Create or migrate the database schema.")
 user_cli = AppGroup("user", help="Manage users.")
@@ -22,7 +22,7 @@ demo_cli = AppGroup("demo", help="Demo data for a first look.")
 @db_cli.command("create")
 def db_create() -> None:
     """Create every table from the models on the configured database."""
-    db = get_db()
+    db = database()
     try:
         db.check_connection()
     except DatabaseUnavailable as exc:
@@ -34,7 +34,7 @@ def db_create() -> None:
 
 
 def _database_url() -> str:
-    return get_db().url.render_as_string(hide_password=False)
+    return database().url.render_as_string(hide_password=False)
 
 
 def _migrate(action: Callable[[], object], done: str) -> None:
@@ -44,7 +44,7 @@ def _migrate(action: Callable[[], object], done: str) -> None:
     from ...migrate import MigrationError
 
     try:
-        get_db().check_connection()
+        database().check_connection()
         action()
     except (DatabaseUnavailable, MigrationError, CommandError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -85,7 +85,7 @@ def db_current() -> None:
     """Show the Alembic revision the database is at."""
     from ... import migrate
 
-    click.echo(migrate.current_revision(get_db().engine) or "none (not under Alembic)")
+    click.echo(migrate.current_revision(database().engine) or "none (not under Alembic)")
 
 
 @db_cli.command("check")
@@ -158,7 +158,7 @@ def db_migration_sql(check: bool) -> None:
 def create_admin(username: str, email: str, cpf_cnpj: str, password: str) -> None:
     """Create an admin user (the password is asked for, never echoed)."""
     try:
-        user_id = get_db().transaction(
+        user_id = read(
             lambda s: (
                 accounts.register(
                     s,
@@ -179,7 +179,7 @@ def create_admin(username: str, email: str, cpf_cnpj: str, password: str) -> Non
 @wallet_cli.command("audit")
 def wallet_audit() -> None:
     """Recompute every balance from the ledger; exit 1 on any mismatch."""
-    problems = get_db().transaction(wallet.audit)
+    problems = read(wallet.audit)
     for line in problems:
         click.echo(f"MISMATCH {line}")
     if problems:
@@ -193,5 +193,5 @@ def demo_load() -> None:
     """Load demo users and auctions (skipped if they already exist)."""
     from ...demo import load_demo_data
 
-    created = load_demo_data(get_db())
+    created = load_demo_data(database())
     click.echo("demo data loaded" if created else "demo data already present")

@@ -21,6 +21,7 @@ from ...errors import RateLimited, ServiceError
 from .. import metrics
 from ..i18n import localize
 from ..shutdown import DRAIN
+from ..usecases import acting_as
 from . import connection
 from .connection import NotLoggedIn
 
@@ -62,8 +63,8 @@ def event(
 ) -> Callable[[Handler], Handler]:
     """Make a handler for `name` (registered on Socket.IO by `sockets.register`, from create_app). With `login`,
     an anonymous socket is refused with that message
-    and the handler receives the socket's user; its use case re-checks the login session in its
-    own transaction (`connection.perform`). `limits(user)` replaces the generic per-socket flood
+    and the handler receives the socket's user; the use cases it performs re-check the login session in
+    their own transaction (`usecases.perform`). `limits(user)` replaces the generic per-socket flood
     check with the event's own rate limits (bids)."""
 
     def register(handler: Handler) -> Handler:
@@ -88,7 +89,8 @@ def event(
                     user = connection.socket_user()
                     if user is None:
                         raise NotLoggedIn(login)
-                    return handler(user, payload)
+                    with acting_as(connection.socket_login()):
+                        return handler(user, payload)
             except Exception as exc:
                 return ack_for(name, exc)
 

@@ -1,26 +1,24 @@
 """Socket.IO events of auctions: join and leave a room, bid, finish, watch (docs/socket-protocol.md).
 
-Each handler parses its payload, calls one use case, and returns the ack; the
-use case's messages are delivered by `Database.run` after its commit, and failures
-become error acks in `acks.event`.
+Each handler parses its payload, calls one use case through `usecases.perform`, and returns the ack;
+the use case's messages are delivered after its commit, and failures become error acks in `acks.event`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, session
+from flask import current_app
 
 from ...accounts import PublicUser
 from ...auctions import bids, closing
 from ...auctions import watching as watching_
 from ...db import DatabaseUnavailable
 from ...errors import Invalid, RateLimited
-from ..web.auth import SESSION_KEY
+from ..usecases import perform
 from . import presence
 from .acks import event
-from .bid_queue import bid_queue
-from .connection import client_ip, perform, rate_limited, socket_user, watched
+from .connection import client_ip, rate_limited, socket_user, watched
 
 
 def auction_id_of(data: dict[str, Any]) -> int:
@@ -64,8 +62,8 @@ def on_bid(user: PublicUser, data: dict[str, Any]) -> dict[str, Any]:
         max_amount=data.get("max_amount"),
         soft_close_seconds=current_app.config["SOFT_CLOSE_SECONDS"],
     )
-    # Decided with the other bids that queue for this auction meanwhile (group commit, bid_queue.py).
-    return bid_queue().submit(command, session.get(SESSION_KEY)).as_ack()
+    # Decided with the other bids that queue meanwhile (the bid queue create_app gives `bids.place`, bid_queue.py).
+    return perform(bids.place, command).as_ack()
 
 
 @event("finish_auction", login="log in to do this")

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from math import inf
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 
 from ... import accounts, runtime
 from ...auctions import bids
@@ -178,8 +178,3 @@ class BidQueue:
                 own = [item for item in batch if item.command.auction_id == auction_id]
                 results.update(zip(map(id, own), self._run(own), strict=True))
             return [results[id(item)] for item in batch]
-
-
-def bid_queue() -> BidQueue:
-    """This app's queue (create_app makes it)."""
-    return current_app.extensions["auction.bid_queue"]

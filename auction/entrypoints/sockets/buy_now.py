@@ -8,9 +8,9 @@ from flask import current_app
 
 from ...accounts import PublicUser
 from ...auctions import buy_now
+from ..usecases import perform
 from .acks import event
 from .auctions import _bid_limits, auction_id_of
-from .connection import perform
 
 
 @event("buy_now", login="log in to do this", limits=_bid_limits)

@@ -9,9 +9,7 @@ kept in step with connects and disconnects.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from contextlib import suppress
-from typing import Any
 
 from flask import current_app, request, session
 from flask_socketio import join_room, leave_room
@@ -22,8 +20,8 @@ from ...accounts import PublicUser
 from ...auctions import watching
 from ...db import DatabaseUnavailable
 from ...errors import ServiceError
-from ...extensions import get_db
 from ...outbox import user_room
+from ..usecases import SocketLogin, read
 from ..web.auth import SESSION_KEY
 
 log = logging.getLogger(__name__)
@@ -77,13 +75,13 @@ def connect() -> None:
 def _log_in(token: str | None) -> PublicUser | None:
     """The socket becomes the user its login cookie names (raises DatabaseUnavailable, changing nothing,
     if that cannot be read): it joins the user's room and learns which auctions the user follows."""
-    user = get_db().transaction(accounts.user_for_token, token) if token else None
+    user = read(accounts.user_for_token, token) if token else None
     session[USER_KEY] = user
     session[PENDING_KEY] = False
     if user is not None:
         join_room(user_room(user.id))
         with suppress(DatabaseUnavailable):  # join_auction then says "not watching" until a reconnect
-            session[WATCHING_KEY] = set(get_db().transaction(watching.watched_ids, user.id))
+            session[WATCHING_KEY] = set(read(watching.watched_ids, user.id))
     return user
 
 
@@ -97,12 +95,9 @@ def forget_user() -> None:
         log.info("event=socket_session_ended sid=%s user_id=%s", request.sid, user.id)
 
 
-def login_precondition() -> Callable[[Session], None]:
-    """A check for the event's own transaction: the socket's login session is still valid.
-
-    Run by `Database.run(..., precondition=...)` before the use case, so a socket whose
-    user logged out cannot act, at no extra transaction.
-    """
+def socket_login() -> SocketLogin:
+    """The login an acting event's use cases re-check in their own transaction (`usecases.perform`), so a
+    socket whose user logged out cannot act, at no extra transaction."""
     token = session.get(SESSION_KEY)
     user = socket_user()
 
@@ -111,7 +106,7 @@ def login_precondition() -> Callable[[Session], None]:
         if user is None or current is None or current.id != user.id:
             raise NotLoggedIn("your session has ended; log in again")
 
-    return check
+    return SocketLogin(token, check)
 
 
 def verified_user() -> PublicUser | None:
@@ -121,7 +116,7 @@ def verified_user() -> PublicUser | None:
     if user is None:
         return None
     try:
-        current = get_db().transaction(accounts.user_for_token, session.get(SESSION_KEY))
+        current = read(accounts.user_for_token, session.get(SESSION_KEY))
     except DatabaseUnavailable:
         return user  # the event's own unit of work answers `unavailable`
     if current is None or current.id != user.id:
@@ -141,8 +136,3 @@ def rate_limited(name: str, key: object) -> bool:
 def flooding() -> bool:
     """True when this connection or its address sends events faster than a person could."""
     return rate_limited("socket_event_sid", request.sid) or rate_limited("socket_event_ip", client_ip())
-
-
-def perform(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run an acting event's use case with the login re-check in the same transaction."""
-    return get_db().run(fn, *args, precondition=login_precondition())

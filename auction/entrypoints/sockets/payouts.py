@@ -15,8 +15,9 @@ from flask import current_app
 from ... import accounts
 from ...accounts import PublicUser
 from ...errors import RateLimited
-from ...extensions import get_asaas, get_db
+from ...extensions import get_asaas
 from ...payouts import withdrawals
+from ..usecases import database
 from .acks import event
 from .connection import NotLoggedIn, client_ip, rate_limited, verified_user
 
@@ -33,11 +34,11 @@ def on_withdraw(_user: PublicUser, data: dict[str, Any]) -> dict[str, Any]:
     if user is None:
         raise NotLoggedIn("log in to withdraw")
     accounts.authorize_withdrawal(
-        get_db(), user.id, str(data.get("password") or ""), current_app.config["WITHDRAWAL_COOLDOWN_HOURS"]
+        database(), user.id, str(data.get("password") or ""), current_app.config["WITHDRAWAL_COOLDOWN_HOURS"]
     )
     limits = withdrawals.WithdrawalLimits.from_config(current_app.config)
     command = withdrawals.RequestWithdrawal(
         user.id, data.get("amount"), data.get("pix_key"), data.get("pix_key_type"), limits
     )
-    withdrawal_id, status = withdrawals.withdraw(get_db(), get_asaas(), command)
+    withdrawal_id, status = withdrawals.withdraw(database(), get_asaas(), command)
     return {"ok": True, "withdrawal_id": withdrawal_id, "status": status}

@@ -14,8 +14,9 @@ from flask import current_app
 
 from ...accounts import PublicUser
 from ...errors import RateLimited
-from ...extensions import get_asaas, get_db
+from ...extensions import get_asaas
 from ...payments import topups
+from ..usecases import database
 from .acks import event
 from .connection import NotLoggedIn, client_ip, rate_limited, verified_user
 
@@ -38,7 +39,7 @@ def on_add_money(_user: PublicUser, data: dict[str, Any]) -> dict[str, Any]:
         billing_type=data.get("billing_type", "PIX"),
         return_url=f"{current_app.config['PUBLIC_URL']}/wallet/payments/{{id}}",
     )
-    topup = topups.create_topup(get_db(), get_asaas(), command)
+    topup = topups.create_topup(database(), get_asaas(), command)
     return {
         "ok": True,
         "payment_id": topup.payment_id,

@@ -17,8 +17,8 @@ from wtforms.validators import DataRequired, Length
 from ...accounts import lifecycle, personal_data, security
 from ...accounts.lifecycle import PLACEHOLDER, Link
 from ...accounts.queries import token_hash
-from ...extensions import get_db
 from ..i18n import localize
+from ..usecases import perform, read
 from .auth import (
     PENDING_2FA,
     SESSION_KEY,
@@ -80,7 +80,7 @@ def _mail_limited(*keys: tuple[str, object]) -> bool:
 
 @bp.get("/verify-email/<token>")
 def verify_email(token: str) -> Any:
-    get_db().run(lifecycle.verify_email, token)
+    perform(lifecycle.verify_email, token)
     flash(_("Your e-mail address is confirmed."), "success")
     return redirect(url_for("wallet_pages.wallet") if session.get(SESSION_KEY) else url_for("auth.login"))
 
@@ -91,7 +91,7 @@ def resend_verification() -> Any:
     user = signed_in_user()
     if _mail_limited(("mail_user", user.id), ("mail_ip", client_ip())):
         flash(_("We sent a link a moment ago; wait a while before asking again."), "error")
-    elif get_db().run(lifecycle.send_verification, user.id, link("account.verify_email")):
+    elif perform(lifecycle.send_verification, user.id, link("account.verify_email")):
         flash(_("We sent a new confirmation link to your e-mail address."), "success")
     return redirect(safe_next(request.form.get("next")), code=303)
 
@@ -108,22 +108,22 @@ def forgot_password() -> Any:
             form.email.errors.append(_("too many requests; wait a moment and try again"))
             return rate_limited_page("account/forgot.html", form)
         # Per account too (the same answer either way, so the limit reveals nothing).
-        user_id = get_db().transaction(lifecycle.account_for_address, address)
+        user_id = read(lifecycle.account_for_address, address)
         if user_id is not None and rate_limited("mail_user", user_id):
             log.info("event=password_reset_over_limit user_id=%s", user_id)
         elif user_id is not None:
-            get_db().run(lifecycle.request_password_reset, address, link("account.reset_password"))
+            perform(lifecycle.request_password_reset, address, link("account.reset_password"))
         return render_template("account/forgot_sent.html")
     return render_template("account/forgot.html", form=form), 400 if request.method == "POST" else 200
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
 def reset_password(token: str) -> Any:
-    get_db().transaction(lifecycle.check_reset_link, token)  # a bad link gets its page before any form
+    read(lifecycle.check_reset_link, token)  # a bad link gets its page before any form
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
-            get_db().run(lifecycle.reset_password, token, form.password.data, url_for("account.forgot_password"))
+            perform(lifecycle.reset_password, token, form.password.data, url_for("account.forgot_password"))
         except lifecycle.RegistrationError as exc:
             form.password.errors.append(localize(exc.message))
         else:
@@ -138,8 +138,7 @@ def reset_password(token: str) -> Any:
 
 def _account_page(**forms: Any) -> Any:
     user = signed_in_user()
-    db = get_db()
-    page = db.transaction(
+    page = read(
         security.account_page, user.id, session.get(SESSION_KEY), current_app.config["WITHDRAWAL_COOLDOWN_HOURS"]
     )
     defaults = {"password_form": ChangePasswordForm(), "email_form": ChangeEmailForm(), "end_form": ConfirmForm()}
@@ -161,7 +160,7 @@ def change_password() -> Any:
         if _mail_limited(("mail_user", user.id)):
             abort(429)
         try:
-            get_db().run(
+            perform(
                 lifecycle.change_password,
                 user.id,
                 form.current_password.data,
@@ -188,7 +187,7 @@ def change_email() -> Any:
         if _mail_limited(("mail_user", user.id), ("mail_ip", client_ip())):
             abort(429)
         try:
-            new = get_db().run(
+            new = perform(
                 lifecycle.request_email_change,
                 user.id,
                 form.current_password.data,
@@ -211,7 +210,7 @@ def change_email() -> Any:
 
 @bp.get("/account/email/confirm/<token>")
 def confirm_email(token: str) -> Any:
-    get_db().run(lifecycle.confirm_email_change, token, link("account.not_me"))
+    perform(lifecycle.confirm_email_change, token, link("account.not_me"))
     flash(_("Your new e-mail address is confirmed."), "success")
     return redirect(url_for("account.account") if session.get(SESSION_KEY) else url_for("auth.login"))
 
@@ -219,10 +218,10 @@ def confirm_email(token: str) -> Any:
 @bp.route("/account/email/not-me/<token>", methods=["GET", "POST"])
 def not_me(token: str) -> Any:
     """One button (a GET changes nothing: mail scanners open links)."""
-    get_db().transaction(lifecycle.check_undo_link, token)
+    read(lifecycle.check_undo_link, token)
     form = ConfirmForm()
     if form.validate_on_submit():
-        get_db().run(lifecycle.undo_email_change, token)
+        perform(lifecycle.undo_email_change, token)
         session.clear()
         flash(_("Your e-mail address is back and everyone was logged out. Choose a new password now."), "success")
         return redirect(url_for("account.forgot_password"), code=303)
@@ -234,7 +233,7 @@ def not_me(token: str) -> Any:
 def end_other_sessions() -> Any:
     user = signed_in_user()
     if ConfirmForm().validate_on_submit():
-        ended = get_db().transaction(security.end_other_sessions, user.id, session[SESSION_KEY])
+        ended = read(security.end_other_sessions, user.id, session[SESSION_KEY])
         flash(_("%(count)d other sessions were logged out.", count=ended), "success")
     return redirect(url_for("account.account"), code=303)
 
@@ -252,7 +251,7 @@ def login_code() -> Any:
         if rate_limited("login_user", f"2fa:{user_id}") or rate_limited("login_ip", client_ip()):
             form.code.errors.append(_("too many login attempts; wait a minute and try again"))
             return rate_limited_page("account/login_code.html", form)
-        if get_db().run(security.check_second_factor, user_id, form.code.data):
+        if perform(security.check_second_factor, user_id, form.code.data):
             begin_login(user_id)
             log.info("event=login user_id=%s second_factor=yes", user_id)
             return redirect(safe_next(request.args.get("next")))
@@ -274,17 +273,16 @@ def _qr(uri: str) -> str:
 @login_required
 def two_factor() -> Any:
     user = signed_in_user()
-    db = get_db()
     form = CodeForm()
-    if db.transaction(security.second_factor_on, user.id):
+    if read(security.second_factor_on, user.id):
         return render_template("account/two_factor.html", enabled=True, form=form)
     if form.validate_on_submit():
-        codes = db.run(security.enable_totp, user.id, form.code.data)
+        codes = perform(security.enable_totp, user.id, form.code.data)
         if codes is not None:
             # Shown once: only their hashes are kept.
             return render_template("account/recovery_codes.html", codes=codes)
         form.code.errors.append(_("that code is not right"))
-    uri = db.transaction(security.start_totp, user.id)
+    uri = read(security.start_totp, user.id)
     secret = uri.split("secret=", 1)[1].split("&", 1)[0]
     status = 400 if request.method == "POST" else 200
     return render_template("account/two_factor.html", enabled=False, form=form, qr=_qr(uri), secret=secret), status
@@ -295,7 +293,7 @@ def two_factor() -> Any:
 def disable_two_factor() -> Any:
     user = signed_in_user()
     form = CodeForm()
-    if form.validate_on_submit() and get_db().run(security.disable_totp, user.id, form.code.data):
+    if form.validate_on_submit() and perform(security.disable_totp, user.id, form.code.data):
         flash(_("Two-factor login is off."), "success")
         return redirect(url_for("account.account"), code=303)
     flash(_("that code is not right"), "error")
@@ -313,7 +311,7 @@ class DeleteForm(FlaskForm):
 @login_required
 def my_data() -> Any:
     user = signed_in_user()
-    blockers = get_db().transaction(personal_data.deletion_blockers, user.id)
+    blockers = read(personal_data.deletion_blockers, user.id)
     return render_template("account/my_data.html", blockers=blockers, form=DeleteForm())
 
 
@@ -321,7 +319,7 @@ def my_data() -> Any:
 @login_required
 def my_data_json() -> Any:
     user = signed_in_user()
-    data = get_db().transaction(personal_data.export, user.id)
+    data = read(personal_data.export, user.id)
     log.info("event=personal_data_exported user_id=%s", user.id)
     body = json.dumps(data, ensure_ascii=False, indent=2)
     return (
@@ -341,7 +339,7 @@ def delete_account() -> Any:
     form = DeleteForm()
     if not form.validate_on_submit():
         return render_template("account/my_data.html", blockers=[], form=form), 400
-    blockers = get_db().run(personal_data.delete_account, user.id, form.password.data)
+    blockers = perform(personal_data.delete_account, user.id, form.password.data)
     if blockers:
         return render_template("account/my_data.html", blockers=blockers, form=form, refused=True), 409
     session.clear()

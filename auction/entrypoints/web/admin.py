@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ...auctions import closing, listing
 from ...errors import NotFound, ServiceError
-from ...extensions import get_asaas, get_db
+from ...extensions import get_asaas
 from ...mail import queries as mail_queries
 from ...models import Auction, Payment, User, Wallet, WebhookDelivery
 from ...money import parse_brl
@@ -25,6 +25,7 @@ from ...payments.topups import TopUpLimits
 from ...payouts import deliveries as transfer_deliveries
 from ...uow import UnitOfWork
 from ..i18n import localize
+from ..usecases import database, perform, read
 from .auth import admin_required, signed_in_user
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -70,7 +71,7 @@ def _counts(session: Session) -> dict[str, int]:
 
 @bp.get("/")
 def dashboard() -> Any:
-    return render_template("admin/dashboard.html", counts=get_db().transaction(_counts))
+    return render_template("admin/dashboard.html", counts=read(_counts))
 
 
 def _users(session: Session) -> list[Any]:
@@ -86,7 +87,7 @@ def _users(session: Session) -> list[Any]:
 
 @bp.get("/users")
 def users() -> Any:
-    return render_template("admin/users.html", users=get_db().transaction(_users))
+    return render_template("admin/users.html", users=read(_users))
 
 
 def _auctions(session: Session) -> list[Any]:
@@ -103,13 +104,13 @@ def _auctions(session: Session) -> list[Any]:
 
 @bp.get("/auctions")
 def auctions() -> Any:
-    return render_template("admin/auctions.html", rows=get_db().transaction(_auctions))
+    return render_template("admin/auctions.html", rows=read(_auctions))
 
 
 def _auction_action(fn: Any, *args: Any, done: str) -> Any:
     """Run one auction use case; a refusal goes back to the page flashed (web/errors.py)."""
     user = signed_in_user()
-    get_db().run(fn, *args)
+    perform(fn, *args)
     log.info("event=admin_auction_action action=%s args=%s admin_id=%s", fn.__name__, args, user.id)
     flash(done, "success")
     return redirect(url_for("admin.auctions"))
@@ -145,7 +146,7 @@ def _payments(session: Session, unmatched_only: bool, budget: int) -> dict[str, 
 @bp.get("/payments")
 def payments() -> Any:
     unmatched_only = request.args.get("unmatched") == "1"
-    page = get_db().transaction(_payments, unmatched_only, current_app.config["ASAAS_RECONCILE_BUDGET"])
+    page = read(_payments, unmatched_only, current_app.config["ASAAS_RECONCILE_BUDGET"])
     return render_template("admin/payments.html", **page, unmatched_only=unmatched_only)
 
 
@@ -165,7 +166,7 @@ def _assign(uow: UnitOfWork, payment_id: int, username: str, policy: CreditPolic
 def assign_payment(payment_id: int) -> Any:
     try:
         policy = CreditPolicy.from_config(current_app.config)
-        get_db().run(_assign, payment_id, request.form.get("username") or "", policy)
+        perform(_assign, payment_id, request.form.get("username") or "", policy)
     except ServiceError as exc:
         flash(localize(exc.message), "error")
     else:
@@ -181,7 +182,7 @@ def create_payment_link() -> Any:
         command = links.CreatePaymentLink(
             user.id, request.form.get("name") or "", amount, TopUpLimits.from_config(current_app.config)
         )
-        links.create_payment_link(get_db(), get_asaas(), command)
+        links.create_payment_link(database(), get_asaas(), command)
     except (ValueError, ServiceError) as exc:
         flash(_("Could not create the link: %(reason)s", reason=localize(str(getattr(exc, "message", exc)))), "error")
     else:
@@ -192,14 +193,14 @@ def create_payment_link() -> Any:
 @bp.get("/deliveries")
 def deliveries() -> Any:
     outcome = request.args.get("outcome") or None
-    rows = get_db().transaction(lambda s: queries.list_deliveries(s, outcome=outcome, limit=PAGE_SIZE))
+    rows = read(lambda s: queries.list_deliveries(s, outcome=outcome, limit=PAGE_SIZE))
     return render_template("admin/deliveries.html", rows=rows, outcome=outcome)
 
 
 @bp.get("/deliveries/<int:delivery_id>")
 def delivery(delivery_id: int) -> Any:
     try:
-        row = get_db().transaction(queries.get_delivery, delivery_id)
+        row = read(queries.get_delivery, delivery_id)
     except NotFound:
         abort(404)
     return render_template("admin/delivery.html", d=row, body=redact(row["raw_body"]))
@@ -208,16 +209,14 @@ def delivery(delivery_id: int) -> Any:
 @bp.post("/deliveries/<int:delivery_id>/reprocess")
 def reprocess(delivery_id: int) -> Any:
     user = signed_in_user()
-    event = get_db().transaction(
-        lambda s: s.scalar(select(WebhookDelivery.event).where(WebhookDelivery.id == delivery_id))
-    )
+    event = read(lambda s: s.scalar(select(WebhookDelivery.event).where(WebhookDelivery.id == delivery_id)))
     if event and event.startswith(transfer_deliveries.PREFIX):  # a TRANSFER_* delivery (auction.payouts)
-        outcome = get_db().run(transfer_deliveries.process, delivery_id, True)
+        outcome = perform(transfer_deliveries.process, delivery_id, True)
         log.info("event=admin_reprocess delivery_id=%s admin_id=%s outcome=%s", delivery_id, user.id, outcome)
         flash(_("Re-processed: %(outcome)s.", outcome=outcome_label(outcome)), "success")
         return redirect(url_for("admin.delivery", delivery_id=delivery_id))
     try:
-        result = reprocess_delivery(get_db(), delivery_id, policy=CreditPolicy.from_config(current_app.config))
+        result = reprocess_delivery(database(), delivery_id, policy=CreditPolicy.from_config(current_app.config))
     except NotFound:
         abort(404)
     log.info("event=admin_reprocess delivery_id=%s admin_id=%s outcome=%s", delivery_id, user.id, result.outcome)
@@ -241,12 +240,12 @@ def _mail(session: Session) -> dict[str, Any]:
 @bp.get("/mail")
 def mail() -> Any:
     """The outbox: how many messages wait, failed (to be tried again), were sent, or gave up."""
-    return render_template("admin/mail.html", **get_db().transaction(_mail))
+    return render_template("admin/mail.html", **read(_mail))
 
 
 @bp.post("/mail/<int:mail_id>/send-again")
 def mail_send_again(mail_id: int) -> Any:
-    if get_db().transaction(mail_queries.send_again, mail_id):
+    if read(mail_queries.send_again, mail_id):
         log.info("event=admin_mail_send_again mail_id=%s admin_id=%s", mail_id, signed_in_user().id)
         flash(_("The message is queued again."), "success")
     else:

@@ -13,7 +13,7 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from ...errors import ServiceError
-from ...extensions import get_asaas, get_db
+from ...extensions import get_asaas
 from ...money import format_brl
 from ...payments import queries, quota, webhook_setup
 from ...payments.balance import BalanceCheck
@@ -22,6 +22,7 @@ from ...payments.client import AsaasError
 from ...payments.events import CreditPolicy
 from ..i18n import localize
 from ..jobs import run_balance_check
+from ..usecases import perform, read
 from .admin import bp
 from .auth import signed_in_user
 
@@ -34,7 +35,7 @@ def credit_cash(payment_id: int) -> Any:
     admin = signed_in_user()
     command = CreditCashReceipt(payment_id, admin.id, CreditPolicy.from_config(current_app.config))
     try:
-        result = get_db().run(credit_cash_receipt, command)
+        result = perform(credit_cash_receipt, command)
     except ServiceError as exc:
         flash(localize(exc.message), "error")
     else:
@@ -75,13 +76,12 @@ def _health_page(balance_check: BalanceCheck | None = None) -> Any:
         status = webhook_setup.webhook_status(get_asaas(), _webhook_url())
     except ServiceError as exc:
         status, error = None, exc.message
-    db = get_db()
     return render_template(
         "admin/payments_asaas.html",
         status=status,
         error=error,
-        failed=db.transaction(queries.failed_delivery_count),
-        usage=db.transaction(quota.usage, current_app.config["ASAAS_RECONCILE_BUDGET"]),
+        failed=read(queries.failed_delivery_count),
+        usage=read(quota.usage, current_app.config["ASAAS_RECONCILE_BUDGET"]),
         endpoint_limits=dict(get_asaas().limits),
         quota=quota.ASAAS_QUOTA,
         balance_check=balance_check,

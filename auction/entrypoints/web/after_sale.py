@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from ... import clock
 from ...auctions import relisting, second_chance
-from ...extensions import get_db
 from ...models import Auction, SaleEvent
+from ..usecases import perform, read
 from . import photos
 from .auth import login_required, signed_in_user
 
@@ -74,10 +74,10 @@ def relist(auction_id: int) -> Any:
     """One action: the same item again, photos copied (the old auction keeps its own files)."""
     user = signed_in_user()
     event_id = request.form.get("event_id", type=int) or None
-    names = get_db().transaction(photos.filenames, auction_id)
+    names = read(photos.filenames, auction_id)
     copies = photos.copy(names)
     try:
-        new_id = get_db().run(relisting.relist, relisting.Relist(auction_id, user.id, event_id, copies))
+        new_id = perform(relisting.relist, relisting.Relist(auction_id, user.id, event_id, copies))
     except Exception:
         photos.discard_names(list(copies.values()))
         raise
@@ -91,7 +91,7 @@ def relist(auction_id: int) -> Any:
 def offer(auction_id: int) -> Any:
     bidder_id = request.form.get("bidder_id", type=int) or 0
     command = second_chance.MakeOffer(auction_id, signed_in_user().id, bidder_id)
-    made = get_db().run(lambda uow: second_chance.make_offer(uow, command).id)
+    made = perform(lambda uow: second_chance.make_offer(uow, command).id)
     log.info("event=second_chance_offered auction_id=%s offer_id=%s", auction_id, made)
     flash(_("Second-chance offer sent; the bidder has 48 hours to accept."), "success")
     return redirect(url_for("auctions.detail", auction_id=auction_id), code=303)
@@ -103,7 +103,7 @@ def answer(offer_id: int, choice: str) -> Any:
     command = second_chance.AnswerOffer(
         offer_id, signed_in_user().id, choice == "accept", current_app.config["PLATFORM_FEE_BPS"]
     )
-    answered = get_db().run(lambda uow: _answered(second_chance.answer(uow, command)))
+    answered = perform(lambda uow: _answered(second_chance.answer(uow, command)))
     log.info("event=second_chance_answered offer_id=%s choice=%s", offer_id, choice)
     if answered[1] is not None:
         flash(_("Accepted: the money is in escrow and your order is open."), "success")

@@ -15,9 +15,10 @@ from ...alerts import preferences, push
 from ...alerts.catalogue import BY_KEY, KINDS, Channel
 from ...config import PROJECT_ROOT
 from ...errors import Invalid
-from ...extensions import csrf, get_db
+from ...extensions import csrf
 from ...models import AlertDelivery
 from .. import alerts, i18n
+from ..usecases import read
 from .auth import admin_required, login_required, signed_in_user
 
 bp = Blueprint("alerts_pages", __name__)
@@ -29,7 +30,7 @@ SERVICE_WORKER = PROJECT_ROOT / "static" / "js" / "sw.js"
 @login_required
 def preferences_page() -> Any:
     user = signed_in_user()
-    prefs, devices = get_db().transaction(lambda s: (preferences.of(s, user.id), push.count(s, user.id)))
+    prefs, devices = read(lambda s: (preferences.of(s, user.id), push.count(s, user.id)))
     return render_template(
         "alerts/preferences.html",
         grid=prefs.grid(),
@@ -52,7 +53,7 @@ def save_preferences() -> Any:
         if not kind.always_on
         for channel in Channel
     }
-    get_db().transaction(
+    read(
         preferences.save,
         user.id,
         choices,
@@ -71,7 +72,7 @@ def subscribe_push() -> Any:
     body = request.get_json(silent=True) or {}
     keys = body.get("keys") if isinstance(body.get("keys"), dict) else {}
     try:
-        sub_id = get_db().transaction(
+        sub_id = read(
             _subscribe,
             user.id,
             str(body.get("endpoint") or ""),
@@ -95,7 +96,7 @@ def _subscribe(session: Session, user_id: int, endpoint: str, p256dh: str, auth:
 def unsubscribe_push() -> Any:
     user = signed_in_user()
     body = request.get_json(silent=True) or {}
-    removed = get_db().transaction(push.unsubscribe, user.id, str(body.get("endpoint") or ""))
+    removed = read(push.unsubscribe, user.id, str(body.get("endpoint") or ""))
     return jsonify(ok=True, removed=removed)
 
 
@@ -125,7 +126,7 @@ def unsubscribe(token: str) -> Any:
     user_id, kind_key = found
     if BY_KEY[kind_key].always_on:
         return render_template("alerts/unsubscribe.html", kind_label=alerts.label(kind_key), always_on=True), 409
-    get_db().transaction(preferences.save, user_id, {(kind_key, Channel.EMAIL.value): False})
+    read(preferences.save, user_id, {(kind_key, Channel.EMAIL.value): False})
     log.info("event=alert_unsubscribed user_id=%s kind=%s channel=email", user_id, kind_key)
     if request.form.get("List-Unsubscribe") == "One-Click":
         return _("You will no longer receive these e-mails."), 200, {"Content-Type": "text/plain; charset=utf-8"}
@@ -142,7 +143,7 @@ def _bad_token() -> Any:
 def admin_alerts() -> Any:
     """Counts per status and channel, and the deliveries that gave up (dead), newest first."""
 
-    def read(session: Session) -> tuple[list[Any], list[AlertDelivery]]:
+    def counts_and_dead(session: Session) -> tuple[list[Any], list[AlertDelivery]]:
         counts = session.execute(
             select(AlertDelivery.status, AlertDelivery.channel, func.count())
             .group_by(AlertDelivery.status, AlertDelivery.channel)
@@ -153,7 +154,7 @@ def admin_alerts() -> Any:
         ).all()
         return list(counts), list(dead)
 
-    counts, dead = get_db().transaction(read)
+    counts, dead = read(counts_and_dead)
     return render_template(
         "admin/alerts.html", counts=counts, dead=dead, max_attempts=current_app.config["ALERT_MAX_ATTEMPTS"]
     )

@@ -22,12 +22,12 @@ from ... import clock
 from ...auctions import buy_now, listing, privacy, queries, watching, watchlist
 from ...brazil import UFS
 from ...errors import ServiceError
-from ...extensions import get_db
 from ...models import Auction, AuctionPhoto, AuctionStatus, SaleEvent, User
 from ...orders import queries as order_queries
 from ...orders import ratings
 from ...uow import UnitOfWork
 from ..i18n import localize
+from ..usecases import perform, read
 from . import after_sale, photos, sellers
 from .auth import current_user, login_required, signed_in_user
 from .forms import ReaisField
@@ -198,7 +198,7 @@ def without_repeated_raises(bids: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @bp.get("/auctions/<int:auction_id>")
 def detail(auction_id: int) -> Any:
     user = current_user()
-    state = get_db().transaction(_auction_page, auction_id, user.id if user else None, bool(user and user.is_admin))
+    state = read(_auction_page, auction_id, user.id if user else None, bool(user and user.is_admin))
     soft_close = current_app.config["SOFT_CLOSE_SECONDS"]
     return render_template(
         "auctions/detail.html",
@@ -221,7 +221,7 @@ def _watchlist(session: Session, user_id: int) -> dict[str, Any]:
 @bp.get("/me/watchlist")
 @login_required
 def watchlist_page() -> Any:
-    return render_template("auctions/watchlist.html", **get_db().transaction(_watchlist, signed_in_user().id))
+    return render_template("auctions/watchlist.html", **read(_watchlist, signed_in_user().id))
 
 
 @bp.post("/auctions/<int:auction_id>/watch")
@@ -229,7 +229,7 @@ def watchlist_page() -> Any:
 def toggle_watch(auction_id: int) -> Any:
     """The no-JS path of the watch button (with JS the socket's watch/unwatch events do it)."""
     user = signed_in_user()
-    now_watching = get_db().run(watching.set_watching, user.id, auction_id, request.form.get("watch") == "1")
+    now_watching = perform(watching.set_watching, user.id, auction_id, request.form.get("watch") == "1")
     flash(_("You are watching this auction.") if now_watching else _("You stopped watching this auction."), "info")
     return redirect(url_for("auctions.detail", auction_id=auction_id))
 
@@ -270,7 +270,7 @@ def _create(form: SellForm, checked: list[tuple[bytes, str, str]]) -> int | None
     stored = photos.store(checked)
     starts_at = clock.now() + timedelta(minutes=form.starts_in.data or 0)
     try:
-        auction_id = get_db().run(
+        auction_id = perform(
             _create_with_photos,
             listing.NewAuction(
                 seller_id=user.id,
@@ -328,11 +328,11 @@ def _with_orders(session: Session, rows_of: Any, user_id: int) -> dict[str, Any]
 @login_required
 def my_bids() -> Any:
     user = signed_in_user()
-    return render_template("auctions/my_bids.html", **get_db().transaction(_with_orders, queries.my_bids, user.id))
+    return render_template("auctions/my_bids.html", **read(_with_orders, queries.my_bids, user.id))
 
 
 @bp.get("/me/auctions")
 @login_required
 def my_auctions() -> Any:
     user = signed_in_user()
-    return render_template("auctions/my_auctions.html", **get_db().transaction(_with_orders, _my_auctions, user.id))
+    return render_template("auctions/my_auctions.html", **read(_with_orders, _my_auctions, user.id))

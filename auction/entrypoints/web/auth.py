@@ -32,10 +32,10 @@ from wtforms.validators import DataRequired, Length
 
 from ... import accounts
 from ...accounts.lifecycle import PLACEHOLDER
-from ...extensions import get_db
 from ...uow import UnitOfWork
 from .. import i18n
 from ..i18n import localize
+from ..usecases import perform, read
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
             return redirect(url_for("auth.login", next=_here()))
         if not user.is_admin:
             abort(403)
-        if current_app.config["PRODUCTION"] and not get_db().transaction(accounts.second_factor_on, user.id):
+        if current_app.config["PRODUCTION"] and not read(accounts.second_factor_on, user.id):
             # In production an admin account opens no admin page without two-factor login.
             flash(_("Admin pages need two-factor login: turn it on first."), "error")
             return redirect(url_for("account.two_factor"))
@@ -146,7 +146,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _load_user() -> None:
         token = session.get(SESSION_KEY)
-        g.user = get_db().transaction(accounts.user_for_token, token) if token else None
+        g.user = read(accounts.user_for_token, token) if token else None
 
     @app.context_processor
     def _inject_user() -> dict[str, Any]:
@@ -170,7 +170,7 @@ def _device_id() -> str:
 
 
 def begin_login(user_id: int) -> None:
-    token = get_db().run(
+    token = perform(
         accounts.begin_session,
         user_id,
         user_agent=request.user_agent.string,
@@ -240,9 +240,7 @@ def register() -> Any:
             form.invitation.errors.append(_("a valid invitation token is required to register"))
         else:
             try:
-                user = get_db().run(
-                    _register, form, i18n.language(), url_for("account.verify_email", token=PLACEHOLDER)
-                )
+                user = perform(_register, form, i18n.language(), url_for("account.verify_email", token=PLACEHOLDER))
             except accounts.RegistrationError as exc:
                 getattr(form, exc.field).errors.append(localize(exc.message))
             else:
@@ -263,7 +261,7 @@ def login() -> Any:
             form.password.errors.append(_("too many login attempts; wait a minute and try again"))
             return rate_limited_page("auth/login.html", form)
         else:
-            attempt = get_db().run(accounts.attempt_login, form.username.data, form.password.data)
+            attempt = perform(accounts.attempt_login, form.username.data, form.password.data)
             if attempt.user_id is None:
                 log.info("event=login_failed ip=%s", client_ip())
                 form.password.errors.append(str(LOGIN_REFUSED))
@@ -299,7 +297,7 @@ def refused_form_page(endpoint: str | None) -> str | None:
 def logout() -> Any:
     token = session.get(SESSION_KEY)
     if token:
-        get_db().transaction(accounts.end_session, token)
+        read(accounts.end_session, token)
     session.clear()
     flash(_("You are logged out."), "info")
     return redirect(url_for("pages.index"))

@@ -11,8 +11,8 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template
 
-from ...extensions import get_db
 from ...mail import queries
+from ..usecases import read
 
 bp = Blueprint("dev_mail", __name__, url_prefix="/dev/mail")
 
@@ -23,11 +23,11 @@ HTML_PART_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' d
 
 @bp.get("/")
 def inbox() -> Any:
-    return render_template("dev_mail/inbox.html", rows=get_db().transaction(queries.latest))
+    return render_template("dev_mail/inbox.html", rows=read(queries.latest))
 
 
 def _message(mail_id: int) -> Any:
-    mail = get_db().transaction(queries.one, mail_id)
+    mail = read(queries.one, mail_id)
     if mail is None:
         abort(404)
     return mail

@@ -17,10 +17,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ... import clock
 from ...auctions import catalogue, sale_events
 from ...errors import ServiceError
-from ...extensions import get_db
 from ...money import InvalidAmount, parse_brl
 from ...orders import invoices
 from ..i18n import localize
+from ..usecases import perform, read
 from .auth import current_user, login_required, signed_in_user
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def new_event() -> Any:
             requires_approval=form.requires_approval.data,
         )
         try:
-            event_id = get_db().run(lambda uow: sale_events.create_event(uow, command).id)
+            event_id = perform(lambda uow: sale_events.create_event(uow, command).id)
         except ServiceError as exc:
             field = getattr(form, str(exc.details.get("field", "")), None) or form.title
             field.errors = [*field.errors, localize(exc.message)]
@@ -125,7 +125,7 @@ def detail(event_id: int) -> Any:
     user = current_user()
     page = request.args.get("page", 1, type=int) or 1
     filters = catalogue.Filters.parse(request.args.get("show"), request.args.get("mine"), request.args.get("q"))
-    found = get_db().transaction(_page, event_id, user.id if user else None, page, filters)
+    found = read(_page, event_id, user.id if user else None, page, filters)
     if found is None:
         abort(404)
     premium = format_percent(found["event"].premium_bps / 10_000, "#,##0.##%")
@@ -141,7 +141,7 @@ def add_lot(event_id: int) -> Any:
         flash(_("Choose an auction to add."), "error")
         return redirect(url_for("events.detail", event_id=event_id)), 303
     try:
-        number = get_db().run(sale_events.add_lot, sale_events.AddLot(event_id, auction_id, signed_in_user().id))
+        number = perform(sale_events.add_lot, sale_events.AddLot(event_id, auction_id, signed_in_user().id))
     except ServiceError as exc:
         flash(localize(exc.message), "error")
     else:
@@ -167,7 +167,7 @@ def register(event_id: int) -> Any:
             return redirect(url_for("events.detail", event_id=event_id)), 303
     try:
         command = sale_events.Register(event_id, signed_in_user().id, version, buying_power)
-        get_db().run(sale_events.register, command)
+        perform(sale_events.register, command)
     except ServiceError as exc:
         flash(
             _("Enter the buying power you ask for.")

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from ... import notifications
-from ...extensions import get_db
+from ..usecases import read
 from .auth import login_required, signed_in_user
 
 bp = Blueprint("notifications_pages", __name__)
@@ -17,7 +17,7 @@ bp = Blueprint("notifications_pages", __name__)
 @login_required
 def notifications_list() -> Any:
     user = signed_in_user()
-    rows = get_db().transaction(notifications.list_for, user.id)
+    rows = read(notifications.list_for, user.id)
     return render_template("notifications.html", rows=rows)
 
 
@@ -28,5 +28,5 @@ def mark_read() -> Any:
     user = signed_in_user()
     raw = request.form.get("id")
     ids = [int(raw)] if raw and raw.isdigit() else None
-    get_db().transaction(notifications.mark_read, user.id, ids)
+    read(notifications.mark_read, user.id, ids)
     return redirect(url_for("notifications_pages.notifications_list"))

@@ -10,10 +10,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from ... import clock
-from ...extensions import get_db
 from ...orders import invoices, queries, ratings
 from ...orders import service as orders
 from ...orders.rules import OrderStatus
+from ..usecases import perform, read
 from .auth import login_required, signed_in_user
 
 bp = Blueprint("orders_pages", __name__)
@@ -58,7 +58,7 @@ def _page(session: Session, order_id: int, user_id: int, ship_days: int) -> dict
 @login_required
 def order(order_id: int) -> Any:
     user = signed_in_user()
-    page = get_db().transaction(_page, order_id, user.id, current_app.config["ORDER_SHIP_DAYS"])
+    page = read(_page, order_id, user.id, current_app.config["ORDER_SHIP_DAYS"])
     return render_template(
         "orders/order.html",
         **page,
@@ -80,7 +80,7 @@ def _done(order_id: int, message: str) -> Any:
 def address(order_id: int) -> Any:
     fields = {name: request.form.get(name, "") for name in ADDRESS_FIELDS}
     command = orders.SetAddress(order_id, signed_in_user().id, fields, request.form.get("save") == "1")
-    get_db().run(orders.set_address, command)
+    perform(orders.set_address, command)
     return _done(order_id, _("Delivery address saved."))
 
 
@@ -94,7 +94,7 @@ def ship(order_id: int) -> Any:
         request.form.get("tracking_code", ""),
         current_app.config["ORDER_RELEASE_DAYS"],
     )
-    get_db().run(orders.ship, command)
+    perform(orders.ship, command)
     return _done(order_id, _("Marked as shipped; the buyer was told."))
 
 
@@ -105,18 +105,18 @@ def confirm(order_id: int) -> Any:
     (a page, so it works without JavaScript); only the second, with `confirmed=yes`, releases the escrow."""
     user = signed_in_user()
     if request.form.get("confirmed") != "yes":
-        page = get_db().transaction(_page, order_id, user.id, current_app.config["ORDER_SHIP_DAYS"])
+        page = read(_page, order_id, user.id, current_app.config["ORDER_SHIP_DAYS"])
         order = page["order"]
         if order.buyer_id == user.id and order.status == OrderStatus.SHIPPED:
             return render_template("orders/confirm_receipt.html", order=order)
-    get_db().run(orders.confirm, orders.OrderAction(order_id, user.id))
+    perform(orders.confirm, orders.OrderAction(order_id, user.id))
     return _done(order_id, _("Receipt confirmed; the seller is paid."))
 
 
 @bp.post("/orders/<int:order_id>/dispute")
 @login_required
 def dispute(order_id: int) -> Any:
-    get_db().run(orders.dispute, orders.OpenDispute(order_id, signed_in_user().id, request.form.get("reason", "")))
+    perform(orders.dispute, orders.OpenDispute(order_id, signed_in_user().id, request.form.get("reason", "")))
     return _done(order_id, _("Dispute opened; an admin will decide. The money stays in escrow."))
 
 
@@ -124,7 +124,7 @@ def dispute(order_id: int) -> Any:
 @login_required
 def cancel(order_id: int) -> Any:
     command = orders.CancelOrder(order_id, signed_in_user().id, current_app.config["ORDER_SHIP_DAYS"])
-    get_db().run(orders.cancel, command)
+    perform(orders.cancel, command)
     return _done(order_id, _("Order cancelled; the money is back in your wallet."))
 
 
@@ -135,14 +135,14 @@ def rate(order_id: int) -> Any:
     command = ratings.RateSeller(
         order_id, signed_in_user().id, int(stars) if stars.isdigit() else 0, request.form.get("comment", "")
     )
-    get_db().run(ratings.rate, command)
+    perform(ratings.rate, command)
     return _done(order_id, _("Thank you: your rating is on the seller's profile."))
 
 
 @bp.post("/orders/<int:order_id>/rating/reply")
 @login_required
 def reply(order_id: int) -> Any:
-    get_db().run(ratings.reply, ratings.ReplyToRating(order_id, signed_in_user().id, request.form.get("reply", "")))
+    perform(ratings.reply, ratings.ReplyToRating(order_id, signed_in_user().id, request.form.get("reply", "")))
     return _done(order_id, _("Your answer is on your profile, under the rating."))
 
 
@@ -152,7 +152,7 @@ def invoice(event_id: int) -> Any:
     """The buyer's invoice (nota de arremate) for the event: their own, or `?buyer=` for its sellers and admins."""
     user = signed_in_user()
     buyer_id = request.args.get("buyer", user.id, type=int)
-    found = get_db().transaction(invoices.invoice, event_id, buyer_id, user.id)
+    found = read(invoices.invoice, event_id, buyer_id, user.id)
     return render_template("orders/invoice.html", invoice=found, me=user, status_label=status_label)
 
 
@@ -160,7 +160,7 @@ def invoice(event_id: int) -> Any:
 @login_required
 def shipments(event_id: int) -> Any:
     """The seller's sales in the event, one shipment per buyer."""
-    found = get_db().transaction(invoices.shipments, event_id, signed_in_user().id)
+    found = read(invoices.shipments, event_id, signed_in_user().id)
     return render_template(
         "orders/shipments.html", event_id=event_id, shipments=found, status_label=status_label, fields=ADDRESS_FIELDS
     )
@@ -177,6 +177,6 @@ def ship_all(event_id: int, buyer_id: int) -> Any:
         request.form.get("tracking_code", ""),
         current_app.config["ORDER_RELEASE_DAYS"],
     )
-    shipped = get_db().run(orders.ship_all, command)
+    shipped = perform(orders.ship_all, command)
     flash(_("%(count)d orders marked shipped; the buyer was told.", count=len(shipped)), "success")
     return redirect(url_for("orders_pages.shipments", event_id=event_id), code=303)

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from ... import accounts, clock, notifications, wallet
 from ...auctions import queries
-from ...extensions import get_db
 from .. import i18n
+from ..usecases import read
 from . import js_strings, photos, sellers
 from .auth import current_user, safe_next
 
@@ -51,7 +51,7 @@ def init_app(app: Flask) -> None:
         user = current_user()
         # A page showing the user's money sets `g.nav` from its own snapshot (wallet_pages): the top bar's
         # balance read at another moment than the page's would contradict it beside it.
-        nav = g.get("nav") or (get_db().transaction(nav_counts, user.id) if user else {"available": 0, "unread": 0})
+        nav = g.get("nav") or (read(nav_counts, user.id) if user else {"available": 0, "unread": 0})
         return {
             "nav": nav,
             "server_time": clock.isoformat(clock.now()),
@@ -81,13 +81,13 @@ def index() -> Any:
     if status_filter not in FILTERS:
         status_filter = "open"
     query = (request.args.get("q") or "").strip()[:100]
-    listing = get_db().transaction(_listing, FILTERS[status_filter][1], query)
+    listing = read(_listing, FILTERS[status_filter][1], query)
     return render_template("index.html", **listing, filters=FILTERS, active=status_filter, query=query)
 
 
 @bp.get("/healthz")
 def healthz() -> Any:
-    get_db().transaction(lambda s: s.execute(select(1)).scalar())
+    read(lambda s: s.execute(select(1)).scalar())
     return {"ok": True}
 
 

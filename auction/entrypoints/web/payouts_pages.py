@@ -8,10 +8,11 @@ from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
 from ... import accounts
-from ...extensions import get_asaas, get_db
+from ...extensions import get_asaas
 from ...money import parse_brl
 from ...payouts import withdrawals
 from ..i18n import localize
+from ..usecases import database
 from .auth import client_ip, login_required, rate_limited, signed_in_user
 from .js_strings import withdrawal_status
 
@@ -31,12 +32,12 @@ def withdraw() -> Any:
         flash(_("Could not withdraw: %(reason)s", reason=localize(str(exc))), "error")
         return redirect(url_for("wallet_pages.wallet"))
     accounts.authorize_withdrawal(
-        get_db(), user.id, request.form.get("password") or "", current_app.config["WITHDRAWAL_COOLDOWN_HOURS"]
+        database(), user.id, request.form.get("password") or "", current_app.config["WITHDRAWAL_COOLDOWN_HOURS"]
     )
     limits = withdrawals.WithdrawalLimits.from_config(current_app.config)
     command = withdrawals.RequestWithdrawal(
         user.id, amount, request.form.get("pix_key"), request.form.get("pix_key_type"), limits
     )
-    withdrawal_id, status = withdrawals.withdraw(get_db(), get_asaas(), command)
+    withdrawal_id, status = withdrawals.withdraw(database(), get_asaas(), command)
     flash(_("Withdrawal #%(id)s: %(status)s.", id=withdrawal_id, status=withdrawal_status(status)), "success")
     return redirect(url_for("wallet_pages.wallet"), code=303)

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
-from ...extensions import get_db
 from ...models import AuctionPhoto
+from ..usecases import read
 
 bp = Blueprint("photos", __name__)
 
@@ -131,9 +131,7 @@ def discard(stored: list[StoredPhoto]) -> None:
 def photo(filename: str) -> Any:
     if not FILENAME_RE.match(filename):
         abort(404)
-    content_type = get_db().transaction(
-        lambda s: s.scalar(select(AuctionPhoto.content_type).where(AuctionPhoto.filename == filename))
-    )
+    content_type = read(lambda s: s.scalar(select(AuctionPhoto.content_type).where(AuctionPhoto.filename == filename)))
     if content_type is None:
         abort(404)
     response = send_from_directory(upload_dir(), filename, mimetype=content_type, max_age=86400)

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...auctions import privacy
-from ...extensions import get_db
 from ...models import Auction, User
 from ...orders import ratings
+from ..usecases import read
 
 bp = Blueprint("sellers", __name__)
 
@@ -44,7 +44,7 @@ def _profile(session: Session, seller_id: int) -> dict[str, Any] | None:
 
 @bp.get("/sellers/<int:seller_id>")
 def profile(seller_id: int) -> Any:
-    page = get_db().transaction(_profile, seller_id)
+    page = read(_profile, seller_id)
     if page is None:
         abort(404)
     return render_template("sellers/profile.html", **page)

@@ -15,13 +15,14 @@ from ...accounts.security import NOT_VERIFIED, second_factor_on, withdrawal_wait
 from ...auctions import sale_events
 from ...db import DatabaseUnavailable
 from ...errors import NotFound, ServiceError
-from ...extensions import get_asaas, get_db
+from ...extensions import get_asaas
 from ...models import Auction
 from ...money import parse_brl
 from ...payments import instructions, queries, topups
 from ...payouts import WithdrawalLimits
 from ...payouts import queries as payout_queries
 from ..i18n import localize
+from ..usecases import database, read
 from .auth import client_ip, login_required, rate_limited, signed_in_user
 from .js_strings import payment_status_label
 from .pages import nav_counts
@@ -63,7 +64,7 @@ def reason_label(reason: str) -> str:
 
 
 def _wallet_page(session: Session, user_id: int, cooldown_hours: int) -> dict[str, Any]:
-    """Everything the page shows of the user's money, from one snapshot (`Database.snapshot`)."""
+    """Everything the page shows of the user's money, from one snapshot (`read(..., consistent=True)`)."""
     balance = ledger.balance(session, user_id)
     items = ledger.history(session, user_id)
     auction_ids = {i.auction_id for i in items} - {None}
@@ -85,7 +86,7 @@ def _wallet_page(session: Session, user_id: int, cooldown_hours: int) -> dict[st
 @login_required
 def wallet() -> Any:
     user = signed_in_user()
-    page = get_db().snapshot(_wallet_page, user.id, current_app.config["WITHDRAWAL_COOLDOWN_HOURS"])
+    page = read(_wallet_page, user.id, current_app.config["WITHDRAWAL_COOLDOWN_HOURS"], consistent=True)
     g.nav = page.pop("nav")
     limits = (current_app.config["TOPUP_MIN_CENTS"], current_app.config["TOPUP_MAX_CENTS"])
     withdrawal_limits = WithdrawalLimits.from_config(current_app.config)
@@ -109,7 +110,7 @@ def _payer_pays_fee() -> bool:
 @login_required
 def payments() -> Any:
     user = signed_in_user()
-    rows = get_db().transaction(queries.list_user_payments, user.id)
+    rows = read(queries.list_user_payments, user.id)
     return render_template(
         "wallet/payments.html", payments=rows, status_label=payment_status_label, payer_pays_fee=_payer_pays_fee()
     )
@@ -127,7 +128,7 @@ def pay(payment_id: int) -> Any:
     "paid" live when the webhook lands (the `payment` socket event)."""
     user = signed_in_user()
     try:
-        page = instructions.pay_page(get_db(), get_asaas(), payment_id, user.id)
+        page = instructions.pay_page(database(), get_asaas(), payment_id, user.id)
     except NotFound:
         abort(404)
     return render_template(
@@ -152,7 +153,7 @@ def topup() -> Any:
             billing_type=request.form.get("billing_type") or "PIX",
             return_url=pay_page_url(current_app.config),
         )
-        started = topups.create_topup(get_db(), get_asaas(), command)
+        started = topups.create_topup(database(), get_asaas(), command)
     except (ValueError, ServiceError) as exc:
         flash(_("Could not add money: %(reason)s", reason=localize(str(getattr(exc, "message", exc)))), "error")
         return redirect(url_for("wallet_pages.wallet"))
