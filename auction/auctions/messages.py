@@ -17,9 +17,8 @@ from ..money import format_brl
 from ..notifications import Note, notify, notify_all
 from ..outbox import Outbox
 from ..uow import UnitOfWork
-from . import privacy
 from .locking import AuctionRow
-from .public import lot_state, price_state, public_bid
+from .public import cancelled_state, finished_state, lot_state, opened_state, price_state, public_bid
 from .watching import watcher_ids
 
 
@@ -31,7 +30,7 @@ def opened(outbox: Outbox, auction: Auction | AuctionRow) -> None:
     payload = {
         "auction_id": auction.id,
         "version": auction.version,
-        "ends_at": clock.isoformat(auction.ends_at),
+        **opened_state(auction.ends_at),
         "server_time": _now(),
     }
     outbox.to_auction(auction.id, "auction_opened", payload)
@@ -59,7 +58,7 @@ def _lot(outbox: Outbox, lot: Auction | AuctionRow) -> None:
 
 
 def cancelled(outbox: Outbox, auction: Auction) -> None:
-    payload = {"auction_id": auction.id, "version": auction.version, "server_time": _now()}
+    payload = {"auction_id": auction.id, "version": auction.version, **cancelled_state(), "server_time": _now()}
     outbox.to_auction(auction.id, "auction_cancelled", payload)
     _lot(outbox, auction)
 
@@ -116,14 +115,14 @@ def finished(uow: UnitOfWork, auction: Auction, winner_name: str | None) -> None
     Only the seller, a party to the sale, is told the winner's name; everyone else hears their pseudonym.
     """
     now_text = _now()
-    winner_alias = privacy.pseudonym(auction.id, auction.winner_id)
+    state = finished_state(auction)
+    winner_alias = state["winner"]
+    # `amount` repeats `final_price` for older pages.
     payload = {
         "auction_id": auction.id,
         "version": auction.version,
-        "ends_at": clock.isoformat(auction.ends_at),
-        "winner": winner_alias,
+        **state,
         "amount": auction.final_price,
-        "reserve_met": bool(auction.reserve_met),
         "server_time": now_text,
     }
     uow.outbox.to_auction(auction.id, "auction_finished", payload)

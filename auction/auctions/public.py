@@ -1,7 +1,12 @@
-"""One shape for an auction's public state. The page and the `join_auction` answer (`public_state`), the room's
-`new_bid` (`price_state`) and the read model of auctions (entrypoints/sockets/auction_cache.py, which applies a
-`new_bid`'s `PRICE_FIELDS` to the state it keeps) all take it from here, and static/js/auction.js reads the
-same names, so a new public field is added in one place. A sale event's lot, as its catalogue shows it and its
+"""One shape for an auction's public state, and the one way a change to it is applied.
+
+The page's initial state and the `join_auction` answer are `public_state`; every message to the auction's room
+(`new_bid`, `auction_opened`, `auction_rescheduled`, `auction_finished`, `auction_cancelled`, built in
+auctions/messages.py) carries the fields it changes under the same names (`price_state`, `finished_state`, ...),
+plus a few of its own (`MESSAGE_ONLY`). `apply` updates a state with a message: the read model of auctions
+(entrypoints/sockets/auction_cache.py) uses it, and static/js/auction.js's `apply` is its twin in the browser
+(the page's initial state, the join answer and every room message go through it). A new public field is added
+here, in auction.js's `apply` and in the page's template. A sale event's lot, as its catalogue shows it and its
 event room's `lot` message carries it, is `lot_state` (static/js/event.js reads those names). People are
 pseudonyms (auctions/privacy.py)."""
 
@@ -16,6 +21,9 @@ from .locking import AuctionRow, state_of
 
 # What a batch of bids changes: a `new_bid` carries these and the read model copies them as they are.
 PRICE_FIELDS = ("current_price", "leader", "bid_count", "next_min", "increment", "ends_at", "reserve_met")
+# What a room message carries besides the public state's own fields: `amount` repeats `current_price` (new_bid)
+# or `final_price` (auction_finished) for older pages; `extended` says a bid moved the end (soft close).
+MESSAGE_ONLY = frozenset({"amount", "extended"})
 
 
 def price_state(auction: Auction | AuctionRow) -> dict[str, Any]:
@@ -90,3 +98,34 @@ def lot_state(auction: Auction | AuctionRow) -> dict[str, Any]:
         "winner": privacy.pseudonym(auction.id, auction.winner_id),
         "ends_at": clock.isoformat(auction.ends_at),
     }
+
+
+def finished_state(auction: Auction) -> dict[str, Any]:
+    """What finishing changes (an admin who finishes early moves the end to now)."""
+    return {
+        "status": AuctionStatus.FINISHED.value,
+        "ends_at": clock.isoformat(auction.ends_at),
+        "winner": privacy.pseudonym(auction.id, auction.winner_id),
+        "final_price": auction.final_price,
+        "reserve_met": bool(auction.reserve_met),
+    }
+
+
+def opened_state(ends_at: Any) -> dict[str, Any]:
+    return {"status": AuctionStatus.OPEN.value, "ends_at": clock.isoformat(ends_at)}
+
+
+def cancelled_state() -> dict[str, Any]:
+    return {"status": AuctionStatus.CANCELLED.value}
+
+
+def apply(state: dict[str, Any], message: dict[str, Any], *, keep_bids: int) -> None:
+    """Update `state` (a `public_state`) with a room message: every field they share is copied, the message's
+    `bids` (the rows its change added) are merged into the recent ones (newest first, at most `keep_bids`), and
+    what the state does not have (`MESSAGE_ONLY`, a field added later) is ignored."""
+    for key, value in message.items():
+        if key == "bids":
+            merged = {bid["bid_id"]: bid for bid in (*state["bids"], *value)}
+            state["bids"] = sorted(merged.values(), key=lambda bid: bid["bid_id"], reverse=True)[:keep_bids]
+        elif key in state:
+            state[key] = value

@@ -27,17 +27,20 @@ const buyNowBox = $("[data-buy-now-box]");
 const dialog = document.querySelector("[data-confirm]");
 const SKIP_KEY = "leilao.confirmUpTo";
 
+// What the page shows, filled by `apply` from the page's initial state (below) and kept by it.
 const state = {
   // The auction's `version` this page shows: room messages carry theirs (docs/socket-protocol.md, "Order").
-  version: Number(root.dataset.version ?? -1),
+  version: -1,
   status: root.dataset.status,
-  nextMin: Number(root.dataset.nextMin),
-  leader: root.dataset.leader || null,
+  nextMin: 0,
+  leader: null,
   endsAt: root.dataset.endsAt,
-  yourMax: root.dataset.yourMax ? Number(root.dataset.yourMax) : null,
-  youLead: Boolean(alias) && root.dataset.leader === alias,
-  price: Number(root.dataset.price) || null,
-  reserveMet: root.dataset.reserveMet === "true",
+  yourMax: null,
+  youLead: false,
+  price: null,
+  reserveMet: false,
+  bidCount: 0,
+  bids: [], // the history's rows, newest first
   buyNow: root.dataset.buyNowPrice ? Number(root.dataset.buyNowPrice) : null,
   outbidPrice: null, // the price the last outbid message named (its toast may still be on screen)
 };
@@ -185,25 +188,20 @@ function historyRow(bid) {
   return tr;
 }
 
-// A leader raising their own maximum does not move the price: such a row repeats the one above
+// A leader raising their own maximum does not move the price: such a row repeats the one below
 // it (same bidder, same amount) and tells watchers nothing, so it is not shown.
-function repeats(bid, above) {
-  return above && above.bidder === bid.bidder && Number(above.amount) === bid.amount;
+function repeats(bid, below) {
+  return below && below.bidder === bid.bidder && Number(below.amount) === Number(bid.amount);
 }
 
-function renderHistory(bids) {
-  const shown = [];
-  for (const bid of [...bids].reverse()) {
-    if (!repeats(bid, shown[0])) shown.unshift({ ...bid });
-  }
+// Rows from the initial state, a join answer or a room message, merged by bid id (newest first).
+function mergeBids(bids) {
+  const byId = new Map(state.bids.map((bid) => [bid.bid_id, bid]));
+  for (const bid of bids) byId.set(bid.bid_id, bid);
+  state.bids = [...byId.values()].sort((a, b) => b.bid_id - a.bid_id);
+  const shown = state.bids.filter((bid, i) => !repeats(bid, state.bids[i + 1]));
   history.replaceChildren(...shown.map(historyRow));
   show($("[data-no-bids]"), shown.length === 0);
-}
-
-function prependBid(bid) {
-  const top = history.firstElementChild;
-  if (repeats(bid, top && top.dataset)) return;
-  history.prepend(historyRow(bid));
 }
 
 function showResult({ winner, amount, reserveMet, bidCount }) {
@@ -246,62 +244,55 @@ function fresh(d) {
   return true;
 }
 
-function applyState(s) {
-  if (typeof s.version === "number") {
-    if (s.version < state.version) return;
-    state.version = s.version;
-  }
+// The one way the page takes an auction's public state (auctions/public.py): the page's initial state, the
+// join answer and every room message carry its fields under the same names, each only the ones it changes.
+// A field this page does not know is ignored. The viewer's own fields (`you_lead`, `your_max`, `watching`)
+// come with the initial state and the join answer; a room message knows the leader only by pseudonym.
+function apply(s) {
+  if (typeof s.version === "number") state.version = Math.max(state.version, s.version);
   syncClock(s.server_time);
-  setStatus(s.status);
-  setPrice(s.status === "finished" && s.final_price ? s.final_price : s.current_price ?? s.starting_price);
-  setLeader(s.leader);
-  setText(root, '[data-field="bid-count"]', bidsText(s.bid_count));
-  setReserve(s.reserve_met);
+  const wasLeader = state.youLead;
+  if ("status" in s && s.status !== "finished") setStatus(s.status);
+  if ("leader" in s) setLeader(s.leader);
+  if ("bid_count" in s) {
+    state.bidCount = s.bid_count;
+    setText(root, '[data-field="bid-count"]', bidsText(s.bid_count));
+  }
+  if ("ends_at" in s) setEndsAt(s.ends_at);
+  if (Array.isArray(s.bids)) mergeBids(s.bids);
   if (typeof s.you_lead === "boolean") setLeading(s.you_lead, s.your_max ?? null);
-  setNextMin(s.next_min);
-  setEndsAt(s.ends_at);
+  else if (alias && "leader" in s && (s.leader === alias) !== wasLeader) {
+    setLeading(s.leader === alias, s.leader === alias ? state.yourMax : null);
+  }
+  if ("next_min" in s) setNextMin(s.next_min);
+  if ("reserve_met" in s) setReserve(s.reserve_met);
+  if ("current_price" in s || "starting_price" in s) setPrice(s.current_price ?? s.starting_price);
   if (typeof s.watchers === "number") setViewing(s.watchers);
-  if (Array.isArray(s.bids)) renderHistory(s.bids);
   if (typeof s.watching === "boolean") setWatching(s.watching);
   if (s.status === "finished") {
-    showResult({ winner: s.winner, amount: s.final_price, reserveMet: s.reserve_met, bidCount: s.bid_count });
-  }
-  if (s.status === "open" && s.you_lead) show(outbidBanner, false);
+    showResult({ winner: s.winner, amount: s.final_price, reserveMet: s.reserve_met, bidCount: state.bidCount });
+  } else if (state.status === "open" && state.youLead) show(outbidBanner, false);
+  else if (!("you_lead" in s) && wasLeader && !state.youLead && state.status === "open") showOutbid(state.price);
 }
 
 async function join() {
   const ack = await emitWithAck("join_auction", { auction_id: auctionId });
-  if (ack.ok) applyState(ack);
+  if (ack.ok && !(ack.version < state.version)) apply(ack);
 }
 
+apply(JSON.parse(document.querySelector("[data-auction-state]").textContent));
 onConnected(join);
 
 if (socket) {
-  // A new_bid carries the public state's price fields under the names the join answer uses (auctions/public.py).
   socket.on("new_bid", (d) => {
     if (d.auction_id !== auctionId || !fresh(d)) return;
-    syncClock(d.server_time);
-    const wasLeader = state.youLead;
-    setLeader(d.leader);
-    setText(root, '[data-field="bid-count"]', bidsText(d.bid_count));
-    setEndsAt(d.ends_at);
-    for (const bid of d.bids || []) prependBid(bid);
-    show($("[data-no-bids]"), history.children.length === 0);
+    apply(d);
     if (d.extended) {
       extendedBanner.textContent = t("extended", { when: formatTime(d.ends_at) });
       show(extendedBanner, true);
     }
-    if (alias) {
-      const leads = d.leader === alias;
-      if (leads !== wasLeader) setLeading(leads, leads ? state.yourMax : null);
-      if (leads) show(outbidBanner, false);
-    }
-    setNextMin(d.next_min);
-    setReserve(d.reserve_met);
-    setPrice(d.current_price);
-    if (alias && wasLeader && d.leader !== alias) showOutbid(state.price);
     // A price above the one the outbid toast named makes it stale: the banner (or leader box) says it right.
-    else if (alias && state.outbidPrice !== null && d.amount > state.outbidPrice) dismissToasts(outbidToasts);
+    if (alias && state.outbidPrice !== null && d.current_price > state.outbidPrice) dismissToasts(outbidToasts);
   });
 
   socket.on("outbid", (d) => {
@@ -312,10 +303,7 @@ if (socket) {
   });
 
   socket.on("auction_finished", (d) => {
-    if (d.auction_id !== auctionId || !fresh(d)) return;
-    syncClock(d.server_time);
-    const count = parseInt($('[data-field="bid-count"]').textContent, 10) || 0;
-    showResult({ winner: d.winner, amount: d.amount, reserveMet: d.reserve_met, bidCount: count });
+    if (d.auction_id === auctionId && fresh(d)) apply(d);
   });
 
   // An outbid notification that arrives after this page already shows the viewer leading is old news.
@@ -332,7 +320,7 @@ if (socket) {
 
   socket.on("auction_cancelled", (d) => {
     if (d.auction_id !== auctionId || !fresh(d)) return;
-    setStatus("cancelled");
+    apply(d);
     show(watchForm, false);
     const box = $("[data-result]");
     const p = document.createElement("p");
@@ -342,15 +330,16 @@ if (socket) {
     show(box, true);
   });
 
+  // Opening changes more than its message says (the minimum, who may bid): the page joins again.
   socket.on("auction_opened", (d) => {
-    if (d.auction_id === auctionId && fresh(d)) join();
+    if (d.auction_id !== auctionId || !fresh(d)) return;
+    apply(d);
+    join();
   });
 
   // A lot of a sale event pushed later by a late bid on a lot before it (docs/events.md).
   socket.on("auction_rescheduled", (d) => {
-    if (d.auction_id !== auctionId || !fresh(d)) return;
-    syncClock(d.server_time);
-    setEndsAt(d.ends_at);
+    if (d.auction_id === auctionId && fresh(d)) apply(d);
   });
 
   socket.on("watchers", (d) => {

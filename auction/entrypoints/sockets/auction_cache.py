@@ -23,7 +23,6 @@ import copy
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any
 
 import socketio as python_socketio
@@ -166,7 +165,7 @@ class AuctionCache:
                 self._drop(auction_id)
                 return
             try:
-                _APPLY[event](entry, data)
+                public.apply(entry, data, keep_bids=queries.LAST_BIDS)
             except (KeyError, TypeError):
                 log.warning("event=auction_cache_unexpected_message name=%s auction_id=%s", event, auction_id)
                 self._drop(auction_id)
@@ -179,38 +178,6 @@ class AuctionCache:
 
 def _read(session: Any, auction_ids: list[int]) -> dict[int, dict[str, Any]]:
     return queries.auction_states(session, auction_ids)
-
-
-def _new_bid(entry: dict[str, Any], data: dict[str, Any]) -> None:
-    """The message carries the public state's price fields (auctions/public.py) as they are after the batch."""
-    entry.update({field: data[field] for field in public.PRICE_FIELDS})
-    entry["bids"] = [*reversed(data["bids"]), *entry["bids"]][: queries.LAST_BIDS]
-
-
-def _opened(entry: dict[str, Any], data: dict[str, Any]) -> None:
-    entry.update(status="open", ends_at=data["ends_at"])
-
-
-def _rescheduled(entry: dict[str, Any], data: dict[str, Any]) -> None:
-    entry["ends_at"] = data["ends_at"]
-
-
-def _finished(entry: dict[str, Any], data: dict[str, Any]) -> None:
-    entry.update(status="finished", winner=data["winner"], final_price=data["amount"], reserve_met=data["reserve_met"])
-    entry["ends_at"] = data["ends_at"]  # an admin who finishes early moves the end to now
-
-
-def _cancelled(entry: dict[str, Any], _data: dict[str, Any]) -> None:
-    entry.update(status="cancelled")
-
-
-_APPLY: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
-    "new_bid": _new_bid,
-    "auction_opened": _opened,
-    "auction_rescheduled": _rescheduled,
-    "auction_finished": _finished,
-    "auction_cancelled": _cancelled,
-}
 
 
 # -- the Socket.IO client managers that feed the cache ------------------------------------------

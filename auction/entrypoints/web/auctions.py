@@ -147,8 +147,10 @@ class SellForm(FlaskForm):
 
 def _auction_page(session: Session, auction_id: int, viewer_id: int | None, is_admin: bool) -> dict[str, Any]:
     state = queries.auction_state(session, auction_id, viewer_id=viewer_id, last_bids=HISTORY_SIZE)
-    state["photos"] = photos.filenames(session, auction_id)
     state["bids"] = without_repeated_raises(state["bids"])
+    # What static/js/auction.js starts from: the join answer's shape, before the page's own fields are added.
+    state["live"] = dict(state)
+    state["photos"] = photos.filenames(session, auction_id)
     auction = session.get(Auction, auction_id)
     price = auction.buy_now_price
     state["buy_now_price"] = price
