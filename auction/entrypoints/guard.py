@@ -7,7 +7,7 @@
 - **Handshakes per address** (`HANDSHAKES_PER_SECOND`, off with `RATE_LIMITS_ENABLED`): new sessions (a request
   whose parsed query has no `sid`, as Engine.IO reads it) per second per address; a reconnect storm or a script
   opening sessions is answered 429, the rest of the site is not slowed by it.
-- **Slow clients** (`HANDSHAKE_TIMEOUT`): the default server has this as the socket read timeout
+- **Slow clients** (`HANDSHAKE_TIMEOUT`): every runtime's server has this as the socket read timeout
   (auction/runtime/serving.py), so a connection that sends its request (or the next one on a kept-alive
   connection) slower than that is closed (slowloris). A websocket lifts it once upgraded: Socket.IO's own
   ping (every 25 s) finds dead ones.

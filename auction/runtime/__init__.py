@@ -22,7 +22,7 @@ Why the hub needs `offload`: the database drivers are C code, so a query waiting
 green server's whole hub and no other socket is served (10 concurrent `SELECT SLEEP(0.2)` took 2.0 s on the
 hub, 0.21 s through `eventlet.tpool`). Library internals the green runtimes must override are in
 `runtime/overrides.py`, each with its reason and the version it was checked against; the garbage
-collector's settings for a long-running server are in `runtime/gc.py`.
+collector's settings for a long-running server are in `runtime/gc_policy.py`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from typing import Any, Protocol, TypeVar
 T = TypeVar("T")
 MODES = ("eventlet", "gevent", "threading")
 DEFAULT_MODE = "eventlet"
+# Where gevent's and threading's servers leave a request's connection socket (runtime/serving.py).
+CONNECTION_SOCKET = "leilao.runtime.connection_socket"
 
 
 class Waitable(Protocol):
@@ -73,8 +75,12 @@ class Runtime:
         return threading.get_ident()
 
     def lift_read_timeout(self, environ: dict[str, Any]) -> None:
-        """A websocket was upgraded: the server's read timeout against slow clients (HANDSHAKE_TIMEOUT, only
-        eventlet's server has one) no longer applies; Socket.IO's own pings find dead sockets."""
+        """A websocket was upgraded: the server's read timeout against slow clients (HANDSHAKE_TIMEOUT) no
+        longer applies; Socket.IO's own pings find dead sockets. The connection's socket is the one the
+        server left in the request's environ (runtime/serving.py)."""
+        sock = environ.get(CONNECTION_SOCKET)
+        if sock is not None:
+            sock.settimeout(None)
 
 
 _current: list[Runtime] = [Runtime()]

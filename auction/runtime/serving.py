@@ -4,13 +4,14 @@
   on, each one waited for the peer's delayed ACK (bare server, 100 watchers: ack p50 43.9 ms -> 8.3 ms).
   Accepted sockets inherit the option from the listener on Linux. Every websocket is an open file, so the
   soft limit is raised towards MAX_CONNECTIONS.
-- eventlet (`eventlet.wsgi`): at most MAX_CONNECTIONS at once (its default of 1,024 caps the websockets one
-  process holds), and HANDSHAKE_TIMEOUT as the socket read timeout against slow clients (guard.py lifts it
-  once a websocket is upgraded).
-- gevent (`gevent.pywsgi`, websockets through simple-websocket): at most MAX_CONNECTIONS handlers at once.
-- threading (Werkzeug's threaded server, websockets through simple-websocket): one OS thread per connection;
-  the most compatible mode and the slowest (docs/performance.md).
-HANDSHAKE_TIMEOUT holds only under eventlet: the other two servers take no read timeout.
+- Every runtime: HANDSHAKE_TIMEOUT is the connection socket's read timeout against slow clients (slowloris),
+  lifted once a websocket is upgraded (guard.py calls `runtime.current().lift_read_timeout`).
+- eventlet (`eventlet.wsgi`, `socket_timeout`): at most MAX_CONNECTIONS at once (its default of 1,024 caps the
+  websockets one process holds).
+- gevent (`gevent.pywsgi`, websockets through simple-websocket): at most MAX_CONNECTIONS handlers at once; the
+  handler sets the timeout on its connection and leaves the socket in the environ for the lift.
+- threading (Werkzeug's threaded server, websockets through simple-websocket): one OS thread per connection
+  (socketserver's `timeout` sets the read timeout); the most compatible mode and the slowest (docs/performance.md).
 
 run.py hands `server(...)`'s start and stop to `entrypoints/shutdown.py`, which runs the server until SIGTERM,
 then drains the work in flight.
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import current
+from . import CONNECTION_SOCKET, current
 
 log = logging.getLogger(__name__)
 BACKLOG = 50  # eventlet.listen's
@@ -35,7 +36,7 @@ Starter = tuple[Callable[[], Any], Callable[[], None]]
 @dataclass(frozen=True)
 class Limits:
     max_connections: int  # MAX_CONNECTIONS
-    handshake_timeout: float  # HANDSHAKE_TIMEOUT (eventlet only)
+    handshake_timeout: float  # HANDSHAKE_TIMEOUT
 
 
 def server(wsgi: Any, host: str, port: int, limits: Limits) -> Starter:
@@ -80,6 +81,15 @@ def _gevent(wsgi: Any, listener: socket.socket, limits: Limits) -> Starter:
     from gevent.pywsgi import WSGIHandler, WSGIServer
 
     class Handler(WSGIHandler):  # type: ignore[misc]
+        def handle(self) -> None:
+            self.socket.settimeout(limits.handshake_timeout)
+            super().handle()
+
+        def get_environ(self) -> dict[str, Any]:
+            environ = super().get_environ()
+            environ[CONNECTION_SOCKET] = self.socket
+            return environ
+
         def run_application(self) -> None:
             super().run_application()
             if _websocket(self.environ.get("HTTP_UPGRADE")):
@@ -89,10 +99,17 @@ def _gevent(wsgi: Any, listener: socket.socket, limits: Limits) -> Starter:
     return server.start, server.close
 
 
-def _threading(wsgi: Any, listener: socket.socket, _limits: Limits) -> Starter:
+def _threading(wsgi: Any, listener: socket.socket, limits: Limits) -> Starter:
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     class Handler(WSGIRequestHandler):
+        timeout = limits.handshake_timeout  # socketserver sets it on the connection before the first read
+
+        def make_environ(self) -> dict[str, Any]:
+            environ = super().make_environ()
+            environ[CONNECTION_SOCKET] = self.connection
+            return environ
+
         def run_wsgi(self) -> None:
             super().run_wsgi()
             if _websocket(self.headers.get("Upgrade")):
