@@ -1,6 +1,6 @@
 """The data model: typed SQLAlchemy 2.x mappings, the source of truth for the schema.
 
-Over 400 lines on purpose: every table in one module is what Alembic's autogenerate, the schema drift
+Over 700 lines on purpose: every table in one module is what Alembic's autogenerate, the schema drift
 tests and sql/schema.sql are generated from, and what a reader checks a column against; the tables are
 plain declarations with no logic.
 

@@ -1,5 +1,8 @@
 """Languages and time zones of the people reading the site (Flask-Babel), for pages and sockets.
 
+Over 450 lines on purpose: 270 of them are MESSAGES, the one table of every service message the areas raise
+(tests/test_service_messages.py checks it against them), beside the few functions that match and translate it.
+
 The language is Portuguese (pt_BR) first and English second: a `lang` cookie set by the
 switcher wins, then the browser's Accept-Language, then DEFAULT_LOCALE. The time zone is the
 browser's (the page scripts store it in a `tz` cookie), else DEFAULT_TIMEZONE.

@@ -1,6 +1,6 @@
 """A small client for the Asaas v3 REST API (and the built-in simulator, which speaks the same subset).
 
-About 400 lines: one method per Asaas endpoint the site uses, plus the shared retry, quota and paging rules.
+About 500 lines on purpose: one method per Asaas endpoint the site uses, plus the shared retry, quota and paging rules.
 
 Every call has a timeout. Only safe calls are retried (with exponential backoff):
 GETs, and POSTs that carry our own `externalReference`, because before trying

@@ -1,6 +1,6 @@
 """The 29 PAYMENT_* webhook events, mapped onto a wallet *level* rather than a stream of deltas.
 
-Over 400 lines on purpose: most of it is the one table of 29 rules (and the docs table generated from
+Over 500 lines on purpose: most of it is the one table of 29 rules (and the docs table generated from
 it), which reads best whole, beside the few pure functions that interpret it.
 
 Each event (and each `GET /payments/{id}` during reconciliation) contributes facts

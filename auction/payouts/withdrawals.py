@@ -1,5 +1,9 @@
 """Withdrawals: available balance out to a PIX key through an Asaas transfer.
 
+Over 500 lines on purpose: the three steps below are one state machine over one row (its statuses, row lock
+and the money given back on every failure are shared by all three), and a reader checks a transition against
+the others; split, each step would import the other two's private helpers.
+
 1. `request_withdrawal` (one transaction): validate the key and the limits, write the row and move
    the amount to the payout hold at once. Above WITHDRAWAL_APPROVAL_CENTS it waits for an admin.
 2. `submit` (no transaction open while Asaas is called): claim the row (queued -> submitting), then
