@@ -282,8 +282,10 @@ def test_finish_puts_the_winners_money_in_escrow_opens_the_order_and_releases_ot
     assert finished == {
         "auction_id": auction_id,
         "version": 3,  # two bids, then the finish
+        "status": "finished",
         "ends_at": finished["ends_at"],
         "winner": pseudonym(auction_id, people["ana"]),
+        "final_price": 3_100,
         "amount": 3_100,
         "reserve_met": True,
         "server_time": finished["server_time"],
