@@ -10,8 +10,8 @@ from flask_babel import gettext as _
 
 from ...auctions import sale_events
 from ...errors import ServiceError
-from ...extensions import get_db
 from ..i18n import localize
+from ..usecases import perform, read
 from .auth import admin_required, signed_in_user
 
 bp = Blueprint("admin_events", __name__, url_prefix="/admin")
@@ -26,7 +26,7 @@ def _admins_only() -> None:
 
 @bp.get("/registrations")
 def registrations() -> Any:
-    rows = get_db().transaction(sale_events.pending_registrations)
+    rows = read(sale_events.pending_registrations)
     return render_template("admin/registrations.html", rows=rows)
 
 
@@ -35,7 +35,7 @@ def decide(registration_id: int, decision: str) -> Any:
     admin = signed_in_user()
     command = sale_events.DecideRegistration(registration_id, admin.id, approve=decision == "approve")
     try:
-        get_db().run(sale_events.decide_registration, command)
+        perform(sale_events.decide_registration, command)
     except ServiceError as exc:
         flash(localize(exc.message), "error")
     else:
