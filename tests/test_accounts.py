@@ -32,6 +32,11 @@ def register(client, **overrides):
     return client.post("/register", data=form)
 
 
+@pytest.fixture
+def fast_passwords() -> None:
+    """Not here: these tests are about accounts and passwords, so they hash with the real scrypt."""
+
+
 def user_count(db) -> int:
     return db.transaction(lambda s: s.scalar(select(func.count(User.id))))
 

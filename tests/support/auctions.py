@@ -16,9 +16,12 @@ from auction.models import Auction, Hold, Wallet
 from auction.outbox import Outbox
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests are about bids, not logins: a cheap hash keeps user creation fast."""
+    """A cheap hash keeps user creation fast (scrypt takes 0.1-0.2 s a user here, and the suite makes thousands).
+
+    Every test gets it; the tests about passwords themselves (tests/test_accounts.py) override it with the real
+    hash, so scrypt and its checks stay proven."""
     monkeypatch.setattr(
         "auction.accounts.service.hash_password",
         lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"),
