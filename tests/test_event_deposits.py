@@ -16,6 +16,7 @@ from auction.auctions.errors import BuyingPowerExceeded, RegistrationPending, Re
 from auction.db import Database
 from auction.errors import Invalid, ServiceError
 from auction.models import EventRegistration, Notification, SaleEvent, User
+from auction.outbox import Outbox, user_room
 from auction.wallet import InsufficientFunds
 from tests.support.auctions import audit, fund, load_auction, new_auction, place
 from tests.test_accounts import csrf_token
@@ -67,7 +68,11 @@ def deposit_event(db: Database, people: dict[str, int], lots: int = 2, **fields)
 
 def test_deposit_is_held_at_registration_and_released_when_the_last_lot_finishes(db, people):
     event_id, (lot1, lot2) = deposit_event(db, people, lot_interval_seconds=3_600)  # lot 2 closes an hour after lot 1
-    register(db, event_id, people["ana"], buying_power=50_000)
+    outbox = Outbox()
+    db.run(sale_events.register, sale_events.Register(event_id, people["ana"], 1, 50_000), outbox=outbox)
+    assert [(m.event, m.payload["available"]) for m in outbox if m.room == user_room(people["ana"])] == [
+        ("wallet", 95_000)
+    ]
     found = registration(db, event_id, people["ana"])
     assert (found.buying_power, found.deposit, found.status) == (50_000, 5_000, "approved")
     assert balance(db, people["ana"]).available == 95_000

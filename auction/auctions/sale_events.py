@@ -205,11 +205,11 @@ def register(uow: UnitOfWork, cmd: Register) -> int:
     elif found.terms_version != event.terms_version:
         found.terms_version, found.accepted_at = event.terms_version, now
     if asks_deposit(event):
-        _hold_deposit(session, event, found, cmd.buying_power)
+        _hold_deposit(uow, event, found, cmd.buying_power)
     return event.terms_version
 
 
-def _hold_deposit(session: Session, event: SaleEvent, registration: EventRegistration, asked: Any) -> None:
+def _hold_deposit(uow: UnitOfWork, event: SaleEvent, registration: EventRegistration, asked: Any) -> None:
     if asked is None and registration.buying_power is not None:
         return  # accepting new terms again: the buying power and its deposit stay
     _check_int(asked, "buying_power", 1, BUYING_POWER_MAX)
@@ -219,7 +219,8 @@ def _hold_deposit(session: Session, event: SaleEvent, registration: EventRegistr
     deposit = deposit_for(asked, event.deposit_bps, event.deposit_minimum)
     if deposit > held:
         key = f"event:{event.id}:user:{registration.user_id}:deposit:{deposit}"
-        wallet.hold_deposit(session, user_id=registration.user_id, amount=deposit - held, key=key)
+        wallet.hold_deposit(uow.session, user_id=registration.user_id, amount=deposit - held, key=key)
+        wallet.send_balance(uow, registration.user_id)  # the top bar's balance, live
     registration.buying_power, registration.deposit = asked, max(deposit, held)
 
 
