@@ -4,7 +4,7 @@
 -- Load it into an empty database (see docs/database.md):
 --   mariadb -u root -p -e "CREATE DATABASE auction CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 --   mariadb -u root -p auction < sql/schema.sql
--- Running it again does no harm. It records the Alembic revision it equals (0018), so later
+-- Running it again does no harm. It records the Alembic revision it equals (0017), so later
 -- schema changes are applied with `flask --app auction db upgrade` or the files in sql/migrations/.
 
 SET NAMES utf8mb4;
@@ -616,5 +616,5 @@ CREATE TABLE IF NOT EXISTS alembic_version (
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );
 
-INSERT INTO alembic_version (version_num) SELECT '0018' FROM DUAL
+INSERT INTO alembic_version (version_num) SELECT '0017' FROM DUAL
 WHERE NOT EXISTS (SELECT 1 FROM alembic_version);

@@ -1,10 +1,10 @@
--- Migration 0017: after the sale: buyer's premium, relisting, second-chance offers
--- Generated from migrations/versions/0017_after_the_sale.py by
+-- Migration 0016: after the sale: buyer's premium, relisting, second-chance offers
+-- Generated from migrations/versions/0016_after_the_sale.py by
 --   flask --app auction db migration-sql
 -- Apply to a MariaDB database at revision 0015:
---   mariadb -u USER -p DBNAME < sql/migrations/0017_after_the_sale.sql
+--   mariadb -u USER -p DBNAME < sql/migrations/0016_after_the_sale.sql
 
--- Running upgrade 0015 -> 0017
+-- Running upgrade 0015 -> 0016
 
 CREATE TABLE second_chance_offers (
     id INTEGER NOT NULL AUTO_INCREMENT,
@@ -43,4 +43,4 @@ ALTER TABLE orders ADD CONSTRAINT uq_orders_auction_round UNIQUE (auction_id, sa
 
 ALTER TABLE orders DROP INDEX uq_orders_auction_id;
 
-UPDATE alembic_version SET version_num='0017' WHERE alembic_version.version_num = '0015';
+UPDATE alembic_version SET version_num='0016' WHERE alembic_version.version_num = '0015';

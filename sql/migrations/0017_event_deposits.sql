@@ -1,10 +1,10 @@
--- Migration 0018: event deposits: buying power, caução held and admin approval of registrations
--- Generated from migrations/versions/0018_event_deposits.py by
+-- Migration 0017: event deposits: buying power, caução held and admin approval of registrations
+-- Generated from migrations/versions/0017_event_deposits.py by
 --   flask --app auction db migration-sql
--- Apply to a MariaDB database at revision 0017:
---   mariadb -u USER -p DBNAME < sql/migrations/0018_event_deposits.sql
+-- Apply to a MariaDB database at revision 0016:
+--   mariadb -u USER -p DBNAME < sql/migrations/0017_event_deposits.sql
 
--- Running upgrade 0017 -> 0018
+-- Running upgrade 0016 -> 0017
 
 ALTER TABLE event_registrations ADD COLUMN status VARCHAR(16) NOT NULL DEFAULT 'approved';
 
@@ -22,4 +22,4 @@ ALTER TABLE sale_events ADD COLUMN deposit_minimum BIGINT;
 
 ALTER TABLE sale_events ADD COLUMN requires_approval BOOL NOT NULL DEFAULT 0;
 
-UPDATE alembic_version SET version_num='0018' WHERE alembic_version.version_num = '0017';
+UPDATE alembic_version SET version_num='0017' WHERE alembic_version.version_num = '0016';
