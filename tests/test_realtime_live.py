@@ -339,6 +339,31 @@ def test_auction_that_ended_while_down_is_finished_once_on_start(live_server_fac
     assert audit(database) == []
 
 
+def test_an_auction_closes_at_its_end_not_at_the_scheduler_s_next_poll(
+    live_server_factory, db_url, database, users, sockets
+):
+    """The scheduler sleeps until the next open auction's end, so its room hears `auction_finished` within a
+    fraction of a second of the end. The interval is 5 s here: a scheduler polling every interval (as it once did)
+    finishes each of these auctions seconds late."""
+    ids = users("seller")
+    # Ends every half second from 1.5 s on, all known to the scheduler's first round (the server starts after them);
+    # the one the test watches is the first ending at least 0.4 s after its watcher is in place.
+    created = [auction_ending_in(database, ids["seller"], 1.5 + 0.5 * step) for step in range(18)]
+    server = live_server_factory(db_url, **{**LIVE_ENV, "SCHEDULER_INTERVAL": "5"})
+    watcher = connect(sockets, server.url)
+    soon = clock.now() + timedelta(seconds=0.4)
+    ends = {auction_id: load_auction(database, auction_id).ends_at for auction_id in created}
+    auction_id = next((a for a in created if ends[a] >= soon), None)
+    assert auction_id is not None, "the server took over 10 s to start"
+    assert watcher.call("join_auction", {"auction_id": auction_id})["status"] == "open"
+
+    finished = watcher.wait_for("auction_finished", lambda p: p["auction_id"] == auction_id, timeout=8)
+    late = (clock.now() - ends[auction_id]).total_seconds()
+    assert finished["winner"] is None
+    assert 0 <= late <= 0.25, f"auction_finished heard {late:.3f} s after the end"
+    assert load_auction(database, auction_id).finished_at >= ends[auction_id]
+
+
 def test_bid_through_process_a_reaches_a_watcher_on_process_b(live_server_factory, db_url, database, users, sockets):
     ids = users("seller", "ana", "bia")
     auction_id = auction_ending_in(database, ids["seller"], 60)

@@ -2,14 +2,16 @@
 scheduler here, reconciliation (payments) and the watcher-count refresh (sockets/presence.py).
 
 Each job is a function of the app that does one round of work; a failing round is
-logged and retried on the next tick, so a database outage never kills the loop.
+logged and retried on the next tick, so a database outage never kills the loop. A round may return when its job
+next has work due (the scheduler: the next auction's end); its loop then sleeps until that moment, never longer
+than the job's interval (`pause_before_round`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import FunctionType, ModuleType
 from typing import Any
 
@@ -34,9 +36,12 @@ from .usecases import database, perform, read
 
 log = logging.getLogger(__name__)
 
-Job = Callable[[Flask], None]
+# A round of a job; it may return when the job next has work due (None: at its interval).
+Job = Callable[[Flask], datetime | None]
 # Seconds between a follower's looks at whether it leads now (a flag; the lease itself is renewed by _lead).
 FOLLOWER_STEP = 0.1
+# A round due at a moment starts this much after it: a wake-up a hair early would find nothing due yet.
+LANDING = 0.002
 # (name, config key of its interval in seconds, job, runs in every serving process)
 Periodic = tuple[str, str, Job, bool]
 # The attribute `periodic` leaves on a job; `jobs_of` reads it.
@@ -70,20 +75,29 @@ def jobs_of(*modules: ModuleType) -> list[Periodic]:
     return found
 
 
+def pause_before_round(now: datetime, next_due: datetime | None, interval: float) -> float:
+    """Seconds to sleep before a job's next round: until `next_due` (and LANDING past it), never longer than the
+    job's `interval` and never negative. Without a moment due, the interval: an idle site polls no faster than it."""
+    if next_due is None:
+        return interval
+    return min(interval, max(0.0, (next_due - now).total_seconds()) + LANDING)
+
+
 def _loop(app: Flask, name: str, interval_key: str, job: Job, leadership: Leadership | None) -> None:
     interval = float(app.config[interval_key])
     while True:
         if leadership is not None and not leadership.leading:
             runtime.current().sleep(FOLLOWER_STEP)
             continue
+        next_due = None
         try:
             with DRAIN.work(), app.app_context():
-                job(app)
+                next_due = job(app)
         except ShuttingDown:
             return
         except Exception:
             log.exception("event=background_job_failed job=%s", name)
-        socketio.sleep(interval)
+        runtime.current().sleep(pause_before_round(clock.now(), next_due, interval))
 
 
 def _lead(app: Flask, leadership: Leadership) -> None:
@@ -119,12 +133,14 @@ def start_background_tasks(app: Flask) -> Leadership | None:
 # Opens, finishes and announces auctions on time, with nobody connected. It runs in the leading jobs
 # process; each step is also decided in the database (a conditional UPDATE or a locked row), so even
 # two processes at once open, finish and announce every auction exactly once. Its first round runs
-# as a process starts leading, which finishes auctions that ended while no process led.
+# as a process starts leading, which finishes auctions that ended while no process led. A round ends by
+# reading the next open auction's end, and the next round starts at that end (at the latest SCHEDULER_INTERVAL
+# later): an auction closes at its end, not up to an interval after it (docs/architecture.md, "When the jobs run").
 
 
 @periodic("auction_scheduler", "SCHEDULER_INTERVAL")
-def run_scheduler(app: Flask) -> None:
-    """One round: open due auctions, send ending-soon notices, finish due auctions."""
+def run_scheduler(app: Flask) -> datetime | None:
+    """One round: open due auctions, send ending-soon notices, finish due auctions; the next open auction's end."""
     for auction_id in perform(listing.open_due):
         log.info("event=auction_opened auction_id=%s", auction_id)
     for auction_id in perform(closing.send_ending_soon, app.config["ENDING_SOON_SECONDS"]):
@@ -144,6 +160,7 @@ def run_scheduler(app: Flask) -> None:
                 outcome.amount,
                 outcome.reserve_met,
             )
+    return read(closing.next_end)
 
 
 # -- reconciliation --------------------------------------------------------------------------
