@@ -129,6 +129,28 @@ def app(app_config: dict):
     clock.reset()
 
 
+class LimiterClock:
+    """The rate limiter's clock (`auction.ratelimit.time`), standing still until a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def time(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def frozen_window(monkeypatch: pytest.MonkeyPatch) -> LimiterClock:
+    """The limiter counts in windows of wall-clock time: a test whose hits take longer than a window (a loaded
+    machine) or straddle a window's boundary sees earlier hits age out. With its clock still, no count resets."""
+    limiter_clock = LimiterClock()
+    monkeypatch.setattr("auction.ratelimit.time", limiter_clock)
+    return limiter_clock
+
+
 @pytest.fixture
 def db(app) -> Database:
     with app.app_context():

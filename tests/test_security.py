@@ -158,14 +158,6 @@ def test_forged_session_cookie_is_anonymous(app, make_user):
 
 
 @pytest.fixture
-def frozen_window(monkeypatch):
-    """The limiter's clock stands still, so no window boundary resets a count mid-test."""
-    from types import SimpleNamespace
-
-    monkeypatch.setattr("auction.ratelimit.time", SimpleNamespace(time=lambda: 1_800_000_000.0))
-
-
-@pytest.fixture
 def limited_app(app_config, frozen_window):
     application = create_app({**app_config, "RATE_LIMITS_ENABLED": True})
     yield application
