@@ -25,11 +25,21 @@ PASSWORD = "correct horse battery"
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 AMOUNTS = [None, "12", 1.5, -5, 1_000, 5_000, 10**12]
+# Events whose handler reads no field but the id (auction_id_of, or event_id): the amounts would send it the same
+# payload fourteen times over, so they get each id once.
+ID_ONLY = {"join_auction", "leave_auction", "join_event", "leave_event", "finish_auction", "watch", "unwatch"}
+ID_ONLY.add("buy_now")
 
 
 @pytest.fixture
 def backend() -> str:
     return "sqlite"
+
+
+@pytest.fixture
+def app_config(app_config: dict) -> dict:
+    # One bid at a time, each its own batch: no wait for others to gather (the codes do not depend on batching).
+    return app_config | {"BID_BATCH_WAIT": 0, "BID_GATHER_WAIT": 0}
 
 
 def test_the_docs_table_is_generated_from_the_code(app):
@@ -58,11 +68,11 @@ def _login(app, username: str | None):
     return sio
 
 
-def _payloads(auction_ids: list[object]) -> list[dict]:
+def _payloads(auction_ids: list[object], *, amounts: bool = True) -> list[dict]:
     out: list[dict] = [{}]
     for auction_id in auction_ids:
         out.append({"auction_id": auction_id})
-        for amount, max_amount in itertools.product(AMOUNTS, [None, 900]):
+        for amount, max_amount in itertools.product(AMOUNTS, [None, 900]) if amounts else ():
             out.append({"auction_id": auction_id, "amount": amount, "max_amount": max_amount})
     return out
 
@@ -93,7 +103,9 @@ def _drive(app, auction_ids: list[object], events: list[str]) -> dict[str, set[s
     for username in (None, "seller", "rich", "poor", "debtor", "admin"):
         sio = _login(app, username)
         for name in events:
-            payloads = _payloads(auction_ids) if name != "add_money" else [{"amount": a} for a in AMOUNTS]
+            payloads = _payloads(auction_ids, amounts=name not in ID_ONLY)
+            if name == "add_money":
+                payloads = [{"amount": a} for a in AMOUNTS]
             for payload in payloads:
                 ack = sio.emit(name, payload, callback=True)
                 assert isinstance(ack, dict) and "ok" in ack, (name, payload, ack)
@@ -104,8 +116,10 @@ def _drive(app, auction_ids: list[object], events: list[str]) -> dict[str, set[s
     return answered
 
 
-def test_every_code_a_handler_answers_is_documented_for_that_event(app, scene):
+def test_every_code_a_handler_answers_is_documented_for_that_event(app, scene, monkeypatch):
     _ids, auctions = scene
+    # add_money finds no Asaas here and answers payment_unavailable after its retries: without their back-off.
+    monkeypatch.setattr(app.extensions["auction.asaas"], "sleep", lambda _seconds: None)
     events = list(codes.EVENT_ERRORS)
     answered = _drive(app, [*auctions.values(), 999_999, "7", -1], events)
     for name, seen in answered.items():
