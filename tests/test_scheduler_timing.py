@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask import Flask
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auction import clock
+from auction import clock, runtime
 from auction.auctions import closing, listing
+from auction.entrypoints import jobs
 from auction.entrypoints.jobs import LANDING, pause_before_round
+from auction.entrypoints.leader import Alone, Leadership
 from tests.support.auctions import new_auction
 
 NOW = datetime(2026, 12, 8, 1, 0, tzinfo=UTC)
@@ -54,3 +57,44 @@ def test_the_next_end_is_the_earliest_open_auction_still_ahead(db, make_user):
     assert db.transaction(closing.next_end) == end_of(sooner)
     clock.advance(timedelta(seconds=31))  # `sooner` is due now (not yet finished): the next end is the later one
     assert db.transaction(closing.next_end) == end_of(later)
+
+
+class Stop(BaseException):
+    """Ends a job loop from its sleep (a BaseException: the loop logs and survives an Exception from a round)."""
+
+
+def test_the_loop_sleeps_until_what_a_round_names_and_only_the_leader_runs_rounds(monkeypatch):
+    """`_loop` itself: a round's next moment shortens the sleep, a round naming nothing (or failing) sleeps the
+    interval, and a follower never runs a round."""
+    sleeps: list[float] = []
+    rounds = iter([clock.now() + timedelta(seconds=0.3), None, RuntimeError("database down")])
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) == 3:
+            raise Stop
+
+    ran: list[int] = []
+
+    def job(_app: Flask) -> datetime | None:
+        ran.append(1)
+        outcome = next(rounds)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr(runtime.current(), "sleep", sleep)
+    app = Flask(__name__)
+    app.config["SCHEDULER_INTERVAL"] = 5.0
+    leader = Leadership(Alone())
+    leader.renew()
+    with pytest.raises(Stop):
+        jobs._loop(app, "auction_scheduler", "SCHEDULER_INTERVAL", job, leader)
+    assert 0.25 < sleeps[0] <= 0.3 + LANDING and sleeps[1:] == [5.0, 5.0]
+
+    sleeps.clear()
+    ran.clear()
+    follower = Leadership(Alone())  # never renewed: not leading
+    with pytest.raises(Stop):
+        jobs._loop(app, "auction_scheduler", "SCHEDULER_INTERVAL", job, follower)
+    assert sleeps == [jobs.FOLLOWER_STEP] * 3 and ran == []
