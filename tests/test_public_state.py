@@ -48,7 +48,6 @@ def test_the_page_the_join_answer_the_read_model_and_the_room_share_one_shape(ap
     shape = set(truth) - set(VIEWER_FIELDS)
     assert set(joined) - {"ok"} == shape == set(model) == set(page)
     assert set(new_bid) - public.MESSAGE_ONLY <= shape
-    assert set(public.PRICE_FIELDS) <= set(new_bid)
     for key in (set(new_bid) - public.MESSAGE_ONLY - MOMENT) - {"bids"}:
         assert new_bid[key] == joined[key] == page[key], key
     _applies(before, new_bid, joined)

@@ -64,7 +64,7 @@ def cancelled(outbox: Outbox, auction: Auction) -> None:
 
 
 def new_bid(outbox: Outbox, auction: Auction | AuctionRow, *, extended: bool, added: Iterable[Bid | Any]) -> None:
-    """The room hears the new price, leader and minimum (the public state's `PRICE_FIELDS`, auctions/public.py),
+    """The room hears the new price, leader and minimum (the public state's fields a bid changes, `public.price_state`),
     with the rows this decision added (oldest first). `amount` repeats `current_price` for older pages."""
     price = price_state(auction)
     payload = {

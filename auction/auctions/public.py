@@ -19,8 +19,6 @@ from ..models import Auction, AuctionStatus, Bid
 from . import privacy
 from .locking import AuctionRow, state_of
 
-# What a batch of bids changes: a `new_bid` carries these and the read model copies them as they are.
-PRICE_FIELDS = ("current_price", "leader", "bid_count", "next_min", "increment", "ends_at", "reserve_met")
 # What a room message carries besides the public state's own fields: `amount` repeats `current_price` (new_bid)
 # or `final_price` (auction_finished) for older pages; `extended` says a bid moved the end (soft close).
 MESSAGE_ONLY = frozenset({"amount", "extended"})

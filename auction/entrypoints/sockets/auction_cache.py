@@ -7,8 +7,9 @@ miss at the same time share that one read (single flight).
 
 The model is kept current by the messages every committed change already produces (`new_bid`,
 `auction_opened`, `auction_rescheduled`, `auction_finished`, `auction_cancelled`): the Socket.IO client
-manager hands each message to `observe` just before delivering it to this process's sockets, and with a Redis message
-queue every process's manager sees every process's messages. Each message carries the auction's
+manager hands each message to `observe` just before delivering it to this process's sockets (which applies it
+with `public.apply`, as the page does), and with a Redis message queue every process's manager sees every process's
+messages. Each message carries the auction's
 `version`; one that is not exactly the next version (a gap, a restart) drops the entry, and the next
 join reads it afresh, so an ack is never older than the last message this process delivered.
 
