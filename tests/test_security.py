@@ -63,7 +63,13 @@ def assert_strict_page(response, path: str) -> None:
     assert response.headers["Referrer-Policy"] in {"same-origin", "no-referrer", "strict-origin-when-cross-origin"}
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     html = response.get_data(as_text=True)
-    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), f"inline <script> on {path}"
+    # A JSON data block (`type="application/json"`, the auction page's initial state) is data, never run; its
+    # text is Flask's tojson, which writes <, > and & as \u003c..., so no "</script>" can close it early.
+    assert not re.search(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", html), (
+        f"inline <script> on {path}"
+    )
+    for block in re.findall(r'<script type="application/json"[^>]*>(.*?)</script>', html, re.S):
+        assert "<" not in block and ">" not in block, f"unescaped markup in a JSON data block on {path}"
     assert not re.search(r"\son[a-z]+\s*=", html), f"inline event handler attribute on {path}"
 
 
