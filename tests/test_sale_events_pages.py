@@ -139,3 +139,44 @@ def test_the_catalogue_filters_open_closed_my_lots_and_titles_across_pages(clien
 
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     assert listed("?mine=leading") == []  # no viewer, no lots of theirs
+
+
+def test_finished_lots_say_won_and_lost_and_a_lot_page_states_its_events_soft_close(client, db, make_user):
+    """Found walking an event in the browser (tests/browser/test_event_journey.py): back on the event page after
+    the end, the winner read "Leading" and the leader of a lot whose reserve was not met read "Leading" too, where
+    the page's script says "Won" and "Lost" of the same lots; and a lot's page stated the site's soft close, not
+    its event's."""
+    seller, ana, bia, admin = make_user("seller"), make_user("ana"), make_user("bia"), make_user("adm", is_admin=True)
+    for user in (ana, bia):
+        fund(db, user, 100_000)
+    first_close = clock.now() + timedelta(hours=1)
+    event = sale_events.CreateEvent(seller, "Leilão de discos", "", "Edital.", first_close, 60, 37)
+    event_id = db.run(lambda uow: sale_events.create_event(uow, event).id)
+    sold = new_auction(db, seller, title="Disco azul", seconds=7200)
+    unsold = new_auction(db, seller, title="Vitrola", seconds=7200, reserve_price=90_000)
+    for auction_id in (sold, unsold):
+        db.run(sale_events.add_lot, sale_events.AddLot(event_id, auction_id, seller))
+    for user in (ana, bia):
+        db.run(sale_events.register, sale_events.Register(event_id, user, 1))
+    place(db, sold, bia, 1_000)
+    place(db, sold, ana, 2_000)  # ana wins the first lot, bia lost it
+    place(db, unsold, ana, 1_000)
+    place(db, unsold, bia, 2_000)  # bia leads the second when it ends below its reserve: no one won it
+
+    client.set_cookie("lang", "en")
+    log_in(client, db, ana)
+    lot_page = client.get(f"/auctions/{sold}").get_data(as_text=True)
+    assert "A bid in the last 37 seconds extends the auction" in lot_page
+    for auction_id in (sold, unsold):
+        db.run(closing.finish, closing.FinishAuction(auction_id, admin))
+
+    def states(who: int, lang: str) -> dict[int, str]:
+        log_in(client, db, who)
+        client.set_cookie("lang", lang)
+        page = client.get(f"/events/{event_id}").get_data(as_text=True)
+        found = re.findall(r'<tr data-lot data-auction-id="(\d+)".*?data-field="state"[^>]*>([^<]*)</td>', page, re.S)
+        return {int(auction_id): label for auction_id, label in found}
+
+    assert states(ana, "en") == {sold: "Won", unsold: "Lost"}
+    assert states(bia, "en") == {sold: "Lost", unsold: "Lost"}
+    assert states(ana, "pt_BR") == {sold: "Arrematado", unsold: "Perdido"}

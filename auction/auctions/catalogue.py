@@ -124,17 +124,30 @@ def viewer_state(leading: bool, bid_on: bool, watching: bool) -> str | None:
     return "watching" if watching else None
 
 
+def shown_state(status: str, state: str | None) -> str | None:
+    """What the page says of the viewer's state: once a lot is finished, leading is won and outbid is lost
+    (static/js/event.js says the same of a `lot` message)."""
+    if status != AuctionStatus.FINISHED:
+        return state
+    return {"leading": "won", "outbid": "lost"}.get(state or "", state)
+
+
 def _lot(lot: Auction, viewer_id: int | None, bid_on: set[int], watched: set[int]) -> dict[str, Any]:
     """The lot's public state (`public.lot_state`, what the event room's `lot` messages carry) and, for this
     page, its title, its end as a moment and the viewer's relation to it."""
-    leading = viewer_id is not None and lot.leader_id == viewer_id
+    # A finished lot's leader is its winner, or no one when the reserve was not met (the page's script reads
+    # `winner` then too).
+    ahead = lot.winner_id if lot.status == AuctionStatus.FINISHED else lot.leader_id
+    leading = viewer_id is not None and ahead == viewer_id
+    state = viewer_state(leading, lot.id in bid_on, lot.id in watched)
     return {
         **public.lot_state(lot),
         "title": lot.title,
         "closes_at": lot.ends_at,
         # The viewer's own pseudonym on this lot: the page tells "leading" from "outbid" as `lot` messages arrive.
         "you": privacy.pseudonym(lot.id, viewer_id) if viewer_id is not None else None,
-        "state": viewer_state(leading, lot.id in bid_on, lot.id in watched),
+        "state": state,
+        "shown_state": shown_state(str(lot.status), state),
     }
 
 

@@ -176,13 +176,14 @@ def _auction_page(session: Session, auction_id: int, viewer_id: int | None, is_a
 
 
 def _lot_of(session: Session, auction: Auction) -> dict[str, Any]:
-    """A lot's event (title, number, buyer's premium) for its page; nothing for a single auction."""
+    """A lot's event (title, number, buyer's premium, soft-close window) for its page; nothing for a single auction."""
     event = session.get(SaleEvent, auction.event_id) if auction.event_id is not None else None
     if event is None:
-        return {"event": None, "premium_bps": 0}
+        return {"event": None, "premium_bps": 0, "soft_close_seconds": None}
     return {
         "event": {"id": event.id, "title": event.title, "lot_number": auction.lot_number},
         "premium_bps": event.premium_bps,
+        "soft_close_seconds": event.soft_close_seconds,
     }
 
 
@@ -201,7 +202,10 @@ def without_repeated_raises(bids: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def detail(auction_id: int) -> Any:
     user = current_user()
     state = read(_auction_page, auction_id, user.id if user else None, bool(user and user.is_admin))
-    soft_close = current_app.config["SOFT_CLOSE_SECONDS"]
+    # A lot of a sale event extends by its event's soft-close window, not the site's (docs/events.md).
+    soft_close = state["soft_close_seconds"]
+    if soft_close is None:
+        soft_close = current_app.config["SOFT_CLOSE_SECONDS"]
     return render_template(
         "auctions/detail.html",
         s=state,
