@@ -121,9 +121,10 @@ def register(page: object) -> None:
 def test_a_sale_event_from_creation_to_second_chance_in_portuguese(site: Site) -> None:
     seller = site.user("vendedora")
     ana, bia = site.user("ana", funds=FUNDS), site.user("bia", funds=FUNDS)
-    vitrola = site.auction(seller, "Vitrola antiga", price=10_000, min_increment=1_000)
-    radio = site.auction(seller, "Rádio valvulado", price=10_000, min_increment=1_000, reserve_price=50_000)
-    maquina = site.auction(seller, "Máquina de escrever", price=10_000)
+    about = {"description": "Peça antiga em bom estado, enviada em dois dias."}
+    vitrola = site.auction(seller, "Vitrola antiga", price=10_000, min_increment=1_000, **about)
+    radio = site.auction(seller, "Rádio valvulado", price=10_000, min_increment=1_000, reserve_price=50_000, **about)
+    maquina = site.auction(seller, "Máquina de escrever", price=10_000, **about)
     lots = [vitrola, radio, maquina]
 
     # The seller creates the event through the form and adds the three auctions as lots 1, 2 and 3.
@@ -155,6 +156,8 @@ def test_a_sale_event_from_creation_to_second_chance_in_portuguese(site: Site) -
     # They bid on the lots' pages: Bia leads lot 1 over Ana; on lot 2 Bia leads, its reserve not met; no bid on 3.
     lot = f"{site.url}/auctions/{{}}"
     ana_page.goto(lot.format(vitrola))
+    # The lot's page states its event's soft close, not the site's (the server's SOFT_CLOSE_SECONDS is 4).
+    expect(ana_page.locator("[data-rules]")).to_contain_text(f"nos últimos {SOFT_CLOSE} segundos")
     place_bid(ana_page, "100,00")
     in_portuguese(ana_page)
     bia_page.goto(lot.format(vitrola))
@@ -188,8 +191,13 @@ def test_a_sale_event_from_creation_to_second_chance_in_portuguese(site: Site) -
         expect(row).to_have_text("Encerrado", timeout=20_000)
     in_portuguese(seller_page)
 
-    # Ana's invoice: hammer R$ 120,00 + 10 % premium = R$ 132,00; both deposits came back.
+    # Back on the event page, Ana won lot 1 and lost lot 2; Bia, who led lot 2 below its reserve, lost both.
     ana_page.goto(f"{site.url}{path}")
+    expect(ana_page.locator('[data-lot] [data-field="state"]')).to_have_text(["Arrematado", "Perdido", ""])
+    bia_page.goto(f"{site.url}{path}")
+    expect(bia_page.locator('[data-lot] [data-field="state"]')).to_have_text(["Perdido", "Perdido", ""])
+
+    # Ana's invoice: hammer R$ 120,00 + 10 % premium = R$ 132,00; both deposits came back.
     ana_page.click("[data-invoice-link]")
     expect(ana_page.locator("[data-invoice-hammer]")).to_have_text(brl(12_000))
     expect(ana_page.locator("[data-invoice-premium]")).to_have_text(brl(1_200))
