@@ -167,13 +167,17 @@ def test_a_sale_event_from_creation_to_second_chance_in_portuguese(site: Site) -
     place_bid(ana_page, "100,00")
     bia_page.goto(lot.format(radio))
     place_bid(bia_page, "110,00")
+    bia_page.goto(f"{site.url}{path}")  # Bia watches the event page live while the lots close
+    expect(bia_page.locator("[data-event]")).to_have_attribute("data-joined", "true")
+    expect(bia_page.locator('[data-lot] [data-field="state"]')).to_have_text(["Liderando", "Liderando", ""])
 
-    # A minute later (brought forward): lot 1 closes in 4 s. Ana's late bid extends it and lots 2 and 3 move.
-    bring_forward(site, event_id, lots, first_in=4)
+    # A minute later (brought forward): lot 1 closes in 5 s. Ana's late bid (typed already, so it lands well inside
+    # those seconds on a loaded machine) extends it and lots 2 and 3 move.
+    ana_page.goto(lot.format(vitrola))
+    bring_forward(site, event_id, lots, first_in=5)
     seller_page.goto(f"{site.url}{path}")
     expect(seller_page.locator("[data-event]")).to_have_attribute("data-joined", "true")
     before = ends(seller_page)
-    ana_page.goto(lot.format(vitrola))
     place_bid(ana_page, "120,00")
     seller_page.wait_for_function(
         "([a, b]) => { const t = [...document.querySelectorAll('[data-lot] [data-countdown]')]"
@@ -190,12 +194,14 @@ def test_a_sale_event_from_creation_to_second_chance_in_portuguese(site: Site) -
         row = seller_page.locator(f'[data-lot][data-auction-id="{auction_id}"] [data-field="status"]')
         expect(row).to_have_text("Encerrado", timeout=20_000)
     in_portuguese(seller_page)
+    lost_both = ["Perdido", "Perdido", ""]  # outbid late on lot 1; led lot 2, below its reserve
+    expect(bia_page.locator('[data-lot] [data-field="state"]')).to_have_text(lost_both)
 
-    # Back on the event page, Ana won lot 1 and lost lot 2; Bia, who led lot 2 below its reserve, lost both.
+    # Back on the event page, Ana won lot 1 and lost lot 2; Bia's page, read again, says what it said live.
     ana_page.goto(f"{site.url}{path}")
     expect(ana_page.locator('[data-lot] [data-field="state"]')).to_have_text(["Arrematado", "Perdido", ""])
-    bia_page.goto(f"{site.url}{path}")
-    expect(bia_page.locator('[data-lot] [data-field="state"]')).to_have_text(["Perdido", "Perdido", ""])
+    bia_page.reload()
+    expect(bia_page.locator('[data-lot] [data-field="state"]')).to_have_text(lost_both)
 
     # Ana's invoice: hammer R$ 120,00 + 10 % premium = R$ 132,00; both deposits came back.
     ana_page.click("[data-invoice-link]")
