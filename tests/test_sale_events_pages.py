@@ -136,6 +136,8 @@ def test_the_catalogue_filters_open_closed_my_lots_and_titles_across_pages(clien
     client.set_cookie("lang", "pt_BR")
     portuguese = client.get(f"/events/{event_id}?mine=outbid").get_data(as_text=True)
     assert "Meus lotes: Superado" in portuguese and "Encerrando agora" in portuguese
+    lot_page = client.get(f"/auctions/{lots[1]}").get_data(as_text=True)  # the event's soft close is 0: none
+    assert "Lances não prorrogam este lote" in lot_page and "segundos prorroga" not in lot_page
 
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     assert listed("?mine=leading") == []  # no viewer, no lots of theirs
