@@ -239,20 +239,15 @@ def _today() -> str:
     return account.today().isoformat()
 
 
-def _record_event(session: Session, event: str, payment: dict[str, Any]) -> str:
+def record_event(session: Session, event: str, object_id: str, content: dict[str, Any]) -> str:
+    """A webhook to send about the object `object_id` (a payment or a transfer): Asaas's envelope around `content`."""
     event_id = f"evt_{uuid.uuid4().hex}&{secrets.randbelow(10**6)}"
-    body = {
-        "id": event_id,
-        "event": event,
-        "dateCreated": clock.now().strftime("%Y-%m-%d %H:%M:%S"),
-        "payment": public(payment),
-        "account": ACCOUNT,
-    }
+    body = {"id": event_id, "event": event, "dateCreated": clock.now().strftime("%Y-%m-%d %H:%M:%S"), **content}
     session.add(
         AsaasSimEvent(
             event_id=event_id,
             event=event,
-            payment_id=payment["id"],
+            payment_id=object_id,
             body=json.dumps(body),
             status="pending",
             attempts=0,
@@ -260,6 +255,10 @@ def _record_event(session: Session, event: str, payment: dict[str, Any]) -> str:
         )
     )
     return event_id
+
+
+def _record_event(session: Session, event: str, payment: dict[str, Any]) -> str:
+    return record_event(session, event, payment["id"], {"payment": public(payment), "account": ACCOUNT})
 
 
 # -- changes (each records the webhooks it causes) ----------------------------------------------

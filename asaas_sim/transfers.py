@@ -27,9 +27,9 @@ from auction import clock
 
 from . import account, limits
 from .api import _error, _json, _list, _require_key
-from .gateway import SimError, _reais, _save, _today, load
+from .gateway import SimError, _reais, _save, _today, load, record_event
 from .host import database, ensure_tables, socketio
-from .models import AsaasSimEvent, AsaasSimObject
+from .models import AsaasSimObject
 from .sender import dispatch, pending_for
 from .validation import VALIDATION_TYPES, ask, ask_thrice
 from .views import merchant_only
@@ -56,25 +56,7 @@ def _public(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _event(session: Session, event: str, body: dict[str, Any]) -> str:
-    event_id = f"evt_{uuid.uuid4().hex}&{secrets.randbelow(10**6)}"
-    message = {
-        "id": event_id,
-        "event": event,
-        "dateCreated": clock.now().strftime("%Y-%m-%d %H:%M:%S"),
-        "transfer": _public(body),
-    }
-    session.add(
-        AsaasSimEvent(
-            event_id=event_id,
-            event=event,
-            payment_id=body["id"],
-            body=json.dumps(message),
-            status="pending",
-            attempts=0,
-            created_at=clock.now(),
-        )
-    )
-    return event_id
+    return record_event(session, event, body["id"], {"transfer": _public(body)})
 
 
 def _value(raw: Any) -> Decimal:

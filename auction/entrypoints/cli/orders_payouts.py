@@ -6,13 +6,12 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from ...errors import NotFound
 from ...extensions import get_asaas
-from ...payments import queries
 from ...payouts import deliveries
 from ...payouts import reconcile as transfer_reconcile
 from ..jobs import run_order_release
-from ..usecases import database, perform, read
+from ..usecases import database, perform
+from .payments import stored_delivery
 
 orders_cli = AppGroup("orders", help="Orders: release the escrow of shipped orders whose release time passed.")
 payouts_cli = AppGroup("payouts", help="Withdrawals: send unsent ones and read transfers not final from Asaas.")
@@ -36,8 +35,5 @@ def reconcile(older_than: int) -> None:
 @click.argument("event_id")
 def replay(event_id: str) -> None:
     """Re-process a stored TRANSFER_* delivery by its Asaas event id (idempotent: the level decides)."""
-    try:
-        delivery_id = read(queries.delivery_id_for_event, event_id)
-    except NotFound as exc:
-        raise click.ClickException(exc.message) from exc
+    delivery_id = stored_delivery(event_id)
     click.echo(f"delivery {delivery_id}: {perform(deliveries.process, delivery_id, True)}")

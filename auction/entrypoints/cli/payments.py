@@ -50,16 +50,21 @@ def reconcile_balance() -> None:
         raise SystemExit(1)
 
 
+def stored_delivery(event_id: str) -> int:
+    """The id of the stored delivery of the Asaas event `event_id` (a clear error when there is none)."""
+    try:
+        return read(queries.delivery_id_for_event, event_id)
+    except NotFound as exc:
+        raise click.ClickException(exc.message) from exc
+
+
 @payments_cli.command("replay")
 @click.argument("event_id")
 def replay(event_id: str) -> None:
     """Re-process a stored delivery by its Asaas event id (idempotent)."""
-    db = database()
-    try:
-        delivery_id = read(queries.delivery_id_for_event, event_id)
-    except NotFound as exc:
-        raise click.ClickException(exc.message) from exc
-    result = deliveries.reprocess_delivery(db, delivery_id, policy=CreditPolicy.from_config(current_app.config))
+    delivery_id = stored_delivery(event_id)
+    policy = CreditPolicy.from_config(current_app.config)
+    result = deliveries.reprocess_delivery(database(), delivery_id, policy=policy)
     click.echo(f"delivery {delivery_id}: {result.outcome}, wallet moved by {result.moved} cents")
 
 
