@@ -342,6 +342,9 @@ def test_admin_confirms_before_finish_now_and_cancel(site: Site) -> None:
     admin.once("dialog", lambda dialog: dialog.accept())
     finish_row.get_by_role("button", name="Finish now").click()
     expect(admin.locator(f"tr[data-auction-id='{to_finish}']")).to_contain_text("Finished")
+    # The reloaded page asks through its script (confirm_forms.js): a click while it is still loading (a loaded
+    # machine, seen once) would post before the script could ask.
+    admin.wait_for_load_state("load")
     admin.once("dialog", dismiss)
     admin.locator(f"tr[data-auction-id='{to_cancel}']").get_by_role("button", name="Cancel").click()
     expect(cancel_row).to_contain_text("Open")
