@@ -112,6 +112,23 @@ class Run:
                 self.lot_versions[auction_id] = int(data["version"])
                 self.lots[auction_id] = [parse_server_time(data["ends_at"]), data["status"] == "open"]
 
+        @client.on("lots_rescheduled")
+        async def on_lots_rescheduled(data: dict[str, Any]) -> None:
+            # One message for a late bid's cascade: it raises each listed lot's version by one, so it counts as
+            # one message per lot for the lost-message sum.
+            now = time.time()
+            first = parse_server_time(data["first_ends_at"])
+            for k, (auction_id, _number, version) in enumerate(data["lots"]):
+                self.received[auction_id] += 1
+                if int(version) > self.lot_versions.get(auction_id, -1):
+                    self.lot_versions[auction_id] = int(version)
+                    self.lots[auction_id] = [first + k * float(data["interval_seconds"]), True]
+            self.last_delivery = now
+            if self.load_started:
+                self.lot_seconds[int(time.monotonic() - self.load_started)] += 1
+            if data.get("server_time"):
+                self.delivery_hist[bucket_ms(now - parse_server_time(data["server_time"]))] += 1
+
         @client.on("watchers")
         async def on_watchers(_data: dict[str, Any]) -> None:
             self.watcher_events += 1

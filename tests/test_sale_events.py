@@ -177,6 +177,29 @@ def test_a_bid_needs_the_events_current_terms_accepted(db, people):
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_cascade_reaches_the_event_room_as_one_message_whatever_its_length(db, people):
+    """A late bid on lot 1 of eight pushes lots 2-8: their rooms hear their own ends, the event's room one
+    `lots_rescheduled` (the k-th pushed lot at the first end plus k intervals), not seven `lot` messages: one per lot
+    cost a 2,000-member room its sockets (docs/performance.md)."""
+    event_id = new_event(db, people["seller"], first_close_at=clock.now() + timedelta(seconds=600))
+    lots = [new_auction(db, people["seller"], seconds=7200) for _ in range(8)]
+    for auction_id in lots:
+        add(db, event_id, auction_id, people["seller"])
+    register(db, event_id, people["ana"])
+    clock.advance(timedelta(seconds=600 - 30))  # 30 s before lot 1 closes
+    outcome, outbox = place(db, lots[0], people["ana"], 1_000, soft_close_seconds=5)
+    assert outcome.extended
+    after = [load_auction(db, auction_id) for auction_id in lots]
+    to_event = [m for m in outbox if m.room == f"event:{event_id}"]
+    assert [m.event for m in to_event] == ["lot", "lots_rescheduled"]
+    cascade = to_event[1].payload
+    assert cascade["lots"] == [[lot.id, lot.lot_number, lot.version] for lot in after[1:]]
+    first = after[1].ends_at
+    assert cascade["first_ends_at"] == clock.isoformat(first) and cascade["interval_seconds"] == INTERVAL
+    assert [lot.ends_at for lot in after[1:]] == [first + k * timedelta(seconds=INTERVAL) for k in range(7)]
+    assert sorted(m.payload["auction_id"] for m in outbox if m.event == "auction_rescheduled") == sorted(lots[1:])
+
+
 def test_the_event_room_hears_a_lot_open_and_a_lot_cancelled(db, people, backend):
     """Every change of a lot's version reaches the catalogue: a scheduled lot opening and a lot cancelled by an
     admin are `lot` messages with the lot's whole public state, as bids, pushes and ends are."""

@@ -66,16 +66,17 @@ def test_the_event_room_hears_a_bid_and_the_push_of_the_later_lot(live_server_fa
         ack = bidder.call("bid", {"auction_id": lots[1], "amount": 1_000})
         assert ack["ok"] and ack["extended"]
         bid = watcher.wait_for("lot", lambda d: d["auction_id"] == lots[1])
-        push = watcher.wait_for("lot", lambda d: d["auction_id"] == lots[2])
+        push = watcher.wait_for("lots_rescheduled", lambda d: d["event_id"] == event_id)
         after = [load_auction(database, auction_id) for auction_id in lots]
         assert bid["event_id"] == event_id and bid["price"] == 1_000 and bid["bid_count"] == 1
         assert bid["leader"] and bid["status"] == "open" and bid["lot_number"] == 2
         assert bid["ends_at"] == clock.isoformat(after[1].ends_at) and bid["version"] == after[1].version
-        assert push["ends_at"] == clock.isoformat(after[2].ends_at) and push["version"] == after[2].version
+        # The push: one message for the cascade, the lot after the extended one with its new end and version.
+        assert push["first_ends_at"] == clock.isoformat(after[2].ends_at) and push["interval_seconds"] == 1
+        assert push["lots"] == [[lots[2], 3, after[2].version]]
         assert after[2].ends_at == after[1].ends_at + timedelta(seconds=1)
-        assert (push["bid_count"], push["leader"], push["lot_number"], push["status"]) == (0, None, 3, "open")
-        assert set(push) == set(bid) == {"event_id", "server_time", *public.lot_state(after[2])}
-        assert [d["auction_id"] for d in watcher.received("lot")] == [lots[1], lots[2]]
+        assert set(bid) == {"event_id", "server_time", *public.lot_state(after[2])}
+        assert [d["auction_id"] for d in watcher.received("lot")] == [lots[1]]
         assert watcher.received("new_bid") == []  # the catalogue is in no lot's room
     finally:
         watcher.close()

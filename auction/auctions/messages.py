@@ -5,7 +5,7 @@ Queued on the unit of work's outbox; `Database.run` delivers them after the comm
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,8 +38,29 @@ def opened(outbox: Outbox, auction: Auction | AuctionRow) -> None:
 
 
 def rescheduled(outbox: Outbox, lot: Auction | AuctionRow) -> None:
-    """A lot of a sale event closes at a new time (its row already says when): made a lot, or pushed by a late bid
-    on a lot before it (auctions/staggering.py)."""
+    """A lot of a sale event closes at a new time (its row already says when): made a lot."""
+    _rescheduled(outbox, lot)
+    _lot(outbox, lot)
+
+
+def lots_pushed(outbox: Outbox, event_id: int, pushed: Sequence[AuctionRow], interval_seconds: int) -> None:
+    """A late bid's cascade (auctions/staggering.py `pushed`): each pushed lot's own room hears its new end, and the
+    event's room hears ONE `lots_rescheduled` for all of them, the ends being the first plus k intervals. One `lot`
+    message per pushed lot made a late bid on an early lot of a 300-lot event ~300 messages to every member of the
+    event's room, which lost a 2,000-watcher room its sockets (docs/performance.md, "A sale event")."""
+    for lot in pushed:
+        _rescheduled(outbox, lot)
+    payload = {
+        "event_id": event_id,
+        "first_ends_at": clock.isoformat(pushed[0].ends_at),
+        "interval_seconds": interval_seconds,
+        "lots": [[lot.id, lot.lot_number, lot.version] for lot in pushed],
+        "server_time": _now(),
+    }
+    outbox.to_event(event_id, "lots_rescheduled", payload)
+
+
+def _rescheduled(outbox: Outbox, lot: Auction | AuctionRow) -> None:
     payload = {
         "auction_id": lot.id,
         "version": lot.version,
@@ -47,7 +68,6 @@ def rescheduled(outbox: Outbox, lot: Auction | AuctionRow) -> None:
         "server_time": _now(),
     }
     outbox.to_auction(lot.id, "auction_rescheduled", payload)
-    _lot(outbox, lot)
 
 
 def _lot(outbox: Outbox, lot: Auction | AuctionRow) -> None:

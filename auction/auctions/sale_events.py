@@ -487,7 +487,7 @@ def push_later_lots(
     Lots are taken in lot order, so a push by an earlier lot is seen by a later extended lot of the same batch.
     The later lots were locked with the batch's auctions (`lots_a_bid_may_push`); FOR UPDATE here takes no new
     lock then, and keeps the read exact should a lot have been added since. Each moved lot's room hears its new
-    end.
+    end, and the event's room one message for the whole cascade (`messages.lots_pushed`).
     """
     for lot in sorted(extended, key=lambda row: (row.event_id, row.lot_number)):
         found = session.connection().execute(_LATER_LOTS, {"event": lot.event_id, "number": lot.lot_number})
@@ -504,8 +504,7 @@ def push_later_lots(
         session.connection().execute(
             _PUSH, [{"lot": row.id, "ends_at": row.ends_at, "version": row.version} for row in pushed]
         )
-        for row in pushed:
-            messages.rescheduled(outbox, row)
+        messages.lots_pushed(outbox, lot.event_id, pushed, intervals[lot.event_id])
 
 
 _AUCTIONS = Auction.__table__

@@ -1,6 +1,6 @@
 // The event page: every lot's price, end and the viewer's state, live over the event's one room
-// (`join_event`, then `lot` messages, each a lot's whole public state: auctions/public.py `lot_state`;
-// docs/socket-protocol.md). Only the lots on this page are redrawn, but the page keeps every open lot's end
+// (`join_event`, then `lot` messages, each a lot's whole public state: auctions/public.py `lot_state`, and
+// `lots_rescheduled`, the new ends of the lots a late bid pushed; docs/socket-protocol.md). Only the lots on this page are redrawn, but the page keeps every open lot's end
 // (from the HTML, then from the room) so it always knows which lot of the whole event is closing now.
 import { formatBRL, onConnected, serverNow, socket, syncClock, emitWithAck, tickCountdowns } from "./live.js";
 import { statusLabel } from "./i18n.js";
@@ -95,6 +95,25 @@ if (socket) {
     if (d.event_id !== eventId) return;
     syncClock(d.server_time);
     apply(d);
+    highlight();
+    tickCountdowns();
+  });
+  // A late bid's cascade: one message for every lot it pushed, the k-th closing k intervals after the first.
+  socket.on("lots_rescheduled", (d) => {
+    if (d.event_id !== eventId) return;
+    syncClock(d.server_time);
+    const first = Date.parse(d.first_ends_at);
+    d.lots.forEach(([id, number, version], k) => {
+      const ends = first + k * d.interval_seconds * 1000;
+      const known = lots.get(id);
+      if (known && version <= known.version) return; // older news
+      lots.set(id, { number, ends, open: known ? known.open : true, version });
+      const row = rows.get(id);
+      if (!row || version <= Number(row.dataset.version)) return;
+      row.dataset.version = String(version);
+      const countdown = row.querySelector("[data-countdown]");
+      if (countdown) countdown.dataset.endsAt = new Date(ends).toISOString();
+    });
     highlight();
     tickCountdowns();
   });
